@@ -1,0 +1,163 @@
+// The `flowc` command line: compile, check, run. Exit codes: 0 ok, 1 the user's mistake
+// (diagnostics, a failing job), 2 a usage error, 70 a bug in flowc itself.
+
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { compile, frontEnd, type FrontEnd } from "./compile.js";
+import { diagnosticToJson, renderDiagnostics, wantsColor } from "./diagnostics/render.js";
+import { VERSION } from "./version.js";
+
+export const EXIT = { ok: 0, user: 1, usage: 2, internal: 70 } as const;
+
+const HELP = `flowc ${VERSION}: compiles .flow stream jobs into self-contained Node.js bundles
+
+Usage:
+  flowc compile <file.flow> [-o <dir>] [--emit-ts]   write <dir>/<job>.mjs (default dir: dist)
+  flowc check <file.flow> [--json]                   report errors and warnings, write nothing
+  flowc run <file.flow> [-- <job args>]              compile to a temporary folder and run the job
+  flowc --help | --version
+
+Options:
+  -o, --out-dir <dir>   where compile writes the bundle (default: dist)
+  --emit-ts             also keep the generated TypeScript as <dir>/<job>.ts
+  --json                check: print diagnostics as JSON, one array
+  -h, --help            this help
+  -v, --version         the version
+
+The bundle runs with plain node: node dist/<job>.mjs --help lists its own options.
+Exit codes: 0 ok, 1 errors in the .flow file or a failing job, 2 usage error, 70 internal error.
+`;
+
+class UsageError extends Error {}
+
+function readSource(file: string): string | null {
+  try {
+    if (statSync(file).isDirectory()) {
+      process.stderr.write(`error: ${file} is a directory, not a .flow file\n`);
+      return null;
+    }
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    process.stderr.write(`error: cannot read ${file}: ${code === "ENOENT" ? "no such file" : (e as Error).message}\n`);
+    return null;
+  }
+}
+
+function printDiagnostics(fe: FrontEnd): void {
+  if (fe.diagnostics.length === 0) return;
+  process.stderr.write(renderDiagnostics(fe.diagnostics, (f) => (f === fe.source.name ? fe.source : undefined), wantsColor(process.stderr)));
+}
+
+function oneFile(positionals: string[], command: string): string {
+  if (positionals.length === 0) throw new UsageError(`${command} needs a .flow file: flowc ${command} <file.flow>`);
+  if (positionals.length > 1) throw new UsageError(`${command} takes one .flow file, got ${positionals.length}: ${positionals.join(" ")}`);
+  return positionals[0]!;
+}
+
+async function cmdCompile(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { "out-dir": { type: "string", short: "o" }, "emit-ts": { type: "boolean" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const file = oneFile(positionals, "compile");
+  const text = readSource(file);
+  if (text === null) return EXIT.user;
+  const started = performance.now();
+  const result = await compile(text, file, { outDir: values["out-dir"] ?? "dist", emitTs: values["emit-ts"] ?? false });
+  printDiagnostics(result);
+  if (!result.ok || !result.outFile) return EXIT.user;
+  const shown = relative(process.cwd(), result.outFile) || result.outFile;
+  process.stderr.write(`compiled ${file} -> ${shown}${result.tsFile ? ` (+ ${relative(process.cwd(), result.tsFile)})` : ""} in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
+  return EXIT.ok;
+}
+
+function cmdCheck(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: "boolean" } }, allowPositionals: true, strict: true });
+  const file = oneFile(positionals, "check");
+  const text = readSource(file);
+  if (text === null) return EXIT.user;
+  const fe = frontEnd(text, file);
+  if (values.json) {
+    process.stdout.write(JSON.stringify(fe.diagnostics.map((d) => diagnosticToJson(d, () => fe.source)), null, 2) + "\n");
+  } else {
+    printDiagnostics(fe);
+    if (fe.ok) process.stderr.write(`${file}: ok${fe.checked ? ` (job ${fe.checked.job})` : ""}\n`);
+  }
+  return fe.ok ? EXIT.ok : EXIT.user;
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const dashes = args.indexOf("--");
+  const own = dashes < 0 ? args : args.slice(0, dashes);
+  const jobArgs = dashes < 0 ? [] : args.slice(dashes + 1);
+  const { positionals } = parseArgs({ args: own, options: {}, allowPositionals: true, strict: true });
+  const file = oneFile(positionals, "run");
+  const text = readSource(file);
+  if (text === null) return EXIT.user;
+  const dir = mkdtempSync(join(tmpdir(), "flowc-run-"));
+  try {
+    const result = await compile(text, file, { outDir: dir, emitTs: false });
+    printDiagnostics(result);
+    if (!result.ok || !result.outFile) return EXIT.user;
+    const { execa } = await import("execa");
+    const child = execa(process.execPath, ["--enable-source-maps", result.outFile, ...jobArgs], { stdio: "inherit", reject: false });
+    // The job handles SIGINT/SIGTERM itself; the launcher waits for it.
+    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+    const onInt = forward("SIGINT");
+    const onTerm = forward("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    const r = await child;
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+    return r.exitCode ?? (r.signal ? 128 + 15 : EXIT.internal);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      process.stdout.write(HELP);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    }
+    if (command === "--version" || command === "-v" || command === "version") {
+      process.stdout.write(`flowc ${VERSION}\n`);
+      return EXIT.ok;
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      process.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    switch (command) {
+      case "compile":
+        return await cmdCompile(rest);
+      case "check":
+        return cmdCheck(rest);
+      case "run":
+        return await cmdRun(rest);
+      default:
+        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check and run`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`error: ${(e as Error).message}\n\nRun \`flowc --help\` for usage.\n`);
+      return EXIT.usage;
+    }
+    const name = (e as Error).constructor?.name;
+    process.stderr.write(
+      `internal compiler error: ${(e as Error).message}\n` +
+        `This is a bug in flowc ${VERSION}, not in your job. Please report it with the .flow file and this output:\n` +
+        `${(e as Error).stack ?? ""}\n`,
+    );
+    void name;
+    return EXIT.internal;
+  }
+}

@@ -1,0 +1,55 @@
+// The compiler's stages in order: parse -> check -> plan -> emit -> bundle. Each stage is a
+// module with one entry function; this file only strings them together.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import type * as A from "./ast.js";
+import { check, type CheckedProgram } from "./check.js";
+import type { Diagnostic } from "./diagnostics/diagnostic.js";
+import { parse } from "./parse.js";
+import { plan, type JobGraph } from "./plan.js";
+import type { SourceFile } from "./source.js";
+import { VERSION } from "./version.js";
+
+export interface FrontEnd {
+  source: SourceFile;
+  program: A.Program | null;
+  checked: CheckedProgram | null;
+  diagnostics: Diagnostic[];
+  ok: boolean;
+}
+
+/** Parse and check: everything `flowc check` does. Never throws for bad input. */
+export function frontEnd(text: string, file: string): FrontEnd {
+  const parsed = parse(text, file);
+  const checked = parsed.program ? check(parsed.program, parsed.diagnostics) : null;
+  const diagnostics = parsed.diagnostics.sorted();
+  return { source: parsed.source, program: parsed.program, checked, diagnostics, ok: !parsed.diagnostics.hasErrors };
+}
+
+export interface CompileOptions {
+  outDir: string;
+  emitTs: boolean;
+}
+
+export interface CompileResult extends FrontEnd {
+  graph?: JobGraph;
+  outFile?: string;
+  tsFile?: string;
+}
+
+export async function compile(text: string, file: string, opts: CompileOptions): Promise<CompileResult> {
+  const fe = frontEnd(text, file);
+  if (!fe.ok || !fe.checked) return fe;
+  const graph = plan(fe.checked, file);
+  const { emit } = await import("./emit.js");
+  const { bundle } = await import("./bundle.js");
+  const { code } = await emit(graph, { sourceName: basename(file), version: VERSION });
+  const outDir = resolve(opts.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const outFile = join(outDir, `${graph.job}.mjs`);
+  const tsFile = join(outDir, `${graph.job}.ts`);
+  if (opts.emitTs) writeFileSync(tsFile, code);
+  await bundle({ job: graph.job, code, outFile, modulePath: tsFile });
+  return { ...fe, graph, outFile, ...(opts.emitTs ? { tsFile } : {}) };
+}

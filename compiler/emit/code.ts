@@ -1,0 +1,395 @@
+// Expressions and process-block statements of the checked program, as TypeScript nodes.
+// Names of the user's locals map to generated identifiers through an environment; the user's
+// strings become string literal nodes. Nothing here concatenates user text into code.
+
+import type { ts as TS } from "ts-morph";
+import * as A from "../ast.js";
+import type { Binding, CheckedProgram, LocalBinding } from "../check.js";
+import { containsMap, isOptional, stripOptional, type RecordType, type Type } from "../types.js";
+import { fieldName, localName, type Nodes } from "./tsnodes.js";
+
+/** Unique identifiers within one generated function. */
+export class Names {
+  private readonly used = new Set<string>();
+
+  constructor(reserved: Iterable<string> = []) {
+    for (const r of reserved) this.used.add(r);
+  }
+
+  /** A fresh identifier based on a user's name (or an internal `$` name). */
+  fresh(base: string): string {
+    let name = base.startsWith("$") ? base : localName(base);
+    for (let i = 1; this.used.has(name); i++) name = `${base.startsWith("$") ? base : localName(base)}_${i}`;
+    this.used.add(name);
+    return name;
+  }
+}
+
+export interface Env {
+  /** Each binding's generated expression (identifier, `$s.field`, `$k`). */
+  vars: Map<number, TS.Expression>;
+  names: Names;
+  /** Reads of aggregate results in an aggregate's output expression. */
+  aggRead?: (index: number) => TS.Expression;
+  /** For `emit` in a process block: the statements that hand a value downstream. */
+  emit?: (value: TS.Expression) => TS.Statement[];
+  /** The state object of a process block, for `clear`. */
+  state?: TS.Expression;
+}
+
+export class CodeGen {
+  constructor(
+    readonly n: Nodes,
+    readonly checked: CheckedProgram,
+    readonly recordName: (name: string) => string,
+    readonly fnName: (name: string) => string,
+    /** The .flow file name, for locations in runtime errors. */
+    readonly file: string,
+  ) {}
+
+  private get ts(): typeof TS {
+    return this.n.ts;
+  }
+
+  typeOf(e: A.Expr): Type {
+    const t = this.checked.exprTypes.get(e);
+    if (!t) throw new Error(`internal: no type for expression at ${e.span.line}:${e.span.col}`);
+    return t;
+  }
+
+  tsType(t: Type): TS.TypeNode {
+    return this.n.type(t, this.recordName);
+  }
+
+  /** Binds a local and returns its generated name. */
+  bindLocal(b: LocalBinding, env: Env): string {
+    const name = env.names.fresh(b.name);
+    env.vars.set(b.id, this.n.id(name));
+    return name;
+  }
+
+  private location(span: A.Span): string {
+    return `${this.file}:${span.line}:${span.col}`;
+  }
+
+  private binding(e: A.Expr): Binding | undefined {
+    return this.checked.names.get(e);
+  }
+
+  /** Whether an expression names list/map state, which must be copied when read as a value. */
+  private isMutableCollection(e: A.Expr): boolean {
+    if (e.kind !== "Name") return false;
+    const b = this.binding(e);
+    return !!b && (b.kind === "state" || (b.kind === "local" && b.mutable)) && (b.type.kind === "list" || b.type.kind === "map");
+  }
+
+  /** An expression read in place (not copied): receivers of len, index, for, contains. */
+  exprInPlace(e: A.Expr, env: Env): TS.Expression {
+    return this.isMutableCollection(e) ? this.nameRef(e as A.ExprOf<"Name">, env) : this.expr(e, env);
+  }
+
+  private nameRef(e: A.ExprOf<"Name">, env: Env): TS.Expression {
+    const b = this.binding(e);
+    if (!b) throw new Error(`internal: unresolved name ${e.name}`);
+    const v = env.vars.get(b.id);
+    if (!v) throw new Error(`internal: no generated name for ${e.name}`);
+    return this.checked.narrowed.has(e) ? this.n.nonNull(v) : v;
+  }
+
+  expr(e: A.Expr, env: Env): TS.Expression {
+    const n = this.n;
+    const K = this.ts.SyntaxKind;
+    switch (e.kind) {
+      case "Int":
+      case "Float":
+        return n.num(e.value);
+      case "Duration":
+        return n.num(e.ms);
+      case "String":
+        return n.str(e.value);
+      case "Bool":
+        return n.bool(e.value);
+      case "Null":
+        return n.null();
+      case "Name": {
+        const ref = this.nameRef(e, env);
+        if (this.isMutableCollection(e)) {
+          // State lists and maps change later: hand out a copy, never the live object.
+          return this.typeOf(e).kind === "list" ? n.method(ref, "slice", []) : n.f.createNewExpression(n.id("Map"), undefined, [ref]);
+        }
+        return ref;
+      }
+      case "Field": {
+        const obj = this.expr(e.object, env);
+        const objType = this.typeOf(e.object);
+        let out: TS.Expression;
+        if (isOptional(objType)) {
+          const chain = e.field.name === "__proto__" || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(e.field.name)
+            ? n.f.createElementAccessChain(obj, n.f.createToken(K.QuestionDotToken), n.str(e.field.name))
+            : n.f.createPropertyAccessChain(obj, n.f.createToken(K.QuestionDotToken), e.field.name);
+          out = n.paren(n.bin(chain, K.QuestionQuestionToken, n.null()));
+        } else out = n.prop(obj, e.field.name);
+        return this.checked.narrowed.has(e) ? n.nonNull(out) : out;
+      }
+      case "Index": {
+        const objType = this.typeOf(e.object);
+        const obj = this.exprInPlace(e.object, env);
+        const idx = this.expr(e.index, env);
+        const read = objType.kind === "map" ? n.method(obj, "get", [idx]) : n.f.createElementAccessExpression(obj, idx);
+        return n.paren(n.bin(read, K.QuestionQuestionToken, n.null()));
+      }
+      case "Call":
+        return this.callExpr(e, env);
+      case "Unary":
+        return e.op === "not" ? n.f.createLogicalNot(this.expr(e.operand, env)) : n.f.createPrefixUnaryExpression(K.MinusToken, this.expr(e.operand, env));
+      case "Binary":
+        return this.binary(e, env);
+      case "Cond":
+        return n.cond(this.expr(e.cond, env), this.expr(e.then, env), this.expr(e.else, env));
+      case "Record":
+        return this.record(e, env);
+      case "List":
+        return n.array(e.items.map((i) => this.expr(i, env)));
+      case "Lambda":
+        throw new Error("internal: a lambda outside a stage");
+      default:
+        return A.assertNever(e, "expression");
+    }
+  }
+
+  private record(e: A.ExprOf<"Record">, env: Env): TS.Expression {
+    const n = this.n;
+    if (this.checked.emptyMaps.has(e)) return n.f.createNewExpression(n.id("Map"), undefined, []);
+    const layout: RecordType | undefined = this.checked.recordLayouts.get(e);
+    const given = new Map(e.fields.map((f) => [f.name.name, f]));
+    const order = layout ? layout.fields.map((f) => f.name) : e.fields.map((f) => f.name.name);
+    return n.object(order.map((name) => {
+      const f = given.get(name);
+      return [name, f ? this.expr(f.value, env) : n.null()];
+    }));
+  }
+
+  private binary(e: A.ExprOf<"Binary">, env: Env): TS.Expression {
+    const n = this.n;
+    const K = this.ts.SyntaxKind;
+    const l = this.expr(e.left, env);
+    const r = this.expr(e.right, env);
+    switch (e.op) {
+      case "+":
+        return n.bin(l, K.PlusToken, r);
+      case "-":
+        return n.bin(l, K.MinusToken, r);
+      case "*":
+        return n.bin(l, K.AsteriskToken, r);
+      case "/":
+        return n.bin(l, K.SlashToken, r);
+      case "%": {
+        const lt = this.typeOf(e.left);
+        const rt = this.typeOf(e.right);
+        const ints = lt.kind === "prim" && lt.name === "int" && rt.kind === "prim" && rt.name === "int";
+        const safe = e.right.kind === "Int" && e.right.value !== 0;
+        return ints && !safe ? n.call(n.prop(n.id("$lib"), "imod"), [l, r, n.str(this.location(e.opSpan))]) : n.bin(l, K.PercentToken, r);
+      }
+      case "==":
+      case "!=": {
+        const deep = needsDeepEquality(this.typeOf(e.left)) || needsDeepEquality(this.typeOf(e.right));
+        if (deep) {
+          const eq = n.call(n.prop(n.id("$lib"), "equals"), [l, r]);
+          return e.op === "==" ? eq : n.f.createLogicalNot(eq);
+        }
+        return n.bin(l, e.op === "==" ? K.EqualsEqualsEqualsToken : K.ExclamationEqualsEqualsToken, r);
+      }
+      case "<":
+        return n.bin(l, K.LessThanToken, r);
+      case "<=":
+        return n.bin(l, K.LessThanEqualsToken, r);
+      case ">":
+        return n.bin(l, K.GreaterThanToken, r);
+      case ">=":
+        return n.bin(l, K.GreaterThanEqualsToken, r);
+      case "and":
+        return n.bin(l, K.AmpersandAmpersandToken, r);
+      case "or":
+        return n.bin(l, K.BarBarToken, r);
+      case "??":
+        return n.bin(l, K.QuestionQuestionToken, r);
+    }
+  }
+
+  private lib(name: string, args: TS.Expression[]): TS.Expression {
+    return this.n.call(this.n.prop(this.n.id("$lib"), name), args);
+  }
+
+  private callExpr(e: A.ExprOf<"Call">, env: Env): TS.Expression {
+    const n = this.n;
+    const target = this.checked.calls.get(e);
+    if (!target) throw new Error(`internal: unresolved call at ${e.span.line}:${e.span.col}`);
+    switch (target.kind) {
+      case "agg": {
+        if (!env.aggRead) throw new Error("internal: aggregate read outside aggregate");
+        return env.aggRead(target.index);
+      }
+      case "fn":
+        return n.call(this.fnName(target.name), e.args.map((a) => this.expr(a.value, env)));
+      case "push":
+        throw new Error("internal: push in an expression");
+      case "builtin":
+        break;
+    }
+    const args = e.args.map((a) => a.value);
+    const v = (i: number): TS.Expression => this.expr(args[i]!, env);
+    const inPlace = (i: number): TS.Expression => this.exprInPlace(args[i]!, env);
+    const K = this.ts.SyntaxKind;
+    switch (target.name) {
+      case "len": {
+        const t = stripOptional(target.argTypes[0]!);
+        return n.prop(inPlace(0), t.kind === "map" ? "size" : "length");
+      }
+      case "lower":
+        return n.method(v(0), "toLowerCase", []);
+      case "upper":
+        return n.method(v(0), "toUpperCase", []);
+      case "trim":
+        return n.method(v(0), "trim", []);
+      case "contains":
+        return target.argTypes[0]!.kind === "list" ? this.lib("listContains", [inPlace(0), v(1)]) : n.method(v(0), "includes", [v(1)]);
+      case "starts_with":
+        return n.method(v(0), "startsWith", [v(1)]);
+      case "ends_with":
+        return n.method(v(0), "endsWith", [v(1)]);
+      case "substr":
+        return this.lib("substr", args.map((_, i) => v(i)));
+      case "split":
+        return this.lib("split", [v(0), v(1)]);
+      case "abs":
+        return n.call(n.prop(n.id("Math"), "abs"), [v(0)]);
+      case "round":
+      case "floor":
+      case "ceil":
+        return n.call(n.prop(n.id("Math"), target.name), [v(0)]);
+      case "min":
+      case "max": {
+        const numeric = target.argTypes.every((t) => t.kind === "prim" && t.name !== "string");
+        return numeric ? n.call(n.prop(n.id("Math"), target.name), [v(0), v(1)]) : this.lib(target.name === "min" ? "minOf" : "maxOf", [v(0), v(1)]);
+      }
+      case "to_string":
+        return this.lib("toString", [v(0)]);
+      case "parse_int":
+        return this.lib("parseInt", [v(0)]);
+      case "parse_float":
+        return this.lib("parseFloat", [v(0)]);
+      case "hash":
+        return this.lib("hash", [v(0)]);
+      case "coalesce":
+        return args.slice(1).reduce<TS.Expression>((acc, _a, i) => n.bin(acc, K.QuestionQuestionToken, v(i + 1)), v(0));
+    }
+  }
+
+  // ---- process-block statements ----------------------------------------------------------
+
+  stmts(list: A.Stmt[], env: Env): TS.Statement[] {
+    return list.flatMap((s) => this.stmt(s, env));
+  }
+
+  private targetRef(b: Binding, env: Env): TS.Expression {
+    const v = env.vars.get(b.id);
+    if (!v) throw new Error(`internal: no generated name for ${b.name}`);
+    return v;
+  }
+
+  stmt(s: A.Stmt, env: Env): TS.Statement[] {
+    const n = this.n;
+    const K = this.ts.SyntaxKind;
+    switch (s.kind) {
+      case "LetStmt": {
+        const b = this.checked.declared.get(s)!;
+        const value = this.expr(s.value, env);
+        const name = this.bindLocal(b, env);
+        return [n.letDecl(name, value, this.tsType(b.type))];
+      }
+      case "AssignStmt": {
+        const b = this.checked.targets.get(s)!;
+        const target = this.targetRef(b, env);
+        const value = this.expr(s.value, env);
+        if (s.target.kind === "IndexTarget") {
+          const key = this.expr(s.target.index, env);
+          if (s.op === "=") return [n.expr(n.method(target, "set", [key, value]))];
+          const valueType = b.type.kind === "map" ? b.type.value : b.type;
+          const zero = valueType.kind === "prim" && valueType.name === "string" ? n.str("") : n.num(0);
+          const keyName = env.names.fresh("$key");
+          const current = n.paren(n.bin(n.method(target, "get", [n.id(keyName)]), K.QuestionQuestionToken, zero));
+          return [
+            n.block([
+              n.constDecl(keyName, key),
+              n.expr(n.method(target, "set", [n.id(keyName), n.bin(current, s.op === "+=" ? K.PlusToken : K.MinusToken, value)])),
+            ]),
+          ];
+        }
+        return [n.assign(target, value, s.op)];
+      }
+      case "IfStmt":
+        return [n.if(this.expr(s.cond, env), this.scoped(s.then, env), s.else ? this.scoped(s.else, env) : undefined)];
+      case "ForStmt": {
+        const b = this.checked.declared.get(s)!;
+        const iterType = this.typeOf(s.iterable);
+        let iterable = this.exprInPlace(s.iterable, env);
+        // Iterate over a snapshot, so that the body may change the collection.
+        iterable = iterType.kind === "map" ? n.call(n.prop(n.id("Array"), "from"), [n.method(iterable, "keys", [])]) : n.method(iterable, "slice", []);
+        const inner: Env = { ...env, vars: new Map(env.vars) };
+        const name = this.bindLocal(b, inner);
+        return [n.forOf(name, iterable, this.stmts(s.body, inner))];
+      }
+      case "EmitStmt": {
+        if (!env.emit) throw new Error("internal: emit outside a process block");
+        return env.emit(this.expr(s.value, env));
+      }
+      case "ClearStmt": {
+        const b = this.checked.targets.get(s)!;
+        if (b.kind !== "state") throw new Error("internal: clear of a non-state");
+        return [n.assign(this.targetRef(b, env), this.expr(b.decl.init, { ...env, vars: new Map() }))];
+      }
+      case "DeleteStmt": {
+        const b = this.checked.targets.get(s)!;
+        return [n.expr(n.method(this.targetRef(b, env), "delete", [this.expr(s.index, env)]))];
+      }
+      case "ExprStmt": {
+        const target = this.checked.calls.get(s.expr);
+        if (s.expr.kind !== "Call" || target?.kind !== "push") throw new Error("internal: unexpected expression statement");
+        return [n.expr(n.method(this.targetRef(target.target, env), "push", [this.expr(s.expr.args[0]!.value, env)]))];
+      }
+      case "TimerStmt":
+        throw new Error("internal: timers are not supported");
+      default:
+        return A.assertNever(s, "statement");
+    }
+  }
+
+  /** Statements of a nested block: its locals do not leak out. */
+  private scoped(list: A.Stmt[], env: Env): TS.Statement[] {
+    return this.stmts(list, { ...env, vars: new Map(env.vars) });
+  }
+
+  /** The line a sink writes for a value. */
+  serialize(value: TS.Expression, t: Type, format: "jsonl" | "csv", bare: boolean): TS.Expression {
+    const n = this.n;
+    if (format === "csv") {
+      const rec = t as RecordType;
+      return this.lib("csvRow", [n.array(rec.fields.map((f) => n.prop(value, f.name)))]);
+    }
+    const base = stripOptional(t);
+    if (bare && base.kind === "prim") {
+      if (base.name === "string" && !isOptional(t)) return value;
+      return this.lib("formatPrimitive", [value]);
+    }
+    if (containsMap(t)) return this.lib("toJson", [value]);
+    return n.call(n.prop(n.id("JSON"), "stringify"), [value]);
+  }
+}
+
+/** Records, lists and maps compare by content, primitives with ===. */
+function needsDeepEquality(t: Type): boolean {
+  const b = stripOptional(t);
+  return b.kind === "record" || b.kind === "list" || b.kind === "map";
+}
+
+export { fieldName };

@@ -1,0 +1,37 @@
+// Errors the runtime reports to the user: bad input, unreadable files, failing expressions.
+// Each carries a stable code (FLOW5xxx, listed in docs/errors.md) and prints without a stack.
+
+export class JobError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "JobError";
+  }
+}
+
+/** A record that does not parse or does not fit the declared type, located in its input. */
+export class BadRecordError extends JobError {
+  constructor(
+    readonly source: string,
+    readonly file: string,
+    readonly line: number,
+    readonly field: string | null,
+    readonly problem: string,
+    readonly raw: string,
+  ) {
+    super("FLOW5001", `bad input in ${file}, line ${line}${field ? `, field \`${field}\`` : ""}: ${problem}`, `the source \`${source}\` stops at the first bad record (on_error: "fail"); use on_error: "skip" or "dead_letter" to go on past them`);
+  }
+}
+
+/** Raised by a converter: which field (dotted path) and what was wrong. */
+export class ConversionError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(problem);
+  }
+}

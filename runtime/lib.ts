@@ -1,0 +1,145 @@
+// Helpers that generated code calls for built-ins and values: pure functions, no Node APIs,
+// so the compiler can type-check generated modules against this file.
+
+/** Raised by an expression that cannot produce a value (for example `%` by zero). */
+export class FlowRuntimeError extends Error {
+  constructor(
+    message: string,
+    /** `file:line:col` of the expression in the .flow file. */
+    readonly location: string,
+  ) {
+    super(message);
+    this.name = "FlowRuntimeError";
+  }
+}
+
+/** Integer remainder; `%` by zero is an error, not NaN. */
+export function imod(a: number, b: number, location: string): number {
+  if (b === 0) throw new FlowRuntimeError("remainder of a division by zero (`% 0`)", location);
+  return a % b;
+}
+
+export function substr(s: string, start: number, length?: number): string {
+  const from = start < 0 ? Math.max(0, s.length + start) : Math.min(start, s.length);
+  return length === undefined ? s.slice(from) : s.slice(from, from + Math.max(0, length));
+}
+
+export function split(s: string, sep: string): string[] {
+  return sep === "" ? Array.from(s) : s.split(sep);
+}
+
+export function parseInt(s: string): number | null {
+  const t = s.trim();
+  if (!/^[+-]?\d+$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+export function parseFloat(s: string): number | null {
+  const t = s.trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return null;
+  return Number(t);
+}
+
+/** Deep equality of values (records, lists and maps compare by content). */
+export function equals(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i])) return false;
+    return true;
+  }
+  if (a instanceof Map) {
+    if (!(b instanceof Map) || a.size !== b.size) return false;
+    for (const [k, v] of a) if (!b.has(k) || !equals(v, b.get(k))) return false;
+    return true;
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!equals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+export function listContains<T>(list: readonly T[], x: T): boolean {
+  if (x === null || typeof x !== "object") return list.includes(x);
+  for (const y of list) if (equals(x, y)) return true;
+  return false;
+}
+
+/** Values as JSON, with maps as objects (JSON.stringify alone drops maps). */
+export function toJson(v: unknown): string {
+  return JSON.stringify(v, jsonReplacer);
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Map) {
+    const o: Record<string, unknown> = Object.create(null);
+    for (const [k, x] of value) o[String(k)] = x;
+    return o;
+  }
+  if (value instanceof Set) return [...value];
+  return value;
+}
+
+/** `to_string`: strings as they are, other values as JSON. */
+export function toString(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return toJson(v);
+}
+
+/** A stable key for values that cannot be Map keys themselves (records). */
+export function keyOf(v: unknown): string {
+  return toJson(v);
+}
+
+/** `hash(x)`: a deterministic 32-bit FNV-1a hash of the value's JSON, as a non-negative int. */
+export function hash(v: unknown): number {
+  const s = typeof v === "string" ? v : toJson(v);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function minOf<T extends number | string>(a: T, b: T): T {
+  return b < a ? b : a;
+}
+
+export function maxOf<T extends number | string>(a: T, b: T): T {
+  return b > a ? b : a;
+}
+
+/** Inserts into a top-n list kept sorted by rank, largest first; ties keep arrival order. */
+export function topInsert<V, R extends number | string>(list: { v: V; r: R }[], n: number, v: V, r: R): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.r < r) i--;
+  if (i >= n) return;
+  list.splice(i, 0, { v, r });
+  if (list.length > n) list.pop();
+}
+
+/** One CSV line (RFC 4180 quoting). */
+export function csvRow(cells: readonly unknown[]): string {
+  let out = "";
+  for (let i = 0; i < cells.length; i++) {
+    if (i > 0) out += ",";
+    const c = cells[i];
+    if (c === null || c === undefined) continue;
+    const s = typeof c === "string" ? c : String(c);
+    out += /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+  return out;
+}
+
+/** stdout for a primitive: strings bare, numbers and booleans as JSON. */
+export function formatPrimitive(v: string | number | boolean | null): string {
+  return typeof v === "string" ? v : JSON.stringify(v);
+}

@@ -1,0 +1,415 @@
+// Sources hand out batches of typed records, keeping their position (values index, sequence
+// value, file byte offset and line) so that a checkpoint can record where to resume.
+// Files are read synchronously in large chunks; stdin asynchronously. Bad records go through
+// the source's on_error policy.
+
+import { closeSync, openSync, readSync } from "node:fs";
+import { parse as csvParse, type Parser } from "csv-parse";
+import type { OnErrorManifest, SourceManifest } from "./api.js";
+import { csvRowConverter, jsonConverter, type Converter } from "./convert.js";
+import { BadRecordError, ConversionError, JobError } from "./errors.js";
+import type { LineWriter } from "./sinks.js";
+
+export const BATCH_SIZE = 1024;
+
+export type BatchResult = unknown[] | null;
+
+export interface SourcePosition {
+  /** Records handed out so far. */
+  records: number;
+  /** File sources: the byte offset after the last record handed out, and its line. */
+  offset?: number;
+  line?: number;
+}
+
+export interface Source {
+  readonly name: string;
+  /** The next batch, null at the end of the input; a promise for asynchronous inputs. */
+  next(): BatchResult | Promise<BatchResult>;
+  position(): SourcePosition;
+  close(): void;
+}
+
+/** What to do with a bad record: stop, count it, or write it to a dead-letter file. */
+export class RecordErrors {
+  skipped = 0;
+  /**
+   * With on_error "fail": the bad record, held until the records before it have gone
+   * through the job (so the output does not depend on where batches end).
+   */
+  failure: BadRecordError | null = null;
+
+  constructor(
+    private readonly policy: OnErrorManifest,
+    private readonly deadLetter: LineWriter | null,
+  ) {}
+
+  handle(err: BadRecordError): void {
+    if (this.policy.policy === "fail") {
+      this.failure ??= err;
+      return;
+    }
+    this.skipped++;
+    if (this.deadLetter) {
+      this.deadLetter.write(JSON.stringify({ source: err.source, file: err.file, line: err.line, field: err.field, error: err.problem, record: err.raw }));
+    }
+  }
+}
+
+export class ValuesSource implements Source {
+  private index = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly values: readonly unknown[],
+  ) {}
+
+  next(): BatchResult {
+    if (this.index >= this.values.length) return null;
+    const batch = this.values.slice(this.index, this.index + BATCH_SIZE);
+    this.index += batch.length;
+    return batch;
+  }
+
+  position(): SourcePosition {
+    return { records: this.index };
+  }
+
+  close(): void {}
+}
+
+export class SequenceSource implements Source {
+  private nextValue: number;
+  private records = 0;
+
+  constructor(
+    readonly name: string,
+    from: number,
+    private readonly to: number,
+  ) {
+    this.nextValue = from;
+  }
+
+  next(): BatchResult {
+    if (this.nextValue > this.to) return null;
+    const n = Math.min(BATCH_SIZE, this.to - this.nextValue + 1);
+    const batch = new Array<number>(n);
+    for (let i = 0; i < n; i++) batch[i] = this.nextValue + i;
+    this.nextValue += n;
+    this.records += n;
+    return batch;
+  }
+
+  position(): SourcePosition {
+    return { records: this.records };
+  }
+
+  close(): void {}
+}
+
+/**
+ * Splits byte chunks into lines, tracking the byte offset after each line and its number.
+ * The caller appends chunks and takes lines until it gets null (needs more input).
+ */
+export class LineBuffer {
+  private buf: Buffer = Buffer.allocUnsafe(1 << 20);
+  private start = 0;
+  private end = 0;
+  /** File offset of buf[0]. */
+  private base = 0;
+  private first = true;
+  eof = false;
+  lineNo = 0;
+  /** Byte offset just after the last line taken. */
+  offset = 0;
+
+  /** Room to read into: [buffer, at, length]. Compacts or grows as needed. */
+  space(min = 1 << 16): [Buffer, number, number] {
+    if (this.start > 0 && this.buf.length - this.end < min) {
+      this.buf.copy(this.buf, 0, this.start, this.end);
+      this.base += this.start;
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.buf.length - this.end < min) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.end + min));
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
+    }
+    return [this.buf, this.end, this.buf.length - this.end];
+  }
+
+  /** Records that `n` bytes were written at the position `space` gave. */
+  wrote(n: number): void {
+    if (n === 0) {
+      this.eof = true;
+      return;
+    }
+    this.end += n;
+    if (this.first && this.end >= 3 && this.buf[0] === 0xef && this.buf[1] === 0xbb && this.buf[2] === 0xbf) {
+      this.start = 3;
+      this.offset = 3;
+    }
+    if (this.end >= 3) this.first = false;
+  }
+
+  append(chunk: Buffer): void {
+    const [buf, at] = this.space(chunk.length);
+    chunk.copy(buf, at);
+    this.wrote(chunk.length);
+  }
+
+  /** The next complete line (without \n or \r\n), or null when more input is needed / at the end. */
+  nextLine(): string | null {
+    if (this.start >= this.end) return null;
+    let nl = this.buf.indexOf(10, this.start);
+    if (nl < 0 || nl >= this.end) {
+      if (!this.eof) return null;
+      nl = this.end; // the last line has no line break
+    }
+    let stop = nl;
+    if (stop > this.start && this.buf[stop - 1] === 13) stop--;
+    const text = this.buf.toString("utf8", this.start, stop);
+    this.start = Math.min(nl + 1, this.end);
+    this.offset = this.base + this.start;
+    this.lineNo++;
+    return text;
+  }
+}
+
+type LineFormat = "jsonl" | "text";
+
+/** Turns lines of jsonl or text into typed records, through the on_error policy. */
+class LineDecoder {
+  private readonly convert: Converter;
+
+  constructor(
+    private readonly sourceName: string,
+    private readonly file: string,
+    private readonly format: LineFormat,
+    m: SourceManifest,
+    private readonly errors: RecordErrors,
+  ) {
+    this.convert = jsonConverter(m.type);
+  }
+
+  /** Decodes one line into `out`; blank jsonl lines are skipped. */
+  decode(line: string, lineNo: number, out: unknown[]): void {
+    if (this.format === "text") {
+      out.push(line);
+      return;
+    }
+    if (line.length === 0 || /^\s*$/.test(line)) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (e) {
+      this.errors.handle(new BadRecordError(this.sourceName, this.file, lineNo, null, `not valid JSON (${(e as Error).message})`, line));
+      return;
+    }
+    try {
+      out.push(this.convert(raw, ""));
+    } catch (e) {
+      if (!(e instanceof ConversionError)) throw e;
+      this.errors.handle(new BadRecordError(this.sourceName, this.file, lineNo, e.path || null, e.problem, line));
+    }
+  }
+}
+
+/** Turns csv records (first one the header) into typed records. */
+class CsvDecoder {
+  private parser: Parser;
+  private convert: ((cells: string[], line: number) => unknown) | null = null;
+  private failed: Error | null = null;
+  private width = 0;
+
+  constructor(
+    private readonly sourceName: string,
+    private readonly file: string,
+    private readonly m: SourceManifest,
+    private readonly errors: RecordErrors,
+  ) {
+    this.parser = csvParse({ info: true, relax_column_count: true, bom: true, skip_empty_lines: true });
+    this.parser.on("error", (e) => {
+      this.failed = e;
+    });
+  }
+
+  write(chunk: Buffer, out: unknown[]): void {
+    this.parser.write(chunk);
+    this.drain(out);
+  }
+
+  end(out: unknown[]): void {
+    this.parser.end();
+    this.drain(out);
+  }
+
+  private drain(out: unknown[]): void {
+    let r: { record: string[]; info: { lines: number } } | null;
+    while ((r = this.parser.read()) !== null) this.row(r.record, r.info.lines, out);
+    if (this.failed) {
+      const e = this.failed as Error & { lines?: number };
+      this.failed = null;
+      this.errors.handle(new BadRecordError(this.sourceName, this.file, e.lines ?? 0, null, `not valid csv (${e.message})`, ""));
+      this.parser = csvParse({ info: true, relax_column_count: true, skip_empty_lines: true });
+    }
+  }
+
+  private row(cells: string[], line: number, out: unknown[]): void {
+    if (this.errors.failure) return; // on_error "fail": nothing after the bad record
+    if (!this.convert) {
+      try {
+        this.convert = csvRowConverter(this.m.type, cells);
+        this.width = cells.length;
+      } catch (e) {
+        if (!(e instanceof ConversionError)) throw e;
+        throw new JobError("FLOW5001", `bad csv header in ${this.file}, line ${line}: ${e.problem}`);
+      }
+      return;
+    }
+    if (cells.length !== this.width) {
+      this.errors.handle(new BadRecordError(this.sourceName, this.file, line, null, `expected ${this.width} columns like the header, found ${cells.length}`, cells.join(",")));
+      return;
+    }
+    try {
+      out.push(this.convert(cells, line));
+    } catch (e) {
+      if (!(e instanceof ConversionError)) throw e;
+      this.errors.handle(new BadRecordError(this.sourceName, this.file, line, e.path || null, e.problem, cells.join(",")));
+    }
+  }
+}
+
+/** A file read synchronously in chunks: jsonl, csv (with header) or text lines. */
+export class FileSource implements Source {
+  private fd: number;
+  private readonly lines = new LineBuffer();
+  private readonly lineDecoder: LineDecoder | null;
+  private readonly csv: CsvDecoder | null;
+  private records = 0;
+  private csvBytes = 0;
+  private csvDone = false;
+
+  constructor(
+    readonly name: string,
+    private readonly m: Extract<SourceManifest, { connector: "file" }>,
+    private readonly errors: RecordErrors,
+  ) {
+    try {
+      this.fd = openSync(m.path, "r");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new JobError("FLOW5002", `cannot read ${m.path} for source \`${name}\`: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a directory" : (e as Error).message}`, "paths in connectors are resolved against the working directory of the running job");
+    }
+    this.csv = m.format === "csv" ? new CsvDecoder(name, m.path, m, errors) : null;
+    this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, m.path, m.format, m, errors);
+  }
+
+  private read(into: Buffer, at: number, length: number): number {
+    try {
+      return readSync(this.fd, into, at, length, null);
+    } catch (e) {
+      throw new JobError("FLOW5002", `cannot read ${this.m.path}: ${(e as Error).message}`);
+    }
+  }
+
+  next(): BatchResult {
+    if (this.errors.failure) throw this.errors.failure;
+    const out: unknown[] = [];
+    if (this.csv) {
+      const chunk = Buffer.allocUnsafe(1 << 16);
+      while (out.length < BATCH_SIZE && !this.csvDone && !this.errors.failure) {
+        const n = this.read(chunk, 0, chunk.length);
+        if (n === 0) {
+          this.csv.end(out);
+          this.csvDone = true;
+        } else {
+          this.csvBytes += n;
+          this.csv.write(chunk.subarray(0, n), out);
+        }
+      }
+      this.records += out.length;
+      if (out.length === 0 && this.errors.failure) throw this.errors.failure;
+      return out.length === 0 && this.csvDone ? null : out;
+    }
+    const decoder = this.lineDecoder!;
+    const lines = this.lines;
+    while (out.length < BATCH_SIZE && !this.errors.failure) {
+      const line = lines.nextLine();
+      if (line === null) {
+        if (lines.eof) break;
+        const [buf, at, len] = lines.space();
+        lines.wrote(this.read(buf, at, len));
+        continue;
+      }
+      decoder.decode(line, lines.lineNo, out);
+    }
+    this.records += out.length;
+    if (out.length === 0 && this.errors.failure) throw this.errors.failure;
+    return out.length === 0 && lines.eof ? null : out;
+  }
+
+  position(): SourcePosition {
+    return this.csv ? { records: this.records, offset: this.csvBytes } : { records: this.records, offset: this.lines.offset, line: this.lines.lineNo };
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Standard input, read asynchronously (it cannot be replayed). */
+export class StdinSource implements Source {
+  private readonly lines = new LineBuffer();
+  private readonly lineDecoder: LineDecoder | null;
+  private readonly csv: CsvDecoder | null;
+  private readonly chunks: AsyncIterator<Buffer>;
+  private records = 0;
+  private done = false;
+
+  constructor(
+    readonly name: string,
+    m: Extract<SourceManifest, { connector: "stdin" }>,
+    private readonly errors: RecordErrors,
+  ) {
+    this.chunks = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    this.csv = m.format === "csv" ? new CsvDecoder(name, "stdin", m, errors) : null;
+    this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, "stdin", m.format, m, errors);
+  }
+
+  async next(): Promise<BatchResult> {
+    if (this.errors.failure) throw this.errors.failure;
+    const out: unknown[] = [];
+    while (out.length === 0 && !this.done && !this.errors.failure) {
+      if (!this.csv) {
+        let line: string | null;
+        while (out.length < BATCH_SIZE && !this.errors.failure && (line = this.lines.nextLine()) !== null) this.lineDecoder!.decode(line, this.lines.lineNo, out);
+        if (out.length > 0 || this.errors.failure) break;
+        if (this.lines.eof) {
+          this.done = true;
+          break;
+        }
+      }
+      const r = await this.chunks.next();
+      if (r.done) {
+        if (this.csv) {
+          this.csv.end(out);
+          this.done = true;
+        } else this.lines.wrote(0);
+      } else if (this.csv) this.csv.write(r.value, out);
+      else this.lines.append(r.value);
+    }
+    this.records += out.length;
+    if (out.length === 0 && this.errors.failure) throw this.errors.failure;
+    return out.length === 0 && this.done ? null : out;
+  }
+
+  position(): SourcePosition {
+    return { records: this.records };
+  }
+
+  close(): void {
+    process.stdin.destroy();
+  }
+}

@@ -1,0 +1,31 @@
+// Builds the compiler: the grammar bundle (Ohm recipe + typed semantics) and
+// build/flowc.mjs (the CLI, with its npm dependencies left external).
+// Run by `npm install` (prepare) and `npm test`; bin/flowc also runs it when a source is newer.
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export async function build({ quiet = false } = {}) {
+  const ohmCli = join(root, "node_modules", "@ohm-js", "cli", "index.js");
+  execFileSync(process.execPath, [ohmCli, "generateBundles", "--withTypes", "--esm", "compiler/grammar/flow.ohm"], { cwd: root, stdio: quiet ? "ignore" : "inherit" });
+  mkdirSync(join(root, "build"), { recursive: true });
+  await esbuild.build({
+    entryPoints: [join(root, "compiler", "cli.ts")],
+    outfile: join(root, "build", "flowc.mjs"),
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    sourcemap: true,
+    logLevel: quiet ? "error" : "warning",
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await build();
+}
