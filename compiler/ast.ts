@@ -218,6 +218,8 @@ export interface LetStmt {
   kind: "LetStmt";
   span: Span;
   name: Ident;
+  /** `let x: T = …` (an extension: needed for `[]` and `{}`). */
+  type: TypeExpr | null;
   value: Expr;
 }
 

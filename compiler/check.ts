@@ -354,7 +354,7 @@ class Checker {
           : n === "list" || n === "map" ? `\`${n}\` needs type arguments: ${n === "list" ? "list<T>" : "map<K, V>"}`
           : didYouMean(n, [...PRIMITIVES, ...this.namesOfKind("type")]);
         this.diags.error("FLOW2003", te.span, d ? `\`${n}\` is not a type` : `unknown type \`${n}\``, {
-          hints: [hint, d ? undefined : "declare it with `type " + n + " = { … }`"],
+          hints: [hint ?? (d ? undefined : "declare it with `type " + n + " = { … }`")],
         });
         return T.error;
       }
@@ -896,7 +896,8 @@ class Checker {
     const none = new Set<Binding>();
     switch (st.kind) {
       case "LetStmt": {
-        const t = this.expr(st.value, scope);
+        const declared = st.type ? this.resolveType(st.type) : null;
+        const t = declared ? this.expect(st.value, scope, declared, `\`${st.name.name}\``) : this.expr(st.value, scope);
         const existing = scope.lookup(st.name.name);
         if (existing) {
           this.diags.error("FLOW2002", st.name.span, `\`${st.name.name}\` is already declared`, {
@@ -904,7 +905,7 @@ class Checker {
             hints: [existing.kind === "state" ? `assign the state with \`${st.name.name} = …\`` : "pick another name"],
           });
         }
-        const b = this.local(st.name, this.valueType(t, st.value, `\`${st.name.name}\``), "let", true);
+        const b = this.local(st.name, declared ?? this.valueType(t, st.value, `\`${st.name.name}\``), "let", true);
         scope.vars.set(b.name, b);
         this.out.declared.set(st, b);
         return none;
@@ -1734,7 +1735,7 @@ class Checker {
       return undefined;
     };
     const impossible = (why: string): undefined => {
-      this.diags.error("FLOW4003", v.span, `\`${name} ${found}\` ${why}`);
+      this.diags.error("FLOW4003", v.span, `\`${name} ${found.replace(/`/g, "")}\` ${why}`);
       return undefined;
     };
     switch (kind.kind) {

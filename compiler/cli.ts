@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { compile, frontEnd, type FrontEnd } from "./compile.js";
+import { compile, frontEnd, timings, type FrontEnd } from "./compile.js";
 import { diagnosticToJson, renderDiagnostics, wantsColor } from "./diagnostics/render.js";
 import { VERSION } from "./version.js";
 
@@ -72,6 +72,7 @@ async function cmdCompile(args: string[]): Promise<number> {
   printDiagnostics(result);
   if (!result.ok || !result.outFile) return EXIT.user;
   const shown = relative(process.cwd(), result.outFile) || result.outFile;
+  if (process.env.FLOWC_TIMINGS) process.stderr.write(`timings (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}\n`);
   process.stderr.write(`compiled ${file} -> ${shown}${result.tsFile ? ` (+ ${relative(process.cwd(), result.tsFile)})` : ""} in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
   return EXIT.ok;
 }

@@ -38,18 +38,32 @@ export interface CompileResult extends FrontEnd {
   tsFile?: string;
 }
 
+/** Phase timings in ms, printed by the CLI when FLOWC_TIMINGS is set. */
+export const timings: Record<string, number> = {};
+
+function timed<T>(name: string, f: () => T): T {
+  const t = performance.now();
+  try {
+    return f();
+  } finally {
+    timings[name] = (timings[name] ?? 0) + performance.now() - t;
+  }
+}
+
 export async function compile(text: string, file: string, opts: CompileOptions): Promise<CompileResult> {
-  const fe = frontEnd(text, file);
+  const fe = timed("parse+check", () => frontEnd(text, file));
   if (!fe.ok || !fe.checked) return fe;
-  const graph = plan(fe.checked, file);
+  const graph = timed("plan", () => plan(fe.checked!, file));
   const { emit } = await import("./emit.js");
   const { bundle } = await import("./bundle.js");
-  const { code } = await emit(graph, { sourceName: basename(file), version: VERSION });
+  const { code } = await emit(graph, { sourceName: basename(file), version: VERSION, timings });
   const outDir = resolve(opts.outDir);
   mkdirSync(outDir, { recursive: true });
   const outFile = join(outDir, `${graph.job}.mjs`);
   const tsFile = join(outDir, `${graph.job}.ts`);
   if (opts.emitTs) writeFileSync(tsFile, code);
+  const t = performance.now();
   await bundle({ job: graph.job, code, outFile, modulePath: tsFile });
+  timings["bundle"] = performance.now() - t;
   return { ...fe, graph, outFile, ...(opts.emitTs ? { tsFile } : {}) };
 }

@@ -259,8 +259,11 @@ const actions: FlowActionDict<unknown> = {
   Block(_o, stmts, _c) {
     return stmts.children.map((s) => s["ast"]());
   },
-  LetStmt(_kw, name, _eq, value) {
-    return { kind: "LetStmt", span: spanOf(this), name: ident(name), value: value["ast"]() } satisfies A.LetStmt;
+  LetStmt(_kw, name, type, _eq, value) {
+    return { kind: "LetStmt", span: spanOf(this), name: ident(name), type: type.children[0]?.["ast"]() ?? null, value: value["ast"]() } satisfies A.LetStmt;
+  },
+  LetType(_colon, type) {
+    return type["ast"]();
   },
   IfStmt(_kw, cond, block, elseClause) {
     return {
