@@ -133,7 +133,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`flowc ${VERSION}\n`);
       return EXIT.ok;
     }
-    if (rest.includes("--help") || rest.includes("-h")) {
+    const own = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+    if (own.includes("--help") || own.includes("-h")) {
       process.stdout.write(HELP);
       return EXIT.ok;
     }

@@ -13,6 +13,11 @@ export class FlowRuntimeError extends Error {
   }
 }
 
+/** `undefined` (a missing map entry, list index or `?.` on null) as the language's null. */
+export function nul<T>(v: T | undefined): T | null {
+  return v === undefined ? null : v;
+}
+
 /** Integer remainder; `%` by zero is an error, not NaN. */
 export function imod(a: number, b: number, location: string): number {
   if (b === 0) throw new FlowRuntimeError("remainder of a division by zero (`% 0`)", location);

@@ -15,22 +15,26 @@ export interface LineWriter extends SinkWriter {
 
 const FLUSH_AT = 1 << 16;
 
+/**
+ * Standard output. All stdout sinks of a job share one buffer, so that lines come out in
+ * the order the job produced them.
+ */
 export class StdoutSink implements LineWriter {
-  private pending = "";
+  private static pending = "";
 
   constructor(header: string | null) {
-    if (header !== null) this.pending = header + "\n";
+    if (header !== null) StdoutSink.pending += header + "\n";
   }
 
   write(line: string): void {
-    this.pending += line + "\n";
-    if (this.pending.length > FLUSH_AT) void this.flush();
+    StdoutSink.pending += line + "\n";
+    if (StdoutSink.pending.length > FLUSH_AT) void this.flush();
   }
 
   flush(): void | Promise<void> {
-    if (this.pending.length === 0) return;
-    const ok = process.stdout.write(this.pending);
-    this.pending = "";
+    if (StdoutSink.pending.length === 0) return;
+    const ok = process.stdout.write(StdoutSink.pending);
+    StdoutSink.pending = "";
     if (!ok) return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
   }
 

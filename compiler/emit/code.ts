@@ -127,7 +127,7 @@ export class CodeGen {
           const chain = e.field.name === "__proto__" || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(e.field.name)
             ? n.f.createElementAccessChain(obj, n.f.createToken(K.QuestionDotToken), n.str(e.field.name))
             : n.f.createPropertyAccessChain(obj, n.f.createToken(K.QuestionDotToken), e.field.name);
-          out = n.paren(n.bin(chain, K.QuestionQuestionToken, n.null()));
+          out = n.call(n.prop(n.id("$lib"), "nul"), [chain]);
         } else out = n.prop(obj, e.field.name);
         return this.checked.narrowed.has(e) ? n.nonNull(out) : out;
       }
@@ -136,7 +136,7 @@ export class CodeGen {
         const obj = this.exprInPlace(e.object, env);
         const idx = this.expr(e.index, env);
         const read = objType.kind === "map" ? n.method(obj, "get", [idx]) : n.f.createElementAccessExpression(obj, idx);
-        return n.paren(n.bin(read, K.QuestionQuestionToken, n.null()));
+        return n.call(n.prop(n.id("$lib"), "nul"), [read]);
       }
       case "Call":
         return this.callExpr(e, env);

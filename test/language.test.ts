@@ -1,0 +1,497 @@
+// The language's semantics, end to end: each program is compiled, bundled and run with node,
+// and its output compared with what LANGUAGE.md and docs/language.md specify.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { compileAndRun, lines, STACK_LINE } from "./helpers.js";
+
+const job = (body: string): string => `job t\n${body}\n`;
+
+async function out(body: string, files: Record<string, string> = {}, opts: { input?: string } = {}): Promise<string[]> {
+  const r = await compileAndRun(job(body), files, opts);
+  expect(r.stderr).toBe("");
+  expect(r.exitCode).toBe(0);
+  return lines(r.stdout);
+}
+
+describe("stateless stages", () => {
+  it("filter, map and flat_map run in order on each element", async () => {
+    expect(
+      await out(`
+source lines: string = values(["a b", "", "c d e"])
+let words = lines |> flat_map(l => split(l, " ")) |> filter(w => len(w) > 0) |> map(w => upper(w) + "!")
+sink words -> stdout()`),
+    ).toEqual(["A!", "B!", "C!", "D!", "E!"]);
+  });
+
+  it("flat_map of an empty list emits nothing; a filter inside a flat_map skips one element only", async () => {
+    expect(
+      await out(`
+source n: int = values([0, 3, 1])
+let xs = n |> flat_map(k => if k == 0 then [] else [k, k * 10]) |> filter(x => x != 10) |> map(x => x + 1)
+sink xs -> stdout()`),
+    ).toEqual(["4", "31", "2"]);
+  });
+
+  it("a stream feeds every consumer, in the order they are declared", async () => {
+    expect(
+      await out(`
+source n: int = values([1, 2])
+let doubled = n |> map(x => x * 2)
+sink doubled |> map(x => { first: x }) -> stdout()
+sink doubled |> map(x => { second: x }) -> stdout()`),
+    ).toEqual(['{"first":2}', '{"second":2}', '{"first":4}', '{"second":4}']);
+  });
+
+  it("union merges streams of one type, one element from each source in turn", async () => {
+    expect(
+      await out(`
+source a: int = values([1, 2, 3])
+source b: int = values([10, 20])
+source c: int = sequence(from: 100, to: 101)
+let all = a |> union(b, c)
+sink all -> stdout()`),
+    ).toEqual(["1", "10", "100", "2", "20", "101", "3"]);
+  });
+});
+
+describe("arithmetic and values", () => {
+  it("follows the numeric rules: int ops stay int, / is float, ints widen", async () => {
+    expect(
+      await out(`
+source n: int = values([7])
+let r = n |> map(x => { sum: x + 2, div: x / 2, mod: x % 3, mixed: x * 1.5, neg: -x, prec: 1 + 2 * 3 - 4 })
+sink r -> stdout()`),
+    ).toEqual(['{"sum":9,"div":3.5,"mod":1,"mixed":10.5,"neg":-7,"prec":3}']);
+  });
+
+  it("adds durations to timestamps and subtracts timestamps into durations", async () => {
+    expect(
+      await out(`
+type E = { at: timestamp }
+source e: E = file("e.jsonl")
+let r = e |> map(x => { later: x.at + 1h + 30s, since: x.at - (x.at - 5m), ms: 250ms })
+sink r -> stdout()`, { "e.jsonl": '{"at":"2024-01-01T00:00:00Z"}\n{"at":1000}\n' }),
+    ).toEqual(['{"later":1704070830000,"since":300000,"ms":250}', '{"later":3631000,"since":300000,"ms":250}']);
+  });
+
+  it("concatenates strings and keeps escapes, quotes, backticks and ${ intact", async () => {
+    expect(
+      await out(`
+source s: string = values(["a\\"b", "\`\${x}\`", "*/ \\\\ \\u{1F600}", "tab\\tend"])
+let r = s |> map(x => "[" + x + "]")
+sink r -> stdout()`),
+    ).toEqual(['[a"b]', "[`${x}`]", "[*/ \\ \u{1F600}]", "[tab\tend]"]);
+  });
+
+  it("compares records, lists and maps by content", async () => {
+    expect(
+      await out(`
+type P = { x: int, tags: list<string> }
+source p: P = values([{ x: 1, tags: ["a"] }, { x: 1, tags: ["b"] }])
+let r = p |> map(v => { same: v == { x: 1, tags: ["a"] }, other: v != { x: 1, tags: ["a"] } })
+sink r -> stdout()`),
+    ).toEqual(['{"same":true,"other":false}', '{"same":false,"other":true}']);
+  });
+});
+
+describe("built-in functions", () => {
+  it("string functions", async () => {
+    expect(
+      await out(`
+source s: string = values(["  Hello, World  "])
+let r = s |> map(x => {
+  len: len(x), lower: lower(x), upper: upper(x), trim: trim(x),
+  has: contains(x, "World"), starts: starts_with(trim(x), "Hell"), ends: ends_with(x, "x"),
+  sub: substr(trim(x), 7), sub2: substr(trim(x), 0, 5), parts: split(trim(x), ", ")
+})
+sink r -> stdout()`),
+    ).toEqual(['{"len":16,"lower":"  hello, world  ","upper":"  HELLO, WORLD  ","trim":"Hello, World","has":true,"starts":true,"ends":false,"sub":"World","sub2":"Hello","parts":["Hello","World"]}']);
+  });
+
+  it("number functions", async () => {
+    expect(
+      await out(`
+source n: float = values([-2.5, 3.7])
+let r = n |> map(x => { abs: abs(x), round: round(x), floor: floor(x), ceil: ceil(x), min: min(x, 1), max: max(2, 3), imin: min(4, 9) })
+sink r -> stdout()`),
+    ).toEqual(['{"abs":2.5,"round":-2,"floor":-3,"ceil":-2,"min":-2.5,"max":3,"imin":4}', '{"abs":3.7,"round":4,"floor":3,"ceil":4,"min":1,"max":3,"imin":4}']);
+  });
+
+  it("conversions, hash and coalesce", async () => {
+    const r = await out(`
+type R = { a: string?, b: string? }
+source rs: R = values([{ a: "12", b: null }, { a: "x", b: "1.5e1" }])
+let r = rs |> map(x => {
+  i: parse_int(x.a ?? ""), f: parse_float(x.b ?? "nope"), c: coalesce(x.b, x.a, "none"),
+  s: to_string(len(x.a ?? "")), h: hash(x.a) == hash(x.a), hi: hash("abc")
+})
+sink r -> stdout()`);
+    expect(r.map((l) => JSON.parse(l))).toEqual([
+      { i: 12, f: null, c: "12", s: "2", h: true, hi: expect.any(Number) },
+      { i: null, f: 15, c: "1.5e1", s: "1", h: true, hi: expect.any(Number) },
+    ]);
+    const first = JSON.parse(r[0]!) as { hi: number };
+    expect(Number.isInteger(first.hi) && first.hi >= 0).toBe(true);
+  });
+
+  it("fn helpers call each other and built-ins", async () => {
+    expect(
+      await out(`
+fn square(x: int): int = x * x
+fn norm(a: int, b: int): float = square(a) + square(b) + 0.0
+source n: int = values([3])
+let r = n |> map(x => norm(x, 4))
+sink r -> stdout()`),
+    ).toEqual(["25"]);
+  });
+});
+
+describe("optionals", () => {
+  it("narrow after a null check, in if/then/else, and on the right of `and`", async () => {
+    expect(
+      await out(`
+type U = { name: string, nick: string? }
+source u: U = values([{ name: "Ann", nick: "an" }, { name: "Bo" }])
+let r = u |> map(x => {
+  shown: if x.nick != null then upper(x.nick) else x.name,
+  long: x.nick != null and len(x.nick) > 1,
+  dflt: x.nick ?? "-"
+})
+sink r -> stdout()`),
+    ).toEqual(['{"shown":"AN","long":true,"dflt":"an"}', '{"shown":"Bo","long":false,"dflt":"-"}']);
+  });
+
+  it("read missing optional fields as null and ?. gives null on null", async () => {
+    expect(
+      await out(`
+type Inner = { v: int }
+type R = { id: int, inner: Inner? }
+source rs: R = file("r.jsonl")
+let r = rs |> map(x => { id: x.id, v: x.inner?.v, w: (x.inner?.v ?? 0) + 1 })
+sink r -> stdout()`, { "r.jsonl": '{"id":1,"inner":{"v":5}}\n{"id":2}\n{"id":3,"inner":null,"extra":true}\n' }),
+    ).toEqual(['{"id":1,"v":5,"w":6}', '{"id":2,"v":null,"w":1}', '{"id":3,"v":null,"w":1}']);
+  });
+});
+
+describe("aggregates", () => {
+  it("a running aggregate on a plain stream is one global group", async () => {
+    expect(
+      await out(`
+source n: int = values([4, 1, 3])
+let r = n |> aggregate(x => { n: count(), sum: sum(x), avg: avg(x), min: min(x), max: max(x), first: first(x), last: last(x) })
+sink r -> stdout()`),
+    ).toEqual([
+      '{"n":1,"sum":4,"avg":4,"min":4,"max":4,"first":4,"last":4}',
+      '{"n":2,"sum":5,"avg":2.5,"min":1,"max":4,"first":4,"last":1}',
+      '{"n":3,"sum":8,"avg":2.6666666666666665,"min":1,"max":4,"first":4,"last":3}',
+    ]);
+  });
+
+  it("skip null arguments, as SQL does; count() counts elements", async () => {
+    expect(
+      await out(`
+type R = { k: string, v: int? }
+source rs: R = values([{ k: "a", v: null }, { k: "a", v: 2 }, { k: "a", v: null }, { k: "a", v: 2 }])
+let r = rs |> key_by(x => x.k) |> aggregate(x => { k: key, n: count(), s: sum(x.v), a: avg(x.v), lo: min(x.v), d: count_distinct(x.v), all: collect(x.v) })
+sink r -> stdout()`),
+    ).toEqual([
+      '{"k":"a","n":1,"s":0,"a":null,"lo":null,"d":0,"all":[]}',
+      '{"k":"a","n":2,"s":2,"a":2,"lo":2,"d":1,"all":[2]}',
+      '{"k":"a","n":3,"s":2,"a":2,"lo":2,"d":1,"all":[2]}',
+      '{"k":"a","n":4,"s":4,"a":2,"lo":2,"d":1,"all":[2,2]}',
+    ]);
+  });
+
+  it("top(n, e, by: k) keeps the n largest by k, largest first, earlier first on ties", async () => {
+    expect(
+      await out(`
+type B = { item: string, price: int }
+source b: B = values([{ item: "a", price: 5 }, { item: "b", price: 9 }, { item: "c", price: 5 }, { item: "d", price: 7 }])
+let r = b |> aggregate(x => top(3, x.item, by: x.price))
+sink r -> stdout()`),
+    ).toEqual(['["a"]', '["b","a"]', '["b","a","c"]', '["b","d","a"]']);
+  });
+
+  it("keyed by a record, with key fields and key outside aggregate functions", async () => {
+    expect(
+      await out(`
+type V = { user: string, page: string }
+source v: V = values([{ user: "a", page: "/" }, { user: "a", page: "/x" }, { user: "a", page: "/" }])
+let r = v |> key_by(x => { u: x.user, p: x.page }) |> aggregate(x => { user: key.u, page: key.p, n: count(), label: key.u + key.p })
+sink r -> stdout()`),
+    ).toEqual(['{"user":"a","page":"/","n":1,"label":"a/"}', '{"user":"a","page":"/x","n":1,"label":"a/x"}', '{"user":"a","page":"/","n":2,"label":"a/"}']);
+  });
+
+  it("the key stays available after a stateful stage", async () => {
+    expect(
+      await out(`
+source w: string = values(["x", "y", "x"])
+let r = w |> key_by(s => s) |> aggregate(s => count()) |> map(n => { word: key, n: n })
+sink r -> stdout()`),
+    ).toEqual(['{"word":"x","n":1}', '{"word":"y","n":1}', '{"word":"x","n":2}']);
+  });
+
+  it("reduce emits each update per key, starting with the first element", async () => {
+    expect(
+      await out(`
+type T = { k: string, v: int }
+source t: T = values([{ k: "a", v: 1 }, { k: "b", v: 5 }, { k: "a", v: 3 }])
+let r = t |> key_by(x => x.k) |> reduce((acc, x) => { k: x.k, v: acc.v + x.v })
+sink r -> stdout()`),
+    ).toEqual(['{"k":"a","v":1}', '{"k":"b","v":5}', '{"k":"a","v":4}']);
+  });
+
+  it("keeps counts right across many batches", async () => {
+    const r = await out(`
+source n: int = sequence(from: 1, to: 5000)
+let c = n |> key_by(x => x % 3) |> aggregate(x => { k: key, n: count(), s: sum(x) })
+sink c |> filter(x => x.n >= 1666) -> stdout()`);
+    // The last elements are 4998, 4999 and 5000: keys 0, 1 and 2 with their final counts.
+    expect(r.slice(-3).map((l) => JSON.parse(l))).toEqual([
+      { k: 0, n: 1666, s: ((3 + 4998) * 1666) / 2 },
+      { k: 1, n: 1667, s: ((1 + 4999) * 1667) / 2 },
+      { k: 2, n: 1667, s: ((2 + 5000) * 1667) / 2 },
+    ]);
+  });
+});
+
+describe("process blocks", () => {
+  it("keep value, list and map state per key; clear, delete, push, for and len", async () => {
+    expect(
+      await out(`
+type E = { user: string, item: string }
+source e: E = values([
+  { user: "a", item: "x" }, { user: "b", item: "y" }, { user: "a", item: "x" },
+  { user: "a", item: "z" }, { user: "a", item: "done" }
+])
+let r = e
+  |> key_by(x => x.user)
+  |> process(x) as baskets {
+       state counts: map<string, int> = {}
+       state order: list<string> = []
+       state events: int = 0
+       events += 1
+       if x.item == "done" {
+         let summary: list<string> = []
+         for it in counts {
+           summary.push(it + "=" + to_string(counts[it] ?? 0))
+         }
+         emit { user: key, events: events, summary: summary, order: order, distinct: len(counts) }
+         clear order
+         delete counts["x"]
+         emit { user: key, events: events, summary: [], order: order, distinct: len(counts) }
+       } else {
+         counts[x.item] += 1
+         if not contains(order, x.item) {
+           order.push(x.item)
+         }
+       }
+     }
+sink r -> stdout()`),
+    ).toEqual([
+      '{"user":"a","events":4,"summary":["x=2","z=1"],"order":["x","z"],"distinct":2}',
+      '{"user":"a","events":4,"summary":[],"order":[],"distinct":1}',
+    ]);
+  });
+
+  it("emitted lists are copies: later pushes do not change what was emitted", async () => {
+    expect(
+      await out(`
+source n: int = values([1, 2, 3])
+let r = n
+  |> key_by(x => "all")
+  |> process(x) as seen {
+       state xs: list<int> = []
+       xs.push(x)
+       emit xs
+     }
+  |> aggregate(l => collect(l))
+  |> map(ls => ls)
+sink r -> stdout()`),
+    ).toEqual(["[[1]]", "[[1],[1,2]]", "[[1],[1,2],[1,2,3]]"]);
+  });
+
+  it("narrow optional state after a null check and after assignment", async () => {
+    expect(
+      await out(`
+source n: int = values([5, 7])
+let r = n
+  |> key_by(x => 1)
+  |> process(x) as last {
+       state prev: int? = null
+       if prev != null {
+         emit x - prev
+       }
+       prev = x
+       emit prev * 10
+     }
+sink r -> stdout()`),
+    ).toEqual(["50", "2", "70"]);
+  });
+});
+
+describe("names that are JavaScript's own", () => {
+  it("fields named class, default, constructor and __proto__ compile and run, and input cannot pollute prototypes", async () => {
+    const r = await compileAndRun(
+      job(`
+type R = { class: string, default: int, constructor: int, __proto__: string }
+source rs: R = file("r.jsonl")
+let m = rs |> map(r => { class: r.class, default: r.default + 1, constructor: r.constructor, __proto__: r.__proto__, polluted: to_string({}) })
+sink m -> stdout()`),
+      { "r.jsonl": '{"class":"c","default":1,"constructor":2,"__proto__":"p"}\n{"class":"d","default":2,"constructor":3,"__proto__":"q","extra":{"__proto__":{"polluted":"yes"}}}\n' },
+    );
+    expect(r.stderr).toBe("");
+    expect(lines(r.stdout)).toEqual([
+      '{"class":"c","default":2,"constructor":2,"__proto__":"p","polluted":"{}"}',
+      '{"class":"d","default":3,"constructor":3,"__proto__":"q","polluted":"{}"}',
+    ]);
+  });
+
+  it("locals and state named like JavaScript keywords and globals work", async () => {
+    expect(
+      await out(`
+source n: int = values([1, 2])
+let r = n
+  |> key_by(this => 0)
+  |> process(new) as var {
+       state constructor: int = 0
+       state Math: int = 0
+       let undefined = new * 2
+       constructor += undefined
+       Math += 1
+       emit { total: constructor, count: Math }
+     }
+sink r -> stdout()`),
+    ).toEqual(['{"total":2,"count":1}', '{"total":6,"count":2}']);
+  });
+});
+
+describe("sources and sinks", () => {
+  it("read jsonl from stdin and text lines from stdin", async () => {
+    expect(
+      await out(`
+type R = { v: int }
+source rs: R = stdin()
+sink rs |> map(r => r.v * 2) -> stdout()`, {}, { input: '{"v":1}\n\n{"v":2}' }),
+    ).toEqual(["2", "4"]);
+    expect(
+      await out(`
+source ls: string = stdin(format: "text")
+sink ls |> map(l => len(l)) -> stdout()`, {}, { input: "ab\r\n\ncde\n" }),
+    ).toEqual(["2", "0", "3"]);
+  });
+
+  it("read csv with quoted fields, typed columns and empty optional cells; write csv", async () => {
+    expect(
+      await out(`
+type R = { name: string, n: int, ok: bool, note: string? }
+source rs: R = file("r.csv")
+sink rs |> map(r => { name: r.name, twice: r.n * 2, note: r.note ?? "-" }) -> stdout(format: "csv")`, {
+        "r.csv": 'n,name,ok,note\n1,"Smith, J",true,\n2,"say ""hi""",false,fine\n',
+      }),
+    ).toEqual(["name,twice,note", '"Smith, J",2,-', '"say ""hi""",4,fine']);
+  });
+
+  it("read a file with a byte order mark, CRLF line ends and no final line break", async () => {
+    expect(
+      await out(`
+type R = { v: int }
+source rs: R = file("r.jsonl")
+sink rs |> map(r => r.v) -> stdout()`, { "r.jsonl": '\uFEFF{"v":1}\r\n{"v":2}\r\n{"v":3}' }),
+    ).toEqual(["1", "2", "3"]);
+  });
+
+  it("write a file sink, replacing the file at a fresh start", async () => {
+    const r = await compileAndRun(
+      job(`
+source n: int = values([1, 2])
+sink n |> map(x => { x: x }) -> file("out/n.jsonl")`),
+      { "out/n.jsonl": "old content\n" },
+    );
+    expect(r.exitCode).toBe(0);
+    expect(readFileSync(join(r.dir, "out", "n.jsonl"), "utf8")).toBe('{"x":1}\n{"x":2}\n');
+  });
+});
+
+describe("bad input and failures", () => {
+  const readings = '{"sensor":"a","value":1.5}\n{"sensor":"b","value":"hot"}\nnot json\n{"sensor":"c"}\n{"sensor":"d","value":4}\n';
+
+  it('on_error "fail" (the default) stops at the first bad record, naming file, line and field, after the records before it', async () => {
+    const r = await compileAndRun(
+      job(`
+type R = { sensor: string, value: float }
+source rs: R = file("readings.jsonl")
+sink rs -> stdout()`),
+      { "readings.jsonl": readings },
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe('{"sensor":"a","value":1.5}');
+    expect(r.stderr).toMatch(/error\[FLOW5001\]: bad input in readings\.jsonl, line 2, field `value`: expected float, found string "hot"/);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it('on_error "skip" drops bad records and counts them on stderr', async () => {
+    const r = await compileAndRun(
+      job(`
+type R = { sensor: string, value: float }
+source rs: R = file("readings.jsonl", on_error: "skip")
+sink rs |> map(x => x.sensor) -> stdout()`),
+      { "readings.jsonl": readings },
+    );
+    expect(r.exitCode).toBe(0);
+    expect(lines(r.stdout)).toEqual(["a", "d"]);
+    expect(r.stderr).toMatch(/3 bad records skipped/);
+  });
+
+  it('on_error "dead_letter" writes each bad record with its line and reason', async () => {
+    const r = await compileAndRun(
+      job(`
+type R = { sensor: string, value: float }
+source rs: R = file("readings.jsonl", on_error: "dead_letter", dead_letter: "bad/rejected.jsonl")
+sink rs |> map(x => x.sensor) -> stdout()`),
+      { "readings.jsonl": readings },
+    );
+    expect(r.exitCode).toBe(0);
+    const dead = lines(readFileSync(join(r.dir, "bad", "rejected.jsonl"), "utf8")).map((l) => JSON.parse(l) as { line: number; field: string | null; record: string });
+    expect(dead.map((d) => [d.line, d.field])).toEqual([[2, "value"], [3, null], [4, "value"]]);
+    expect(dead[1]!.record).toBe("not json");
+  });
+
+  it("bad csv rows go through on_error too", async () => {
+    const r = await compileAndRun(
+      job(`
+type R = { a: int, b: string }
+source rs: R = file("r.csv", on_error: "skip")
+sink rs |> map(x => x.a) -> stdout()`),
+      { "r.csv": "a,b\n1,x\ntwo,y\n3\n4,z\n" },
+    );
+    expect(lines(r.stdout)).toEqual(["1", "4"]);
+    expect(r.stderr).toMatch(/2 bad records skipped/);
+  });
+
+  it("a missing input file is a clear error, and the output file is left alone", async () => {
+    const r = await compileAndRun(
+      job(`
+source rs: string = file("nowhere.txt")
+sink rs -> file("out.txt")`),
+      { "out.txt": "keep me\n" },
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/error\[FLOW5002\]: cannot read nowhere\.txt for source `rs`: no such file/);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect(readFileSync(join(r.dir, "out.txt"), "utf8")).toBe("keep me\n");
+  });
+
+  it("% by zero on ints fails with the .flow location, not NaN", async () => {
+    const r = await compileAndRun(job(`
+source n: int = values([3, 0])
+sink n |> map(x => 10 % x) -> stdout()`));
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe("1");
+    expect(r.stderr).toMatch(/error\[FLOW5003\]: remainder of a division by zero/);
+    expect(r.stderr).toMatch(/--> job\.flow:4:23/);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+});

@@ -1,0 +1,64 @@
+// plan: pipelines become a job graph with fused stateless chains, stateful operators with
+// stable uids and their state layout, and sinks.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { frontEnd } from "../compiler/compile.js";
+import { describeGraph, plan } from "../compiler/plan.js";
+import { ROOT } from "./helpers.js";
+
+function graphOf(text: string) {
+  const fe = frontEnd(text, "job.flow");
+  expect(fe.diagnostics.map((d) => d.message)).toEqual([]);
+  return plan(fe.checked!, "job.flow");
+}
+
+describe("plan", () => {
+  it("fuses stateless stages across let boundaries into one chain before the keyed operator", () => {
+    const text = readFileSync(join(ROOT, "dsl-examples", "word_count.flow"), "utf8");
+    expect(describeGraph(graphOf(text))).toBe(
+      ["job word_count", "#0 source lines (file) -> #1", "#1 chain words [flat_map, map, filter, key_by] -> #3", "#3 aggregate uid=counts keyed -> #4", "#4 sink stdout"].join("\n"),
+    );
+  });
+
+  it("keeps a chain that feeds two consumers apart, and merges union inputs", () => {
+    const g = graphOf(`job j
+source a: int = values([1])
+source b: int = values([2])
+let both = a |> union(b) |> map(x => x + 1)
+sink both |> filter(x => x > 1) -> stdout()
+sink both -> stdout()
+`);
+    // The merge point absorbs the map after it (one input), then fans out to both sinks.
+    expect(describeGraph(g)).toBe(
+      ["job j", "#1 source b (values) -> #2", "#0 source a (values) -> #2", "#2 chain both_union [map] -> #4, #6", "#6 sink stdout", "#4 chain sink0 [filter] -> #5", "#5 sink stdout"].join("\n"),
+    );
+  });
+
+  it("gives stateful operators the let's name as uid, or their own `as` name, and records their state", () => {
+    const g = graphOf(`job j
+source w: string = values(["a"])
+let counts = w |> key_by(x => x) |> aggregate(x => { n: count(), last: last(x) })
+let seen = counts |> key_by(c => c.n) |> process(c) as novelty {
+  state first: bool = true
+  state names: list<string> = []
+  emit first
+}
+sink seen -> stdout()
+`);
+    expect(g.operators).toEqual([
+      { uid: "counts", kind: "aggregate", key: { t: "string" }, states: [{ name: "a0_count", type: { t: "int" } }, { name: "a1_last", type: { t: "optional", of: { t: "string" } } }] },
+      { uid: "novelty", kind: "process", key: { t: "int" }, states: [{ name: "first", type: { t: "bool" } }, { name: "names", type: { t: "list", of: { t: "string" } } }] },
+    ]);
+  });
+
+  it("drops streams that reach no sink", () => {
+    const g = graphOf(`job j
+source n: int = values([1])
+let unused = n |> map(x => x * 2)
+sink n -> stdout()
+`);
+    expect(g.nodes.map((n) => n.kind)).toEqual(["source", "sink"]);
+  });
+});

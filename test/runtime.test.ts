@@ -1,0 +1,145 @@
+// Runtime pieces on their own: line splitting with byte offsets, typed conversion of input,
+// keyed state, and the generated-code helpers.
+
+import { describe, expect, it } from "vitest";
+import { csvRowConverter, jsonConverter, parseTimestamp, textConverter } from "../runtime/convert.js";
+import { ConversionError } from "../runtime/errors.js";
+import { csvRow, equals, imod, substr, topInsert } from "../runtime/lib.js";
+import { LineBuffer } from "../runtime/sources.js";
+import { KeyedStateStore } from "../runtime/state.js";
+
+function feed(chunks: Buffer[]): { lines: string[]; offsets: number[]; numbers: number[] } {
+  const lb = new LineBuffer();
+  const lines: string[] = [];
+  const offsets: number[] = [];
+  const numbers: number[] = [];
+  const take = (): void => {
+    let l: string | null;
+    while ((l = lb.nextLine()) !== null) {
+      lines.push(l);
+      offsets.push(lb.offset);
+      numbers.push(lb.lineNo);
+    }
+  };
+  for (const c of chunks) {
+    lb.append(c);
+    take();
+  }
+  lb.wrote(0);
+  take();
+  return { lines, offsets, numbers };
+}
+
+describe("LineBuffer", () => {
+  it("splits lines across chunk boundaries, including inside a multi-byte character", () => {
+    const bytes = Buffer.from("héllo\nwörld\r\nlast");
+    const chunks = [bytes.subarray(0, 2), bytes.subarray(2, 9), bytes.subarray(9)];
+    const r = feed(chunks);
+    expect(r.lines).toEqual(["héllo", "wörld", "last"]);
+    expect(r.numbers).toEqual([1, 2, 3]);
+    expect(r.offsets).toEqual([7, 15, bytes.length]);
+  });
+
+  it("keeps lines longer than its buffer whole", () => {
+    const long = "x".repeat(3 << 20);
+    const r = feed([Buffer.from(long.slice(0, 1 << 20)), Buffer.from(long.slice(1 << 20) + "\nshort\n")]);
+    expect(r.lines.map((l) => l.length)).toEqual([3 << 20, 5]);
+  });
+
+  it("skips a UTF-8 byte order mark and counts it in the offsets", () => {
+    const r = feed([Buffer.from("\uFEFFa\nb\n")]);
+    expect(r.lines).toEqual(["a", "b"]);
+    expect(r.offsets).toEqual([5, 7]);
+  });
+});
+
+describe("conversion of input records", () => {
+  const rec = jsonConverter({
+    t: "record",
+    name: "R",
+    fields: [
+      { name: "id", type: { t: "int" } },
+      { name: "at", type: { t: "timestamp" } },
+      { name: "tags", type: { t: "list", of: { t: "string" } } },
+      { name: "scores", type: { t: "map", key: { t: "int" }, value: { t: "float" } } },
+      { name: "note", type: { t: "optional", of: { t: "string" } } },
+    ],
+  });
+
+  it("builds a record in declared order, ignoring extra fields and reading missing optionals as null", () => {
+    const v = rec({ extra: 1, scores: { "1": 2.5 }, tags: ["a"], at: "2024-05-01T12:00:00.5+02:00", id: 7 }, "") as Record<string, unknown>;
+    expect(Object.keys(v)).toEqual(["id", "at", "tags", "scores", "note"]);
+    expect(v).toMatchObject({ id: 7, at: Date.UTC(2024, 4, 1, 10, 0, 0, 500), tags: ["a"], note: null });
+    expect(v.scores).toEqual(new Map([[1, 2.5]]));
+  });
+
+  it("names the field and what was found when a record does not fit", () => {
+    const problem = (raw: unknown): [string, string] => {
+      try {
+        rec(raw, "");
+      } catch (e) {
+        if (e instanceof ConversionError) return [e.path, e.problem];
+        throw e;
+      }
+      return ["", "no error"];
+    };
+    expect(problem({ id: 1.5, at: 0, tags: [], scores: {} })).toEqual(["id", "expected int, found number 1.5"]);
+    expect(problem({ id: 1, at: "yesterday", tags: [], scores: {} })[0]).toBe("at");
+    expect(problem({ id: 1, at: 0, tags: ["a", 2], scores: {} })).toEqual(["tags[1]", "expected string, found number 2"]);
+    expect(problem({ id: 1, at: 0, tags: [] })).toEqual(["scores", "the field is missing (expected map<int, float>)"]);
+    expect(problem({ id: 1, at: 0, tags: [], scores: { x: 1 } })[0]).toBe("scores.x (key)");
+    expect(problem([1])).toEqual(["", "expected R, found a list"]);
+  });
+
+  it("cannot be steered into another prototype by a __proto__ key", () => {
+    const conv = jsonConverter({ t: "record", fields: [{ name: "__proto__", type: { t: "string" } }, { name: "a", type: { t: "int" } }] });
+    const v = conv(JSON.parse('{"__proto__":"x","a":1}'), "") as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.prototype.hasOwnProperty.call(v, "__proto__")).toBe(true);
+    expect(JSON.stringify(v)).toBe('{"__proto__":"x","a":1}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("reads csv cells as typed values by header name", () => {
+    const conv = csvRowConverter(
+      { t: "record", fields: [{ name: "b", type: { t: "bool" } }, { name: "n", type: { t: "optional", of: { t: "float" } } }, { name: "d", type: { t: "duration" } }] },
+      ["n", "d", "b"],
+    );
+    expect(conv(["", "5s", "TRUE"], 2)).toEqual({ b: true, n: null, d: 5000 });
+    expect(conv(["1e3", "250", "false"], 3)).toEqual({ b: false, n: 1000, d: 250 });
+    expect(() => textConverter({ t: "int" })("3.5", "n")).toThrow(/expected int/);
+  });
+
+  it("parses RFC 3339 timestamps and rejects other date text", () => {
+    expect(parseTimestamp("2024-05-01T00:00:00Z")).toBe(Date.UTC(2024, 4, 1));
+    expect(parseTimestamp("2024-05-01")).toBe(Date.UTC(2024, 4, 1));
+    expect(Number.isNaN(parseTimestamp("May 1, 2024"))).toBe(true);
+  });
+});
+
+describe("keyed state", () => {
+  it("creates one state object per key, once", () => {
+    let created = 0;
+    const store = new KeyedStateStore("u", (k) => ({ key: k, n: (created++, 0) }));
+    store.get("a", "a").n++;
+    store.get("b", "b").n++;
+    store.get("a", "a").n++;
+    expect(created).toBe(2);
+    expect(store.size).toBe(2);
+    expect(store.get("a", "a")).toEqual({ key: "a", n: 2 });
+  });
+});
+
+describe("helpers for generated code", () => {
+  it("compare by content, keep top-n stable, quote csv, slice strings", () => {
+    expect(equals({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
+    expect(equals(new Map([[1, "a"]]), new Map([[1, "b"]]))).toBe(false);
+    const top: { v: string; r: number }[] = [];
+    for (const [v, r] of [["a", 1], ["b", 3], ["c", 3], ["d", 2]] as const) topInsert(top, 2, v, r);
+    expect(top.map((x) => x.v)).toEqual(["b", "c"]);
+    expect(csvRow(["a,b", 'say "x"', 3, null, " pad"])).toBe('"a,b","say ""x""",3,," pad"');
+    expect(substr("hello", -3)).toBe("llo");
+    expect(substr("hello", 1, 100)).toBe("ello");
+    expect(() => imod(1, 0, "job.flow:1:1")).toThrow(/division by zero/);
+  });
+});
