@@ -63,13 +63,15 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
-      lib: ["lib.es2022.d.ts"],
+      // A small lib of our own (templates/typecheck-lib.d.ts) instead of TypeScript's.
+      noLib: true,
       types: [],
       noEmit: true,
       skipLibCheck: true,
       paths: { "@flowc/runtime/*": ["/runtime/*"] },
     },
   });
+  project.createSourceFile("/typecheck-lib.d.ts", readFileSync(join(TEMPLATES_DIR, "typecheck-lib.d.ts"), "utf8"));
   for (const f of ["api.ts", "lib.ts"]) project.createSourceFile(`/runtime/${f}`, readFileSync(join(RUNTIME_DIR, f), "utf8"));
 
   const recordName = (name: string): string => `rec$${name}`;

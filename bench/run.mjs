@@ -1,0 +1,79 @@
+// `npm run bench`: compiled flowc jobs against hand-written TypeScript baselines with the
+// same semantics, in the same run, on the same machine. Prints a table (events/s, ratio)
+// and writes bench/results/latest.json. Timings are wall-clock times of whole processes
+// (node start included for both sides), best of N runs; stdout goes to /dev/null.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, openSync, closeSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const build = join(here, ".build");
+mkdirSync(build, { recursive: true });
+const quick = process.argv.includes("--quick");
+const runs = quick ? 1 : 3;
+const EVENTS = 5_000_000;
+
+function timeRun(file, args) {
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const devnull = openSync("/dev/null", "w");
+    const t = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [file, ...args], { stdio: ["ignore", devnull, "pipe"] });
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    closeSync(devnull);
+    if (r.status !== 0) throw new Error(`${file} failed: ${r.stderr}`);
+    best = Math.min(best, ms);
+  }
+  return best;
+}
+
+function compileJob(name) {
+  const t = process.hrtime.bigint();
+  execFileSync(join(root, "bin", "flowc"), ["compile", join(here, "jobs", `${name}.flow`), "-o", build], { stdio: ["ignore", "ignore", "inherit"] });
+  return { file: join(build, `${name}.mjs`), compileMs: Number(process.hrtime.bigint() - t) / 1e6 };
+}
+
+async function baseline(name) {
+  const out = join(build, `${name}.baseline.mjs`);
+  await esbuild.build({ entryPoints: [join(here, "baselines", `${name}.ts`)], outfile: out, bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "error" });
+  return out;
+}
+
+const benches = [
+  { name: "keyed running count, every update printed", job: "keyed_count", baseline: "keyed_count", args: [String(EVENTS), "1"] },
+  { name: "keyed running count, every 100th update printed", job: "keyed_count_sparse", baseline: "keyed_count", args: [String(EVENTS), "100"] },
+];
+
+const rows = [];
+for (const b of benches) {
+  const job = compileJob(b.job);
+  const base = await baseline(b.baseline);
+  const flowcMs = timeRun(job.file, []);
+  const baseMs = timeRun(base, b.args);
+  rows.push({ name: b.name, events: EVENTS, flowc_eps: Math.round(EVENTS / (flowcMs / 1000)), baseline_eps: Math.round(EVENTS / (baseMs / 1000)), ratio: baseMs / flowcMs, flowcMs, baseMs, compileMs: job.compileMs });
+}
+
+// Cold compile of the smallest example (no compiler code cached from an earlier process).
+const cold = [];
+for (let i = 0; i < (quick ? 1 : 3); i++) {
+  const t = process.hrtime.bigint();
+  execFileSync(join(root, "bin", "flowc"), ["compile", join(root, "dsl-examples", "running_sum.flow"), "-o", build], { stdio: "ignore" });
+  cold.push(Number(process.hrtime.bigint() - t) / 1e6);
+}
+
+const fmt = (n) => n.toLocaleString("en-US");
+const table = [
+  "| benchmark | events | flowc events/s | baseline events/s | flowc/baseline |",
+  "|---|---:|---:|---:|---:|",
+  ...rows.map((r) => `| ${r.name} | ${fmt(r.events)} | ${fmt(r.flowc_eps)} | ${fmt(r.baseline_eps)} | ${r.ratio.toFixed(2)} |`),
+].join("\n");
+console.log(table);
+console.log(`\nflowc compile of dsl-examples/running_sum.flow (whole process): ${cold.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(", ")}`);
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+console.log(`machine: ${machine}; best of ${runs} run(s) each`);
+mkdirSync(join(here, "results"), { recursive: true });
+writeFileSync(join(here, "results", "latest.json"), JSON.stringify({ machine, runs, benchmarks: rows, compile_running_sum_ms: cold }, null, 2) + "\n");
