@@ -56,7 +56,7 @@ export async function compile(text: string, file: string, opts: CompileOptions):
   const graph = timed("plan", () => plan(fe.checked!, file));
   const { emit } = await import("./emit.js");
   const { bundle } = await import("./bundle.js");
-  const { code } = await emit(graph, { sourceName: basename(file), version: VERSION, timings });
+  const { code } = await emit(graph, { sourceName: basename(file), version: VERSION, timings, format: opts.emitTs });
   const outDir = resolve(opts.outDir);
   mkdirSync(outDir, { recursive: true });
   const outFile = join(outDir, `${graph.job}.mjs`);

@@ -129,7 +129,8 @@ export class Nodes {
     if (typeof v === "number") return this.num(v);
     if (typeof v === "boolean") return this.bool(v);
     if (Array.isArray(v)) return this.array(v.map((x) => this.literal(x)), v.some((x) => typeof x === "object" && x !== null));
-    return this.object(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, this.literal(x)]), true);
+    const entries = Object.entries(v as Record<string, unknown>);
+    return this.object(entries.map(([k, x]) => [k, this.literal(x)]), entries.some(([, x]) => typeof x === "object" && x !== null));
   }
 
   constDecl(name: string, init: TS.Expression, type?: TS.TypeNode): TS.Statement {
