@@ -7,6 +7,7 @@ import type * as A from "./ast.js";
 import type { FlowActionDict } from "./grammar/flow.ohm-bundle.js";
 import grammar from "./grammar/flow.ohm-bundle.js";
 import { Diagnostics } from "./diagnostics/diagnostic.js";
+import { reportSyntaxError } from "./diagnostics/syntax.js";
 import { SourceFile } from "./source.js";
 
 export interface ParseResult {
@@ -428,31 +429,15 @@ const actions: FlowActionDict<unknown> = {
 
 const semantics = grammar.createSemantics().addOperation<unknown>("ast", actions);
 
-/** Describes what stands at `offset`, for "found …" in a syntax error. */
-function foundAt(text: string, offset: number): string {
-  if (offset >= text.length) return "the end of the file";
-  const rest = text.slice(offset);
-  const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest) ?? /^[0-9][0-9_.]*[A-Za-z]*/.exec(rest);
-  if (word) return `\`${word[0]}\``;
-  if (rest[0] === '"') return "a string";
-  if (rest[0] === "\n" || rest[0] === "\r") return "the end of the line";
-  const op = /^(\|>|->|=>|==|!=|<=|>=|\?\?|\?\.|\+=|-=)/.exec(rest);
-  return `\`${op ? op[0] : String.fromCodePoint(rest.codePointAt(0)!)}\``;
-}
-
 export function parse(text: string, file: string): ParseResult {
   const src = new SourceFile(file, text);
   const diags = new Diagnostics();
   const match = grammar.match(text);
   if (match.failed()) {
     const pos = match.getRightmostFailurePosition();
-    const expected = match.getExpectedText();
-    const span = src.span(pos, Math.min(text.length, pos + 1));
-    const found = foundAt(text, pos);
-    diags.error("FLOW1001", span, `expected ${expected}, found ${found}`, {
-      label: `unexpected ${found}`,
-      hints: syntaxHints(text, pos, expected),
-    });
+    const failures = (match as unknown as { getRightmostFailures(): { getText(): string; isDescription(): boolean; isFluffy(): boolean }[] }).getRightmostFailures();
+    const items = failures.filter((f) => !f.isFluffy()).map((f) => ({ text: f.getText(), description: f.isDescription() }));
+    reportSyntaxError(diags, src, pos, items);
     return { program: null, source: src, diagnostics: diags };
   }
   current = { src, diags };
@@ -462,18 +447,4 @@ export function parse(text: string, file: string): ParseResult {
   } finally {
     current = null;
   }
-}
-
-/** A few hints for common slips. */
-function syntaxHints(text: string, pos: number, expected: string): string[] {
-  const rest = text.slice(pos);
-  const hints: string[] = [];
-  const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest)?.[0];
-  const keywords = new Set(["job", "checkpoint", "restart", "type", "fn", "import", "from", "source", "let", "sink", "join", "as", "on", "within", "select", "process", "state", "ttl", "timer", "at", "if", "then", "else", "for", "in", "emit", "clear", "delete", "and", "or", "not", "true", "false", "null"]);
-  if (word && keywords.has(word) && /identifier/.test(expected)) hints.push(`\`${word}\` is a reserved keyword and cannot be used as a name here`);
-  if (pos === 0 || /^\s*$/.test(text.slice(0, pos))) hints.push("a .flow file starts with `job <name>`");
-  if (/^\s*\|\s/.test(rest)) hints.push("stages are chained with `|>`");
-  if (/^\s*&&|^\s*\|\|/.test(rest)) hints.push("write `and` / `or` for logic");
-  if (/^\s*!(?!=)/.test(rest)) hints.push("write `not x` for negation");
-  return hints;
 }
