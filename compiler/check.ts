@@ -51,7 +51,24 @@ export interface StreamType {
   elem: Type;
   /** The key type after key_by, null on a plain stream. */
   key: Type | null;
+  /** Whether elements carry event time (a source with `event_time`, and what follows). */
+  time: boolean;
+  /** Set right after `window(…)`: the stream must go on with `aggregate`. */
+  window: WindowInfo | null;
 }
+
+export interface WindowInfo {
+  kind: "tumbling" | "sliding" | "session";
+  /** Size (tumbling, sliding) or gap (session), in ms. */
+  size: number;
+  /** sliding: the slide, in ms. */
+  every: number;
+  allowedLateness: number;
+  /** The stream of elements too late for every window (`late: name`). */
+  late: string | null;
+}
+
+const ERROR_STREAM: StreamType = { elem: T.error, key: null, time: true, window: null };
 
 interface StageBase {
   stage: A.Stage;
@@ -146,6 +163,8 @@ type AggMode = "none" | "top" | "arg";
 
 interface ProcessCtx {
   emits: { type: Type; span: A.Span }[];
+  /** Whether the block's input has event time (timers need it). */
+  time: boolean;
 }
 
 class Scope {
@@ -194,6 +213,7 @@ const STAGES = ["filter", "map", "flat_map", "key_by", "window", "aggregate", "r
 const STATEFUL_KINDS = new Set(["aggregate", "reduce", "process"]);
 
 type TopDecl =
+  | { kind: "late"; name: A.Ident; owner: A.LetDecl | A.SinkDecl }
   | { kind: "type"; decl: A.TypeDecl }
   | { kind: "fn"; decl: A.FnDecl }
   | { kind: "import"; decl: A.ImportDecl; name: A.Ident }
@@ -201,7 +221,22 @@ type TopDecl =
   | { kind: "let"; decl: A.LetDecl };
 
 function declName(d: TopDecl): A.Ident {
-  return d.kind === "import" ? d.name : d.decl.name;
+  return d.kind === "import" || d.kind === "late" ? d.name : d.decl.name;
+}
+
+/** `window` inside a windowed aggregate. */
+const WINDOW_TYPE: Type = { kind: "record", name: "window", fields: [{ name: "start", type: T.timestamp }, { name: "end", type: T.timestamp }] };
+
+/** The `late: name` streams a pipeline declares. */
+function lateStreams(p: A.Pipeline): A.Ident[] {
+  const out: A.Ident[] = [];
+  for (const st of p.stages) {
+    if (st.kind !== "CallStage" || st.name.name !== "window") continue;
+    for (const a of st.args) {
+      if (a.name?.name === "late" && a.value.kind === "Name") out.push({ kind: "Ident", name: a.value.name, span: a.value.span });
+    }
+  }
+  return out;
 }
 
 // ---- the checker -------------------------------------------------------------------------
@@ -215,6 +250,9 @@ class Checker {
   private readonly typeCache = new Map<string, Type | "resolving">();
   private readonly streamCache = new Map<string, StreamType | "resolving">();
   private readonly fnCalls = new Map<string, Set<string>>();
+  /** Streams of late elements declared by `window(…, late: name)`, once their window is checked. */
+  private readonly lateTypes = new Map<string, StreamType>();
+  private readonly sinkInfos = new Map<A.SinkDecl, SinkInfo>();
   private currentFn: string | null = null;
   private readonly out: CheckedProgram;
 
@@ -243,11 +281,17 @@ class Checker {
     };
   }
 
+  /** Whether `decl` is the declaration that owns its name (not a duplicate). */
+  private owns(name: string, decl: object): boolean {
+    const d = this.top.get(name);
+    return d !== undefined && d.kind !== "late" && d.decl === decl;
+  }
+
   run(): CheckedProgram {
     this.collectDeclarations();
     for (const [name, d] of this.top) if (d.kind === "type") this.out.types.set(name, this.namedType(name, d.decl.name.span));
     for (const d of this.program.decls) {
-      if (d.kind === "FnDecl" && this.top.get(d.name.name)?.decl === d) this.checkFn(d);
+      if (d.kind === "FnDecl" && this.owns(d.name.name, d)) this.checkFn(d);
       if (d.kind === "Import") {
         this.diags.error("FLOW9001", d.span, "importing TypeScript functions is not supported yet", {
           hints: ["write the logic as a `fn` helper for now"],
@@ -255,8 +299,8 @@ class Checker {
       }
     }
     this.checkRecursion();
-    for (const d of this.program.decls) if (d.kind === "Source" && this.top.get(d.name.name)?.decl === d) this.checkSource(d);
-    for (const d of this.program.decls) if (d.kind === "Let" && this.top.get(d.name.name)?.decl === d) this.streamOf(d.name.name, d.name.span);
+    for (const d of this.program.decls) if (d.kind === "Source" && this.owns(d.name.name, d)) this.checkSource(d);
+    for (const d of this.program.decls) if (d.kind === "Let" && this.owns(d.name.name, d)) this.streamOf(d.name.name, d.name.span);
     for (const d of this.program.decls) if (d.kind === "Sink") this.checkSink(d);
     this.checkPolicies();
     this.assignUids();
@@ -285,10 +329,13 @@ class Checker {
           break;
         case "Let":
           entries.push({ kind: "let", decl: d });
+          for (const name of lateStreams(d.pipeline)) entries.push({ kind: "late", name, owner: d });
+          break;
+        case "Sink":
+          for (const name of lateStreams(d.pipeline)) entries.push({ kind: "late", name, owner: d });
           break;
         case "Checkpoint":
         case "Restart":
-        case "Sink":
           break;
         default:
           A.assertNever(d, "declaration");
@@ -438,12 +485,8 @@ class Checker {
     const type = this.resolveType(d.type);
     const info: SourceInfo = { name: d.name.name, decl: d, type, connector: null };
     this.out.sources.push(info);
-    this.streamCache.set(d.name.name, { elem: type, key: null });
-    if (d.eventTime) {
-      this.diags.error("FLOW9001", d.eventTime.span, "event time (`event_time … watermark …`) is not supported yet", {
-        hints: ["remove the clause to process the stream in arrival order"],
-      });
-    }
+    this.streamCache.set(d.name.name, { elem: type, key: null, time: d.eventTime !== null, window: null });
+    if (d.eventTime) this.checkEventTime(d.eventTime, type);
     const spec = this.connectorSpec(d.connector, "source");
     if (!spec) return;
     const args = this.connectorArgs(d.connector, spec);
@@ -620,8 +663,11 @@ class Checker {
   }
 
   private checkSink(d: A.SinkDecl): void {
+    if (this.sinkInfos.has(d)) return;
+    const info: SinkInfo = { decl: d, connector: null, head: null, stages: [], output: ERROR_STREAM };
+    this.sinkInfos.set(d, info);
     const p = this.checkPipeline(d.pipeline, null);
-    const info: SinkInfo = { decl: d, connector: null, ...p };
+    Object.assign(info, p);
     this.out.sinks.push(info);
     const spec = this.connectorSpec(d.connector, "sink");
     if (!spec) return;
@@ -650,7 +696,7 @@ class Checker {
         notes: [{ message: `\`${name}\` is defined here`, span: declName(d).span }],
         hints: ["a job graph cannot have cycles: read from a source or an earlier stream instead"],
       });
-      return { elem: T.error, key: null };
+      return ERROR_STREAM;
     }
     if (cached) return cached;
     const d = this.top.get(name);
@@ -659,12 +705,17 @@ class Checker {
       this.diags.error("FLOW2001", useSpan, `unknown stream \`${name}\``, {
         hints: [didYouMean(name, streams) ?? (streams.length ? `streams in this file: ${streams.join(", ")}` : "declare a `source` first")],
       });
-      return { elem: T.error, key: null };
+      return ERROR_STREAM;
     }
-    if (d.kind === "source") return { elem: T.error, key: null }; // reported with the source
+    if (d.kind === "source") return ERROR_STREAM; // reported with the source
+    if (d.kind === "late") {
+      if (d.owner.kind === "Let") this.streamOf(d.owner.name.name, d.owner.name.span);
+      else this.checkSink(d.owner);
+      return this.lateTypes.get(name) ?? ERROR_STREAM;
+    }
     if (d.kind !== "let") {
       this.diags.error("FLOW2001", useSpan, `\`${name}\` is a ${d.kind === "type" ? "type" : "function"}, not a stream`);
-      return { elem: T.error, key: null };
+      return ERROR_STREAM;
     }
     this.streamCache.set(name, "resolving");
     const p = this.checkPipeline(d.decl.pipeline, d.decl.name.name);
@@ -677,8 +728,7 @@ class Checker {
     let current: StreamType;
     let head: string | null = null;
     if (p.head.kind === "Join") {
-      this.diags.error("FLOW9001", p.head.span, "joins are not supported yet");
-      current = { elem: T.error, key: null };
+      current = this.checkJoin(p.head);
     } else {
       head = p.head.name.name;
       current = this.streamOf(head, p.head.name.span);
@@ -715,7 +765,13 @@ class Checker {
   }
 
   private checkStage(s: A.Stage, input: StreamType): StageInfo {
-    const invalid = (output: StreamType = { elem: T.error, key: input.key }): StageInfo => ({ kind: "invalid", stage: s, input, output });
+    if (input.window && !(s.kind === "CallStage" && s.name.name === "aggregate")) {
+      this.diags.error("FLOW4010", s.kind === "ProcessStage" ? s.keyword : s.name.span, "`window(…)` must be followed by `aggregate(…)`", {
+        hints: ["a window groups elements; aggregate says what to compute per window"],
+      });
+      input = { ...input, window: null };
+    }
+    const invalid = (output: StreamType = { ...input, elem: T.error, window: null }): StageInfo => ({ kind: "invalid", stage: s, input, output });
     if (s.kind === "ProcessStage") return this.checkProcess(s, input);
     const name = s.name.name;
     const requireNoUid = (): void => {
@@ -738,7 +794,7 @@ class Checker {
           output = input;
         } else if (name === "map") {
           const t = this.expr(lambda.body, scope);
-          output = { elem: this.valueType(t, lambda.body, "the result of map"), key: input.key };
+          output = { ...input, elem: this.valueType(t, lambda.body, "the result of map") };
         } else if (name === "flat_map") {
           const t = this.expr(lambda.body, scope);
           let elem: Type = T.error;
@@ -748,7 +804,7 @@ class Checker {
               hints: [isOptional(t) ? "give a default: `… ?? []`" : "return a list, e.g. `x => [x]` or `x => split(x, \" \")`; use map for one result per element"],
             });
           }
-          output = { elem, key: input.key };
+          output = { ...input, elem };
         } else {
           const t = this.expr(lambda.body, scope);
           if (!isKeyType(t)) {
@@ -756,7 +812,7 @@ class Checker {
               hints: [isOptional(t) ? "keys cannot be null: give a default with `??`" : "key by a field, e.g. `key_by(x => x.id)`, or by a record of fields `{ a: x.a, b: x.b }`"],
             });
           }
-          output = { elem: input.elem, key: isKeyType(t) ? t : T.error };
+          output = { ...input, key: isKeyType(t) ? t : T.error };
         }
         return { kind: name, stage: s, lambda, param, input, output };
       }
@@ -769,9 +825,13 @@ class Checker {
         scope.aggMode = "top";
         scope.aggCalls = [];
         scope.aggElement = param;
+        if (input.window) {
+          const w: LocalBinding = { kind: "local", id: nextBindingId++, name: "window", type: WINDOW_TYPE, mutable: false, span: s.name.span, role: "param" };
+          scope.vars.set("window", w);
+        }
         const t = this.expr(lambda.body, scope);
         const elem = this.valueType(t, lambda.body, "the result of aggregate");
-        return { kind: "aggregate", uid: "", stage: s, lambda, param, aggs: scope.aggCalls, input, output: { elem, key: input.key } };
+        return { kind: "aggregate", uid: "", stage: s, lambda, param, aggs: scope.aggCalls, input, output: { ...input, elem, window: null } };
       }
       case "reduce": {
         const lambda = this.lambdaArg(s, 2, "(acc, x) => …");
@@ -790,6 +850,7 @@ class Checker {
         const others: string[] = [];
         if (s.args.length === 0) this.diags.error("FLOW4010", s.span, "union takes one or more streams: `union(b, c)`");
         let key = input.key;
+        let time = input.time;
         for (const a of s.args) {
           if (a.name || a.value.kind !== "Name") {
             this.diags.error("FLOW4010", a.span, "union takes the names of streams");
@@ -801,15 +862,30 @@ class Checker {
             this.diags.error("FLOW3001", a.value.span, `union needs streams of one type: expected ${typeToString(input.elem)}, found ${typeToString(other.elem)}`);
           }
           if (!other.key || !key || !assignable(other.key, key) || !assignable(key, other.key)) key = null;
+          time &&= other.time;
         }
-        return { kind: "union", stage: s, others, input, output: { elem: input.elem, key } };
+        return { kind: "union", stage: s, others, input, output: { ...input, key, time } };
       }
       case "window":
-        this.diags.error("FLOW9001", s.name.span, "windows are not supported yet", { hints: ["a running `aggregate` without a window emits an updated result for every element"] });
-        return invalid();
-      case "dedup":
+        return this.checkWindowStage(s, input);
+      case "dedup": {
+        requireNoUid();
+        const lambda = s.args[0]?.value.kind === "Lambda" && !s.args[0].name ? (s.args[0].value as A.ExprOf<"Lambda">) : null;
+        const within = s.args.find((a) => a.name?.name === "within");
+        if (!lambda || lambda.params.length !== 1 || !within || s.args.length !== 2) {
+          this.diags.error("FLOW4010", s.span, "dedup takes a lambda giving the id and `within:` a duration: dedup(x => x.id, within: 10m)");
+          return invalid(input);
+        }
+        const scope = this.stageScope(input);
+        const param = this.local(lambda.params[0]!, input.elem, "param", false);
+        scope.vars.set(param.name, param);
+        const t = this.expr(lambda.body, scope);
+        if (!isKeyType(t)) this.diags.error(isOptional(t) ? "FLOW3004" : "FLOW3011", lambda.body.span, `a dedup id must be a primitive or a record of primitives, found ${typeToString(t)}`);
+        this.durationArg(within.value, "within", false);
+        this.needsTime(input, s.name.span, "dedup");
         this.diags.error("FLOW9001", s.name.span, "dedup is not supported yet");
         return invalid(input);
+      }
       default:
         this.diags.error("FLOW2005", s.name.span, `unknown stage \`${name}\``, {
           hints: [didYouMean(name, STAGES), `the stages are ${STAGES.join(", ")}`],
@@ -829,6 +905,183 @@ class Checker {
       return T.error;
     }
     return t;
+  }
+
+  // ---- time: event time, windows, joins ------------------------------------------------
+
+  /** Reports a time-based construct on a stream without event time. */
+  private needsTime(input: StreamType, span: A.Span, what: string): void {
+    if (input.time) return;
+    this.diags.error("FLOW4012", span, `${what} works in event time, and this stream has none`, {
+      hints: ["declare event time on the source: `source s: T = … event_time(x => x.ts) watermark 5s`"],
+    });
+  }
+
+  /** A positive (or, with `zeroOk`, non-negative) duration literal; its ms, or null. */
+  private durationArg(e: A.Expr, what: string, zeroOk: boolean): number | null {
+    this.expr(e, new Scope(null));
+    if (e.kind !== "Duration") {
+      this.diags.error("FLOW4010", e.span, `\`${what}\` must be a duration literal such as 10s`, { hints: [e.kind === "Int" ? `write a unit: ${e.value}s, ${e.value}ms, …` : undefined] });
+      return null;
+    }
+    if (e.ms === 0 && !zeroOk) {
+      this.diags.error("FLOW4010", e.span, `\`${what}\` must be longer than zero`);
+      return null;
+    }
+    return e.ms;
+  }
+
+  private checkEventTime(et: A.EventTimeClause, type: Type): void {
+    if (et.extract.kind !== "Lambda" || et.extract.params.length !== 1) {
+      this.diags.error("FLOW4010", et.extract.span, "event_time takes a lambda giving each element's time: event_time(x => x.ts)");
+    } else {
+      const scope = new Scope(null);
+      const p = this.local(et.extract.params[0]!, type, "param", false);
+      scope.vars.set(p.name, p);
+      this.expect(et.extract.body, scope, T.timestamp, "an element's event time");
+    }
+    if (et.watermark) this.durationArg(et.watermark, "watermark", true);
+    if (et.idle) this.durationArg(et.idle, "idle", false);
+    this.diags.error("FLOW9001", et.span, "event time (`event_time … watermark …`) is not supported yet", {
+      hints: ["remove the clause to process the stream in arrival order"],
+    });
+  }
+
+  /** tumbling(d) | sliding(d, every: d2) | session(gap: d), or null after an error. */
+  private windowSpec(spec: A.Expr): Omit<WindowInfo, "allowedLateness" | "late"> | null {
+    const form = "tumbling(10s), sliding(1m, every: 10s) or session(gap: 5m)";
+    if (spec.kind !== "Call" || spec.callee.kind !== "Name" || !["tumbling", "sliding", "session"].includes(spec.callee.name)) {
+      this.diags.error("FLOW4010", spec.span, `a window is ${form}`, { hints: [spec.kind === "Call" && spec.callee.kind === "Name" ? didYouMean(spec.callee.name, ["tumbling", "sliding", "session"]) : undefined] });
+      return null;
+    }
+    const kind = spec.callee.name as WindowInfo["kind"];
+    const pos = spec.args.filter((a) => !a.name);
+    const named = new Map(spec.args.filter((a) => a.name).map((a) => [a.name!.name, a]));
+    const allowed = kind === "tumbling" ? [] : kind === "sliding" ? ["every"] : ["gap"];
+    for (const [n, a] of named) if (!allowed.includes(n)) this.diags.error("FLOW4010", a.span, `${kind}(…) has no argument \`${n}\``, { hints: [`the form is ${form}`] });
+    if (kind === "session") {
+      const gap = named.get("gap");
+      if (!gap || pos.length) {
+        this.diags.error("FLOW4010", spec.span, "a session window is session(gap: d)");
+        return null;
+      }
+      const ms = this.durationArg(gap.value, "gap", false);
+      return ms === null ? null : { kind, size: ms, every: ms };
+    }
+    if (pos.length !== 1 || (kind === "sliding" && !named.has("every"))) {
+      this.diags.error("FLOW4010", spec.span, kind === "tumbling" ? "a tumbling window is tumbling(size)" : "a sliding window is sliding(size, every: slide)");
+      return null;
+    }
+    const size = this.durationArg(pos[0]!.value, "size", false);
+    const every = kind === "sliding" ? this.durationArg(named.get("every")!.value, "every", false) : size;
+    if (size === null || every === null) return null;
+    if (every > size) {
+      this.diags.error("FLOW4010", named.get("every")!.value.span, "a sliding window's `every` cannot be longer than its size", { hints: ["use a tumbling window for gaps between windows"] });
+      return null;
+    }
+    return { kind, size, every };
+  }
+
+  private checkWindowStage(s: A.CallStage, input: StreamType): StageInfo {
+    if (s.uid) this.diags.error("FLOW4010", s.uid.span, "give the uid to the `aggregate` after the window: `aggregate(…) as name`");
+    const pos = s.args.filter((a) => !a.name);
+    let info: WindowInfo | null = null;
+    if (pos.length !== 1) {
+      this.diags.error("FLOW4010", s.span, "window takes one window spec: window(tumbling(10s)), window(sliding(1m, every: 10s)) or window(session(gap: 5m))");
+    } else {
+      const spec = this.windowSpec(pos[0]!.value);
+      if (spec) info = { ...spec, allowedLateness: 0, late: null };
+    }
+    for (const a of s.args.filter((x) => x.name)) {
+      const n = a.name!.name;
+      if (n === "allowed_lateness") {
+        const ms = this.durationArg(a.value, "allowed_lateness", true);
+        if (info && ms !== null) info.allowedLateness = ms;
+      } else if (n === "late") {
+        if (a.value.kind !== "Name") this.diags.error("FLOW4010", a.value.span, "`late:` names a new stream for the late elements: late: late_bids");
+        else {
+          if (info) info.late = a.value.name;
+          this.lateTypes.set(a.value.name, { ...input, window: null });
+        }
+      } else {
+        this.diags.error("FLOW4010", a.name!.span, `window(…) has no argument \`${n}\``, { hints: [didYouMean(n, ["allowed_lateness", "late"]) ?? "its arguments: allowed_lateness, late"] });
+      }
+    }
+    this.needsTime(input, s.name.span, "a window");
+    this.diags.error("FLOW9001", s.name.span, "windows are not supported yet", { hints: ["a running `aggregate` without a window emits an updated result for every element"] });
+    return { kind: "invalid", stage: s, input, output: { ...input, window: info ?? { kind: "tumbling", size: 1, every: 1, allowedLateness: 0, late: null } } };
+  }
+
+  private checkJoin(j: A.Join): StreamType {
+    const left = this.streamOf(j.left.stream.name, j.left.stream.span);
+    const right = this.streamOf(j.right.stream.name, j.right.stream.span);
+    const scope = new Scope(null);
+    const a = this.local(j.left.alias, left.elem, "param", false);
+    const b = this.local(j.right.alias, right.elem, "param", false);
+    scope.vars.set(a.name, a);
+    if (a.name === b.name) this.diags.error("FLOW2002", j.right.alias.span, `both sides of the join are called \`${a.name}\``, { hints: ["give each side its own alias"] });
+    else scope.vars.set(b.name, b);
+    // on: equalities between the two sides, joined with `and` (a compound key).
+    const conjuncts: A.Expr[] = [];
+    const split = (e: A.Expr): void => {
+      if (e.kind === "Binary" && e.op === "and") {
+        split(e.left);
+        split(e.right);
+      } else conjuncts.push(e);
+    };
+    split(j.on);
+    this.expect(j.on, scope, T.bool, "a join condition");
+    const sideOf = (e: A.Expr): Set<number> => {
+      const ids = new Set<number>();
+      const walk = (x: unknown): void => {
+        if (Array.isArray(x)) x.forEach(walk);
+        else if (x && typeof x === "object") {
+          const node = x as A.Expr;
+          if (node.kind === "Name") {
+            const bnd = this.out.names.get(node);
+            if (bnd) ids.add(bnd.id);
+          }
+          for (const [k, v] of Object.entries(x)) if (k !== "span") walk(v);
+        }
+      };
+      walk(e);
+      return ids;
+    };
+    for (const c of conjuncts) {
+      const ok = c.kind === "Binary" && c.op === "==" && (() => {
+        const l = sideOf(c.left);
+        const r = sideOf(c.right);
+        const one = (x: Set<number>, id: number): boolean => x.size === 1 && x.has(id);
+        return (one(l, a.id) && one(r, b.id)) || (one(l, b.id) && one(r, a.id));
+      })();
+      if (!ok) {
+        this.diags.error("FLOW3016", c.span, "a join condition is an equality between the two sides, or several joined with `and`", {
+          hints: [`write it as \`${a.name}.field == ${b.name}.field\``, "filter the joined stream for other conditions"],
+        });
+      } else {
+        const t = this.out.exprTypes.get((c as A.ExprOf<"Binary">).left);
+        if (t && !isKeyType(t)) this.diags.error(isOptional(t) ? "FLOW3004" : "FLOW3011", c.span, `join keys must be primitives, found ${typeToString(t)}`);
+      }
+    }
+    let time = left.time && right.time;
+    if (j.bound?.kind === "Within") {
+      this.durationArg(j.bound.duration, "within", false);
+      if (!left.time) this.needsTime(left, j.left.span, "an interval join");
+      else if (!right.time) this.needsTime(right, j.right.span, "an interval join");
+    } else if (j.bound?.kind === "JoinWindow") {
+      this.windowSpec(j.bound.spec);
+      if (!left.time) this.needsTime(left, j.left.span, "a window join");
+      else if (!right.time) this.needsTime(right, j.right.span, "a window join");
+    } else {
+      this.diags.warning("FLOW4013", j.span, "this join keeps every element of both sides forever", {
+        hints: ["bound it in event time with `within 1h`, or join per window with `window tumbling(…)`"],
+      });
+      time = false;
+    }
+    const t = this.expr(j.select, scope);
+    const elem = this.valueType(t, j.select, "the result of the join");
+    this.diags.error("FLOW9001", j.span, "joins are not supported yet");
+    return { elem, key: null, time, window: null };
   }
 
   // ---- process blocks --------------------------------------------------------------------
@@ -853,16 +1106,28 @@ class Checker {
         continue;
       }
       this.expect(st.init, new Scope(null), type, `the initial value of \`${st.name.name}\``);
-      if (st.ttl) this.diags.error("FLOW9001", st.ttl.span, "state `ttl` is not supported yet", { hints: ["state is kept until `clear`"] });
+      if (st.ttl) {
+        this.durationArg(st.ttl, "ttl", false);
+        this.needsTime(input, st.ttl.span, "state `ttl`");
+        this.diags.error("FLOW9001", st.ttl.span, "state `ttl` is not supported yet", { hints: ["state is kept until `clear`"] });
+      }
       const b: StateBinding = { kind: "state", id: nextBindingId++, name: st.name.name, type, span: st.name.span, decl: st };
       scope.vars.set(b.name, b);
       states.push(b);
     }
     for (const extra of s.extraTimers) this.diags.error("FLOW4011", extra.span, "a process block has at most one `on timer`", { notes: [{ message: "the first one", span: s.onTimer!.span }] });
     const body = scope.child();
-    body.process = { emits: [] };
+    body.process = { emits: [], time: input.time };
     this.stmts(s.body, body);
-    if (s.onTimer) this.diags.error("FLOW9001", s.onTimer.span, "`on timer` is not supported yet");
+    if (s.onTimer) {
+      const timerScope = scope.child();
+      timerScope.process = body.process;
+      const t = this.local(s.onTimer.param, T.timestamp, "param", false);
+      timerScope.vars.set(t.name, t);
+      this.stmts(s.onTimer.body, timerScope);
+      this.needsTime(input, s.onTimer.span, "`on timer`");
+      this.diags.error("FLOW9001", s.onTimer.span, "`on timer` is not supported yet");
+    }
     const emits = body.process.emits;
     let out: Type | null = null;
     if (emits.length === 0) {
@@ -882,7 +1147,7 @@ class Checker {
         out = j;
       }
     }
-    return { kind: "process", uid: "", stage: s, param, states, input, output: { elem: out, key: input.key } };
+    return { kind: "process", uid: "", stage: s, param, states, input, output: { ...input, elem: out } };
   }
 
   private stmts(list: A.Stmt[], scope: Scope): Set<Binding> {
@@ -985,6 +1250,10 @@ class Checker {
         return none;
       }
       case "TimerStmt":
+        this.expect(st.at, scope, T.timestamp, "a timer's time");
+        if (scope.process && !scope.process.time) {
+          this.diags.error("FLOW4012", st.span, "timers fire in event time, and this stream has none", { hints: ["declare event time on the source: `event_time(x => x.ts) watermark 5s`"] });
+        }
         this.diags.error("FLOW9001", st.span, "timers (`timer at …`) are not supported yet");
         return none;
       case "ClearStmt": {
@@ -1296,10 +1565,6 @@ class Checker {
   }
 
   private field(e: A.ExprOf<"Field">, scope: Scope): Type {
-    if (e.object.kind === "Name" && e.object.name === "window" && !scope.lookup("window")) {
-      this.diags.error("FLOW9001", e.span, "windows are not supported yet, so `window.start` / `window.end` have no value");
-      return T.error;
-    }
     const objType = this.expr(e.object, scope);
     if (objType.kind === "error") return T.error;
     let rec: Type = objType;

@@ -64,7 +64,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
   };
 
   checked.sources.forEach((s, index) => {
-    const n = add<Extract<GraphNode, { kind: "source" }>>({ kind: "source", label: s.name, source: s, index, output: { elem: s.type, key: null } });
+    const n = add<Extract<GraphNode, { kind: "source" }>>({ kind: "source", label: s.name, source: s, index, output: { elem: s.type, key: null, time: s.decl.eventTime !== null, window: null } });
     producers.set(s.name, n.id);
   });
 

@@ -38,6 +38,7 @@ export const catalogue = {
   FLOW3012: { title: "missing field", summary: "A record is missing a field its type requires." },
   FLOW3013: { title: "unsupported format for type", summary: "The chosen format cannot carry this type (csv needs a flat record of primitives)." },
   FLOW3014: { title: "statement has no effect", summary: "An expression used as a statement does nothing; only calls such as `list.push(x)` may stand alone." },
+  FLOW3016: { title: "invalid join condition", summary: "A join's `on` condition must be equalities between a field of one side and a field of the other, joined with `and`." },
   FLOW3015: { title: "type cannot be compared", summary: "Only primitives (and their optionals) can be compared or used as min/max." },
 
   FLOW4001: { title: "unknown option", summary: "A `checkpoint` or `restart` block names an option it does not have." },
@@ -50,6 +51,8 @@ export const catalogue = {
   FLOW4008: { title: "invalid connector argument", summary: "A connector argument is unknown, missing, repeated or has the wrong type or value." },
   FLOW4009: { title: "stage needs a keyed stream", summary: "`process` works per key: put a `key_by` before it." },
   FLOW4010: { title: "invalid stage arguments", summary: "A stage is given the wrong arguments (a lambda of the wrong arity, an unknown named argument)." },
+  FLOW4012: { title: "needs event time", summary: "Windows, timers, state ttl, interval joins and dedup work in event time; the stream's source needs `event_time(…) watermark …`." },
+  FLOW4013: { title: "unbounded join", summary: "A join without `within` or a window keeps every element of both sides forever (a warning)." },
   FLOW4011: { title: "duplicate declaration in block", summary: "A process block declares `on timer` twice, or a state after statements that use it." },
 
   FLOW5001: { title: "bad input record", summary: "A record read by a source does not parse or does not match the declared type (`on_error: \"fail\"`)." },
