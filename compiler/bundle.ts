@@ -12,6 +12,8 @@ export interface BundleOptions {
   outFile: string;
   /** Where the generated module is said to live (for the source map). */
   modulePath: string;
+  /** The .flow file's folder: imports of TypeScript files resolve from here. */
+  sourceDir: string;
 }
 
 /** An esbuild failure on generated code: a compiler bug. */
@@ -41,7 +43,7 @@ export async function bundle(opts: BundleOptions): Promise<void> {
           name: "flowc-job",
           setup(build) {
             build.onResolve({ filter: /^flowc:job$/ }, () => ({ path: opts.modulePath, namespace: "flowc-job" }));
-            build.onLoad({ filter: /.*/, namespace: "flowc-job" }, () => ({ contents: opts.code, loader: "ts", resolveDir: RUNTIME_DIR }));
+            build.onLoad({ filter: /.*/, namespace: "flowc-job" }, () => ({ contents: opts.code, loader: "ts", resolveDir: opts.sourceDir }));
           },
         },
       ],

@@ -3,6 +3,7 @@
 // `error` type (which fits everywhere, so one mistake is reported once) and carries on.
 // Its result is plain data (side tables keyed by AST node) that `plan` reads.
 
+import { dirname, resolve } from "node:path";
 import * as A from "./ast.js";
 import { AGG_ARITY, BUILTINS, SIGNATURES, isAggregate, isBuiltin, resolveBuiltin, type AggName, type BuiltinName } from "./builtins.js";
 import {
@@ -10,6 +11,7 @@ import {
   type ArgSpec, type CheckpointPolicy, type ConnectorSpec, type OptionKind, type RestartPolicy,
 } from "./connectors.js";
 import type { Diagnostics } from "./diagnostics/diagnostic.js";
+import { readImports, signatureText, type ImportedFn } from "./imports.js";
 import { closest, didYouMean } from "./suggest.js";
 import {
   PRIMITIVES, T, assignable, isComparable, isKeyType, isNumeric, isOptional, isPrim, join, recordShape,
@@ -31,6 +33,7 @@ export type StateBinding = Extract<Binding, { kind: "state" }>;
 export type CallTarget =
   | { kind: "builtin"; name: BuiltinName; argTypes: Type[] }
   | { kind: "fn"; name: string }
+  | { kind: "import"; name: string }
   | { kind: "agg"; index: number }
   | { kind: "push"; target: Binding };
 
@@ -136,6 +139,8 @@ export interface CheckedProgram {
   job: string;
   types: Map<string, Type>;
   fns: Map<string, FnInfo>;
+  /** Imported TypeScript functions, by name. */
+  imports: Map<string, ImportedFn>;
   sources: SourceInfo[];
   lets: LetInfo[];
   sinks: SinkInfo[];
@@ -241,8 +246,13 @@ function lateStreams(p: A.Pipeline): A.Ident[] {
 
 // ---- the checker -------------------------------------------------------------------------
 
-export function check(program: A.Program, diags: Diagnostics): CheckedProgram {
-  return new Checker(program, diags).run();
+export interface CheckOptions {
+  /** The folder `import` paths are resolved against (default: the .flow file's folder). */
+  baseDir?: string;
+}
+
+export function check(program: A.Program, diags: Diagnostics, opts: CheckOptions = {}): CheckedProgram {
+  return new Checker(program, diags, opts.baseDir ?? dirname(resolve(program.span.file))).run();
 }
 
 class Checker {
@@ -259,12 +269,14 @@ class Checker {
   constructor(
     private readonly program: A.Program,
     private readonly diags: Diagnostics,
+    private readonly baseDir: string,
   ) {
     this.out = {
       program,
       job: program.job.name,
       types: new Map(),
       fns: new Map(),
+      imports: new Map(),
       sources: [],
       lets: [],
       sinks: [],
@@ -293,9 +305,9 @@ class Checker {
     for (const d of this.program.decls) {
       if (d.kind === "FnDecl" && this.owns(d.name.name, d)) this.checkFn(d);
       if (d.kind === "Import") {
-        this.diags.error("FLOW9001", d.span, "importing TypeScript functions is not supported yet", {
-          hints: ["write the logic as a `fn` helper for now"],
-        });
+        for (const f of readImports(d, this.baseDir, this.diags)) {
+          if (this.top.get(f.name)?.kind === "import" && (this.top.get(f.name) as { name: A.Ident }).name === f.ident) this.out.imports.set(f.name, f);
+        }
       }
     }
     this.checkRecursion();
@@ -1700,8 +1712,22 @@ class Checker {
       return fn.result;
     }
     if (top?.kind === "import") {
-      checkArgs(scope);
-      return T.error; // the import itself is reported
+      const f = this.out.imports.get(name);
+      if (!f) {
+        checkArgs(scope);
+        return T.error; // the import itself is reported
+      }
+      if (named) this.diags.error("FLOW3003", named.span, `${name} takes no named arguments`);
+      if (e.args.length !== f.params.length) {
+        this.diags.error("FLOW3003", e.span, `${name} takes ${f.params.length} argument${f.params.length === 1 ? "" : "s"}, found ${e.args.length}`, {
+          notes: [{ message: `imported here as ${signatureText(f)}`, span: f.ident.span }],
+        });
+        checkArgs(scope);
+        return T.error;
+      }
+      e.args.forEach((a, i) => this.expect(a.value, scope, f.params[i]!.type, `argument \`${f.params[i]!.name}\` of ${name}`));
+      this.out.calls.set(e, { kind: "import", name });
+      return f.result;
     }
     checkArgs(scope);
     const candidates = [...BUILTINS, ...this.namesOfKind("fn"), ...(scope.aggMode === "top" ? ["count", "sum", "avg", "first", "last", "count_distinct", "collect", "top"] : [])];

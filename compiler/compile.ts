@@ -2,9 +2,9 @@
 // module with one entry function; this file only strings them together.
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type * as A from "./ast.js";
-import { check, type CheckedProgram } from "./check.js";
+import { check, type CheckOptions, type CheckedProgram } from "./check.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { parse } from "./parse.js";
 import { plan, type JobGraph } from "./plan.js";
@@ -20,9 +20,9 @@ export interface FrontEnd {
 }
 
 /** Parse and check: everything `flowc check` does. Never throws for bad input. */
-export function frontEnd(text: string, file: string): FrontEnd {
+export function frontEnd(text: string, file: string, opts: CheckOptions = {}): FrontEnd {
   const parsed = parse(text, file);
-  const checked = parsed.program ? check(parsed.program, parsed.diagnostics) : null;
+  const checked = parsed.program ? check(parsed.program, parsed.diagnostics, opts) : null;
   const diagnostics = parsed.diagnostics.sorted();
   return { source: parsed.source, program: parsed.program, checked, diagnostics, ok: !parsed.diagnostics.hasErrors };
 }
@@ -63,7 +63,7 @@ export async function compile(text: string, file: string, opts: CompileOptions):
   const tsFile = join(outDir, `${graph.job}.ts`);
   if (opts.emitTs) writeFileSync(tsFile, code);
   const t = performance.now();
-  await bundle({ job: graph.job, code, outFile, modulePath: tsFile });
+  await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)) });
   timings["bundle"] = performance.now() - t;
   return { ...fe, graph, outFile, ...(opts.emitTs ? { tsFile } : {}) };
 }

@@ -4,14 +4,14 @@
 // types (runtime/api.ts, runtime/lib.ts); a type error there is a compiler bug.
 
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import type { StatementStructures, ts as TS } from "ts-morph";
 import type { CheckedProgram, StatefulStage } from "./check.js";
 import { CodeGen, Names, type Env } from "./emit/code.js";
 import { Nodes, fieldName } from "./emit/tsnodes.js";
 import { accumulatorName, type GraphNode, type JobGraph } from "./plan.js";
 import { RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
-import { T, isOptional, toDesc, type Type } from "./types.js";
+import { T, isOptional, sameType, toDesc, type Type } from "./types.js";
 import type { Manifest, SinkManifest, SourceManifest } from "../runtime/api.js";
 
 export interface EmitOptions {
@@ -28,6 +28,11 @@ export interface EmitResult {
   code: string;
   manifest: Manifest;
 }
+
+/** Where the generated module sits in the type-check's in-memory file system (deep, so that
+ * `../` in an import path stays inside it). */
+const JOB_DIR = "/flowc/job/a/b/c/d";
+const JOB_FILE = `${JOB_DIR}/job.ts`;
 
 /** A compiler bug found while emitting: the generated code does not type-check. */
 export class GeneratedCodeError extends Error {}
@@ -68,27 +73,74 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
       // A small lib of our own (templates/typecheck-lib.d.ts) instead of TypeScript's.
       noLib: true,
       types: [],
+      allowImportingTsExtensions: true,
       noEmit: true,
       skipLibCheck: true,
       paths: { "@flowc/runtime/*": ["/runtime/*"] },
     },
   });
   project.createSourceFile("/typecheck-lib.d.ts", readFileSync(join(TEMPLATES_DIR, "typecheck-lib.d.ts"), "utf8"));
-  for (const f of ["api.ts", "lib.ts"]) project.createSourceFile(`/runtime/${f}`, readFileSync(join(RUNTIME_DIR, f), "utf8"));
+  for (const f of ["api.ts", "lib.ts", "udf.ts", "convert.ts", "errors.ts"]) project.createSourceFile(`/runtime/${f}`, readFileSync(join(RUNTIME_DIR, f), "utf8"));
 
-  const recordName = (name: string): string => `rec$${name}`;
+  // A record type is written by its interface's name when it is a declared `type`; records
+  // that only carry a name for messages (from an imported TypeScript type) are written out.
+  const recordName = (name: string, t?: Type): string | null => {
+    const declared = graph.namedTypes.get(name);
+    return declared && (!t || sameType(declared, t)) ? `rec$${name}` : null;
+  };
   const fnName = (name: string): string => `fn$${name}`;
   const gen = new CodeGen(n, graph.checked, recordName, fnName, opts.sourceName);
   const typeText = (t: Type): string => n.print(gen.tsType(t));
   // The module is built from structures and printed once (ts-morph's advice for speed).
-  const statements: StatementStructures[] = [];
+  const statements: (StatementStructures | string)[] = [];
+
+  // Imported TypeScript functions: one namespace import per file, and a wrapper per function
+  // that checks the result's type and turns what it throws into a runtime error.
+  const imports = [...graph.checked.imports.values()];
+  const specifiers = [...new Set(imports.map((f) => f.specifier))];
+  if (imports.length) {
+    statements.push(n.print(n.f.createImportDeclaration(undefined, n.f.createImportClause(false, undefined, n.f.createNamedImports(["importResult", "importFailed"].map((x) => n.f.createImportSpecifier(false, undefined, n.id(x))))), n.str("@flowc/runtime/udf"))));
+  }
+  specifiers.forEach((spec, i) => {
+    statements.push(n.print(n.f.createImportDeclaration(undefined, n.f.createImportClause(false, undefined, n.f.createNamespaceImport(n.id(`$udf${i}`))), n.str(spec))));
+    // For the type check: the module as .flow sees it (declarations of the mapped signatures).
+    const decls = imports.filter((f) => f.specifier === spec).map((f) =>
+      n.print(n.f.createFunctionDeclaration([n.f.createModifier(ts.SyntaxKind.ExportKeyword), n.f.createModifier(ts.SyntaxKind.DeclareKeyword)], undefined, f.name, undefined,
+        f.params.map((p, j) => n.f.createParameterDeclaration(undefined, undefined, `a${j}`, undefined, n.type(unnamed(p.type), () => "never"))), n.type(unnamed(f.result), () => "never"), undefined)),
+    );
+    project.createSourceFile(posix.resolve(JOB_DIR, spec), decls.join("\n"));
+  });
+  for (const f of imports) {
+    const i = specifiers.indexOf(f.specifier);
+    const location = `${opts.sourceName}:${f.ident.span.line}:${f.ident.span.col}`;
+    const check = `${f.name}$result`;
+    statements.push(n.print(n.constDecl(check, n.call("importResult", [n.str(f.name), n.literal(toDesc(f.result)), n.str(location)]))));
+    const args = f.params.map((_, j) => n.id(`a${j}`));
+    const body = [
+      n.letDecl("$r", n.undef(), n.f.createKeywordTypeNode(ts.SyntaxKind.UnknownKeyword)),
+      n.f.createTryStatement(
+        n.f.createBlock([n.assign(n.id("$r"), n.call(n.prop(n.id(`$udf${i}`), f.name), args))], true),
+        n.f.createCatchClause("$e", n.f.createBlock([n.f.createThrowStatement(n.call("importFailed", [n.str(f.name), n.str(location), n.id("$e")]))], true)),
+        undefined,
+      ),
+      n.ret(n.f.createAsExpression(n.call(check, [n.id("$r")]), gen.tsType(f.result))),
+    ];
+    statements.push({
+      kind: StructureKind.Function,
+      name: `udf$${f.name}`,
+      docs: [`\`${f.name}\` from ${f.specifier}.`.replace(/\*\//g, "* /")],
+      parameters: f.params.map((p, j) => ({ name: `a${j}`, type: typeText(p.type) })),
+      returnType: typeText(f.result),
+      statements: n.printAll(body),
+    });
+  }
 
   // Record types.
   for (const [name, t] of graph.namedTypes) {
     if (t.kind !== "record") continue;
     statements.push({
       kind: StructureKind.Interface,
-      name: recordName(name),
+      name: `rec$${name}`,
       isExported: true,
       properties: t.fields.map((f) => ({ name: n.print(typePropName(n, f.name)), type: typeText(f.type) })),
     });
@@ -139,13 +191,13 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
     statements: n.printAll(buildBody(graph, gen, n, stateClass)),
   });
 
-  const sf = project.createSourceFile("/job.ts", { statements: [header.trimEnd(), ...statements] });
+  const sf = project.createSourceFile(JOB_FILE, { statements: [header.trimEnd(), ...statements] });
   // Formatting costs ~150 ms, so only a module a person will read (--emit-ts) is formatted.
   if (opts.format) sf.formatText({ indentSize: 2, convertTabsToSpaces: true });
   const code = sf.getFullText();
   const t2 = performance.now();
   const program = project.getProgram().compilerObject;
-  const jobFile = program.getSourceFile("/job.ts")!;
+  const jobFile = program.getSourceFile(JOB_FILE)!;
   const problems = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(), ...program.getSyntacticDiagnostics(jobFile), ...program.getSemanticDiagnostics(jobFile)];
   if (problems.length) {
     const lines = code.split("\n");
@@ -162,6 +214,22 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
     opts.timings["type-check"] = performance.now() - t2;
   }
   return { code, manifest };
+}
+
+/** The same type with record names dropped (written out in full). */
+function unnamed(t: Type): Type {
+  switch (t.kind) {
+    case "optional":
+      return { kind: "optional", inner: unnamed(t.inner) };
+    case "list":
+      return { kind: "list", elem: unnamed(t.elem) };
+    case "map":
+      return { kind: "map", key: t.key, value: unnamed(t.value) };
+    case "record":
+      return { kind: "record", fields: t.fields.map((f) => ({ name: f.name, type: unnamed(f.type) })) };
+    default:
+      return t;
+  }
 }
 
 /** `__proto__` as a quoted name in types (a computed name would need a literal type). */

@@ -3,10 +3,14 @@
 
 /** Raised by an expression that cannot produce a value (for example `%` by zero). */
 export class FlowRuntimeError extends Error {
+  /** For a failure inside an imported function: its own stack (shown at --log-level debug). */
+  userStack?: string;
+
   constructor(
     message: string,
     /** `file:line:col` of the expression in the .flow file. */
     readonly location: string,
+    readonly code: string = "FLOW5003",
   ) {
     super(message);
     this.name = "FlowRuntimeError";

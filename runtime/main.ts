@@ -60,13 +60,19 @@ class Context implements JobContext {
   }
 }
 
-function printError(e: JobError | FlowRuntimeError): void {
+function printError(e: JobError | FlowRuntimeError, log: Log | null): void {
   if (e instanceof FlowRuntimeError) {
-    process.stderr.write(`error[FLOW5003]: ${e.message}\n  --> ${e.location}\n`);
+    process.stderr.write(`error[${e.code}]: ${e.message}\n  --> ${e.location}\n`);
+    if (e.userStack) {
+      if (log?.enabled("debug")) process.stderr.write(`${e.userStack}\n`);
+      else process.stderr.write("  = hint: run with --log-level debug to see where it was thrown (and node --enable-source-maps for TypeScript line numbers)\n");
+    }
     return;
   }
   process.stderr.write(`error[${e.code}]: ${e.message}\n${e.hint ? `  = hint: ${e.hint}\n` : ""}`);
 }
+
+let logRef: Log | null = null;
 
 export async function run(job: JobModule, argv: string[]): Promise<number> {
   const m: Manifest = job.manifest;
@@ -96,6 +102,7 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
     return 2;
   }
   const log = new Log(m.job, level);
+  logRef = log;
 
   const sources: Source[] = [];
   const sinks: LineWriter[] = [];
@@ -142,7 +149,7 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
           // the original error is the one to report
         }
       }
-      printError(e);
+      printError(e, logRef);
       return 1;
     }
     throw e;

@@ -5,7 +5,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SinkManifest, SinkWriter } from "./api.js";
-import { JobError } from "./errors.js";
+import { describeFsError, JobError } from "./errors.js";
 
 export interface LineWriter extends SinkWriter {
   /** Writes what was gathered; may return a promise when the output is backed up. */
@@ -56,7 +56,7 @@ export class FileSink implements LineWriter {
       mkdirSync(dirname(path), { recursive: true });
       this.fd = openSync(path, "w");
     } catch (e) {
-      throw new JobError("FLOW5004", `cannot write ${path}: ${(e as Error).message}`);
+      throw new JobError("FLOW5004", `cannot write ${path}: ${describeFsError(e)}`);
     }
     if (header !== null) this.pending = header + "\n";
   }
@@ -71,7 +71,7 @@ export class FileSink implements LineWriter {
     try {
       writeSync(this.fd, this.pending);
     } catch (e) {
-      throw new JobError("FLOW5004", `cannot write ${this.path}: ${(e as Error).message}`);
+      throw new JobError("FLOW5004", `cannot write ${this.path}: ${describeFsError(e)}`);
     }
     this.pending = "";
   }

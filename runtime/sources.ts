@@ -7,7 +7,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { parse as csvParse, type Parser } from "csv-parse";
 import type { OnErrorManifest, SourceManifest } from "./api.js";
 import { csvRowConverter, jsonConverter, type Converter } from "./convert.js";
-import { BadRecordError, ConversionError, JobError } from "./errors.js";
+import { BadRecordError, ConversionError, describeFsError, JobError } from "./errors.js";
 import type { LineWriter } from "./sinks.js";
 
 export const BATCH_SIZE = 1024;
@@ -299,8 +299,7 @@ export class FileSource implements Source {
     try {
       this.fd = openSync(m.path, "r");
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new JobError("FLOW5002", `cannot read ${m.path} for source \`${name}\`: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a directory" : (e as Error).message}`, "paths in connectors are resolved against the working directory of the running job");
+      throw new JobError("FLOW5002", `cannot read ${m.path} for source \`${name}\`: ${describeFsError(e)}`, "paths in connectors are resolved against the working directory of the running job");
     }
     this.csv = m.format === "csv" ? new CsvDecoder(name, m.path, m, errors) : null;
     this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, m.path, m.format, m, errors);
@@ -310,7 +309,7 @@ export class FileSource implements Source {
     try {
       return readSync(this.fd, into, at, length, null);
     } catch (e) {
-      throw new JobError("FLOW5002", `cannot read ${this.m.path}: ${(e as Error).message}`);
+      throw new JobError("FLOW5002", `cannot read ${this.m.path}: ${describeFsError(e)}`);
     }
   }
 

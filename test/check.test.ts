@@ -19,7 +19,7 @@ describe("golden diagnostics", () => {
     const text = readFileSync(join(dir, name), "utf8");
     const code = /^\/\/ fail: (FLOW\d{4})/.exec(text)?.[1];
     expect(code, "first line must be // fail: FLOWnnnn").toBeDefined();
-    const fe = frontEnd(text, name);
+    const fe = frontEnd(text, name, { baseDir: dir });
     expect(fe.ok).toBe(false);
     expect(fe.diagnostics.map((d) => d.code)).toContain(code);
     const rendered = renderDiagnostics(fe.diagnostics, () => fe.source, false);

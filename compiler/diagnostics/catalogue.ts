@@ -23,6 +23,7 @@ export const catalogue = {
   FLOW2007: { title: "unknown field", summary: "A record has no field of that name." },
   FLOW2008: { title: "cycle between streams", summary: "Streams are defined in terms of each other; a job graph must be acyclic." },
   FLOW2009: { title: "recursive function", summary: "`fn` helpers may not call themselves, directly or through other helpers." },
+  FLOW2010: { title: "cannot import", summary: "An `import` names a file that does not exist or is not TypeScript, or a function the file does not export." },
 
   FLOW3001: { title: "type mismatch", summary: "An expression has a different type from the one its position needs." },
   FLOW3002: { title: "invalid operands", summary: "An operator is applied to types it does not accept." },
@@ -39,6 +40,7 @@ export const catalogue = {
   FLOW3013: { title: "unsupported format for type", summary: "The chosen format cannot carry this type (csv needs a flat record of primitives)." },
   FLOW3014: { title: "statement has no effect", summary: "An expression used as a statement does nothing; only calls such as `list.push(x)` may stand alone." },
   FLOW3016: { title: "invalid join condition", summary: "A join's `on` condition must be equalities between a field of one side and a field of the other, joined with `and`." },
+  FLOW3017: { title: "TypeScript function cannot be used", summary: "An imported function's parameters or result have no .flow type (any, Date, Promise, functions, unions other than T | null, …), or it is generic or overloaded." },
   FLOW3015: { title: "type cannot be compared", summary: "Only primitives (and their optionals) can be compared or used as min/max." },
 
   FLOW4001: { title: "unknown option", summary: "A `checkpoint` or `restart` block names an option it does not have." },
@@ -58,6 +60,7 @@ export const catalogue = {
   FLOW5001: { title: "bad input record", summary: "A record read by a source does not parse or does not match the declared type (`on_error: \"fail\"`)." },
   FLOW5002: { title: "cannot read input", summary: "A source's file cannot be opened or read." },
   FLOW5003: { title: "runtime error", summary: "An expression failed while the job ran (for example `%` by zero)." },
+  FLOW5005: { title: "imported function failed", summary: "An imported TypeScript function threw, or returned a value that does not fit its declared type." },
   FLOW5004: { title: "cannot write output", summary: "A sink or dead-letter file cannot be written." },
 
   FLOW9001: { title: "not supported yet", summary: "The construct is part of the language but this version of flowc does not implement it yet." },

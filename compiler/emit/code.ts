@@ -41,7 +41,7 @@ export class CodeGen {
   constructor(
     readonly n: Nodes,
     readonly checked: CheckedProgram,
-    readonly recordName: (name: string) => string,
+    readonly recordName: (name: string, t: Type) => string | null,
     readonly fnName: (name: string) => string,
     /** The .flow file name, for locations in runtime errors. */
     readonly file: string,
@@ -231,6 +231,8 @@ export class CodeGen {
       }
       case "fn":
         return n.call(this.fnName(target.name), e.args.map((a) => this.expr(a.value, env)));
+      case "import":
+        return n.call(`udf$${target.name}`, e.args.map((a) => this.expr(a.value, env)));
       case "push":
         throw new Error("internal: push in an expression");
       case "builtin":

@@ -181,7 +181,7 @@ export class Nodes {
   // ---- types -----------------------------------------------------------------------------
 
   /** The TypeScript type of a .flow type; named records refer to their interface. */
-  type(t: Type, recordName: (name: string) => string): TS.TypeNode {
+  type(t: Type, recordName: (name: string, t: Type) => string | null): TS.TypeNode {
     const f = this.f;
     const K = this.ts.SyntaxKind;
     switch (t.kind) {
@@ -193,9 +193,11 @@ export class Nodes {
         return f.createArrayTypeNode(this.wrapForArray(this.type(t.elem, recordName)));
       case "map":
         return f.createTypeReferenceNode("Map", [this.type(t.key, recordName), this.type(t.value, recordName)]);
-      case "record":
-        if (t.name) return f.createTypeReferenceNode(recordName(t.name));
+      case "record": {
+        const named = t.name ? recordName(t.name, t) : null;
+        if (named) return f.createTypeReferenceNode(named);
         return this.recordLiteralType(t.fields, recordName);
+      }
       case "null":
         return f.createLiteralTypeNode(f.createNull());
       case "never":
@@ -206,7 +208,7 @@ export class Nodes {
     }
   }
 
-  recordLiteralType(fields: { name: string; type: Type }[], recordName: (name: string) => string): TS.TypeNode {
+  recordLiteralType(fields: { name: string; type: Type }[], recordName: (name: string, t: Type) => string | null): TS.TypeNode {
     return this.f.createTypeLiteralNode(fields.map((x) => this.f.createPropertySignature(undefined, this.propName(x.name), undefined, this.type(x.type, recordName))));
   }
 

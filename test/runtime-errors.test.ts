@@ -1,0 +1,33 @@
+// Golden runtime errors: one case per FLOW5xxx code under test/golden/runtime/<code>-*/,
+// compiled and run in a copy of its folder; the job's stderr is snapshotted beside it.
+// A user's mistake at run time gets a message naming the place, never a stack trace.
+
+import { cpSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { catalogue } from "../compiler/diagnostics/catalogue.js";
+import { compileIn, ROOT, runBundle, STACK_LINE, tempDir } from "./helpers.js";
+
+const dir = join(ROOT, "test", "golden", "runtime");
+const cases = readdirSync(dir).filter((f) => /^FLOW5\d{3}-/.test(f)).sort();
+
+describe("golden runtime errors", () => {
+  it.each(cases)("%s fails with its code and the snapshotted message", async (name) => {
+    const work = tempDir(`flowc-rt-${name}-`);
+    cpSync(join(dir, name), work, { recursive: true });
+    const text = readFileSync(join(work, "job.flow"), "utf8");
+    const code = /^\/\/ fail: (FLOW5\d{3})/.exec(text)?.[1];
+    expect(code).toBeDefined();
+    const bundle = await compileIn(work, text, { file: join(work, "job.flow") });
+    const r = await runBundle(bundle, { cwd: work });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`error[${code}]`);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    await expect(`$ node dist/job.mjs\n${r.stdout ? r.stdout + "\n" : ""}${r.stderr}\n(exit ${r.exitCode})\n`).toMatchFileSnapshot(join(dir, name, "expected.txt"));
+  });
+
+  it("every runtime code in the catalogue has a golden case", () => {
+    const covered = new Set(cases.map((c) => c.slice(0, 8)));
+    expect(Object.keys(catalogue).filter((c) => c.startsWith("FLOW5") && !covered.has(c))).toEqual([]);
+  });
+});
