@@ -1689,7 +1689,9 @@ class Checker {
       const r = resolveBuiltin(name, types);
       if (!r.ok) {
         const span = r.problem.arg >= 0 ? e.args[r.problem.arg]!.span : e.span;
-        this.diags.error(r.problem.code, span, `${name}: ${r.problem.message}`, { hints: [SIGNATURES[name]] });
+        this.diags.error(r.problem.code, span, `${name}: ${r.problem.message}`, {
+          hints: [r.problem.code === "FLOW3004" ? "give a default with `?? …`, or check it first with `if … != null`" : undefined, SIGNATURES[name]],
+        });
         return T.error;
       }
       this.out.calls.set(e, { kind: "builtin", name, argTypes: types });
