@@ -20,8 +20,15 @@ export interface FrontEnd {
 }
 
 /** Parse and check: everything `flowc check` does. Never throws for bad input. */
+/** For testing the internal-error path: FLOWC_DEBUG_CRASH=<stage> makes that stage throw. */
+function debugCrash(stage: string): void {
+  if (process.env.FLOWC_DEBUG_CRASH === stage) throw new Error(`crash in ${stage}, requested by FLOWC_DEBUG_CRASH`);
+}
+
 export function frontEnd(text: string, file: string, opts: CheckOptions = {}): FrontEnd {
+  debugCrash("parse");
   const parsed = parse(text, file);
+  debugCrash("check");
   const checked = parsed.program ? check(parsed.program, parsed.diagnostics, opts) : null;
   const diagnostics = parsed.diagnostics.sorted();
   return { source: parsed.source, program: parsed.program, checked, diagnostics, ok: !parsed.diagnostics.hasErrors };
@@ -53,6 +60,7 @@ function timed<T>(name: string, f: () => T): T {
 export async function compile(text: string, file: string, opts: CompileOptions): Promise<CompileResult> {
   const fe = timed("parse+check", () => frontEnd(text, file));
   if (!fe.ok || !fe.checked) return fe;
+  debugCrash("plan");
   const graph = timed("plan", () => plan(fe.checked!, file));
   const { emit } = await import("./emit.js");
   const { bundle } = await import("./bundle.js");

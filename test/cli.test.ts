@@ -111,6 +111,43 @@ describe("flowc", () => {
     expect(r.stderr).toMatch(/bad input in in\.jsonl, line 1, field `v`/);
   });
 
+  it("reports several independent mistakes in one run, in source order", async () => {
+    writeFiles(work, {
+      "many.flow": `job many
+type R = { a: int }
+source r: R = values([{ a: 1 }])
+let x = r |> map(v => v.b)
+let y = r |> filter(v => v.a)
+let z = q |> map(v => v)
+sink x -> stdout()
+sink y -> stdout()
+sink z -> stdout()
+`,
+    });
+    const r = await flowc(["check", "many.flow"], { cwd: work });
+    expect(r.exitCode).toBe(1);
+    expect([...r.stderr.matchAll(/error\[(FLOW\d+)\][^\n]*\n\s*--> many\.flow:(\d+)/g)].map((m) => `${m[1]}@${m[2]}`)).toEqual(["FLOW2007@4", "FLOW3001@5", "FLOW2001@6"]);
+    expect(r.stderr).toMatch(/3 errors/);
+  });
+
+  it("colours diagnostics only on a terminal: never when piped or with NO_COLOR, on request with FORCE_COLOR", async () => {
+    const piped = await flowc(["check", "broken.flow"], { cwd: work, env: { NO_COLOR: undefined } });
+    expect(piped.stderr).not.toMatch(/\x1b\[/);
+    const forced = await flowc(["check", "broken.flow"], { cwd: work, env: { NO_COLOR: undefined, FORCE_COLOR: "1" } });
+    expect(forced.stderr).toMatch(/\x1b\[/);
+    const both = await flowc(["check", "broken.flow"], { cwd: work, env: { NO_COLOR: "1", FORCE_COLOR: "1" } });
+    expect(both.stderr).not.toMatch(/\x1b\[/);
+  });
+
+  it("a bug in the compiler is an internal compiler error, exit 70, with what to report", async () => {
+    for (const stage of ["parse", "check", "plan"]) {
+      const r = await flowc(["compile", "hello.flow"], { cwd: work, env: { FLOWC_DEBUG_CRASH: stage } });
+      expect(r.exitCode).toBe(70);
+      expect(r.stderr).toMatch(/^internal compiler error: crash in/);
+      expect(r.stderr).toMatch(/This is a bug in flowc .*Please report it with the \.flow file/);
+    }
+  });
+
   it("is an executable file", () => {
     expect(existsSync(FLOWC)).toBe(true);
   });

@@ -65,12 +65,12 @@ export async function compileAndRun(text: string, files: Record<string, string> 
 }
 
 /** Runs bin/flowc as a user would. */
-export async function flowc(args: string[], opts: { cwd?: string; input?: string } = {}): Promise<Run> {
+export async function flowc(args: string[], opts: { cwd?: string; input?: string; env?: Record<string, string | undefined> } = {}): Promise<Run> {
   const r = await execa(FLOWC, args, {
     cwd: opts.cwd ?? ROOT,
     reject: false,
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: "ignore" as const }),
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...opts.env },
     timeout: 120_000,
   });
   return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
