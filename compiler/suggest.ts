@@ -5,7 +5,8 @@ import { distance } from "fastest-levenshtein";
 export function closest(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
-  const limit = Math.max(1, Math.floor(name.length / 3));
+  // One- and two-letter names are too short for a typo to be told from another name.
+  const limit = name.length <= 2 ? 0.5 : Math.max(1, Math.floor(name.length / 3));
   for (const c of candidates) {
     if (c === name) continue;
     const d = c.toLowerCase() === name.toLowerCase() ? 0.5 : distance(name, c);

@@ -60,7 +60,11 @@ function setField(out: Record<string, unknown>, name: string, value: unknown): v
 export function jsonConverter(d: TypeDesc): Converter {
   switch (d.t) {
     case "int":
-      return (v, p) => (typeof v === "number" && Number.isSafeInteger(v) ? v : fail(p, d, v));
+      return (v, p) => {
+        if (typeof v === "number" && Number.isSafeInteger(v)) return v;
+        if (typeof v === "number" && Number.isInteger(v)) throw new ConversionError(p, `expected int, found ${v}, which is too large to be exact (ints are exact up to 9007199254740991)`);
+        return fail(p, d, v);
+      };
     case "float":
       return (v, p) => (typeof v === "number" ? v : fail(p, d, v));
     case "bool":
