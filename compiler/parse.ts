@@ -429,6 +429,31 @@ const actions: FlowActionDict<unknown> = {
 
 const semantics = grammar.createSemantics().addOperation<unknown>("ast", actions);
 
+type Failures = { getText(): string; isDescription(): boolean; isFluffy(): boolean }[];
+
+/**
+ * After a syntax error, parsing resumes at the next line that starts a declaration, so that
+ * one run reports the syntax errors of several declarations (at most ten).
+ */
+function moreSyntaxErrors(src: SourceFile, firstFailure: number, diags: Diagnostics): void {
+  const text = src.text;
+  const declStart = /^(checkpoint|restart|type|fn|import|source|let|sink)\b/gm;
+  let from = firstFailure;
+  for (let n = 0; n < 10; n++) {
+    declStart.lastIndex = text.indexOf("\n", from) + 1;
+    if (declStart.lastIndex === 0) return;
+    const next = declStart.exec(text);
+    if (!next) return;
+    const start = next.index;
+    const m = grammar.match(text.slice(start), "DeclList");
+    if (m.succeeded()) return;
+    const pos = start + m.getRightmostFailurePosition();
+    const items = (m as unknown as { getRightmostFailures(): Failures }).getRightmostFailures().filter((f) => !f.isFluffy()).map((f) => ({ text: f.getText(), description: f.isDescription() }));
+    reportSyntaxError(diags, src, pos, items);
+    from = pos;
+  }
+}
+
 export function parse(text: string, file: string): ParseResult {
   const src = new SourceFile(file, text);
   const diags = new Diagnostics();
@@ -438,6 +463,7 @@ export function parse(text: string, file: string): ParseResult {
     const failures = (match as unknown as { getRightmostFailures(): { getText(): string; isDescription(): boolean; isFluffy(): boolean }[] }).getRightmostFailures();
     const items = failures.filter((f) => !f.isFluffy()).map((f) => ({ text: f.getText(), description: f.isDescription() }));
     reportSyntaxError(diags, src, pos, items);
+    moreSyntaxErrors(src, pos, diags);
     return { program: null, source: src, diagnostics: diags };
   }
   current = { src, diags };

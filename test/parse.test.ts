@@ -128,3 +128,11 @@ describe("syntax errors", () => {
     expect(r.diagnostics.list[0]).toMatchObject({ code: "FLOW1003" });
   });
 });
+
+describe("recovery", () => {
+  it("reports the syntax errors of several declarations in one run", () => {
+    const r = parse("job j\nsource n: int = values([1, 2)\nlet x = n |> filter(m => m > 2\nsink x -> stdout()\nlet y = n |> map(v => v +)\nsink y -> stdout()\n", "r.flow");
+    expect(r.program).toBeNull();
+    expect(r.diagnostics.list.map((d) => `${d.code} ${d.span.line}:${d.span.col}`)).toEqual(["FLOW1001 2:29", "FLOW1001 4:1", "FLOW1001 5:26"]);
+  });
+});
