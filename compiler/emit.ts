@@ -161,16 +161,29 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
 
   // State classes: one per stateful operator, one instance per key.
   const stateClass = (uid: string): string => `${uid}$State`;
+  const fieldCounts = new Map<string, number>();
   for (const node of graph.nodes) {
     if (node.kind !== "operator") continue;
     const st = node.stage;
     const keyType = node.input.key ? typeText(node.input.key) : "undefined";
+    const fields = stateFields(st, gen, n, typeText);
+    const self = n.f.createThis();
+    const cols = n.id("$c");
+    const column = (i: number): TS.Expression => n.nonNull(n.f.createElementAccessExpression(cols, n.num(i)));
+    // Checkpoints save and load the fields column by column (runtime/checkpoint/snapshot.ts).
+    const save = fields.map((f, i) => n.expr(n.method(column(i), "push", [n.prop(self, f.name)])));
+    const load = fields.map((f, i) => n.assign(n.prop(self, f.name), n.f.createAsExpression(n.f.createElementAccessExpression(column(i), n.id("$i")), n.f.createIndexedAccessTypeNode(n.f.createTypeReferenceNode(stateClass(st.uid)), n.f.createLiteralTypeNode(n.str(f.name))))));
+    fieldCounts.set(st.uid, fields.length);
     statements.push({
       kind: StructureKind.Class,
       name: stateClass(st.uid),
       docs: [`State of ${st.kind} \`${st.uid}\` for one key.`],
-      properties: [{ name: "$key", type: keyType, isReadonly: true }, ...stateFields(st, gen, n, typeText)],
+      properties: [{ name: "$key", type: keyType, isReadonly: true }, { name: "$dirty", type: "boolean", initializer: "false" }, ...fields],
       ctors: [{ parameters: [{ name: "$key", type: keyType }], statements: ["this.$key = $key;"] }],
+      methods: [
+        { name: "$saveTo", parameters: [{ name: "$c", type: "unknown[][]" }], returnType: "void", statements: n.printAll(save) },
+        { name: "$loadFrom", parameters: [{ name: "$c", type: "readonly unknown[][]" }, { name: "$i", type: "number" }], returnType: "void", statements: n.printAll(load) },
+      ],
     });
   }
 
@@ -188,7 +201,7 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
     docs: ["Wires the job graph: one function per node, called synchronously for each element."],
     parameters: [{ name: "$ctx", type: "$rt.JobContext" }],
     returnType: "$rt.BuiltJob",
-    statements: n.printAll(buildBody(graph, gen, n, stateClass)),
+    statements: n.printAll(buildBody(graph, gen, n, stateClass, fieldCounts)),
   });
 
   const sf = project.createSourceFile(JOB_FILE, { statements: [header.trimEnd(), ...statements] });
@@ -279,7 +292,7 @@ function stateFields(st: StatefulStage, gen: CodeGen, n: Nodes, typeText: (t: Ty
 }
 
 /** The statements of build(): state stores, sink writers, node functions, source bindings. */
-function buildBody(graph: JobGraph, gen: CodeGen, n: Nodes, stateClass: (uid: string) => string): TS.Statement[] {
+function buildBody(graph: JobGraph, gen: CodeGen, n: Nodes, stateClass: (uid: string) => string, fieldCounts: Map<string, number>): TS.Statement[] {
   const ts = n.ts;
   const K = ts.SyntaxKind;
   const out: TS.Statement[] = [];
@@ -308,8 +321,8 @@ function buildBody(graph: JobGraph, gen: CodeGen, n: Nodes, stateClass: (uid: st
       stores.set(uid, store);
       const cls = stateClass(uid);
       const create = node.input.key
-        ? n.call(n.prop(n.id("$ctx"), "keyedState"), [n.str(uid), n.arrow(["$key"], n.newExpr(cls, [n.f.createAsExpression(n.id("$key"), keyTypeNode(node.input.key))]))])
-        : n.call(n.prop(n.id("$ctx"), "globalState"), [n.str(uid), n.arrow([], n.newExpr(cls, [n.undef()]))]);
+        ? n.call(n.prop(n.id("$ctx"), "keyedState"), [n.str(uid), n.num(fieldCounts.get(uid)!), n.arrow(["$key"], n.newExpr(cls, [n.f.createAsExpression(n.id("$key"), keyTypeNode(node.input.key))]))])
+        : n.call(n.prop(n.id("$ctx"), "globalState"), [n.str(uid), n.num(fieldCounts.get(uid)!), n.arrow([], n.newExpr(cls, [n.undef()]))]);
       out.push(n.constDecl(store, create));
     }
   }

@@ -446,7 +446,7 @@ function moreSyntaxErrors(src: SourceFile, firstFailure: number, diags: Diagnost
     if (!next) return;
     const start = next.index;
     const m = grammar.match(text.slice(start), "DeclList");
-    if (m.succeeded()) return;
+    if (!m.failed()) return;
     const pos = start + m.getRightmostFailurePosition();
     const items = (m as unknown as { getRightmostFailures(): Failures }).getRightmostFailures().filter((f) => !f.isFluffy()).map((f) => ({ text: f.getText(), description: f.isDescription() }));
     reportSyntaxError(diags, src, pos, items);

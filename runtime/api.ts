@@ -67,6 +67,18 @@ export interface Manifest {
 /** Keys of keyed state: primitives as they are, records encoded as strings. */
 export type MapKey = string | number | boolean;
 
+/**
+ * What every generated state class provides: a flag set when the key's state may have
+ * changed since the last checkpoint, and column-wise save and load of its fields.
+ */
+export interface StateObject {
+  $dirty: boolean;
+  /** Pushes each state field onto its column. */
+  $saveTo(columns: unknown[][]): void;
+  /** Sets each state field from row `index` of the columns. */
+  $loadFrom(columns: readonly unknown[][], index: number): void;
+}
+
 /** The state objects of one keyed operator: one object per key. */
 export interface KeyedState<S> {
   /** The state object of a key, created on first use with the typed key. */
@@ -91,9 +103,10 @@ export interface BuiltJob {
 }
 
 export interface JobContext {
-  keyedState<S>(uid: string, create: (key: unknown) => S): KeyedState<S>;
+  /** The per-key state of an operator whose state class has `fields` fields. */
+  keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedState<S>;
   /** The state of an operator on a plain (unkeyed) stream: one object. */
-  globalState<S>(uid: string, create: () => S): S;
+  globalState<S extends StateObject>(uid: string, fields: number, create: () => S): S;
   sink(index: number): SinkWriter;
 }
 

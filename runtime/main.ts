@@ -1,55 +1,70 @@
-// The job driver: parses the bundle's flags, opens sources and sinks, builds the generated
-// operator graph and runs the batch loop of docs/architecture.md. Each batch goes through
-// the graph synchronously; between batches the loop yields to the event loop.
+// The job driver: parses the bundle's flags, then runs the job under a supervisor that
+// restarts it from its last checkpoint when user code fails (the `restart` policy).
+// One run: choose the checkpoint to resume from, open sources and sinks, build the
+// generated operator graph, restore state and positions, and run the batch loop of
+// docs/architecture.md, taking checkpoints between batches.
 
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { BuiltJob, JobContext, JobModule, Manifest, SourceBinding } from "./api.js";
+import type { BuiltJob, JobContext, JobModule, Manifest, RestartManifest, SourceBinding, StateObject } from "./api.js";
+import { Coordinator } from "./checkpoint/coordinator.js";
+import { ensureRoot, IncompleteCheckpoint, listCheckpoints, loadVerified, removeAll, retain, type CheckpointMetadata } from "./checkpoint/storage.js";
 import { BadRecordError, JobError } from "./errors.js";
 import { FlowRuntimeError } from "./lib.js";
 import { Log, type Level } from "./log.js";
-import { FileSink, openSink, type LineWriter } from "./sinks.js";
-import { FileSource, RecordErrors, SequenceSource, StdinSource, ValuesSource, type BatchResult, type Source } from "./sources.js";
-import { GlobalState, KeyedStateStore } from "./state.js";
+import { FileSink, sinkHeader, StdoutSink, TransactionalFileSink, type LineWriter } from "./sinks.js";
+import { FileSource, RecordErrors, SequenceSource, StdinSource, ValuesSource, type BatchResult, type Source, type SourcePosition } from "./sources.js";
+import { GlobalStateStore, KeyedStateStore, type StateStore } from "./state.js";
 
 const USAGE = (job: string): string => `Usage: node ${job}.mjs [options]
 
-Runs the compiled flowc job \`${job}\` until its input ends.
+Runs the compiled flowc job \`${job}\` until its input ends (or SIGTERM / SIGINT, which
+finish the batch, take a final checkpoint, commit the sinks and exit 0).
 
 Options:
-  --log-level <level>   error, warn (default), info or debug; the log goes to stderr
-  -h, --help            show this help
-  --version             show the compiler that built this job
+  --checkpoint-dir <dir>  where checkpoints are kept (overrides the job's \`storage\`)
+  --fresh                 ignore (and delete) existing checkpoints: start from the beginning
+  --log-level <level>     error, warn (default), info or debug; the log goes to stderr
+  -h, --help              show this help
+  --version               show the compiler that built this job
 
-Exit codes: 0 done, 1 bad input or a failing expression, 2 usage error, 70 internal error.
+With a checkpoint block, the job resumes from its newest complete checkpoint.
+Exit codes: 0 done or stopped, 1 bad input or a failing job, 2 usage error, 70 internal error.
 `;
 
 export function main(job: JobModule): void {
   run(job, process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      process.stdin.destroy();
     },
     (e: unknown) => {
       process.stderr.write(`internal error in job ${job.manifest.job}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\nThis is a bug in flowc's runtime; please report it with the .flow file and the input.\n`);
       process.exitCode = 70;
+      process.stdin.destroy();
     },
   );
 }
 
 class Context implements JobContext {
-  readonly keyed: KeyedStateStore<unknown>[] = [];
-  readonly globals: GlobalState<unknown>[] = [];
+  readonly stores: StateStore[] = [];
 
-  constructor(private readonly sinks: LineWriter[]) {}
+  constructor(
+    private readonly manifest: Manifest,
+    private readonly sinks: LineWriter[],
+  ) {}
 
-  keyedState<S>(uid: string, create: (key: unknown) => S): KeyedStateStore<S> {
-    const store = new KeyedStateStore<S>(uid, create);
-    this.keyed.push(store as KeyedStateStore<unknown>);
+  keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedStateStore<S> {
+    const typedKeys = this.manifest.operators.find((o) => o.uid === uid)?.key?.t === "record";
+    const store = new KeyedStateStore<S>(uid, fields, create, typedKeys);
+    this.stores.push(store as unknown as StateStore);
     return store;
   }
 
-  globalState<S>(uid: string, create: () => S): S {
-    const g = new GlobalState<S>(uid, create());
-    this.globals.push(g as GlobalState<unknown>);
+  globalState<S extends StateObject>(uid: string, fields: number, create: () => S): S {
+    const g = new GlobalStateStore<S>(uid, fields, create);
+    this.stores.push(g as unknown as StateStore);
     return g.value;
   }
 
@@ -60,11 +75,13 @@ class Context implements JobContext {
   }
 }
 
-function printError(e: JobError | FlowRuntimeError, log: Log | null): void {
+type Failure = JobError | FlowRuntimeError;
+
+function printError(e: Failure, log: Log): void {
   if (e instanceof FlowRuntimeError) {
     process.stderr.write(`error[${e.code}]: ${e.message}\n  --> ${e.location}\n`);
     if (e.userStack) {
-      if (log?.enabled("debug")) process.stderr.write(`${e.userStack}\n`);
+      if (log.enabled("debug")) process.stderr.write(`${e.userStack}\n`);
       else process.stderr.write("  = hint: run with --log-level debug to see where it was thrown (and node --enable-source-maps for TypeScript line numbers)\n");
     }
     return;
@@ -72,15 +89,50 @@ function printError(e: JobError | FlowRuntimeError, log: Log | null): void {
   process.stderr.write(`error[${e.code}]: ${e.message}\n${e.hint ? `  = hint: ${e.hint}\n` : ""}`);
 }
 
-let logRef: Log | null = null;
+/** Failures of user code and of sink writes restart the job; bad input does not. */
+function restartable(e: Failure): boolean {
+  return e instanceof FlowRuntimeError || (e instanceof JobError && e.code === "FLOW5004");
+}
+
+function restartDelay(p: RestartManifest, attempt: number): number {
+  return p.strategy === "exponential_delay" ? Math.min(p.maxDelay, p.delay * p.multiplier ** attempt) : p.delay;
+}
+
+/** SIGTERM / SIGINT: finish the batch, final checkpoint, commit, exit 0. */
+class Stop {
+  requested = false;
+  readonly promise: Promise<"stop">;
+  private resolve!: (v: "stop") => void;
+
+  constructor() {
+    this.promise = new Promise((r) => (this.resolve = r));
+  }
+
+  request(): void {
+    this.requested = true;
+    this.resolve("stop");
+  }
+}
+
+interface Flags {
+  logLevel: Level;
+  checkpointDir: string | undefined;
+  fresh: boolean;
+}
 
 export async function run(job: JobModule, argv: string[]): Promise<number> {
   const m: Manifest = job.manifest;
-  let flags;
+  let values;
   try {
-    flags = parseArgs({
+    values = parseArgs({
       args: argv,
-      options: { help: { type: "boolean", short: "h" }, version: { type: "boolean" }, "log-level": { type: "string" } },
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+        "log-level": { type: "string" },
+        "checkpoint-dir": { type: "string" },
+        fresh: { type: "boolean" },
+      },
       strict: true,
       allowPositionals: false,
     }).values;
@@ -88,41 +140,128 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
     process.stderr.write(`error: ${(e as Error).message}\n\n${USAGE(m.job)}`);
     return 2;
   }
-  if (flags.help) {
+  if (values.help) {
     process.stdout.write(USAGE(m.job));
     return 0;
   }
-  if (flags.version) {
+  if (values.version) {
     process.stdout.write(`${m.job} (compiled by ${m.compiler} from ${m.flowFile})\n`);
     return 0;
   }
-  const level = (flags["log-level"] ?? "warn") as Level;
+  const level = (values["log-level"] ?? "warn") as Level;
   if (!["error", "warn", "info", "debug"].includes(level)) {
     process.stderr.write(`error: --log-level must be error, warn, info or debug, not ${JSON.stringify(level)}\n`);
     return 2;
   }
   const log = new Log(m.job, level);
-  logRef = log;
+  const flags: Flags = { logLevel: level, checkpointDir: values["checkpoint-dir"], fresh: values.fresh ?? false };
+  if (!m.checkpoint && (flags.checkpointDir || flags.fresh)) log.warn("the job has no checkpoint block: --checkpoint-dir and --fresh have no effect");
 
-  const sources: Source[] = [];
-  const sinks: LineWriter[] = [];
-  const deadLetters: LineWriter[] = [];
-  const errorPolicies: { name: string; errors: RecordErrors }[] = [];
+  const stop = new Stop();
+  const onSignal = (sig: string) => () => {
+    if (stop.requested) return;
+    log.info(`${sig}: finishing the batch, then a final checkpoint`);
+    stop.request();
+  };
+  const onTerm = onSignal("SIGTERM");
+  const onInt = onSignal("SIGINT");
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
   try {
-    // Inputs first: a missing input file stops the job before any output is replaced.
+    const policy = m.restart;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await runOnce(job, flags, attempt === 0 && flags.fresh, log, stop);
+      if (outcome.kind !== "failed") return 0;
+      const e = outcome.error;
+      const canRestart = policy && policy.strategy !== "none" && attempt < policy.attempts && restartable(e) && !stop.requested;
+      if (!canRestart) {
+        printError(e, log);
+        if (policy && policy.strategy !== "none" && restartable(e) && attempt >= policy.attempts) {
+          process.stderr.write(`  = note: gave up after ${attempt} restart${attempt === 1 ? "" : "s"} (restart policy: ${policy.attempts} attempts)\n`);
+        }
+        return 1;
+      }
+      const delay = restartDelay(policy, attempt);
+      log.warn(`${e.message} — restarting from the last checkpoint in ${delay} ms (restart ${attempt + 1} of ${policy.attempts})`);
+      await Promise.race([new Promise((r) => setTimeout(r, delay)), stop.promise]);
+    }
+  } finally {
+    process.off("SIGTERM", onTerm);
+    process.off("SIGINT", onInt);
+  }
+}
+
+type Outcome = { kind: "done" } | { kind: "stopped" } | { kind: "failed"; error: Failure };
+
+/** Picks the newest checkpoint that verifies, reporting the ones it skips. */
+function chooseCheckpoint(root: string, m: Manifest, log: Log): CheckpointMetadata | null {
+  for (const id of listCheckpoints(root)) {
+    try {
+      const meta = loadVerified(root, id);
+      if (meta.job !== m.job || JSON.stringify(meta.layout) !== JSON.stringify(m.operators)) {
+        throw new JobError(
+          "FLOW5006",
+          `the checkpoint in ${root} (checkpoint ${id}) was taken by a different version of job \`${meta.job}\`: its operators and state (${meta.layout.map((o) => o.uid).join(", ") || "none"}) do not match this job's (${m.operators.map((o) => o.uid).join(", ") || "none"})`,
+          "start from the beginning with --fresh, or point --checkpoint-dir elsewhere",
+        );
+      }
+      return meta;
+    } catch (e) {
+      if (e instanceof JobError) throw e;
+      if (e instanceof IncompleteCheckpoint) log.info(`checkpoint ${id} was not completed (the job stopped while taking it); using an older one`);
+      else log.warn(`checkpoint ${id} in ${root} is damaged (${(e as Error).message}); it is skipped for an older one`);
+    }
+  }
+  return null;
+}
+
+async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, stop: Stop): Promise<Outcome> {
+  const m = job.manifest;
+  const cp = m.checkpoint;
+  const root = cp ? resolve(flags.checkpointDir ?? cp.storage) : null;
+  const sources: Source[] = [];
+  const writers: LineWriter[] = [];
+  const transactional: TransactionalFileSink[] = [];
+  const policies: { name: string; errors: RecordErrors; deadLetter: boolean }[] = [];
+  let coordinator: Coordinator | null = null;
+  try {
+    // Which checkpoint to resume from.
+    let restored: CheckpointMetadata | null = null;
+    let nextId = 1;
+    if (root) {
+      ensureRoot(root);
+      if (fresh) removeAll(root);
+      else restored = chooseCheckpoint(root, m, log);
+      nextId = (listCheckpoints(root)[0] ?? 0) + 1;
+      retain(root, restored ? [restored] : []);
+      if (restored) log.info(`resuming from checkpoint ${restored.id} in ${root}`);
+    }
+    const openWriter = (path: string, header: string | null, index: number, role: "sink" | "dead_letter"): LineWriter => {
+      if (!root) return new FileSink(path, header);
+      const t = new TransactionalFileSink(index, role, path, header, root);
+      const txn = restored?.sinks.find((x) => x.index === index && x.role === role);
+      if (txn) t.restore(txn);
+      else t.startFresh();
+      transactional.push(t);
+      return t;
+    };
+    // Inputs first: a missing input file stops the job before any output is touched.
     const pending: (Source | null)[] = m.sources.map((s) => {
       if (s.connector !== "file" && s.connector !== "stdin") return null;
-      let dl: LineWriter | null = null;
-      if (s.onError.policy === "dead_letter" && s.onError.deadLetter) {
-        dl = new FileSink(s.onError.deadLetter, null);
-        deadLetters.push(dl);
-      }
-      const errors = new RecordErrors(s.onError, dl);
-      errorPolicies.push({ name: s.name, errors });
+      const errors = new RecordErrors(s.onError, null);
+      policies.push({ name: s.name, errors, deadLetter: s.onError.policy === "dead_letter" });
       return s.connector === "file" ? new FileSource(s.name, s, errors) : new StdinSource(s.name, s, errors);
     });
-    for (const s of m.sinks) sinks.push(openSink(s));
-    const ctx = new Context(sinks);
+    m.sources.forEach((s, i) => {
+      if ((s.connector === "file" || s.connector === "stdin") && s.onError.policy === "dead_letter" && s.onError.deadLetter) {
+        const dl = openWriter(s.onError.deadLetter, null, i, "dead_letter");
+        writers.push(dl);
+        policies.find((x) => x.name === s.name)!.errors.deadLetter = dl;
+      }
+    });
+    const sinks = m.sinks.map((s, i) => (s.connector === "stdout" ? new StdoutSink(restored ? null : sinkHeader(s)) : openWriter(s.path, sinkHeader(s), i, "sink")));
+    writers.unshift(...sinks);
+    const ctx = new Context(m, sinks);
     const built: BuiltJob = job.build(ctx);
     m.sources.forEach((s, i) => {
       let src = pending[i]!;
@@ -130,92 +269,137 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
       else if (s.connector === "sequence") src = new SequenceSource(s.name, s.from, s.to);
       sources.push(src);
     });
-    log.info(`running: ${sources.length} source(s), ${sinks.length} sink(s), ${m.operators.length} stateful operator(s)`);
-    const started = performance.now();
-    const records = await loop(sources, built.sources, [...sinks, ...deadLetters]);
-    for (const s of sinks) s.close();
-    for (const d of deadLetters) d.close();
-    for (const { name, errors } of errorPolicies) {
-      if (errors.skipped > 0) log.warn(`source \`${name}\`: ${errors.skipped} bad record${errors.skipped === 1 ? "" : "s"} ${m.sources.find((s) => s.name === name && s.connector !== "values" && s.connector !== "sequence" && s.onError.policy === "dead_letter") ? "written to the dead-letter file" : "skipped"}`);
-    }
-    log.info(`finished: ${records} record(s) in ${((performance.now() - started) / 1000).toFixed(3)} s`);
-    return 0;
-  } catch (e) {
-    if (e instanceof JobError || e instanceof FlowRuntimeError) {
-      for (const s of [...sinks, ...deadLetters]) {
-        try {
-          s.close();
-        } catch {
-          // the original error is the one to report
-        }
+
+    // Restore state and positions.
+    if (restored && root) {
+      for (const op of restored.operators) {
+        const store = ctx.stores.find((st) => st.uid === op.uid);
+        if (!store) throw new Error(`internal: checkpoint operator ${op.uid} has no store`);
+        for (const f of op.files) store.restore(readFileSync(join(root, f)));
       }
-      printError(e, logRef);
-      return 1;
+      for (const p of restored.sources) {
+        const src = sources.find((s) => s.name === p.name);
+        if (!src) continue;
+        if (!src.replayable) log.warn(`source \`${src.name}\` cannot be replayed: it goes on from the start of this process's input`);
+        else src.seek(p.position);
+      }
     }
-    throw e;
+
+    const cuts = new Map<Source, SourcePosition>();
+    if (root && cp) {
+      coordinator = new Coordinator(cp, root, m, { stores: ctx.stores, positions: () => sources.map((s) => ({ name: s.name, position: cuts.get(s) ?? s.position() })), sinks: transactional }, log, restored, nextId);
+    }
+    log.info(`running: ${sources.length} source(s), ${m.sinks.length} sink(s), ${m.operators.length} stateful operator(s)${coordinator ? `, checkpoints every ${cp!.every} ms in ${root}` : ""}`);
+    const started = performance.now();
+    const { result, records } = await loop(sources, built.sources, writers, coordinator, stop, cuts);
+    if (coordinator) {
+      await coordinator.settle();
+      await coordinator.start(result === "end" ? "final" : "stop");
+      coordinator.check();
+      if (result === "end") removeAll(root!);
+    }
+    for (const w of writers) w.close();
+    for (const p of policies) {
+      if (p.errors.skipped > 0) log.warn(`source \`${p.name}\`: ${p.errors.skipped} bad record${p.errors.skipped === 1 ? "" : "s"} ${p.deadLetter ? "written to the dead-letter file" : "skipped"}`);
+    }
+    log.info(`${result === "end" ? "finished" : "stopped"}: ${records} record(s) in ${((performance.now() - started) / 1000).toFixed(3)} s`);
+    return result === "end" ? { kind: "done" } : { kind: "stopped" };
+  } catch (e) {
+    if (!(e instanceof JobError) && !(e instanceof FlowRuntimeError)) throw e;
+    // Nothing staged after the last checkpoint is committed. stdout (at-least-once) prints what
+    // the records before the failure produced, as a record-at-a-time system would have.
+    try {
+      await coordinator?.settle();
+    } catch {
+      // the original failure is the one to report
+    }
+    for (const t of transactional) t.abort();
+    for (const w of writers) if (w instanceof StdoutSink) w.close();
+    for (const w of writers) if (w instanceof FileSink) w.close();
+    return { kind: "failed", error: e };
   } finally {
     for (const s of sources) s.close();
   }
 }
 
-/** Runs every source to its end; returns how many records were read. */
-async function loop(sources: Source[], bindings: SourceBinding<unknown>[], writers: LineWriter[]): Promise<number> {
+/** Runs every source to its end (or a stop request), taking checkpoints between batches. */
+async function loop(
+  sources: Source[],
+  bindings: SourceBinding<unknown>[],
+  writers: LineWriter[],
+  coordinator: Coordinator | null,
+  stop: Stop,
+  cuts: Map<Source, SourcePosition>,
+): Promise<{ result: "end" | "stopped"; records: number }> {
   let records = 0;
-  const flush = async (): Promise<void> => {
+  const between = async (): Promise<void> => {
     for (const w of writers) {
       const p = w.flush();
       if (p) await p;
     }
+    if (coordinator) {
+      coordinator.check();
+      if (coordinator.due()) void coordinator.start("interval");
+    }
+    await yieldToEventLoop();
   };
   if (sources.length === 1) {
     const src = sources[0]!;
     const binding = bindings[0]!;
     for (;;) {
-      let batch: BatchResult | Promise<BatchResult> = src.next();
-      if (batch instanceof Promise) batch = await batch;
-      if (batch === null) break;
+      if (stop.requested) return { result: "stopped", records };
+      let batch: BatchResult | Promise<BatchResult> | "stop" = src.next();
+      if (batch instanceof Promise) batch = await Promise.race([batch, stop.promise]);
+      if (batch === "stop") return { result: "stopped", records };
+      if (batch === null) return { result: "end", records };
       binding.push(batch);
       records += batch.length;
-      await flush();
-      await yieldToEventLoop();
+      await between();
     }
-    return records;
   }
   // Several sources without event time: one element from each in turn (deterministic).
-  const buffers: { batch: unknown[]; at: number; done: boolean }[] = sources.map(() => ({ batch: [], at: 0, done: false }));
+  // A checkpoint records, for a batch consumed part way, where it began and how far it got.
+  const buffers = sources.map(() => ({ batch: [] as unknown[], at: 0, done: false, before: null as SourcePosition | null }));
   const one: unknown[] = [undefined];
   let active = sources.length;
+  let sinceFlush = 0;
   while (active > 0) {
-    let handed = 0;
+    if (stop.requested) return { result: "stopped", records };
     for (let i = 0; i < sources.length; i++) {
       const b = buffers[i]!;
+      const src = sources[i]!;
       if (b.done) continue;
       if (b.at >= b.batch.length) {
-        let next: BatchResult | Promise<BatchResult>;
+        const before = src.position();
+        let next: BatchResult | Promise<BatchResult> | "stop";
         do {
-          next = sources[i]!.next();
-          if (next instanceof Promise) next = await next;
+          next = src.next();
+          if (next instanceof Promise) next = await Promise.race([next, stop.promise]);
+          if (next === "stop") return { result: "stopped", records };
         } while (next !== null && next.length === 0);
         if (next === null) {
           b.done = true;
           active--;
+          cuts.delete(src);
           continue;
         }
         b.batch = next;
         b.at = 0;
+        b.before = before;
       }
       one[0] = b.batch[b.at++];
       bindings[i]!.push(one);
       records++;
-      handed++;
+      sinceFlush++;
+      if (b.at < b.batch.length) cuts.set(src, { ...b.before!, skip: b.at });
+      else cuts.delete(src);
     }
-    if (handed > 0 && records % 1024 < handed) {
-      await flush();
-      await yieldToEventLoop();
+    if (sinceFlush >= 1024) {
+      sinceFlush = 0;
+      await between();
     }
   }
-  await flush();
-  return records;
+  return { result: "end", records };
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -1,7 +1,8 @@
-// Sources hand out batches of typed records, keeping their position (values index, sequence
-// value, file byte offset and line) so that a checkpoint can record where to resume.
-// Files are read synchronously in large chunks; stdin asynchronously. Bad records go through
-// the source's on_error policy.
+// Sources hand out batches of typed records and keep their position (values index, sequence
+// value, file byte offset and line, csv header) so that a checkpoint records where to resume
+// and a restore seeks back there. Files are read synchronously in large chunks with
+// positioned reads; stdin asynchronously (it cannot be replayed). Bad records go through the
+// source's on_error policy.
 
 import { closeSync, openSync, readSync } from "node:fs";
 import { parse as csvParse, type Parser } from "csv-parse";
@@ -15,18 +16,26 @@ export const BATCH_SIZE = 1024;
 export type BatchResult = unknown[] | null;
 
 export interface SourcePosition {
-  /** Records handed out so far. */
+  /** Records handed out so far (values: the index; sequence: the count). */
   records: number;
-  /** File sources: the byte offset after the last record handed out, and its line. */
+  /** File sources: the byte offset after the last record handed out, and that line's number. */
   offset?: number;
   line?: number;
+  /** csv: the header's cells (a resumed source does not read the header again). */
+  header?: string[];
+  /** Records to read again and drop after seeking (a batch consumed part way). */
+  skip?: number;
 }
 
 export interface Source {
   readonly name: string;
+  readonly replayable: boolean;
   /** The next batch, null at the end of the input; a promise for asynchronous inputs. */
   next(): BatchResult | Promise<BatchResult>;
+  /** The position after the last record handed out. */
   position(): SourcePosition;
+  /** Resumes at a position taken from a checkpoint. */
+  seek(p: SourcePosition): void;
   close(): void;
 }
 
@@ -38,13 +47,17 @@ export class RecordErrors {
    * through the job (so the output does not depend on where batches end).
    */
   failure: BadRecordError | null = null;
+  /** While re-reading records a checkpoint already covers: they were handled then. */
+  replaying = false;
 
   constructor(
     private readonly policy: OnErrorManifest,
-    private readonly deadLetter: LineWriter | null,
+    /** Where dead letters go (set once the writer is open). */
+    public deadLetter: LineWriter | null,
   ) {}
 
   handle(err: BadRecordError): void {
+    if (this.replaying) return;
     if (this.policy.policy === "fail") {
       this.failure ??= err;
       return;
@@ -57,6 +70,7 @@ export class RecordErrors {
 }
 
 export class ValuesSource implements Source {
+  readonly replayable = true;
   private index = 0;
 
   constructor(
@@ -75,16 +89,21 @@ export class ValuesSource implements Source {
     return { records: this.index };
   }
 
+  seek(p: SourcePosition): void {
+    this.index = p.records + (p.skip ?? 0);
+  }
+
   close(): void {}
 }
 
 export class SequenceSource implements Source {
+  readonly replayable = true;
   private nextValue: number;
   private records = 0;
 
   constructor(
     readonly name: string,
-    from: number,
+    private readonly from: number,
     private readonly to: number,
   ) {
     this.nextValue = from;
@@ -102,6 +121,11 @@ export class SequenceSource implements Source {
 
   position(): SourcePosition {
     return { records: this.records };
+  }
+
+  seek(p: SourcePosition): void {
+    this.records = p.records + (p.skip ?? 0);
+    this.nextValue = this.from + this.records;
   }
 
   close(): void {}
@@ -123,6 +147,15 @@ export class LineBuffer {
   /** Byte offset just after the last line taken. */
   offset = 0;
 
+  /** Starts over at a file offset (after a seek); `lineNo` is the line before it. */
+  reset(offset: number, lineNo: number): void {
+    this.start = this.end = 0;
+    this.base = this.offset = offset;
+    this.lineNo = lineNo;
+    this.first = offset === 0;
+    this.eof = false;
+  }
+
   /** Room to read into: [buffer, at, length]. Compacts or grows as needed. */
   space(min = 1 << 16): [Buffer, number, number] {
     if (this.start > 0 && this.buf.length - this.end < min) {
@@ -139,18 +172,20 @@ export class LineBuffer {
     return [this.buf, this.end, this.buf.length - this.end];
   }
 
-  /** Records that `n` bytes were written at the position `space` gave. */
+  /** Records that `n` bytes were written at the position `space` gave (0: the end). */
   wrote(n: number): void {
     if (n === 0) {
       this.eof = true;
       return;
     }
     this.end += n;
-    if (this.first && this.end >= 3 && this.buf[0] === 0xef && this.buf[1] === 0xbb && this.buf[2] === 0xbf) {
-      this.start = 3;
-      this.offset = 3;
+    if (this.first && this.end >= 3) {
+      if (this.buf[0] === 0xef && this.buf[1] === 0xbb && this.buf[2] === 0xbf) {
+        this.start = 3;
+        this.offset = this.base + 3;
+      }
+      this.first = false;
     }
-    if (this.end >= 3) this.first = false;
   }
 
   append(chunk: Buffer): void {
@@ -216,12 +251,19 @@ class LineDecoder {
   }
 }
 
-/** Turns csv records (first one the header) into typed records. */
+/** Turns csv records (the first one the header) into typed records, tracking byte offsets. */
 class CsvDecoder {
-  private parser: Parser;
+  private parser!: Parser;
   private convert: ((cells: string[], line: number) => unknown) | null = null;
   private failed: Error | null = null;
   private width = 0;
+  /** File offset where the current parser started, and the line before it. */
+  private base = 0;
+  private lineBase = 0;
+  header: string[] | null = null;
+  /** The position after the last row taken. */
+  offset = 0;
+  line = 0;
 
   constructor(
     private readonly sourceName: string,
@@ -229,10 +271,19 @@ class CsvDecoder {
     private readonly m: SourceManifest,
     private readonly errors: RecordErrors,
   ) {
-    this.parser = csvParse({ info: true, relax_column_count: true, bom: true, skip_empty_lines: true });
+    this.restart(0, 0);
+  }
+
+  /** A new parser reading from a file offset; with a known header, it is not read again. */
+  restart(offset: number, line: number, header: string[] | null = this.header): void {
+    this.base = this.offset = offset;
+    this.lineBase = this.line = line;
+    this.failed = null;
+    this.parser = csvParse({ info: true, relax_column_count: true, bom: offset === 0, skip_empty_lines: true });
     this.parser.on("error", (e) => {
       this.failed = e;
     });
+    if (header) this.useHeader(header, line);
   }
 
   write(chunk: Buffer, out: unknown[]): void {
@@ -246,26 +297,34 @@ class CsvDecoder {
   }
 
   private drain(out: unknown[]): void {
-    let r: { record: string[]; info: { lines: number } } | null;
-    while ((r = this.parser.read()) !== null) this.row(r.record, r.info.lines, out);
+    let r: { record: string[]; info: { lines: number; bytes: number } } | null;
+    while ((r = this.parser.read()) !== null) {
+      this.row(r.record, this.lineBase + r.info.lines, out);
+      this.offset = this.base + r.info.bytes;
+      this.line = this.lineBase + r.info.lines;
+    }
     if (this.failed) {
       const e = this.failed as Error & { lines?: number };
-      this.failed = null;
-      this.errors.handle(new BadRecordError(this.sourceName, this.file, e.lines ?? 0, null, `not valid csv (${e.message})`, ""));
-      this.parser = csvParse({ info: true, relax_column_count: true, skip_empty_lines: true });
+      this.errors.handle(new BadRecordError(this.sourceName, this.file, this.lineBase + (e.lines ?? 0), null, `not valid csv (${e.message})`, ""));
+      this.restart(this.offset, this.line);
+    }
+  }
+
+  private useHeader(cells: string[], line: number): void {
+    try {
+      this.convert = csvRowConverter(this.m.type, cells);
+      this.width = cells.length;
+      this.header = cells;
+    } catch (e) {
+      if (!(e instanceof ConversionError)) throw e;
+      throw new JobError("FLOW5001", `bad csv header in ${this.file}, line ${line}: ${e.problem}`);
     }
   }
 
   private row(cells: string[], line: number, out: unknown[]): void {
     if (this.errors.failure) return; // on_error "fail": nothing after the bad record
     if (!this.convert) {
-      try {
-        this.convert = csvRowConverter(this.m.type, cells);
-        this.width = cells.length;
-      } catch (e) {
-        if (!(e instanceof ConversionError)) throw e;
-        throw new JobError("FLOW5001", `bad csv header in ${this.file}, line ${line}: ${e.problem}`);
-      }
+      this.useHeader(cells, line);
       return;
     }
     if (cells.length !== this.width) {
@@ -283,13 +342,22 @@ class CsvDecoder {
 
 /** A file read synchronously in chunks: jsonl, csv (with header) or text lines. */
 export class FileSource implements Source {
+  readonly replayable = true;
   private fd: number;
+  /** The file offset of the next read. */
+  private filePos = 0;
   private readonly lines = new LineBuffer();
   private readonly lineDecoder: LineDecoder | null;
   private readonly csv: CsvDecoder | null;
   private records = 0;
-  private csvBytes = 0;
   private csvDone = false;
+  private readonly chunk = Buffer.allocUnsafe(1 << 16);
+  /**
+   * After a seek into a batch that was consumed part way: how many of its records to drop.
+   * The batch is read again from the same position, so it is the same batch; its bad
+   * records were handled (dead-lettered) before the checkpoint and are not handled again.
+   */
+  private replaySkip = 0;
 
   constructor(
     readonly name: string,
@@ -307,26 +375,39 @@ export class FileSource implements Source {
 
   private read(into: Buffer, at: number, length: number): number {
     try {
-      return readSync(this.fd, into, at, length, null);
+      const n = readSync(this.fd, into, at, length, this.filePos);
+      this.filePos += n;
+      return n;
     } catch (e) {
       throw new JobError("FLOW5002", `cannot read ${this.m.path}: ${describeFsError(e)}`);
     }
   }
 
   next(): BatchResult {
+    if (this.replaySkip === 0) return this.read1();
+    const skip = this.replaySkip;
+    this.replaySkip = 0;
+    this.errors.replaying = true;
+    try {
+      const batch = this.read1();
+      if (batch === null || batch.length < skip) throw new Error(`internal: the input of \`${this.name}\` changed since the checkpoint`);
+      this.records -= skip;
+      return batch.slice(skip);
+    } finally {
+      this.errors.replaying = false;
+    }
+  }
+
+  private read1(): BatchResult {
     if (this.errors.failure) throw this.errors.failure;
     const out: unknown[] = [];
     if (this.csv) {
-      const chunk = Buffer.allocUnsafe(1 << 16);
       while (out.length < BATCH_SIZE && !this.csvDone && !this.errors.failure) {
-        const n = this.read(chunk, 0, chunk.length);
+        const n = this.read(this.chunk, 0, this.chunk.length);
         if (n === 0) {
           this.csv.end(out);
           this.csvDone = true;
-        } else {
-          this.csvBytes += n;
-          this.csv.write(chunk.subarray(0, n), out);
-        }
+        } else this.csv.write(this.chunk.subarray(0, n), out);
       }
       this.records += out.length;
       if (out.length === 0 && this.errors.failure) throw this.errors.failure;
@@ -350,7 +431,19 @@ export class FileSource implements Source {
   }
 
   position(): SourcePosition {
-    return this.csv ? { records: this.records, offset: this.csvBytes } : { records: this.records, offset: this.lines.offset, line: this.lines.lineNo };
+    if (this.csv) return { records: this.records, offset: this.csv.offset, line: this.csv.line, ...(this.csv.header ? { header: this.csv.header } : {}) };
+    return { records: this.records, offset: this.lines.offset, line: this.lines.lineNo };
+  }
+
+  seek(p: SourcePosition): void {
+    const offset = p.offset ?? 0;
+    this.filePos = offset;
+    if (this.csv) {
+      this.csvDone = false;
+      this.csv.restart(offset, p.line ?? 0, p.header ?? null);
+    } else this.lines.reset(offset, p.line ?? 0);
+    this.records = p.records + (p.skip ?? 0);
+    this.replaySkip = p.skip ?? 0;
   }
 
   close(): void {
@@ -360,6 +453,7 @@ export class FileSource implements Source {
 
 /** Standard input, read asynchronously (it cannot be replayed). */
 export class StdinSource implements Source {
+  readonly replayable = false;
   private readonly lines = new LineBuffer();
   private readonly lineDecoder: LineDecoder | null;
   private readonly csv: CsvDecoder | null;
@@ -406,6 +500,10 @@ export class StdinSource implements Source {
 
   position(): SourcePosition {
     return { records: this.records };
+  }
+
+  seek(): void {
+    // stdin cannot be replayed: it goes on from wherever the new process's input starts.
   }
 
   close(): void {

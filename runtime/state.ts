@@ -1,14 +1,32 @@
 // Keyed state: one state object per key, created on first use by the operator's generated
-// state class. All of an operator's state for a key lives in that one object.
+// state class. All of an operator's state for a key lives in that one object. Stores know
+// which keys changed since the last checkpoint, for incremental checkpoints.
 
-import type { KeyedState, MapKey } from "./api.js";
+import type { KeyedState, MapKey, StateObject } from "./api.js";
+import { decodeSnapshot, encodeSnapshot } from "./checkpoint/snapshot.js";
 
-export class KeyedStateStore<S> implements KeyedState<S> {
+/** What the checkpoint coordinator needs from any operator state. */
+export interface StateStore {
+  readonly uid: string;
+  /** Keys held, and keys changed since the last snapshot. */
+  readonly size: number;
+  readonly changed: number;
+  /** Encodes all keys (full) or the changed ones (delta), resetting the changed set. */
+  snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number };
+  /** Applies a snapshot file (a full one first, then deltas in order). */
+  restore(bytes: Buffer): void;
+}
+
+export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, StateStore {
   readonly map = new Map<MapKey, S>();
+  private dirty: MapKey[] = [];
 
   constructor(
     readonly uid: string,
+    private readonly fields: number,
     private readonly create: (key: unknown) => S,
+    /** Whether keys are records (encoded map keys, typed keys kept apart). */
+    private readonly typedKeys = false,
   ) {}
 
   get(mapKey: MapKey, key: unknown): S {
@@ -17,18 +35,76 @@ export class KeyedStateStore<S> implements KeyedState<S> {
       s = this.create(key);
       this.map.set(mapKey, s);
     }
+    if (!s.$dirty) {
+      s.$dirty = true;
+      this.dirty.push(mapKey);
+    }
     return s;
   }
 
   get size(): number {
     return this.map.size;
   }
+
+  get changed(): number {
+    return this.dirty.length;
+  }
+
+  snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number } {
+    const map = this.map;
+    const entries: Iterable<[MapKey, S]> =
+      kind === "full"
+        ? map
+        : (function* (keys: MapKey[]) {
+            for (const k of keys) {
+              const s = map.get(k);
+              if (s !== undefined) yield [k, s] as [MapKey, S];
+            }
+          })(this.dirty);
+    const r = encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, entries as Iterable<[MapKey, S & { $key?: unknown }]>);
+    if (kind === "full") for (const s of map.values()) s.$dirty = false;
+    this.dirty = [];
+    return r;
+  }
+
+  restore(bytes: Buffer): void {
+    decodeSnapshot(bytes, (mk, typedKey, columns, i) => {
+      let s = this.map.get(mk);
+      if (s === undefined) {
+        s = this.create(typedKey);
+        this.map.set(mk, s);
+      }
+      s.$loadFrom(columns, i);
+      s.$dirty = false;
+    });
+  }
 }
 
-/** The state of an operator on an unkeyed stream: a single object. */
-export class GlobalState<S> {
+/** The state of an operator on an unkeyed stream: a single object (always written). */
+export class GlobalStateStore<S extends StateObject> implements StateStore {
+  readonly value: S;
+
   constructor(
     readonly uid: string,
-    readonly value: S,
-  ) {}
+    private readonly fields: number,
+    create: () => S,
+  ) {
+    this.value = create();
+  }
+
+  get size(): number {
+    return 1;
+  }
+
+  get changed(): number {
+    return 1;
+  }
+
+  snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number } {
+    return encodeSnapshot(this.uid, kind, this.fields, false, [["", this.value]]);
+  }
+
+  restore(bytes: Buffer): void {
+    decodeSnapshot(bytes, (_mk, _key, columns, i) => this.value.$loadFrom(columns, i));
+  }
 }

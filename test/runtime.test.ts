@@ -118,15 +118,45 @@ describe("conversion of input records", () => {
 });
 
 describe("keyed state", () => {
+  class Counter {
+    $dirty = false;
+    n = 0;
+    constructor(readonly $key: unknown) {}
+    $saveTo(c: unknown[][]): void {
+      c[0]!.push(this.n);
+    }
+    $loadFrom(c: readonly unknown[][], i: number): void {
+      this.n = c[0]![i] as number;
+    }
+  }
+
   it("creates one state object per key, once", () => {
     let created = 0;
-    const store = new KeyedStateStore("u", (k) => ({ key: k, n: (created++, 0) }));
+    const store = new KeyedStateStore("u", 1, (k) => (created++, new Counter(k)));
     store.get("a", "a").n++;
     store.get("b", "b").n++;
     store.get("a", "a").n++;
     expect(created).toBe(2);
     expect(store.size).toBe(2);
-    expect(store.get("a", "a")).toEqual({ key: "a", n: 2 });
+    expect(store.get("a", "a").n).toBe(2);
+  });
+
+  it("snapshots all keys or only the changed ones, and restores them", () => {
+    const store = new KeyedStateStore("u", 1, (k) => new Counter(k));
+    for (let i = 0; i < 1000; i++) store.get(i, i).n = i * 2;
+    const full = store.snapshot("full");
+    expect(full.keys).toBe(1000);
+    expect(store.changed).toBe(0);
+    store.get(7, 7).n = -1;
+    store.get(1000, 1000).n = 5;
+    const delta = store.snapshot("delta");
+    expect(delta.keys).toBe(2);
+    const copy = new KeyedStateStore("u", 1, (k) => new Counter(k));
+    copy.restore(Buffer.concat(full.buffers));
+    copy.restore(Buffer.concat(delta.buffers));
+    expect(copy.size).toBe(1001);
+    expect([copy.map.get(7)!.n, copy.map.get(8)!.n, copy.map.get(1000)!.n]).toEqual([-1, 16, 5]);
+    expect(copy.changed).toBe(0);
   });
 });
 

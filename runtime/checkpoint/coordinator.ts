@@ -1,0 +1,232 @@
+// The checkpoint coordinator (docs/architecture.md, "A checkpoint"). All operators run on
+// one thread and a checkpoint starts only between batches, so the state at a batch boundary
+// is already a consistent cut. A checkpoint:
+//
+//   1. records every source's position;
+//   2. captures operator state: a full snapshot, or with `incremental` only the keys changed
+//      since the last checkpoint (a full one every FULL_EVERY checkpoints keeps chains short);
+//   3. pre-commits each transactional sink (fsyncs its staged output);
+//   -- the batch loop goes on here: the pause ends --
+//   4. writes the state files in the background, then _metadata last and atomically, with
+//      checksums of every file it needs;
+//   5. marks the checkpoint complete, commits the sinks, drops what is no longer retained,
+//      and appends a line to history.jsonl.
+
+import { join } from "node:path";
+import type { CheckpointManifest, Manifest } from "../api.js";
+import type { Log } from "../log.js";
+import type { TransactionalFileSink } from "../sinks.js";
+import type { SourcePosition } from "../sources.js";
+import type { StateStore } from "../state.js";
+import { appendHistory, checkpointDirName, retain, sha256, writeDurable, writeMetadata, type CheckpointMetadata, type FileRef, type HistoryEntry, type SinkTransaction } from "./storage.js";
+
+/** A full snapshot at least every this many checkpoints, so delta chains stay short. */
+export const FULL_EVERY = 10;
+
+export interface CheckpointParts {
+  stores: StateStore[];
+  /** Each source's position at the cut. */
+  positions: () => { name: string; position: SourcePosition }[];
+  sinks: TransactionalFileSink[];
+}
+
+interface Chain {
+  files: string[];
+  refs: Record<string, FileRef>;
+  fullBytes: number;
+  deltaBytes: number;
+}
+
+export class Coordinator {
+  private nextId: number;
+  private lastStart = 0;
+  private lastEnd = 0;
+  private inFlight: Promise<void> | null = null;
+  private readonly chains = new Map<string, Chain>();
+  /** Completed checkpoints, oldest first (the last `retain` are kept on disk). */
+  private readonly completed: CheckpointMetadata[] = [];
+  /** Set when the last checkpoint could not complete; it goes into the next one. */
+  lastError: Error | null = null;
+  /** A failure of the background part (writing, committing), raised at the next batch. */
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly policy: CheckpointManifest,
+    private readonly root: string,
+    private readonly manifest: Manifest,
+    private readonly parts: CheckpointParts,
+    private readonly log: Log,
+    /** The checkpoint this run resumed from, if any. */
+    restored: CheckpointMetadata | null,
+    nextId: number,
+  ) {
+    this.nextId = nextId;
+    this.lastStart = this.lastEnd = Date.now();
+    if (restored) {
+      this.completed.push(restored);
+      for (const op of restored.operators) {
+        const refs: Record<string, FileRef> = {};
+        for (const f of op.files) refs[f] = restored.files[f]!;
+        const full = refs[op.files[0]!]?.bytes ?? 0;
+        const deltas = op.files.slice(1).reduce((n, f) => n + (refs[f]?.bytes ?? 0), 0);
+        this.chains.set(op.uid, { files: op.files, refs, fullBytes: full, deltaBytes: deltas });
+      }
+    }
+    for (const s of parts.sinks) s.nextCheckpoint = this.nextId;
+  }
+
+  /** Whether a checkpoint should start now (between batches). */
+  due(now = Date.now()): boolean {
+    return this.inFlight === null && now - this.lastStart >= this.policy.every && now - this.lastEnd >= this.policy.minPause;
+  }
+
+  /** Raises a failure of an earlier checkpoint's background part (a sink commit that failed). */
+  check(): void {
+    if (this.failure) {
+      const f = this.failure;
+      this.failure = null;
+      throw f;
+    }
+  }
+
+  /** Waits for the checkpoint in flight, if any. */
+  async settle(): Promise<void> {
+    if (this.inFlight) await this.inFlight;
+    this.check();
+  }
+
+  /**
+   * Takes a checkpoint: the capture runs now, synchronously (the pause); the rest runs in
+   * the background. Returns a promise that settles when the checkpoint is complete and its
+   * sinks committed (or abandoned).
+   */
+  start(reason: "interval" | "final" | "stop"): Promise<void> {
+    if (this.inFlight) throw new Error("internal: a checkpoint is already in flight");
+    const id = this.nextId++;
+    const started = Date.now();
+    const t0 = performance.now();
+    this.lastStart = started;
+    const dir = checkpointDirName(id);
+
+    // 1. source positions, 2. operator state, 3. sink pre-commit: the consistent cut.
+    const sources = this.parts.positions();
+    const writes: { rel: string; buffers: Buffer[] }[] = [];
+    const operators: { uid: string; files: string[] }[] = [];
+    let keys = 0;
+    let bytes = 0;
+    let anyDelta = false;
+    for (const store of this.parts.stores) {
+      const chain = this.chains.get(store.uid);
+      const full = !this.policy.incremental || !chain || chain.files.length >= FULL_EVERY || chain.deltaBytes > chain.fullBytes;
+      const snap = store.snapshot(full ? "full" : "delta");
+      const rel = join(dir, `${store.uid}.${full ? "full" : "delta"}`);
+      writes.push({ rel, buffers: snap.buffers });
+      operators.push({ uid: store.uid, files: full ? [rel] : [...chain!.files, rel] });
+      keys += snap.keys;
+      bytes += snap.bytes;
+      if (!full) anyDelta = true;
+    }
+    const staged = this.parts.sinks.map((s) => s.preCommit());
+    const sinks: SinkTransaction[] = staged.map((x) => x.txn);
+    const sinkFiles: Record<string, FileRef> = Object.assign({}, ...staged.map((x) => x.files));
+    for (const s of this.parts.sinks) s.nextCheckpoint = this.nextId;
+    const pauseMs = performance.now() - t0;
+
+    const entry: HistoryEntry = { id, kind: anyDelta ? "incremental" : "full", status: "completed", startedAt: new Date(started).toISOString(), durationMs: 0, pauseMs, bytes, keys };
+    const work = this.complete(id, sources, writes, operators, sinks, sinkFiles, entry, t0);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.policy.timeout);
+      timer.unref?.();
+    });
+    this.inFlight = Promise.race([work.then(() => "done" as const), timeout])
+      .then(async (result) => {
+        if (result === "timeout") {
+          // Abandoned: its staged sink output stays uncommitted and goes into the next one.
+          this.abandon(id, entry, `not complete after ${this.policy.timeout} ms`, t0);
+          await work.catch(() => undefined);
+        }
+      })
+      .catch((e: unknown) => {
+        this.abandon(id, entry, (e as Error).message, t0, "failed");
+        this.failure = e as Error;
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        this.inFlight = null;
+        this.lastEnd = Date.now();
+      });
+    void reason;
+    return this.inFlight;
+  }
+
+  private abandon(id: number, entry: HistoryEntry, reason: string, t0: number, status: HistoryEntry["status"] = "abandoned"): void {
+    this.abandoned.add(id);
+    // Its deltas never become part of a chain, but the changed keys were reset when it was
+    // captured: the next checkpoint writes full snapshots.
+    this.chains.clear();
+    const e = { ...entry, status, durationMs: performance.now() - t0, reason };
+    this.log.warn(`checkpoint ${id} ${status}: ${reason}`);
+    appendHistory(this.root, e);
+  }
+
+  private readonly abandoned = new Set<number>();
+
+  private async complete(
+    id: number,
+    sources: { name: string; position: SourcePosition }[],
+    writes: { rel: string; buffers: Buffer[] }[],
+    operators: { uid: string; files: string[] }[],
+    sinks: SinkTransaction[],
+    sinkFiles: Record<string, FileRef>,
+    entry: HistoryEntry,
+    t0: number,
+  ): Promise<void> {
+    // 4. state files in the background, then the metadata, atomically.
+    const written: Record<string, FileRef> = {};
+    for (const w of writes) {
+      await writeDurable(join(this.root, w.rel), w.buffers);
+      written[w.rel] = { sha256: sha256(w.buffers), bytes: w.buffers.reduce((n, b) => n + b.length, 0) };
+    }
+    if (this.abandoned.has(id)) return;
+    const files: Record<string, FileRef> = {};
+    for (const op of operators) {
+      const chain = this.chains.get(op.uid);
+      for (const f of op.files) files[f] = written[f] ?? chain?.refs[f] ?? (() => { throw new Error(`internal: no checksum for ${f}`); })();
+    }
+    Object.assign(files, sinkFiles);
+    const meta = writeMetadata(this.root, {
+      formatVersion: 1,
+      job: this.manifest.job,
+      id,
+      createdAt: new Date().toISOString(),
+      mode: this.policy.mode,
+      layout: this.manifest.operators,
+      sources,
+      operators,
+      sinks,
+      files,
+    });
+    // 5. complete: update the chains, commit the sinks, retain, history.
+    for (const op of operators) {
+      const refs: Record<string, FileRef> = {};
+      for (const f of op.files) refs[f] = files[f]!;
+      const full = op.files.length === 1;
+      const prev = this.chains.get(op.uid);
+      this.chains.set(op.uid, {
+        files: op.files,
+        refs,
+        fullBytes: full ? refs[op.files[0]!]!.bytes : (prev?.fullBytes ?? 0),
+        deltaBytes: full ? 0 : (prev?.deltaBytes ?? 0) + refs[op.files[op.files.length - 1]!]!.bytes,
+      });
+    }
+    this.completed.push(meta);
+    for (const txn of sinks) this.parts.sinks.find((s) => s.index === txn.index && s.role === txn.role)!.commit(txn);
+    const keep = this.completed.slice(-this.policy.retain);
+    this.completed.splice(0, this.completed.length - keep.length);
+    retain(this.root, keep, new Set(this.parts.sinks.flatMap((s) => s.openSegments())));
+    const done = { ...entry, durationMs: performance.now() - t0 };
+    appendHistory(this.root, done);
+    this.log.debug(`checkpoint ${id} (${done.kind}) complete: ${done.durationMs.toFixed(1)} ms, pause ${done.pauseMs.toFixed(1)} ms, ${done.bytes} bytes, ${done.keys} keys`);
+  }
+}

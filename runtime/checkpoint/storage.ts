@@ -1,0 +1,203 @@
+// The checkpoint storage layout (docs/operations.md), version 1:
+//
+//   <storage>/
+//     FORMAT                      "flowc-checkpoints 1"
+//     history.jsonl               one line per checkpoint (id, kind, duration, pause, bytes, keys)
+//     chk-000012/
+//       _metadata                 JSON, written last and atomically; lists every file it needs
+//       <uid>.full | <uid>.delta  operator state written by this checkpoint (snapshot.ts)
+//     sinks/<n>/seg-000012-0      output staged for file sink n, committed by checkpoint 12
+//
+// A checkpoint exists once its _metadata exists (temp file, fsync, rename, fsync of the
+// folder). The metadata holds a checksum of itself and of every file it references (state
+// files of earlier checkpoints too, for incremental chains); recovery loads only a
+// checkpoint whose checksums all verify.
+
+import { createHash } from "node:crypto";
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync, writeSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import type { OperatorManifest } from "../api.js";
+import type { SourcePosition } from "../sources.js";
+
+export const FORMAT = "flowc-checkpoints 1";
+export const METADATA = "_metadata";
+
+export interface FileRef {
+  sha256: string;
+  bytes: number;
+}
+
+export interface SinkTransaction {
+  index: number;
+  /** "sink" for a file sink, "dead_letter" for a source's dead-letter file. */
+  role: "sink" | "dead_letter";
+  path: string;
+  /** Length of the target file before this checkpoint's output, and after it. */
+  baseLength: number;
+  length: number;
+  /** Staged output this checkpoint commits, in order (paths relative to the storage folder). */
+  segments: string[];
+}
+
+export interface CheckpointMetadata {
+  formatVersion: 1;
+  job: string;
+  id: number;
+  createdAt: string;
+  mode: string;
+  /** The operators and their state layout, to refuse a checkpoint of a different job. */
+  layout: OperatorManifest[];
+  sources: { name: string; position: SourcePosition }[];
+  /** Per operator: its state files, a full snapshot first, then deltas in order. */
+  operators: { uid: string; files: string[] }[];
+  sinks: SinkTransaction[];
+  /** Every file this checkpoint needs, relative to the storage folder. */
+  files: Record<string, FileRef>;
+  /** sha256 of this object's JSON without this field. */
+  checksum: string;
+}
+
+/** A checkpoint folder without _metadata: the job stopped while taking it (not damage). */
+export class IncompleteCheckpoint extends Error {}
+
+export function checkpointDirName(id: number): string {
+  return `chk-${String(id).padStart(6, "0")}`;
+}
+
+export function sha256(buffers: readonly Buffer[]): string {
+  const h = createHash("sha256");
+  for (const b of buffers) h.update(b);
+  return h.digest("hex");
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes buffers to a new file and fsyncs it, without blocking the batch loop. */
+export async function writeDurable(path: string, buffers: readonly Buffer[]): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const fh = await open(path, "w");
+  try {
+    await fh.writev(buffers as Buffer[]);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function metadataChecksum(meta: Omit<CheckpointMetadata, "checksum">): string {
+  return sha256([Buffer.from(JSON.stringify({ ...meta, checksum: undefined }))]);
+}
+
+/** Writes _metadata atomically: temp file, fsync, rename, fsync of the folder. */
+export function writeMetadata(root: string, meta: Omit<CheckpointMetadata, "checksum">): CheckpointMetadata {
+  const full: CheckpointMetadata = { ...meta, checksum: metadataChecksum(meta) };
+  const dir = join(root, checkpointDirName(meta.id));
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `${METADATA}.tmp`);
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, JSON.stringify(full, null, 1));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, METADATA));
+  fsyncDir(dir);
+  return full;
+}
+
+export function ensureRoot(root: string): void {
+  mkdirSync(root, { recursive: true });
+  const marker = join(root, "FORMAT");
+  if (!existsSync(marker)) writeFileSync(marker, FORMAT + "\n");
+}
+
+/** Checkpoint ids that have a folder, newest first. */
+export function listCheckpoints(root: string): number[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((n) => /^chk-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+}
+
+/** Reads and verifies a checkpoint: its metadata's checksum and every file it references. */
+export function loadVerified(root: string, id: number): CheckpointMetadata {
+  const path = join(root, checkpointDirName(id), METADATA);
+  if (!existsSync(path)) throw new IncompleteCheckpoint("it has no _metadata");
+  let meta: CheckpointMetadata;
+  try {
+    meta = JSON.parse(readFileSync(path, "utf8")) as CheckpointMetadata;
+  } catch {
+    throw new Error("its _metadata is not valid JSON");
+  }
+  if (meta.formatVersion !== 1) throw new Error(`its format version ${String(meta.formatVersion)} is not supported`);
+  const { checksum, ...rest } = meta;
+  if (metadataChecksum(rest) !== checksum) throw new Error("its _metadata does not match its checksum");
+  for (const [file, ref] of Object.entries(meta.files)) {
+    const p = join(root, file);
+    if (!existsSync(p)) throw new Error(`${file} is missing`);
+    const bytes = readFileSync(p);
+    if (bytes.length !== ref.bytes || sha256([bytes]) !== ref.sha256) throw new Error(`${file} does not match its checksum`);
+  }
+  return meta;
+}
+
+/**
+ * Keeps what the given checkpoints need and deletes the rest: other checkpoints' metadata,
+ * state files and staged sink segments that no kept checkpoint references.
+ */
+export function retain(root: string, keep: CheckpointMetadata[], inProgress: Set<string> = new Set()): void {
+  const needed = new Set<string>(inProgress);
+  for (const m of keep) {
+    needed.add(join(checkpointDirName(m.id), METADATA));
+    for (const f of Object.keys(m.files)) needed.add(f);
+  }
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        walk(p);
+        try {
+          rmdirSync(p);
+        } catch {
+          // not empty: something in it is still needed
+        }
+      } else if (!needed.has(relative(root, p))) rmSync(p, { force: true });
+    }
+  };
+  for (const id of listCheckpoints(root)) walk(join(root, checkpointDirName(id)));
+  walk(join(root, "sinks"));
+}
+
+/** Removes every checkpoint and staged segment (a job that finished, or --fresh). */
+export function removeAll(root: string): void {
+  for (const id of listCheckpoints(root)) rmSync(join(root, checkpointDirName(id)), { recursive: true, force: true });
+  rmSync(join(root, "sinks"), { recursive: true, force: true });
+}
+
+export interface HistoryEntry {
+  id: number;
+  kind: "full" | "incremental";
+  status: "completed" | "abandoned" | "failed";
+  startedAt: string;
+  durationMs: number;
+  pauseMs: number;
+  bytes: number;
+  keys: number;
+  reason?: string;
+}
+
+export function appendHistory(root: string, entry: HistoryEntry): void {
+  appendFileSync(join(root, "history.jsonl"), JSON.stringify(entry) + "\n");
+}
