@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { BuiltJob, JobContext, JobModule, Manifest, RestartManifest, SourceBinding, StateObject } from "./api.js";
+import type { BuiltJob, JobContext, JobModule, Manifest, OperatorManifest, RestartManifest, SourceBinding, StateObject } from "./api.js";
 import { Coordinator } from "./checkpoint/coordinator.js";
 import { ensureRoot, IncompleteCheckpoint, listCheckpoints, loadVerified, removeAll, retain, type CheckpointMetadata } from "./checkpoint/storage.js";
 import { BadRecordError, JobError } from "./errors.js";
@@ -193,15 +193,29 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
 
 type Outcome = { kind: "done" } | { kind: "stopped" } | { kind: "failed"; error: Failure };
 
+/** How a checkpoint's operators differ from this job's, in a few words. */
+function layoutDifference(theirs: OperatorManifest[], ours: OperatorManifest[]): string {
+  const parts: string[] = [];
+  const states = (o: OperatorManifest): string => o.states.map((s) => s.name).join(", ") || "no state";
+  for (const t of theirs) {
+    const o = ours.find((x) => x.uid === t.uid);
+    if (!o) parts.push(`operator \`${t.uid}\` is not in this job`);
+    else if (JSON.stringify(t.key) !== JSON.stringify(o.key)) parts.push(`operator \`${t.uid}\` is keyed differently`);
+    else if (JSON.stringify(t.states) !== JSON.stringify(o.states)) parts.push(`operator \`${t.uid}\` keeps ${states(o)} here, but the checkpoint has ${states(t)}`);
+  }
+  for (const o of ours) if (!theirs.some((t) => t.uid === o.uid)) parts.push(`operator \`${o.uid}\` is new`);
+  return parts.join("; ") || "the job differs";
+}
+
 /** Picks the newest checkpoint that verifies, reporting the ones it skips. */
-function chooseCheckpoint(root: string, m: Manifest, log: Log): CheckpointMetadata | null {
+function chooseCheckpoint(root: string, shown: string, m: Manifest, log: Log): CheckpointMetadata | null {
   for (const id of listCheckpoints(root)) {
     try {
       const meta = loadVerified(root, id);
       if (meta.job !== m.job || JSON.stringify(meta.layout) !== JSON.stringify(m.operators)) {
         throw new JobError(
           "FLOW5006",
-          `the checkpoint in ${root} (checkpoint ${id}) was taken by a different version of job \`${meta.job}\`: its operators and state (${meta.layout.map((o) => o.uid).join(", ") || "none"}) do not match this job's (${m.operators.map((o) => o.uid).join(", ") || "none"})`,
+          `checkpoint ${id} in ${shown} was taken by a different version of job \`${meta.job}\`: ${meta.job !== m.job ? `this job is \`${m.job}\`` : layoutDifference(meta.layout, m.operators)}`,
           "start from the beginning with --fresh, or point --checkpoint-dir elsewhere",
         );
       }
@@ -209,7 +223,7 @@ function chooseCheckpoint(root: string, m: Manifest, log: Log): CheckpointMetada
     } catch (e) {
       if (e instanceof JobError) throw e;
       if (e instanceof IncompleteCheckpoint) log.info(`checkpoint ${id} was not completed (the job stopped while taking it); using an older one`);
-      else log.warn(`checkpoint ${id} in ${root} is damaged (${(e as Error).message}); it is skipped for an older one`);
+      else log.warn(`checkpoint ${id} in ${shown} is damaged (${(e as Error).message}); it is skipped for an older one`);
     }
   }
   return null;
@@ -231,10 +245,10 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
     if (root) {
       ensureRoot(root);
       if (fresh) removeAll(root);
-      else restored = chooseCheckpoint(root, m, log);
+      else restored = chooseCheckpoint(root, flags.checkpointDir ?? cp!.storage, m, log);
       nextId = (listCheckpoints(root)[0] ?? 0) + 1;
       retain(root, restored ? [restored] : []);
-      if (restored) log.info(`resuming from checkpoint ${restored.id} in ${root}`);
+      if (restored) log.info(`resuming from checkpoint ${restored.id} in ${flags.checkpointDir ?? cp!.storage}`);
     }
     const openWriter = (path: string, header: string | null, index: number, role: "sink" | "dead_letter"): LineWriter => {
       if (!root) return new FileSink(path, header);
@@ -391,7 +405,7 @@ async function loop(
       bindings[i]!.push(one);
       records++;
       sinceFlush++;
-      if (b.at < b.batch.length) cuts.set(src, { ...b.before!, skip: b.at });
+      if (b.at < b.batch.length) cuts.set(src, { ...b.before!, skip: (b.before!.skip ?? 0) + b.at });
       else cuts.delete(src);
     }
     if (sinceFlush >= 1024) {

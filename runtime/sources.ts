@@ -351,13 +351,14 @@ export class FileSource implements Source {
   private readonly csv: CsvDecoder | null;
   private records = 0;
   private csvDone = false;
-  private readonly chunk = Buffer.allocUnsafe(1 << 16);
   /**
    * After a seek into a batch that was consumed part way: how many of its records to drop.
    * The batch is read again from the same position, so it is the same batch; its bad
    * records were handled (dead-lettered) before the checkpoint and are not handled again.
    */
   private replaySkip = 0;
+  /** The position sought, while its skip is still to be replayed. */
+  private sought: SourcePosition | null = null;
 
   constructor(
     readonly name: string,
@@ -387,6 +388,7 @@ export class FileSource implements Source {
     if (this.replaySkip === 0) return this.read1();
     const skip = this.replaySkip;
     this.replaySkip = 0;
+    this.sought = null;
     this.errors.replaying = true;
     try {
       const batch = this.read1();
@@ -403,11 +405,13 @@ export class FileSource implements Source {
     const out: unknown[] = [];
     if (this.csv) {
       while (out.length < BATCH_SIZE && !this.csvDone && !this.errors.failure) {
-        const n = this.read(this.chunk, 0, this.chunk.length);
+        // A new buffer per read: the csv parser may keep a reference to the previous one.
+        const chunk = Buffer.allocUnsafe(1 << 16);
+        const n = this.read(chunk, 0, chunk.length);
         if (n === 0) {
           this.csv.end(out);
           this.csvDone = true;
-        } else this.csv.write(this.chunk.subarray(0, n), out);
+        } else this.csv.write(chunk.subarray(0, n), out);
       }
       this.records += out.length;
       if (out.length === 0 && this.errors.failure) throw this.errors.failure;
@@ -431,6 +435,8 @@ export class FileSource implements Source {
   }
 
   position(): SourcePosition {
+    // Before the replay, the position is still the one sought (with its skip).
+    if (this.sought) return this.sought;
     if (this.csv) return { records: this.records, offset: this.csv.offset, line: this.csv.line, ...(this.csv.header ? { header: this.csv.header } : {}) };
     return { records: this.records, offset: this.lines.offset, line: this.lines.lineNo };
   }
@@ -444,6 +450,7 @@ export class FileSource implements Source {
     } else this.lines.reset(offset, p.line ?? 0);
     this.records = p.records + (p.skip ?? 0);
     this.replaySkip = p.skip ?? 0;
+    this.sought = this.replaySkip > 0 ? { ...p } : null;
   }
 
   close(): void {

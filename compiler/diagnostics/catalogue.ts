@@ -63,6 +63,7 @@ export const catalogue = {
   FLOW5002: { title: "cannot read input", summary: "A source's file cannot be opened or read.", fix: "Check the path: it is resolved against the folder the job runs in." },
   FLOW5003: { title: "runtime error", summary: "An expression failed while the job ran (for example `%` by zero).", fix: "Guard the expression, e.g. `if d != 0 then n % d else 0`." },
   FLOW5005: { title: "imported function failed", summary: "An imported TypeScript function threw, or returned a value that does not fit its declared type.", fix: "Fix the function, or guard its input; run the job with `--log-level debug` (and `node --enable-source-maps`) to see where it failed." },
+  FLOW5006: { title: "checkpoint of another job", summary: "The checkpoint folder holds a checkpoint taken by a different version of the job (other operators or state); it is not loaded.", fix: "Start from the beginning with `--fresh`, use another `--checkpoint-dir`, or carry state across versions with a savepoint." },
   FLOW5004: { title: "cannot write output", summary: "A sink or dead-letter file cannot be written.", fix: "Check that the output path is a file in a writable folder, with space left." },
 
   FLOW9001: { title: "not supported yet", summary: "The construct is part of the language but this version of flowc does not implement it yet.", fix: "Leave the construct out for now; the message says what the job can do instead where there is an alternative." },

@@ -139,7 +139,9 @@ export class Coordinator {
       timer = setTimeout(() => resolve("timeout"), this.policy.timeout);
       timer.unref?.();
     });
-    this.inFlight = Promise.race([work.then(() => "done" as const), timeout])
+    // A final checkpoint (end of input, stop) must complete: it commits the last output.
+    const raced = reason === "interval" ? Promise.race([work.then(() => "done" as const), timeout]) : work.then(() => "done" as const);
+    this.inFlight = raced
       .then(async (result) => {
         if (result === "timeout") {
           // Abandoned: its staged sink output stays uncommitted and goes into the next one.
@@ -156,7 +158,6 @@ export class Coordinator {
         this.inFlight = null;
         this.lastEnd = Date.now();
       });
-    void reason;
     return this.inFlight;
   }
 

@@ -176,7 +176,15 @@ export function retain(root: string, keep: CheckpointMetadata[], inProgress: Set
       } else if (!needed.has(relative(root, p))) rmSync(p, { force: true });
     }
   };
-  for (const id of listCheckpoints(root)) walk(join(root, checkpointDirName(id)));
+  for (const id of listCheckpoints(root)) {
+    const dir = join(root, checkpointDirName(id));
+    walk(dir);
+    try {
+      rmdirSync(dir);
+    } catch {
+      // not empty: a kept checkpoint, or files a kept one references
+    }
+  }
   walk(join(root, "sinks"));
 }
 
