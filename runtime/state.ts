@@ -19,7 +19,9 @@ export interface StateStore {
 
 export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, StateStore {
   readonly map = new Map<MapKey, S>();
-  private dirty: MapKey[] = [];
+  /** Keys changed since the last snapshot, and their state objects (no lookups at snapshot time). */
+  private dirtyKeys: MapKey[] = [];
+  private dirtyObjs: S[] = [];
 
   constructor(
     readonly uid: string,
@@ -37,7 +39,8 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
     }
     if (!s.$dirty) {
       s.$dirty = true;
-      this.dirty.push(mapKey);
+      this.dirtyKeys.push(mapKey);
+      this.dirtyObjs.push(s);
     }
     return s;
   }
@@ -47,23 +50,16 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
   }
 
   get changed(): number {
-    return this.dirty.length;
+    return this.dirtyKeys.length;
   }
 
   snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number } {
-    const map = this.map;
-    const entries: Iterable<[MapKey, S]> =
+    const r =
       kind === "full"
-        ? map
-        : (function* (keys: MapKey[]) {
-            for (const k of keys) {
-              const s = map.get(k);
-              if (s !== undefined) yield [k, s] as [MapKey, S];
-            }
-          })(this.dirty);
-    const r = encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, entries as Iterable<[MapKey, S & { $key?: unknown }]>);
-    if (kind === "full") for (const s of map.values()) s.$dirty = false;
-    this.dirty = [];
+        ? encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.map.keys(), this.map.values(), this.map.size)
+        : encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.dirtyKeys.values(), this.dirtyObjs.values(), this.dirtyKeys.length);
+    this.dirtyKeys = [];
+    this.dirtyObjs = [];
     return r;
   }
 
@@ -101,7 +97,7 @@ export class GlobalStateStore<S extends StateObject> implements StateStore {
   }
 
   snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number } {
-    return encodeSnapshot(this.uid, kind, this.fields, false, [["", this.value]]);
+    return encodeSnapshot(this.uid, kind, this.fields, false, [""].values(), [this.value].values(), 1);
   }
 
   restore(bytes: Buffer): void {

@@ -45,8 +45,8 @@ export class Coordinator {
   private readonly chains = new Map<string, Chain>();
   /** Completed checkpoints, oldest first (the last `retain` are kept on disk). */
   private readonly completed: CheckpointMetadata[] = [];
-  /** Set when the last checkpoint could not complete; it goes into the next one. */
-  lastError: Error | null = null;
+  /** The pause of the last checkpoint taken (ms): how long the batch loop waited. */
+  lastPauseMs = 0;
   /** A failure of the background part (writing, committing), raised at the next batch. */
   private failure: Error | null = null;
 
@@ -131,6 +131,7 @@ export class Coordinator {
     const sinkFiles: Record<string, FileRef> = Object.assign({}, ...staged.map((x) => x.files));
     for (const s of this.parts.sinks) s.nextCheckpoint = this.nextId;
     const pauseMs = performance.now() - t0;
+    this.lastPauseMs = pauseMs;
 
     const entry: HistoryEntry = { id, kind: anyDelta ? "incremental" : "full", status: "completed", startedAt: new Date(started).toISOString(), durationMs: 0, pauseMs, bytes, keys };
     const work = this.complete(id, sources, writes, operators, sinks, sinkFiles, entry, t0);

@@ -58,28 +58,29 @@ function newGroup(fields: number, typed: boolean): Group {
   return { mapKeys: [], typedKeys: typed ? [] : null, columns };
 }
 
-/** Encodes entries (map key, state object) into one snapshot file's bytes. */
-export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, entries: Iterable<[MapKey, Snapshottable & { $key?: unknown }]>): { buffers: Buffer[]; keys: number; bytes: number } {
-  const groups = new Map<number, Group>();
-  let keys = 0;
-  for (const [mk, s] of entries) {
+/**
+ * Encodes keys and their state objects (two parallel iterators) into one snapshot file's
+ * bytes; resets each object's changed flag.
+ */
+export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, keys: Iterator<MapKey>, objects: Iterator<Snapshottable & { $key?: unknown }>, count: number): { buffers: Buffer[]; keys: number; bytes: number } {
+  const groups: (Group | undefined)[] = new Array(KEY_GROUPS);
+  for (let i = 0; i < count; i++) {
+    const mk = keys.next().value as MapKey;
+    const s = objects.next().value as Snapshottable & { $key?: unknown };
     const kg = keyGroup(mk);
-    let g = groups.get(kg);
-    if (!g) {
-      g = newGroup(fields, typedKeys);
-      groups.set(kg, g);
-    }
+    let g = groups[kg];
+    if (g === undefined) g = groups[kg] = newGroup(fields, typedKeys);
     g.mapKeys.push(mk);
     if (g.typedKeys) g.typedKeys.push(s.$key);
     s.$saveTo(g.columns);
     s.$dirty = false;
-    keys++;
   }
   const blobs: Buffer[] = [];
   const index: SnapshotIndex = { uid, kind, fields, typedKeys, keyGroups: [] };
   let offset = 0;
-  for (const kg of [...groups.keys()].sort((a, b) => a - b)) {
-    const g = groups.get(kg)!;
+  for (let kg = 0; kg < KEY_GROUPS; kg++) {
+    const g = groups[kg];
+    if (g === undefined) continue;
     const blob = serialize([g.mapKeys, g.typedKeys, g.columns]);
     index.keyGroups.push({ kg, offset, length: blob.length, keys: g.mapKeys.length });
     blobs.push(blob);
@@ -90,8 +91,7 @@ export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: numb
   MAGIC.copy(head, 0);
   head.writeUInt32LE(SNAPSHOT_VERSION, 8);
   head.writeUInt32LE(json.length, 12);
-  const buffers = [head, json, ...blobs];
-  return { buffers, keys, bytes: 16 + json.length + offset };
+  return { buffers: [head, json, ...blobs], keys: count, bytes: 16 + json.length + offset };
 }
 
 /** Reads a snapshot file; calls `apply` with every key and its columns. */
