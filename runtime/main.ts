@@ -57,7 +57,7 @@ class Context implements JobContext {
 
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedStateStore<S> {
     const typedKeys = this.manifest.operators.find((o) => o.uid === uid)?.key?.t === "record";
-    const store = new KeyedStateStore<S>(uid, fields, create, typedKeys);
+    const store = new KeyedStateStore<S>(uid, fields, create, typedKeys, this.manifest.checkpoint?.incremental === true);
     this.stores.push(store as unknown as StateStore);
     return store;
   }
@@ -316,7 +316,8 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
     for (const p of policies) {
       if (p.errors.skipped > 0) log.warn(`source \`${p.name}\`: ${p.errors.skipped} bad record${p.errors.skipped === 1 ? "" : "s"} ${p.deadLetter ? "written to the dead-letter file" : "skipped"}`);
     }
-    log.info(`${result === "end" ? "finished" : "stopped"}: ${records} record(s) in ${((performance.now() - started) / 1000).toFixed(3)} s`);
+    const cpu = process.cpuUsage();
+    log.info(`${result === "end" ? "finished" : "stopped"}: ${records} record(s) in ${((performance.now() - started) / 1000).toFixed(3)} s (cpu ${((cpu.user + cpu.system) / 1e6).toFixed(3)} s)`);
     return result === "end" ? { kind: "done" } : { kind: "stopped" };
   } catch (e) {
     if (!(e instanceof JobError) && !(e instanceof FlowRuntimeError)) throw e;

@@ -29,12 +29,16 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
     private readonly create: (key: unknown) => S,
     /** Whether keys are records (encoded map keys, typed keys kept apart). */
     private readonly typedKeys = false,
+    /** Whether changed keys are tracked (only incremental checkpoints need them). */
+    private readonly tracking = true,
   ) {}
 
   get(mapKey: MapKey, key: unknown): S {
     let s = this.map.get(mapKey);
     if (s === undefined) {
       s = this.create(key);
+      // Without tracking, every object counts as changed already: nothing is recorded.
+      if (!this.tracking) s.$dirty = true;
       this.map.set(mapKey, s);
     }
     if (!s.$dirty) {
@@ -56,8 +60,8 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
   snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number } {
     const r =
       kind === "full"
-        ? encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.map.keys(), this.map.values(), this.map.size)
-        : encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.dirtyKeys.values(), this.dirtyObjs.values(), this.dirtyKeys.length);
+        ? encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.map.keys(), this.map.values(), this.map.size, this.tracking)
+        : encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.dirtyKeys.values(), this.dirtyObjs.values(), this.dirtyKeys.length, this.tracking);
     this.dirtyKeys = [];
     this.dirtyObjs = [];
     return r;
@@ -71,7 +75,7 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
         this.map.set(mk, s);
       }
       s.$loadFrom(columns, i);
-      s.$dirty = false;
+      s.$dirty = !this.tracking;
     });
   }
 }

@@ -60,9 +60,9 @@ function newGroup(fields: number, typed: boolean): Group {
 
 /**
  * Encodes keys and their state objects (two parallel iterators) into one snapshot file's
- * bytes; resets each object's changed flag.
+ * bytes; resets each object's changed flag (when changes are tracked).
  */
-export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, keys: Iterator<MapKey>, objects: Iterator<Snapshottable & { $key?: unknown }>, count: number): { buffers: Buffer[]; keys: number; bytes: number } {
+export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, keys: Iterator<MapKey>, objects: Iterator<Snapshottable & { $key?: unknown }>, count: number, resetChanged = true): { buffers: Buffer[]; keys: number; bytes: number } {
   const groups: (Group | undefined)[] = new Array(KEY_GROUPS);
   for (let i = 0; i < count; i++) {
     const mk = keys.next().value as MapKey;
@@ -73,7 +73,7 @@ export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: numb
     g.mapKeys.push(mk);
     if (g.typedKeys) g.typedKeys.push(s.$key);
     s.$saveTo(g.columns);
-    s.$dirty = false;
+    if (resetChanged) s.$dirty = false;
   }
   const blobs: Buffer[] = [];
   const index: SnapshotIndex = { uid, kind, fields, typedKeys, keyGroups: [] };
