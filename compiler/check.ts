@@ -82,9 +82,11 @@ interface StageBase {
 export type StageInfo =
   | (StageBase & { kind: "filter" | "map" | "flat_map" | "key_by"; lambda: A.ExprOf<"Lambda">; param: LocalBinding })
   | (StageBase & { kind: "union"; others: string[] })
-  | (StageBase & { kind: "aggregate"; uid: string; lambda: A.ExprOf<"Lambda">; param: LocalBinding; aggs: AggCall[] })
+  | (StageBase & { kind: "window"; window: WindowInfo })
+  | (StageBase & { kind: "aggregate"; uid: string; lambda: A.ExprOf<"Lambda">; param: LocalBinding; aggs: AggCall[]; window: WindowInfo | null; windowBinding: LocalBinding | null })
   | (StageBase & { kind: "reduce"; uid: string; lambda: A.ExprOf<"Lambda">; acc: LocalBinding; param: LocalBinding })
-  | (StageBase & { kind: "process"; uid: string; stage: A.ProcessStage; param: LocalBinding; states: StateBinding[] })
+  | (StageBase & { kind: "process"; uid: string; stage: A.ProcessStage; param: LocalBinding; states: StateBinding[]; timers: boolean; timerParam: LocalBinding | null; ttl: Map<string, number> })
+  | (StageBase & { kind: "dedup"; uid: string; lambda: A.ExprOf<"Lambda">; param: LocalBinding; within: number })
   /** A stage that was reported (unknown or not supported yet). */
   | (StageBase & { kind: "invalid" });
 
@@ -103,16 +105,40 @@ export type SourceConnector =
 
 export type SinkConnector = { kind: "stdout"; format: "jsonl" | "csv" } | { kind: "file"; path: string; format: "jsonl" | "csv" };
 
+export interface EventTimeInfo {
+  lambda: A.ExprOf<"Lambda">;
+  param: LocalBinding;
+  /** The bounded out-of-orderness (ms): watermark = max(previous, ts - delay). */
+  delay: number;
+  idle: number | null;
+}
+
 export interface SourceInfo {
   name: string;
   decl: A.SourceDecl;
   type: Type;
   connector: SourceConnector | null;
+  eventTime: EventTimeInfo | null;
+}
+
+export interface JoinInfo {
+  join: A.Join;
+  uid: string;
+  left: string;
+  right: string;
+  leftAlias: LocalBinding;
+  rightAlias: LocalBinding;
+  /** The equalities, each as (expression over the left side, expression over the right). */
+  keys: { left: A.Expr; right: A.Expr }[];
+  keyType: Type;
+  spec: { kind: "interval" | "window" | "unbounded"; within: number; window: { kind: "tumbling" | "sliding"; size: number; every: number } | null };
+  output: StreamType;
 }
 
 export interface PipelineInfo {
-  /** The stream the pipeline starts from. */
+  /** The stream the pipeline starts from (null when it starts with a join). */
   head: string | null;
+  join: JoinInfo | null;
   stages: StageInfo[];
   output: StreamType;
 }
@@ -215,7 +241,7 @@ class Scope {
 }
 
 const STAGES = ["filter", "map", "flat_map", "key_by", "window", "aggregate", "reduce", "process", "union", "dedup"];
-const STATEFUL_KINDS = new Set(["aggregate", "reduce", "process"]);
+const STATEFUL_KINDS = new Set(["aggregate", "reduce", "process", "dedup"]);
 
 type TopDecl =
   | { kind: "late"; name: A.Ident; owner: A.LetDecl | A.SinkDecl }
@@ -263,6 +289,8 @@ class Checker {
   /** Streams of late elements declared by `window(…, late: name)`, once their window is checked. */
   private readonly lateTypes = new Map<string, StreamType>();
   private readonly sinkInfos = new Map<A.SinkDecl, SinkInfo>();
+  /** The join checked last (checkPipeline picks it up). */
+  private lastJoin: JoinInfo | null = null;
   private currentFn: string | null = null;
   private readonly out: CheckedProgram;
 
@@ -495,10 +523,10 @@ class Checker {
 
   private checkSource(d: A.SourceDecl): void {
     const type = this.resolveType(d.type);
-    const info: SourceInfo = { name: d.name.name, decl: d, type, connector: null };
+    const info: SourceInfo = { name: d.name.name, decl: d, type, connector: null, eventTime: null };
     this.out.sources.push(info);
     this.streamCache.set(d.name.name, { elem: type, key: null, time: d.eventTime !== null, window: null });
-    if (d.eventTime) this.checkEventTime(d.eventTime, type);
+    if (d.eventTime) info.eventTime = this.checkEventTime(d.eventTime, type);
     const spec = this.connectorSpec(d.connector, "source");
     if (!spec) return;
     const args = this.connectorArgs(d.connector, spec);
@@ -676,7 +704,7 @@ class Checker {
 
   private checkSink(d: A.SinkDecl): void {
     if (this.sinkInfos.has(d)) return;
-    const info: SinkInfo = { decl: d, connector: null, head: null, stages: [], output: ERROR_STREAM };
+    const info: SinkInfo = { decl: d, connector: null, head: null, join: null, stages: [], output: ERROR_STREAM };
     this.sinkInfos.set(d, info);
     const p = this.checkPipeline(d.pipeline, null);
     Object.assign(info, p);
@@ -739,8 +767,11 @@ class Checker {
   private checkPipeline(p: A.Pipeline, _letName: string | null): PipelineInfo {
     let current: StreamType;
     let head: string | null = null;
+    let join: JoinInfo | null = null;
     if (p.head.kind === "Join") {
+      this.lastJoin = null;
       current = this.checkJoin(p.head);
+      join = this.lastJoin;
     } else {
       head = p.head.name.name;
       current = this.streamOf(head, p.head.name.span);
@@ -751,7 +782,7 @@ class Checker {
       stages.push(info);
       current = info.output;
     }
-    return { head, stages, output: current };
+    return { head, join, stages, output: current };
   }
 
   private lambdaArg(stage: A.CallStage, arity: number, form: string): A.ExprOf<"Lambda"> | null {
@@ -837,13 +868,14 @@ class Checker {
         scope.aggMode = "top";
         scope.aggCalls = [];
         scope.aggElement = param;
+        let windowBinding: LocalBinding | null = null;
         if (input.window) {
-          const w: LocalBinding = { kind: "local", id: nextBindingId++, name: "window", type: WINDOW_TYPE, mutable: false, span: s.name.span, role: "param" };
-          scope.vars.set("window", w);
+          windowBinding = { kind: "local", id: nextBindingId++, name: "window", type: WINDOW_TYPE, mutable: false, span: s.name.span, role: "param" };
+          scope.vars.set("window", windowBinding);
         }
         const t = this.expr(lambda.body, scope);
         const elem = this.valueType(t, lambda.body, "the result of aggregate");
-        return { kind: "aggregate", uid: "", stage: s, lambda, param, aggs: scope.aggCalls, input, output: { ...input, elem, window: null } };
+        return { kind: "aggregate", uid: "", stage: s, lambda, param, aggs: scope.aggCalls, window: input.window, windowBinding, input, output: { ...input, elem, window: null } };
       }
       case "reduce": {
         const lambda = this.lambdaArg(s, 2, "(acc, x) => …");
@@ -893,10 +925,9 @@ class Checker {
         scope.vars.set(param.name, param);
         const t = this.expr(lambda.body, scope);
         if (!isKeyType(t)) this.diags.error(isOptional(t) ? "FLOW3004" : "FLOW3011", lambda.body.span, `a dedup id must be a primitive or a record of primitives, found ${typeToString(t)}`);
-        this.durationArg(within.value, "within", false);
+        const ms = this.durationArg(within.value, "within", false);
         this.needsTime(input, s.name.span, "dedup");
-        this.diags.error("FLOW9001", s.name.span, "dedup is not supported yet");
-        return invalid(input);
+        return { kind: "dedup", uid: "", stage: s, lambda, param, within: ms ?? 0, input, output: input };
       }
       default:
         this.diags.error("FLOW2005", s.name.span, `unknown stage \`${name}\``, {
@@ -943,20 +974,18 @@ class Checker {
     return e.ms;
   }
 
-  private checkEventTime(et: A.EventTimeClause, type: Type): void {
+  private checkEventTime(et: A.EventTimeClause, type: Type): EventTimeInfo | null {
+    const delay = et.watermark ? this.durationArg(et.watermark, "watermark", true) : 0;
+    const idle = et.idle ? this.durationArg(et.idle, "idle", false) : null;
     if (et.extract.kind !== "Lambda" || et.extract.params.length !== 1) {
       this.diags.error("FLOW4010", et.extract.span, "event_time takes a lambda giving each element's time: event_time(x => x.ts)");
-    } else {
-      const scope = new Scope(null);
-      const p = this.local(et.extract.params[0]!, type, "param", false);
-      scope.vars.set(p.name, p);
-      this.expect(et.extract.body, scope, T.timestamp, "an element's event time");
+      return null;
     }
-    if (et.watermark) this.durationArg(et.watermark, "watermark", true);
-    if (et.idle) this.durationArg(et.idle, "idle", false);
-    this.diags.error("FLOW9001", et.span, "event time (`event_time … watermark …`) is not supported yet", {
-      hints: ["remove the clause to process the stream in arrival order"],
-    });
+    const scope = new Scope(null);
+    const p = this.local(et.extract.params[0]!, type, "param", false);
+    scope.vars.set(p.name, p);
+    this.expect(et.extract.body, scope, T.timestamp, "an element's event time");
+    return { lambda: et.extract, param: p, delay: delay ?? 0, idle };
   }
 
   /** tumbling(d) | sliding(d, every: d2) | session(gap: d), or null after an error. */
@@ -1020,8 +1049,8 @@ class Checker {
       }
     }
     this.needsTime(input, s.name.span, "a window");
-    this.diags.error("FLOW9001", s.name.span, "windows are not supported yet", { hints: ["a running `aggregate` without a window emits an updated result for every element"] });
-    return { kind: "invalid", stage: s, input, output: { ...input, window: info ?? { kind: "tumbling", size: 1, every: 1, allowedLateness: 0, late: null } } };
+    const window = info ?? { kind: "tumbling" as const, size: 1, every: 1, allowedLateness: 0, late: null };
+    return { kind: "window", stage: s, window, input, output: { ...input, window } };
   }
 
   private checkJoin(j: A.Join): StreamType {
@@ -1081,7 +1110,6 @@ class Checker {
       if (!left.time) this.needsTime(left, j.left.span, "an interval join");
       else if (!right.time) this.needsTime(right, j.right.span, "an interval join");
     } else if (j.bound?.kind === "JoinWindow") {
-      this.windowSpec(j.bound.spec);
       if (!left.time) this.needsTime(left, j.left.span, "a window join");
       else if (!right.time) this.needsTime(right, j.right.span, "a window join");
     } else {
@@ -1092,8 +1120,25 @@ class Checker {
     }
     const t = this.expr(j.select, scope);
     const elem = this.valueType(t, j.select, "the result of the join");
-    this.diags.error("FLOW9001", j.span, "joins are not supported yet");
-    return { elem, key: null, time, window: null };
+    // The compound key, each equality oriented (left side, right side).
+    const keys: JoinInfo["keys"] = [];
+    for (const c of conjuncts) {
+      if (c.kind !== "Binary" || c.op !== "==") continue;
+      const leftFirst = sideOf(c.left).has(a.id);
+      keys.push(leftFirst ? { left: c.left, right: c.right } : { left: c.right, right: c.left });
+    }
+    const keyTypes = keys.map((k) => this.out.exprTypes.get(k.left) ?? T.error);
+    const keyType: Type = keyTypes.length === 1 ? keyTypes[0]! : { kind: "record", fields: keyTypes.map((kt, i) => ({ name: `k${i}`, type: kt })) };
+    let spec: JoinInfo["spec"] = { kind: "unbounded", within: 0, window: null };
+    if (j.bound?.kind === "Within") spec = { kind: "interval", within: j.bound.duration.kind === "Duration" ? j.bound.duration.ms : 0, window: null };
+    else if (j.bound?.kind === "JoinWindow") {
+      const w = this.windowSpec(j.bound.spec);
+      if (w?.kind === "session") this.diags.error("FLOW4010", j.bound.spec.span, "a window join takes tumbling or sliding windows; session windows are not supported in joins");
+      spec = { kind: "window", within: 0, window: w && w.kind !== "session" ? { kind: w.kind, size: w.size, every: w.every } : null };
+    }
+    const output: StreamType = { elem, key: null, time, window: null };
+    this.lastJoin = { join: j, uid: "", left: j.left.stream.name, right: j.right.stream.name, leftAlias: a, rightAlias: b, keys, keyType, spec, output };
+    return output;
   }
 
   // ---- process blocks --------------------------------------------------------------------
@@ -1104,10 +1149,11 @@ class Checker {
         hints: ["put `|> key_by(x => …)` before it, so that state is kept per key"],
       });
     }
+    // `key` and the states are seen by the body and by `on timer`; the element only by the body.
     const scope = this.stageScope(input);
     const param = this.local(s.param, input.elem, "param", false);
-    scope.vars.set(param.name, param);
     const states: StateBinding[] = [];
+    const ttl = new Map<string, number>();
     for (const st of s.states) {
       const type = this.resolveType(st.type);
       const prev = scope.vars.get(st.name.name);
@@ -1119,9 +1165,9 @@ class Checker {
       }
       this.expect(st.init, new Scope(null), type, `the initial value of \`${st.name.name}\``);
       if (st.ttl) {
-        this.durationArg(st.ttl, "ttl", false);
+        const ms = this.durationArg(st.ttl, "ttl", false);
         this.needsTime(input, st.ttl.span, "state `ttl`");
-        this.diags.error("FLOW9001", st.ttl.span, "state `ttl` is not supported yet", { hints: ["state is kept until `clear`"] });
+        if (ms !== null) ttl.set(st.name.name, ms);
       }
       const b: StateBinding = { kind: "state", id: nextBindingId++, name: st.name.name, type, span: st.name.span, decl: st };
       scope.vars.set(b.name, b);
@@ -1130,15 +1176,19 @@ class Checker {
     for (const extra of s.extraTimers) this.diags.error("FLOW4011", extra.span, "a process block has at most one `on timer`", { notes: [{ message: "the first one", span: s.onTimer!.span }] });
     const body = scope.child();
     body.process = { emits: [], time: input.time };
+    if (scope.vars.has(param.name)) {
+      this.diags.error("FLOW2002", s.param.span, `\`${param.name}\` is already the name of a state or the key`);
+    }
+    body.vars.set(param.name, param);
     this.stmts(s.body, body);
+    let timerParam: LocalBinding | null = null;
     if (s.onTimer) {
       const timerScope = scope.child();
       timerScope.process = body.process;
-      const t = this.local(s.onTimer.param, T.timestamp, "param", false);
-      timerScope.vars.set(t.name, t);
+      timerParam = this.local(s.onTimer.param, T.timestamp, "param", false);
+      timerScope.vars.set(timerParam.name, timerParam);
       this.stmts(s.onTimer.body, timerScope);
       this.needsTime(input, s.onTimer.span, "`on timer`");
-      this.diags.error("FLOW9001", s.onTimer.span, "`on timer` is not supported yet");
     }
     const emits = body.process.emits;
     let out: Type | null = null;
@@ -1159,7 +1209,8 @@ class Checker {
         out = j;
       }
     }
-    return { kind: "process", uid: "", stage: s, param, states, input, output: { ...input, elem: out } };
+    const timers = s.onTimer !== null || containsTimer(s.body);
+    return { kind: "process", uid: "", stage: s, param, states, timers, timerParam, ttl, input, output: { ...input, elem: out } };
   }
 
   private stmts(list: A.Stmt[], scope: Scope): Set<Binding> {
@@ -1266,7 +1317,6 @@ class Checker {
         if (scope.process && !scope.process.time) {
           this.diags.error("FLOW4012", st.span, "timers fire in event time, and this stream has none", { hints: ["declare event time on the source: `event_time(x => x.ts) watermark 5s`"] });
         }
-        this.diags.error("FLOW9001", st.span, "timers (`timer at …`) are not supported yet");
         return none;
       case "ClearStmt": {
         const b = scope.lookup(st.name.name);
@@ -2087,6 +2137,17 @@ class Checker {
     ];
     for (const { name, info } of pipelines) {
       let implicit: A.Span | null = null;
+      if (info.join) {
+        // A join keeps state: it takes the let's name (it cannot carry `as`).
+        const span = info.join.join.span;
+        if (!name) {
+          this.diags.error("FLOW4006", span, "this join keeps state, so it needs a uid", { hints: ["move the join into a `let` (the let's name becomes its uid) and sink that stream"] });
+        } else {
+          implicit = span;
+          info.join.uid = name;
+          claim(name, span);
+        }
+      }
       for (const st of info.stages) {
         if (!STATEFUL_KINDS.has(st.kind) || !("uid" in st)) continue;
         const s = st.stage;
@@ -2122,6 +2183,11 @@ interface ResolvedArg {
   span: A.Span;
   value: A.Expr;
   lit: string | number | boolean | null;
+}
+
+/** Whether statements set a timer (`timer at …`), in nested blocks too. */
+function containsTimer(list: A.Stmt[]): boolean {
+  return list.some((st) => st.kind === "TimerStmt" || (st.kind === "IfStmt" && (containsTimer(st.then) || containsTimer(st.else ?? []))) || (st.kind === "ForStmt" && containsTimer(st.body)));
 }
 
 function formatFromPath(path: string): "jsonl" | "csv" | "text" {

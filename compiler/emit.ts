@@ -8,6 +8,7 @@ import { join, posix } from "node:path";
 import type { StatementStructures, ts as TS } from "ts-morph";
 import type { CheckedProgram, StatefulStage } from "./check.js";
 import { CodeGen, Names, type Env } from "./emit/code.js";
+import { buildBody } from "./emit/graph.js";
 import { Nodes, fieldName } from "./emit/tsnodes.js";
 import { accumulatorName, type GraphNode, type JobGraph } from "./plan.js";
 import { RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
@@ -254,11 +255,17 @@ function typePropName(n: Nodes, name: string): TS.PropertyName {
 function stateFields(st: StatefulStage, gen: CodeGen, n: Nodes, typeText: (t: Type) => string): { name: string; type: string; initializer: string }[] {
   switch (st.kind) {
     case "process":
-      return st.states.map((s) => ({
-        name: fieldName(s.name),
-        type: typeText(s.type),
-        initializer: n.print(gen.expr(s.decl.init, { vars: new Map(), names: new Names() })),
-      }));
+      return [
+        ...st.states.map((s) => ({
+          name: fieldName(s.name),
+          type: typeText(s.type),
+          initializer: n.print(gen.expr(s.decl.init, { vars: new Map(), names: new Names() })),
+        })),
+        // ttl: when each state was last written (event time).
+        ...st.states.filter((s) => st.ttl.has(s.name)).map((s) => ({ name: `$w_${fieldName(s.name)}`, type: "number", initializer: "-Infinity" })),
+      ];
+    case "dedup":
+      return [];
     case "reduce":
       return [
         { name: "acc", type: typeText(T.optional(st.input.elem)), initializer: "null" },
@@ -291,322 +298,21 @@ function stateFields(st: StatefulStage, gen: CodeGen, n: Nodes, typeText: (t: Ty
   }
 }
 
-/** The statements of build(): state stores, sink writers, node functions, source bindings. */
-function buildBody(graph: JobGraph, gen: CodeGen, n: Nodes, stateClass: (uid: string) => string, fieldCounts: Map<string, number>): TS.Statement[] {
-  const ts = n.ts;
-  const K = ts.SyntaxKind;
-  const out: TS.Statement[] = [];
-  const moduleNames = new Names(["$ctx", "$lib", "$rt", "manifest", "build"]);
-  const fnOf = new Map<number, string>();
-  for (const node of graph.nodes) {
-    const base = node.kind === "source" ? `${node.label}$source` : node.kind === "chain" ? `${node.label}$chain` : node.kind === "operator" ? `${node.stage.uid}$op` : `${node.label}$write`;
-    fnOf.set(node.id, moduleNames.fresh(base));
-  }
-  const byId = new Map(graph.nodes.map((x) => [x.id, x]));
-  const keyTypeNode = (t: Type | null): TS.TypeNode => (t ? gen.tsType(t) : n.f.createKeywordTypeNode(K.UndefinedKeyword));
-
-  /** Statements that hand (value, key, time) to every node `node` feeds. */
-  const forward = (node: GraphNode, value: TS.Expression, key: TS.Expression, names: Names): TS.Statement[] => {
-    const targets = node.outputs.map((o) => fnOf.get(o)!);
-    if (targets.length === 1) return [n.expr(n.call(targets[0]!, [value, key, n.id("$ts")]))];
-    const v = names.fresh("$out");
-    return [n.constDecl(v, value), ...targets.map((t) => n.expr(n.call(t, [n.id(v), key, n.id("$ts")])))];
-  };
-
-  const stores = new Map<string, string>();
-  for (const node of graph.nodes) {
-    if (node.kind === "operator") {
-      const uid = node.stage.uid;
-      const store = moduleNames.fresh(`${uid}$state`);
-      stores.set(uid, store);
-      const cls = stateClass(uid);
-      const create = node.input.key
-        ? n.call(n.prop(n.id("$ctx"), "keyedState"), [n.str(uid), n.num(fieldCounts.get(uid)!), n.arrow(["$key"], n.newExpr(cls, [n.f.createAsExpression(n.id("$key"), keyTypeNode(node.input.key))]))])
-        : n.call(n.prop(n.id("$ctx"), "globalState"), [n.str(uid), n.num(fieldCounts.get(uid)!), n.arrow([], n.newExpr(cls, [n.undef()]))]);
-      out.push(n.constDecl(store, create));
-    }
-  }
-  const writers = new Map<number, string>();
-  for (const s of graph.sinks) {
-    const w = moduleNames.fresh(`$sink${s.index}`);
-    writers.set(s.index, w);
-    out.push(n.constDecl(w, n.call(n.prop(n.id("$ctx"), "sink"), [n.num(s.index)])));
-  }
-
-  for (const node of graph.nodes) {
-    if (node.kind === "source") continue;
-    const names = new Names(["$in", "$k", "$ts", "$s"]);
-    const env: Env = { vars: new Map(), names };
-    let body: TS.Statement[];
-    switch (node.kind) {
-      case "chain":
-        body = chainBody(node, n.id("$in"), n.id("$k"), env, gen, forward, false);
-        break;
-      case "operator":
-        body = operatorBody(node, env, gen, n, stores.get(node.stage.uid)!, forward);
-        break;
-      case "sink": {
-        const conn = node.sink.connector!;
-        const bare = conn.kind === "stdout";
-        body = [n.expr(n.method(n.id(writers.get(node.index)!), "write", [gen.serialize(n.id("$in"), node.input.elem, conn.format, bare)]))];
-        break;
-      }
-    }
-    const input = node.input;
-    const fn = n.f.createFunctionDeclaration(
-      undefined,
-      undefined,
-      fnOf.get(node.id)!,
-      undefined,
-      [
-        n.f.createParameterDeclaration(undefined, undefined, "$in", undefined, gen.tsType(input.elem)),
-        n.f.createParameterDeclaration(undefined, undefined, "$k", undefined, keyTypeNode(input.key)),
-        n.f.createParameterDeclaration(undefined, undefined, "$ts", undefined, n.f.createKeywordTypeNode(K.NumberKeyword)),
-      ],
-      n.f.createKeywordTypeNode(K.VoidKeyword),
-      n.f.createBlock(body, true),
-    );
-    out.push(ts.addSyntheticLeadingComment(fn, K.SingleLineCommentTrivia, ` ${describeNode(node, graph.checked)}`, true));
-  }
-
-  // Sources: push a batch through the graph, element by element, synchronously.
-  const bindings: TS.Expression[] = [];
-  for (const s of graph.sources) {
-    const names = new Names(["$batch", "$i", "$ts"]);
-    const elem = n.f.createNonNullExpression(n.f.createElementAccessExpression(n.id("$batch"), n.id("$i")));
-    const loopBody = [n.constDecl("$ts", n.num(0)), ...forward(s, elem, n.undef(), names)];
-    const loop = n.f.createForStatement(
-      n.f.createVariableDeclarationList([n.f.createVariableDeclaration("$i", undefined, undefined, n.num(0))], ts.NodeFlags.Let),
-      n.bin(n.id("$i"), K.LessThanToken, n.prop(n.id("$batch"), "length")),
-      n.f.createPostfixIncrement(n.id("$i")),
-      n.f.createBlock(loopBody, true),
-    );
-    const push = n.f.createMethodDeclaration(undefined, undefined, "push", undefined, undefined, [
-      n.f.createParameterDeclaration(undefined, undefined, "$batch", undefined, n.f.createTypeOperatorNode(K.ReadonlyKeyword, n.f.createArrayTypeNode(wrap(n, gen.tsType(s.output.elem))))),
-    ], n.f.createKeywordTypeNode(K.VoidKeyword), n.f.createBlock([loop], true));
-    const members: TS.ObjectLiteralElementLike[] = [push];
-    const conn = s.source.connector;
-    if (conn?.kind === "values") {
-      const items = conn.items.map((item) => gen.expr(item, { vars: new Map(), names: new Names() }));
-      members.push(n.f.createPropertyAssignment("values", n.f.createAsExpression(n.array(items, true), n.f.createTypeOperatorNode(K.ReadonlyKeyword, n.f.createArrayTypeNode(wrap(n, gen.tsType(s.output.elem)))))));
-    }
-    bindings.push(n.f.createObjectLiteralExpression(members, true));
-  }
-  out.push(n.ret(n.f.createObjectLiteralExpression([n.f.createPropertyAssignment("sources", n.array(bindings, true))], true)));
-  void byId;
-  return out;
-}
-
-function wrap(n: Nodes, t: TS.TypeNode): TS.TypeNode {
-  return n.ts.isUnionTypeNode(t) ? n.f.createParenthesizedType(t) : t;
-}
-
-type Forward = (node: GraphNode, value: TS.Expression, key: TS.Expression, names: Names) => TS.Statement[];
-
-/** A fused chain of stateless stages: straight-line code, `return`/`continue` for filters. */
-function chainBody(node: Extract<GraphNode, { kind: "chain" }>, value: TS.Expression, key: TS.Expression, env: Env, gen: CodeGen, forward: Forward, inLoop: boolean, from = 0): TS.Statement[] {
-  const n = gen.n;
-  const out: TS.Statement[] = [];
-  let v = value;
-  let k = key;
-  for (let i = from; i < node.stages.length; i++) {
-    const st = node.stages[i]!;
-    bindKey(gen, st.stage.span, k, env);
-    const param = gen.bindLocal(st.param, env);
-    const decl = n.constDecl(param, v);
-    out.push(n.ts.addSyntheticLeadingComment(decl, n.ts.SyntaxKind.SingleLineCommentTrivia, ` ${st.kind} (line ${st.stage.span.line})`, true));
-    const p = n.id(param);
-    switch (st.kind) {
-      case "filter":
-        out.push(n.if(n.f.createLogicalNot(n.paren(gen.expr(st.lambda.body, env))), [inLoop ? n.continue() : n.ret()]));
-        v = p;
-        break;
-      case "map": {
-        const name = env.names.fresh("$v");
-        out.push(n.constDecl(name, gen.expr(st.lambda.body, env)));
-        v = n.id(name);
-        break;
-      }
-      case "key_by": {
-        const name = env.names.fresh("$key");
-        out.push(n.constDecl(name, gen.expr(st.lambda.body, env)));
-        k = n.id(name);
-        v = p;
-        break;
-      }
-      case "flat_map": {
-        const item = env.names.fresh("$item");
-        const rest = chainBody(node, n.id(item), k, env, gen, forward, true, i + 1);
-        out.push(n.forOf(item, gen.expr(st.lambda.body, env), rest));
-        return out;
-      }
-    }
-  }
-  out.push(...forward(node, v, k, env.names));
-  return out;
-}
-
-/** An aggregate, reduce or process operator: look up the key's state object, update, emit. */
-function operatorBody(node: Extract<GraphNode, { kind: "operator" }>, env: Env, gen: CodeGen, n: Nodes, store: string, forward: Forward): TS.Statement[] {
-  const K = n.ts.SyntaxKind;
-  const st = node.stage;
-  const keyed = node.input.key !== null;
-  const keyIsRecord = node.input.key?.kind === "record";
-  const lookup = keyed
-    ? n.method(n.id(store), "get", [keyIsRecord ? n.call(n.prop(n.id("$lib"), "keyOf"), [n.id("$k")]) : n.id("$k"), n.id("$k")])
-    : n.id(store);
-  const out: TS.Statement[] = [n.constDecl("$s", lookup)];
-  const s = n.id("$s");
-  bindKey(gen, st.stage.span, n.id("$k"), env);
-  switch (st.kind) {
-    case "aggregate": {
-      const param = gen.bindLocal(st.param, env);
-      out.push(n.constDecl(param, n.id("$in")));
-      st.aggs.forEach((a, i) => {
-        const acc = n.prop(s, accumulatorName(i, a.fn));
-        if (a.fn === "count") {
-          out.push(n.assign(acc, n.num(1), "+="));
-          return;
-        }
-        const valueExpr = gen.expr(a.value!, env);
-        const optionalValue = isOptional(a.valueType);
-        const x = env.names.fresh(`$a${i}`);
-        out.push(n.constDecl(x, valueExpr));
-        const xv = n.id(x);
-        const guard = (body: TS.Statement[], extra?: TS.Expression): TS.Statement[] => {
-          const conds: TS.Expression[] = [];
-          if (optionalValue || a.fn === "min" || a.fn === "max" || a.fn === "first") conds.push(n.bin(xv, K.ExclamationEqualsEqualsToken, n.null()));
-          if (extra) conds.push(extra);
-          if (!conds.length) return body;
-          return [n.if(conds.reduce((l, r) => n.bin(l, K.AmpersandAmpersandToken, r)), body)];
-        };
-        switch (a.fn) {
-          case "sum":
-            out.push(...guard([n.assign(acc, xv, "+=")]));
-            break;
-          case "avg":
-            out.push(...guard([n.assign(n.prop(acc, "sum"), xv, "+="), n.assign(n.prop(acc, "n"), n.num(1), "+=")]));
-            break;
-          case "min":
-          case "max":
-            out.push(...guard([n.assign(acc, xv)], n.paren(n.bin(n.bin(acc, K.EqualsEqualsEqualsToken, n.null()), K.BarBarToken, n.bin(xv, a.fn === "min" ? K.LessThanToken : K.GreaterThanToken, n.nonNull(acc))))));
-            break;
-          case "first":
-            out.push(...guard([n.assign(acc, xv)], n.bin(acc, K.EqualsEqualsEqualsToken, n.null())));
-            break;
-          case "last":
-            out.push(...guard([n.assign(acc, xv)]));
-            break;
-          case "count_distinct": {
-            const base = a.valueType.kind === "optional" ? a.valueType.inner : a.valueType;
-            const member = base.kind === "prim" ? xv : n.call(n.prop(n.id("$lib"), "keyOf"), [xv]);
-            out.push(...guard([n.expr(n.method(acc, "add", [member]))]));
-            break;
-          }
-          case "collect":
-            out.push(...guard([n.expr(n.method(acc, "push", [xv]))]));
-            break;
-          case "top": {
-            const r = env.names.fresh(`$r${i}`);
-            out.push(n.constDecl(r, gen.expr(a.by!, env)));
-            const conds: TS.Expression[] = [];
-            if (optionalValue) conds.push(n.bin(xv, K.ExclamationEqualsEqualsToken, n.null()));
-            if (a.byType && isOptional(a.byType)) conds.push(n.bin(n.id(r), K.ExclamationEqualsEqualsToken, n.null()));
-            const call = n.expr(n.call(n.prop(n.id("$lib"), "topInsert"), [acc, n.num(a.n!), xv, n.id(r)]));
-            out.push(conds.length ? n.if(conds.reduce((l, rr) => n.bin(l, K.AmpersandAmpersandToken, rr)), [call]) : call);
-            break;
-          }
-        }
-      });
-      const read = (i: number): TS.Expression => {
-        const a = st.aggs[i]!;
-        const acc = n.prop(s, accumulatorName(i, a.fn));
-        switch (a.fn) {
-          case "count":
-          case "sum":
-            return acc;
-          case "avg":
-            return isOptional(a.resultType)
-              ? n.cond(n.bin(n.prop(acc, "n"), K.EqualsEqualsEqualsToken, n.num(0)), n.null(), n.bin(n.prop(acc, "sum"), K.SlashToken, n.prop(acc, "n")))
-              : n.bin(n.prop(acc, "sum"), K.SlashToken, n.prop(acc, "n"));
-          case "min":
-          case "max":
-          case "first":
-          case "last":
-            return isOptional(a.resultType) ? acc : n.nonNull(acc);
-          case "count_distinct":
-            return n.prop(acc, "size");
-          case "collect":
-            return n.method(acc, "slice", []);
-          case "top":
-            return n.method(acc, "map", [n.arrow(["$e"], n.prop(n.id("$e"), "v"))]);
-        }
-      };
-      // The element is not visible in the result expression (checked), only aggregate reads.
-      const result = gen.expr(st.lambda.body, { ...env, aggRead: read });
-      out.push(...forward(node, result, n.id("$k"), env.names));
-      return out;
-    }
-    case "reduce": {
-      const acc = gen.bindLocal(st.acc, env);
-      const param = gen.bindLocal(st.param, env);
-      out.push(n.constDecl(param, n.id("$in")));
-      const r = env.names.fresh("$r");
-      out.push(n.letDecl(r, n.id(param), gen.tsType(st.input.elem)));
-      out.push(n.if(n.prop(s, "has"), [n.constDecl(acc, n.f.createAsExpression(n.prop(s, "acc"), gen.tsType(st.input.elem))), n.assign(n.id(r), gen.expr(st.lambda.body, env))]));
-      out.push(n.assign(n.prop(s, "acc"), n.id(r)), n.assign(n.prop(s, "has"), n.bool(true)));
-      out.push(...forward(node, n.id(r), n.id("$k"), env.names));
-      return out;
-    }
-    case "process": {
-      const param = gen.bindLocal(st.param, env);
-      out.push(n.constDecl(param, n.id("$in")));
-      for (const state of st.states) env.vars.set(state.id, n.prop(s, fieldName(state.name)));
-      const emitEnv: Env = {
-        ...env,
-        state: s,
-        emit: (value) => forward(node, value, n.id("$k"), env.names),
-      };
-      out.push(...gen.stmts(st.stage.body, emitEnv));
-      return out;
-    }
-  }
-}
-
-/** Makes `key` in a stage's expressions read the typed key the element arrived with. */
-function bindKey(gen: CodeGen, stageSpan: { start: number; end: number }, key: TS.Expression, env: Env): void {
-  for (const [expr, b] of gen.checked.names) {
-    if (b.kind === "key" && expr.span.start >= stageSpan.start && expr.span.end <= stageSpan.end) env.vars.set(b.id, key);
-  }
-}
-
-function describeNode(node: GraphNode, checked: CheckedProgram): string {
-  void checked;
-  switch (node.kind) {
-    case "source":
-      return `source ${node.label}`;
-    case "chain":
-      return node.stages.length ? `${node.stages.map((s) => s.kind).join(" |> ")} (fused, from \`${node.label}\`)` : `union into \`${node.label.replace(/_union$/, "")}\``;
-    case "operator":
-      return `${node.stage.kind} \`${node.stage.uid}\`${node.input.key ? ", per key" : ", one global group"}`;
-    case "sink":
-      return `sink ${node.index} (${node.sink.connector?.kind})`;
-  }
-}
-
 function buildManifest(graph: JobGraph, opts: EmitOptions): Manifest {
-  const sources: SourceManifest[] = graph.sources.map((s) => {
+  const sources: SourceManifest[] = graph.sources.map((s): SourceManifest => {
     const c = s.source.connector!;
     const type = toDesc(s.source.type);
+    const et = s.source.eventTime;
+    const eventTime = et ? { watermarkDelay: et.delay, idle: et.idle } : null;
     switch (c.kind) {
       case "values":
-        return { name: s.label, connector: "values", type };
+        return { name: s.label, connector: "values", type, eventTime };
       case "sequence":
-        return { name: s.label, connector: "sequence", type, from: c.from, to: c.to };
+        return { name: s.label, connector: "sequence", type, from: c.from, to: c.to, eventTime };
       case "file":
-        return { name: s.label, connector: "file", type, path: c.path, format: c.format, onError: c.onError };
+        return { name: s.label, connector: "file", type, path: c.path, format: c.format, onError: c.onError, eventTime };
       case "stdin":
-        return { name: s.label, connector: "stdin", type, format: c.format, onError: c.onError };
+        return { name: s.label, connector: "stdin", type, format: c.format, onError: c.onError, eventTime };
     }
   });
   const sinks: SinkManifest[] = graph.sinks.map((s) => {

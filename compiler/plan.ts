@@ -4,7 +4,7 @@
 
 import type * as A from "./ast.js";
 import type {
-  CheckedProgram, FnInfo, PipelineInfo, SinkInfo, SourceInfo, StageInfo, StatefulStage, StreamType,
+  CheckedProgram, FnInfo, JoinInfo, PipelineInfo, SinkInfo, SourceInfo, StageInfo, StatefulStage, StreamType,
 } from "./check.js";
 import type { CheckpointPolicy, RestartPolicy } from "./connectors.js";
 import { T, toDesc, type Type, type TypeDesc } from "./types.js";
@@ -19,19 +19,24 @@ interface NodeBase {
   output: StreamType;
   /** Ids of the nodes this one feeds, in declaration order of the consumers. */
   outputs: number[];
+  /** Windows with `late: name`: the nodes fed with the elements too late for every window. */
+  lateOutputs: number[];
   /** How many edges come in. */
   inputs: number;
+  /** The nodes feeding this one, in order (a node's watermark is the minimum of theirs). */
+  inputIds: number[];
 }
 
 export type GraphNode =
   | (NodeBase & { kind: "source"; source: SourceInfo; index: number })
   | (NodeBase & { kind: "chain"; input: StreamType; stages: StatelessStage[] })
   | (NodeBase & { kind: "operator"; input: StreamType; stage: StatefulStage })
+  | (NodeBase & { kind: "join"; input: StreamType; join: JoinInfo; left: StreamType; right: StreamType })
   | (NodeBase & { kind: "sink"; input: StreamType; sink: SinkInfo; index: number });
 
 export interface OperatorManifest {
   uid: string;
-  kind: StatefulStage["kind"];
+  kind: StatefulStage["kind"] | "window" | "join";
   key: TypeDesc | null;
   states: { name: string; type: TypeDesc }[];
 }
@@ -47,45 +52,74 @@ export interface JobGraph {
   fns: FnInfo[];
   checkpoint: CheckpointPolicy | null;
   restart: RestartPolicy | null;
+  /** Whether any source declares event time (then watermarks flow through the graph). */
+  eventTime: boolean;
   checked: CheckedProgram;
 }
 
 export function plan(checked: CheckedProgram, file: string): JobGraph {
   const nodes: GraphNode[] = [];
-  const producers = new Map<string, number>();
-  const add = <N extends GraphNode>(n: Omit<N, "id" | "outputs" | "inputs">): N => {
-    const node = { ...n, id: nodes.length, outputs: [], inputs: 0 } as unknown as N;
+  /** Which node (and which of its outputs) produces each named stream. */
+  const producers = new Map<string, { id: number; port: "main" | "late" }>();
+  const add = <N extends GraphNode>(n: Omit<N, "id" | "outputs" | "lateOutputs" | "inputs" | "inputIds">): N => {
+    const node = { ...n, id: nodes.length, outputs: [], lateOutputs: [], inputs: 0, inputIds: [] } as unknown as N;
     nodes.push(node);
     return node;
   };
-  const connect = (from: number, to: number): void => {
-    nodes[from]!.outputs.push(to);
+  const connect = (from: { id: number; port: "main" | "late" } | number, to: number): void => {
+    const f = typeof from === "number" ? { id: from, port: "main" as const } : from;
+    (f.port === "main" ? nodes[f.id]!.outputs : nodes[f.id]!.lateOutputs).push(to);
     nodes[to]!.inputs++;
+    nodes[to]!.inputIds.push(f.id);
   };
 
   checked.sources.forEach((s, index) => {
     const n = add<Extract<GraphNode, { kind: "source" }>>({ kind: "source", label: s.name, source: s, index, output: { elem: s.type, key: null, time: s.decl.eventTime !== null, window: null } });
-    producers.set(s.name, n.id);
+    producers.set(s.name, { id: n.id, port: "main" });
   });
 
   const letsByName = new Map(checked.lets.map((l) => [l.name, l]));
   const building = new Set<string>();
-  const producerOf = (name: string): number => {
+  /** Late streams: which let or sink declares them. */
+  const lateOwners = new Map<string, PipelineInfo & { name?: string }>();
+  for (const p of [...checked.lets, ...checked.sinks]) {
+    for (const st of p.stages) if (st.kind === "window" && st.window.late) lateOwners.set(st.window.late, p);
+  }
+  const loweredSinks = new Map<PipelineInfo, number>();
+  const producerOf = (name: string): { id: number; port: "main" | "late" } => {
     const known = producers.get(name);
     if (known !== undefined) return known;
+    const owner = lateOwners.get(name);
+    if (owner) {
+      // Lowering the pipeline that declares the late stream registers it.
+      if ("name" in owner && owner.name) producerOf(owner.name);
+      else lowerSink(owner as SinkInfo);
+      const p = producers.get(name);
+      if (!p) throw new Error(`internal: late stream ${name} has no producer`);
+      return p;
+    }
     const l = letsByName.get(name);
     if (!l || building.has(name)) throw new Error(`internal: stream ${name} has no producer`);
     building.add(name);
     const id = lower(l, l.name);
     building.delete(name);
-    producers.set(name, id);
-    return id;
+    producers.set(name, { id, port: "main" });
+    return { id, port: "main" };
   };
 
   /** Lowers a pipeline; returns the id of the node producing its output. */
   function lower(p: PipelineInfo, label: string): number {
-    let current = producerOf(p.head!);
+    let current: { id: number; port: "main" | "late" };
+    if (p.join) {
+      const j = p.join;
+      const side = (t: Type): StreamType => ({ elem: t, key: null, time: j.output.time, window: null });
+      const node = add<Extract<GraphNode, { kind: "join" }>>({ kind: "join", label: j.uid, input: j.output, join: j, left: side(j.leftAlias.type), right: side(j.rightAlias.type), output: j.output });
+      connect(producerOf(j.left), node.id);
+      connect(producerOf(j.right), node.id);
+      current = { id: node.id, port: "main" };
+    } else current = producerOf(p.head!);
     let open: Extract<GraphNode, { kind: "chain" }> | null = null;
+    let pendingWindow: Extract<StageInfo, { kind: "window" }> | null = null;
     for (const st of p.stages) {
       switch (st.kind) {
         case "filter":
@@ -95,7 +129,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
           if (!open) {
             open = add<Extract<GraphNode, { kind: "chain" }>>({ kind: "chain", label, input: st.input, stages: [], output: st.output });
             connect(current, open.id);
-            current = open.id;
+            current = { id: open.id, port: "main" };
           }
           open.stages.push(st);
           open.output = st.output;
@@ -105,16 +139,23 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
           const merge = add<Extract<GraphNode, { kind: "chain" }>>({ kind: "chain", label: `${label}_union`, input: st.output, stages: [], output: st.output });
           connect(current, merge.id);
           for (const other of st.others) connect(producerOf(other), merge.id);
-          current = merge.id;
+          current = { id: merge.id, port: "main" };
           open = null;
           break;
         }
+        case "window":
+          // A window is part of the aggregate that follows it.
+          pendingWindow = st;
+          break;
         case "aggregate":
         case "reduce":
-        case "process": {
-          const op = add<Extract<GraphNode, { kind: "operator" }>>({ kind: "operator", label: st.uid, input: st.input, stage: st, output: st.output });
+        case "process":
+        case "dedup": {
+          const op = add<Extract<GraphNode, { kind: "operator" }>>({ kind: "operator", label: st.uid, input: pendingWindow ? pendingWindow.input : st.input, stage: st, output: st.output });
           connect(current, op.id);
-          current = op.id;
+          if (pendingWindow?.window.late) producers.set(pendingWindow.window.late, { id: op.id, port: "late" });
+          pendingWindow = null;
+          current = { id: op.id, port: "main" };
           open = null;
           break;
         }
@@ -122,13 +163,28 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
           throw new Error("internal: planning a program with errors");
       }
     }
-    return current;
+    if (current.port !== "main") {
+      // A pipeline that is just a late stream: pass it through a chain so it has a node.
+      const pass = add<Extract<GraphNode, { kind: "chain" }>>({ kind: "chain", label, input: p.output, stages: [], output: p.output });
+      connect(current, pass.id);
+      return pass.id;
+    }
+    return current.id;
   }
 
-  for (const l of checked.lets) producerOf(l.name);
   const sinkNodes: Extract<GraphNode, { kind: "sink" }>[] = [];
-  checked.sinks.forEach((s, index) => {
+  function lowerSink(s: SinkInfo): number {
+    const known = loweredSinks.get(s);
+    if (known !== undefined) return known;
+    const index = checked.sinks.indexOf(s);
+    loweredSinks.set(s, -1);
     const from = lower(s, `sink${index}`);
+    loweredSinks.set(s, from);
+    return from;
+  }
+  for (const l of checked.lets) producerOf(l.name);
+  checked.sinks.forEach((s, index) => {
+    const from = lowerSink(s);
     const sink = add<Extract<GraphNode, { kind: "sink" }>>({ kind: "sink", label: `sink${index}`, input: s.output, sink: s, index, output: s.output });
     connect(from, sink.id);
     sinkNodes.push(sink);
@@ -140,8 +196,13 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
 
   const operators: OperatorManifest[] = [];
   for (const n of ordered) {
+    if (n.kind === "join") {
+      operators.push({ uid: n.join.uid, kind: "join", key: toDesc(n.join.keyType), states: [{ name: "left", type: toDesc(T.list(n.join.leftAlias.type)) }, { name: "right", type: toDesc(T.list(n.join.rightAlias.type)) }] });
+      continue;
+    }
     if (n.kind !== "operator") continue;
-    operators.push({ uid: n.stage.uid, kind: n.stage.kind, key: n.input.key ? toDesc(n.input.key) : null, states: stateLayout(n.stage) });
+    const windowed = n.stage.kind === "aggregate" && n.stage.window !== null;
+    operators.push({ uid: n.stage.uid, kind: windowed ? "window" : n.stage.kind, key: n.input.key ? toDesc(n.input.key) : null, states: stateLayout(n.stage) });
   }
 
   return {
@@ -155,6 +216,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     fns: [...checked.fns.values()],
     checkpoint: checked.checkpoint,
     restart: checked.restart,
+    eventTime: checked.sources.some((s) => s.eventTime !== null),
     checked,
   };
 }
@@ -168,6 +230,8 @@ export function stateLayout(st: StatefulStage): { name: string; type: TypeDesc }
       return [{ name: "acc", type: toDesc(T.optional(st.input.elem)) }];
     case "aggregate":
       return st.aggs.map((a, i) => ({ name: accumulatorName(i, a.fn), type: toDesc(accumulatorType(a)) }));
+    case "dedup":
+      return [{ name: "kept", type: toDesc(T.list(T.timestamp)) }];
   }
 }
 
@@ -210,6 +274,10 @@ function fuse(nodes: GraphNode[]): void {
       a.stages.push(...b.stages);
       a.output = b.output;
       a.outputs = b.outputs;
+      for (const o of b.outputs) {
+        const ids = nodes[o]!.inputIds;
+        ids[ids.indexOf(b.id)] = a.id;
+      }
       b.outputs = [];
       b.inputs = 0;
       b.stages = [];
@@ -225,7 +293,7 @@ function reachable(nodes: GraphNode[]): Set<number> {
   const visit = (n: GraphNode): boolean => {
     if ((n as { dead?: boolean }).dead) return false;
     let any = n.kind === "sink";
-    for (const o of n.outputs) if (visit(nodes[o]!)) any = true;
+    for (const o of [...n.outputs, ...n.lateOutputs]) if (visit(nodes[o]!)) any = true;
     if (any) live.add(n.id);
     return any;
   };
@@ -240,7 +308,7 @@ function topological(nodes: GraphNode[]): GraphNode[] {
   const visit = (n: GraphNode): void => {
     if (seen.has(n.id)) return;
     seen.add(n.id);
-    for (const o of n.outputs) {
+    for (const o of [...n.outputs, ...n.lateOutputs]) {
       const next = byId.get(o);
       if (next) visit(next);
     }
@@ -248,7 +316,10 @@ function topological(nodes: GraphNode[]): GraphNode[] {
   };
   for (const n of nodes) visit(n);
   out.reverse();
-  for (const n of out) n.outputs = n.outputs.filter((o) => byId.has(o));
+  for (const n of out) {
+    n.outputs = n.outputs.filter((o) => byId.has(o));
+    n.lateOutputs = n.lateOutputs.filter((o) => byId.has(o));
+  }
   return out;
 }
 
@@ -256,7 +327,7 @@ function topological(nodes: GraphNode[]): GraphNode[] {
 export function describeGraph(g: JobGraph): string {
   const lines: string[] = [`job ${g.job}`];
   for (const n of g.nodes) {
-    const outs = n.outputs.length ? ` -> ${n.outputs.map((o) => `#${o}`).join(", ")}` : "";
+    const outs = (n.outputs.length ? ` -> ${n.outputs.map((o) => `#${o}`).join(", ")}` : "") + (n.lateOutputs.length ? ` late -> ${n.lateOutputs.map((o) => `#${o}`).join(", ")}` : "");
     switch (n.kind) {
       case "source":
         lines.push(`#${n.id} source ${n.label} (${n.source.connector?.kind})${outs}`);
@@ -265,7 +336,10 @@ export function describeGraph(g: JobGraph): string {
         lines.push(`#${n.id} chain ${n.label} [${n.stages.map((s) => s.kind).join(", ") || "merge"}]${outs}`);
         break;
       case "operator":
-        lines.push(`#${n.id} ${n.stage.kind} uid=${n.stage.uid}${n.input.key ? " keyed" : ""}${outs}`);
+        lines.push(`#${n.id} ${n.stage.kind === "aggregate" && n.stage.window ? `window ${n.stage.window.kind} aggregate` : n.stage.kind} uid=${n.stage.uid}${n.input.key ? " keyed" : ""}${outs}`);
+        break;
+      case "join":
+        lines.push(`#${n.id} join ${n.join.spec.kind} uid=${n.join.uid}${outs}`);
         break;
       case "sink":
         lines.push(`#${n.id} sink ${n.sink.connector?.kind}${outs}`);

@@ -15,11 +15,18 @@ export interface OnErrorManifest {
   deadLetter: string | null;
 }
 
-export type SourceManifest =
+/** A source's event time: its bounded out-of-orderness and idle timeout (ms). */
+export interface EventTimeManifest {
+  watermarkDelay: number;
+  idle: number | null;
+}
+
+export type SourceManifest = (
   | { name: string; connector: "values"; type: TypeDesc }
   | { name: string; connector: "sequence"; type: TypeDesc; from: number; to: number }
   | { name: string; connector: "file"; type: TypeDesc; path: string; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest }
-  | { name: string; connector: "stdin"; type: TypeDesc; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest };
+  | { name: string; connector: "stdin"; type: TypeDesc; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest }
+) & { eventTime: EventTimeManifest | null };
 
 export type SinkManifest =
   | { connector: "stdout"; format: "jsonl" | "csv"; columns: string[] | null }
@@ -27,7 +34,7 @@ export type SinkManifest =
 
 export interface OperatorManifest {
   uid: string;
-  kind: "aggregate" | "reduce" | "process";
+  kind: "aggregate" | "reduce" | "process" | "window" | "join" | "dedup";
   key: TypeDesc | null;
   states: { name: string; type: TypeDesc }[];
 }
@@ -83,8 +90,58 @@ export interface StateObject {
 export interface KeyedState<S> {
   /** The state object of a key, created on first use with the typed key. */
   get(mapKey: MapKey, key: unknown): S;
+  /** Frees a key's state (all of it expired). */
+  delete(mapKey: MapKey): void;
   readonly size: number;
 }
+
+export interface WindowSpec {
+  kind: "tumbling" | "sliding" | "session";
+  size: number;
+  every: number;
+  allowedLateness: number;
+}
+
+/** An aggregate's generated code, used per window. */
+export interface WindowAggregateCode<S> {
+  create(key: unknown): S;
+  add(s: S, x: never, key: never): void;
+  result(s: S, key: never, start: number, end: number): unknown;
+  fields: number;
+}
+
+export interface WindowHandle {
+  element(x: unknown, mapKey: MapKey, key: unknown, ts: number): void;
+  watermark(w: number): void;
+}
+
+export interface TimersHandle {
+  /** kind 0: a user timer; 1: a state ttl check. */
+  set(kind: number, mapKey: MapKey, key: unknown, time: number): void;
+  hasTimers(mapKey: MapKey): boolean;
+  watermark(w: number): void;
+  onTimer: (kind: number, mapKey: MapKey, key: unknown, time: number) => void;
+}
+
+export interface JoinSpec {
+  kind: "interval" | "window" | "unbounded";
+  within: number;
+  window: { kind: "tumbling" | "sliding"; size: number; every: number } | null;
+}
+
+export interface JoinHandle {
+  element(side: number, x: unknown, mapKey: MapKey, key: unknown, ts: number): void;
+  /** Whether the join's watermark (the smaller of its inputs') advanced. */
+  watermark(w: number, side: number): boolean;
+  readonly watermarkValue: number;
+}
+
+export interface DedupHandle {
+  keep(mapKey: MapKey, id: unknown, ts: number): boolean;
+  watermark(w: number): void;
+}
+
+export type EmitFn = (value: unknown, key: unknown, ts: number) => void;
 
 export interface SinkWriter {
   /** Writes one line (without its line break). */
@@ -92,10 +149,16 @@ export interface SinkWriter {
 }
 
 export interface SourceBinding<T> {
-  /** Pushes one batch through the job graph, synchronously. */
+  /** Pushes one batch through the job graph, synchronously (watermarks element by element). */
   push(batch: readonly T[]): void;
   /** The elements of a `values([…])` source. */
   values?: readonly T[];
+  /** Event time: an element's time. */
+  time?(x: T): number;
+  /** Jobs with event time: the source's watermark, setting it (restore), its end (+infinity). */
+  watermark?(): number;
+  setWatermark?(w: number): void;
+  end?(): void;
 }
 
 export interface BuiltJob {
@@ -108,6 +171,12 @@ export interface JobContext {
   /** The state of an operator on a plain (unkeyed) stream: one object. */
   globalState<S extends StateObject>(uid: string, fields: number, create: () => S): S;
   sink(index: number): SinkWriter;
+  /** A windowed aggregate. */
+  window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowHandle;
+  /** Event-time timers (and state ttl) of a process block. */
+  timers(uid: string): TimersHandle;
+  join(uid: string, spec: JoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle;
+  dedup(uid: string, within: number): DedupHandle;
 }
 
 /** The shape of a generated job module. */

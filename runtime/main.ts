@@ -7,7 +7,11 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { BuiltJob, JobContext, JobModule, Manifest, OperatorManifest, RestartManifest, SourceBinding, StateObject } from "./api.js";
+import type { BuiltJob, EmitFn, JobContext, JobModule, JoinSpec, Manifest, OperatorManifest, RestartManifest, SourceBinding, StateObject, WindowAggregateCode, WindowSpec } from "./api.js";
+import { DedupOperator } from "./time/dedup.js";
+import { JoinOperator } from "./time/join.js";
+import { TimerService } from "./time/timers.js";
+import { WindowOperator, type WindowAggregate } from "./time/window.js";
 import { Coordinator } from "./checkpoint/coordinator.js";
 import { ensureRoot, IncompleteCheckpoint, listCheckpoints, loadVerified, removeAll, retain, type CheckpointMetadata } from "./checkpoint/storage.js";
 import { BadRecordError, JobError } from "./errors.js";
@@ -73,6 +77,39 @@ class Context implements JobContext {
     if (!s) throw new Error(`internal: no sink ${index}`);
     return s;
   }
+
+  private typedKeys(uid: string): boolean {
+    return this.manifest.operators.find((o) => o.uid === uid)?.key?.t === "record";
+  }
+
+  window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowOperator<S> {
+    const op = new WindowOperator<S>(uid, spec, agg as unknown as WindowAggregate<S>, emit, late, this.typedKeys(uid));
+    this.stores.push(op);
+    this.windows.push(op as unknown as WindowOperator<StateObject>);
+    return op;
+  }
+
+  timers(uid: string): TimerService {
+    const t = new TimerService(`${uid}$timers`);
+    this.stores.push(t);
+    return t;
+  }
+
+  join(uid: string, spec: JoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinOperator {
+    const j = new JoinOperator(uid, spec, select, emit);
+    this.stores.push(j);
+    this.joins.push(j);
+    return j;
+  }
+
+  dedup(uid: string, within: number): DedupOperator {
+    const d = new DedupOperator(uid, within);
+    this.stores.push(d);
+    return d;
+  }
+
+  readonly windows: WindowOperator<StateObject>[] = [];
+  readonly joins: JoinOperator[] = [];
 }
 
 type Failure = JobError | FlowRuntimeError;
@@ -292,16 +329,26 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
         for (const f of op.files) store.restore(readFileSync(join(root, f)));
       }
       for (const p of restored.sources) {
-        const src = sources.find((s) => s.name === p.name);
+        const i = sources.findIndex((s) => s.name === p.name);
+        const src = sources[i];
         if (!src) continue;
         if (!src.replayable) log.warn(`source \`${src.name}\` cannot be replayed: it goes on from the start of this process's input`);
         else src.seek(p.position);
+        // Watermarks as they were at the checkpoint (operators keep their own as well).
+        const w = p.position.watermark;
+        if (w !== undefined) built.sources[i]!.setWatermark?.(w === null ? -Infinity : w);
       }
     }
 
     const cuts = new Map<Source, SourcePosition>();
     if (root && cp) {
-      coordinator = new Coordinator(cp, root, m, { stores: ctx.stores, positions: () => sources.map((s) => ({ name: s.name, position: cuts.get(s) ?? s.position() })), sinks: transactional }, log, restored, nextId);
+      const positions = () =>
+        sources.map((s, i) => {
+          const wm = built.sources[i]!.watermark?.();
+          const position = cuts.get(s) ?? s.position();
+          return { name: s.name, position: wm === undefined ? position : { ...position, watermark: Number.isFinite(wm) ? wm : wm > 0 ? Number.MAX_SAFE_INTEGER : null } };
+        });
+      coordinator = new Coordinator(cp, root, m, { stores: ctx.stores, positions, sinks: transactional }, log, restored, nextId);
     }
     log.info(`running: ${sources.length} source(s), ${m.sinks.length} sink(s), ${m.operators.length} stateful operator(s)${coordinator ? `, checkpoints every ${cp!.every} ms in ${root}` : ""}`);
     const started = performance.now();
@@ -366,54 +413,91 @@ async function loop(
       let batch: BatchResult | Promise<BatchResult> | "stop" = src.next();
       if (batch instanceof Promise) batch = await Promise.race([batch, stop.promise]);
       if (batch === "stop") return { result: "stopped", records };
-      if (batch === null) return { result: "end", records };
+      if (batch === null) {
+        // The end of a finite input: its watermark is +infinity (every window fires).
+        binding.end?.();
+        await between();
+        return { result: "end", records };
+      }
       binding.push(batch);
       records += batch.length;
       await between();
     }
   }
-  // Several sources without event time: one element from each in turn (deterministic).
-  // A checkpoint records, for a batch consumed part way, where it began and how far it got.
+  // Several sources: merged deterministically. With event time on every source, the
+  // element with the smallest time goes next (ties: declaration order); otherwise one
+  // element from each source in turn. A checkpoint records, for a batch consumed part way,
+  // where it began and how far it got.
   const buffers = sources.map(() => ({ batch: [] as unknown[], at: 0, done: false, before: null as SourcePosition | null }));
+  const byTime = bindings.every((b) => b.time !== undefined);
   const one: unknown[] = [undefined];
   let active = sources.length;
   let sinceFlush = 0;
+  /** Makes sure source i has an element at hand; false when it ended. */
+  const fill = async (i: number): Promise<boolean | "stop"> => {
+    const b = buffers[i]!;
+    const src = sources[i]!;
+    if (b.done) return false;
+    if (b.at < b.batch.length) return true;
+    const before = src.position();
+    let next: BatchResult | Promise<BatchResult> | "stop";
+    do {
+      next = src.next();
+      if (next instanceof Promise) next = await Promise.race([next, stop.promise]);
+      if (next === "stop") return "stop";
+    } while (next !== null && next.length === 0);
+    if (next === null) {
+      b.done = true;
+      active--;
+      cuts.delete(src);
+      bindings[i]!.end?.();
+      return false;
+    }
+    b.batch = next;
+    b.at = 0;
+    b.before = before;
+    return true;
+  };
+  const take = (i: number): void => {
+    const b = buffers[i]!;
+    const src = sources[i]!;
+    one[0] = b.batch[b.at++];
+    bindings[i]!.push(one);
+    records++;
+    sinceFlush++;
+    if (b.at < b.batch.length) cuts.set(src, { ...b.before!, skip: (b.before!.skip ?? 0) + b.at });
+    else cuts.delete(src);
+  };
   while (active > 0) {
     if (stop.requested) return { result: "stopped", records };
-    for (let i = 0; i < sources.length; i++) {
-      const b = buffers[i]!;
-      const src = sources[i]!;
-      if (b.done) continue;
-      if (b.at >= b.batch.length) {
-        const before = src.position();
-        let next: BatchResult | Promise<BatchResult> | "stop";
-        do {
-          next = src.next();
-          if (next instanceof Promise) next = await Promise.race([next, stop.promise]);
-          if (next === "stop") return { result: "stopped", records };
-        } while (next !== null && next.length === 0);
-        if (next === null) {
-          b.done = true;
-          active--;
-          cuts.delete(src);
-          continue;
+    if (byTime) {
+      let best = -1;
+      let bestTs = Infinity;
+      for (let i = 0; i < sources.length; i++) {
+        const has = await fill(i);
+        if (has === "stop") return { result: "stopped", records };
+        if (!has) continue;
+        const b = buffers[i]!;
+        const t = bindings[i]!.time!(b.batch[b.at] as never);
+        if (best < 0 || t < bestTs) {
+          best = i;
+          bestTs = t;
         }
-        b.batch = next;
-        b.at = 0;
-        b.before = before;
       }
-      one[0] = b.batch[b.at++];
-      bindings[i]!.push(one);
-      records++;
-      sinceFlush++;
-      if (b.at < b.batch.length) cuts.set(src, { ...b.before!, skip: (b.before!.skip ?? 0) + b.at });
-      else cuts.delete(src);
+      if (best >= 0) take(best);
+    } else {
+      for (let i = 0; i < sources.length; i++) {
+        const has = await fill(i);
+        if (has === "stop") return { result: "stopped", records };
+        if (has) take(i);
+      }
     }
     if (sinceFlush >= 1024) {
       sinceFlush = 0;
       await between();
     }
   }
+  await between();
   return { result: "end", records };
 }
 

@@ -25,6 +25,8 @@ export interface SourcePosition {
   header?: string[];
   /** Records to read again and drop after seeking (a batch consumed part way). */
   skip?: number;
+  /** Jobs with event time: the source's watermark at the checkpoint (null: none yet). */
+  watermark?: number | null;
 }
 
 export interface Source {

@@ -8,6 +8,8 @@ import { decodeSnapshot, encodeSnapshot } from "./checkpoint/snapshot.js";
 /** What the checkpoint coordinator needs from any operator state. */
 export interface StateStore {
   readonly uid: string;
+  /** Whether the store can write deltas (false: every snapshot is full). */
+  readonly incremental?: boolean;
   /** Keys held, and keys changed since the last snapshot. */
   readonly size: number;
   readonly changed: number;
@@ -22,6 +24,8 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
   /** Keys changed since the last snapshot, and their state objects (no lookups at snapshot time). */
   private dirtyKeys: MapKey[] = [];
   private dirtyObjs: S[] = [];
+  /** Keys freed since the last snapshot (written as deletions in a delta). */
+  private deleted: MapKey[] = [];
 
   constructor(
     readonly uid: string,
@@ -49,34 +53,56 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
     return s;
   }
 
+  delete(mapKey: MapKey): void {
+    const s = this.map.get(mapKey);
+    if (s === undefined) return;
+    this.map.delete(mapKey);
+    if (this.tracking) {
+      this.deleted.push(mapKey);
+      // A changed key freed again: drop it from the changes.
+      if (s.$dirty) {
+        const i = this.dirtyObjs.indexOf(s);
+        if (i >= 0) {
+          this.dirtyObjs.splice(i, 1);
+          this.dirtyKeys.splice(i, 1);
+        }
+      }
+    }
+  }
+
   get size(): number {
     return this.map.size;
   }
 
   get changed(): number {
-    return this.dirtyKeys.length;
+    return this.dirtyKeys.length + this.deleted.length;
   }
 
   snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number } {
     const r =
       kind === "full"
         ? encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.map.keys(), this.map.values(), this.map.size, this.tracking)
-        : encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.dirtyKeys.values(), this.dirtyObjs.values(), this.dirtyKeys.length, this.tracking);
+        : encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.dirtyKeys.values(), this.dirtyObjs.values(), this.dirtyKeys.length, this.tracking, undefined, this.deleted);
     this.dirtyKeys = [];
     this.dirtyObjs = [];
+    this.deleted = [];
     return r;
   }
 
   restore(bytes: Buffer): void {
-    decodeSnapshot(bytes, (mk, typedKey, columns, i) => {
-      let s = this.map.get(mk);
-      if (s === undefined) {
-        s = this.create(typedKey);
-        this.map.set(mk, s);
-      }
-      s.$loadFrom(columns, i);
-      s.$dirty = !this.tracking;
-    });
+    decodeSnapshot(
+      bytes,
+      (mk, typedKey, columns, i) => {
+        let s = this.map.get(mk);
+        if (s === undefined) {
+          s = this.create(typedKey);
+          this.map.set(mk, s);
+        }
+        s.$loadFrom(columns, i);
+        s.$dirty = !this.tracking;
+      },
+      (mk) => this.map.delete(mk),
+    );
   }
 }
 

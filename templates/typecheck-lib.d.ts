@@ -181,3 +181,6 @@ type Readonly<T> = { readonly [P in keyof T]: T[P] };
 type Extract<T, U> = T extends U ? T : never;
 type Exclude<T, U> = T extends U ? never : T;
 type NonNullable<T> = T & {};
+
+declare var Infinity: number;
+declare var NaN: number;

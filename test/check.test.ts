@@ -1,5 +1,5 @@
 // check: one golden case per diagnostic code. Each file under test/golden/errors/ starts
-// with `// fail: FLOWnnnn`; the rendered diagnostics (source lines and carets included) are
+// with `// fail: FLOWnnnn` (or `// warn: FLOWnnnn` for a warning); the rendered diagnostics (source lines and carets included) are
 // snapshotted beside it as <name>.txt. Also: the examples check clean, and no compile-time
 // code of the catalogue lacks a golden case.
 
@@ -17,10 +17,11 @@ const cases = readdirSync(dir).filter((f) => f.endsWith(".flow")).sort();
 describe("golden diagnostics", () => {
   it.each(cases)("%s reports its code with the snapshotted message", async (name) => {
     const text = readFileSync(join(dir, name), "utf8");
-    const code = /^\/\/ fail: (FLOW\d{4})/.exec(text)?.[1];
-    expect(code, "first line must be // fail: FLOWnnnn").toBeDefined();
+    const [, kind, code] = /^\/\/ (fail|warn): (FLOW\d{4})/.exec(text) ?? [];
+    expect(code, "first line must be // fail: FLOWnnnn (or // warn: for a warning)").toBeDefined();
     const fe = frontEnd(text, name, { baseDir: dir });
-    expect(fe.ok).toBe(false);
+    // A warning alone does not fail the compile.
+    expect(fe.ok).toBe(kind === "warn");
     expect(fe.diagnostics.map((d) => d.code)).toContain(code);
     const rendered = renderDiagnostics(fe.diagnostics, () => fe.source, false);
     expect(rendered).not.toMatch(/internal/);

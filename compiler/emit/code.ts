@@ -35,6 +35,10 @@ export interface Env {
   emit?: (value: TS.Expression) => TS.Statement[];
   /** The state object of a process block, for `clear`. */
   state?: TS.Expression;
+  /** After a statement that writes state (ttl bookkeeping): the statements to add. */
+  afterWrite?: (bindingId: number) => TS.Statement[];
+  /** `timer at t`: the statements that set the timer. */
+  timer?: (at: TS.Expression) => TS.Statement[];
 }
 
 export class CodeGen {
@@ -290,7 +294,13 @@ export class CodeGen {
   // ---- process-block statements ----------------------------------------------------------
 
   stmts(list: A.Stmt[], env: Env): TS.Statement[] {
-    return list.flatMap((s) => this.stmt(s, env));
+    return list.flatMap((s) => {
+      const out = this.stmt(s, env);
+      const written = s.kind === "ExprStmt" ? this.checked.calls.get(s.expr) : null;
+      const b = this.checked.targets.get(s) ?? (written?.kind === "push" ? written.target : undefined);
+      if (b && b.kind === "state" && env.afterWrite) out.push(...env.afterWrite(b.id));
+      return out;
+    });
   }
 
   private targetRef(b: Binding, env: Env): TS.Expression {
@@ -360,7 +370,8 @@ export class CodeGen {
         return [n.expr(n.method(this.targetRef(target.target, env), "push", [this.expr(s.expr.args[0]!.value, env)]))];
       }
       case "TimerStmt":
-        throw new Error("internal: timers are not supported");
+        if (!env.timer) throw new Error("internal: a timer outside a process block with timers");
+        return env.timer(this.expr(s.at, env));
       default:
         return A.assertNever(s, "statement");
     }

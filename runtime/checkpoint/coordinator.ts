@@ -117,7 +117,7 @@ export class Coordinator {
     let anyDelta = false;
     for (const store of this.parts.stores) {
       const chain = this.chains.get(store.uid);
-      const full = !this.policy.incremental || !chain || chain.files.length >= FULL_EVERY || chain.deltaBytes > chain.fullBytes;
+      const full = !this.policy.incremental || store.incremental === false || !chain || chain.files.length >= FULL_EVERY || chain.deltaBytes > chain.fullBytes;
       const snap = store.snapshot(full ? "full" : "delta");
       const rel = join(dir, `${store.uid}.${full ? "full" : "delta"}`);
       writes.push({ rel, buffers: snap.buffers });

@@ -30,6 +30,10 @@ export interface SnapshotIndex {
   /** Whether keys are records (typed keys stored beside their encoded map keys). */
   typedKeys: boolean;
   keyGroups: { kg: number; offset: number; length: number; keys: number }[];
+  /** Keys removed since the previous snapshot (deltas only). */
+  deleted?: MapKey[];
+  /** Operator-wide values (a window operator's watermark and counters). */
+  meta?: unknown;
 }
 
 /** The key group of a map key: a stable hash, the same in every process. */
@@ -62,7 +66,7 @@ function newGroup(fields: number, typed: boolean): Group {
  * Encodes keys and their state objects (two parallel iterators) into one snapshot file's
  * bytes; resets each object's changed flag (when changes are tracked).
  */
-export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, keys: Iterator<MapKey>, objects: Iterator<Snapshottable & { $key?: unknown }>, count: number, resetChanged = true): { buffers: Buffer[]; keys: number; bytes: number } {
+export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, keys: Iterator<MapKey>, objects: Iterator<Snapshottable & { $key?: unknown }>, count: number, resetChanged = true, meta?: unknown, deleted?: MapKey[]): { buffers: Buffer[]; keys: number; bytes: number } {
   const groups: (Group | undefined)[] = new Array(KEY_GROUPS);
   for (let i = 0; i < count; i++) {
     const mk = keys.next().value as MapKey;
@@ -77,6 +81,8 @@ export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: numb
   }
   const blobs: Buffer[] = [];
   const index: SnapshotIndex = { uid, kind, fields, typedKeys, keyGroups: [] };
+  if (meta !== undefined) index.meta = meta;
+  if (deleted && deleted.length) index.deleted = deleted;
   let offset = 0;
   for (let kg = 0; kg < KEY_GROUPS; kg++) {
     const g = groups[kg];
@@ -94,14 +100,15 @@ export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: numb
   return { buffers: [head, json, ...blobs], keys: count, bytes: 16 + json.length + offset };
 }
 
-/** Reads a snapshot file; calls `apply` with every key and its columns. */
-export function decodeSnapshot(bytes: Buffer, apply: (mapKey: MapKey, typedKey: unknown, columns: readonly unknown[][], index: number) => void): SnapshotIndex {
+/** Reads a snapshot file; calls `remove` for deleted keys, then `apply` with every key and its columns. */
+export function decodeSnapshot(bytes: Buffer, apply: (mapKey: MapKey, typedKey: unknown, columns: readonly unknown[][], index: number) => void, remove?: (mapKey: MapKey) => void): SnapshotIndex {
   if (bytes.length < 16 || !bytes.subarray(0, 8).equals(MAGIC)) throw new Error("not a flowc snapshot file");
   const version = bytes.readUInt32LE(8);
   if (version !== SNAPSHOT_VERSION) throw new Error(`snapshot format version ${version} is not supported (this runtime reads version ${SNAPSHOT_VERSION})`);
   const len = bytes.readUInt32LE(12);
   const index = JSON.parse(bytes.subarray(16, 16 + len).toString("utf8")) as SnapshotIndex;
   const base = 16 + len;
+  if (index.deleted && remove) for (const k of index.deleted) remove(k);
   for (const g of index.keyGroups) {
     const [mapKeys, typedKeys, columns] = deserialize(bytes.subarray(base + g.offset, base + g.offset + g.length)) as [MapKey[], unknown[] | null, unknown[][]];
     for (let i = 0; i < mapKeys.length; i++) apply(mapKeys[i]!, typedKeys ? typedKeys[i] : mapKeys[i], columns, i);

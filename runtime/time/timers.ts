@@ -1,0 +1,106 @@
+// Event-time timers of a process block: `timer at t` registers one timer per key and
+// timestamp; timers fire when the watermark reaches their time, in time order (equal times
+// in the order they were set). State `ttl` uses the same service for its expiry checks.
+// Timers are checkpointed with the rest of the state.
+
+import type { MapKey } from "../api.js";
+import { decodeSnapshot, encodeSnapshot } from "../checkpoint/snapshot.js";
+import { FlowRuntimeError } from "../lib.js";
+import type { StateStore } from "../state.js";
+import { MinHeap } from "./heap.js";
+
+export const USER = 0;
+export const TTL = 1;
+
+interface Entry {
+  time: number;
+  seq: number;
+  kind: number;
+  mk: MapKey;
+}
+
+/** What the generated operator does when a timer fires. */
+export type OnTimer = (kind: number, mk: MapKey, key: unknown, time: number) => void;
+
+export class TimerService implements StateStore {
+  readonly incremental = false;
+  /** Per key: its typed key, and "kind:time" -> order of registration. */
+  private readonly keys = new Map<MapKey, { key: unknown; timers: Map<string, number> }>();
+  private readonly heap = new MinHeap<Entry>((a, b) => a.time < b.time || (a.time === b.time && a.seq < b.seq));
+  private seq = 0;
+  private wm = -Infinity;
+  onTimer: OnTimer = () => undefined;
+
+  constructor(readonly uid: string) {}
+
+  get size(): number {
+    return this.heap.size;
+  }
+
+  get changed(): number {
+    return this.heap.size;
+  }
+
+  /** Registers a timer (once per key, kind and time). */
+  set(kind: number, mk: MapKey, key: unknown, time: number): void {
+    let k = this.keys.get(mk);
+    if (!k) {
+      k = { key, timers: new Map() };
+      this.keys.set(mk, k);
+    }
+    const id = `${kind}:${time}`;
+    if (k.timers.has(id)) return;
+    const seq = this.seq++;
+    k.timers.set(id, seq);
+    this.heap.push({ time, seq, kind, mk });
+  }
+
+  /** Whether a key has user timers pending (its state must then be kept). */
+  hasTimers(mk: MapKey): boolean {
+    const k = this.keys.get(mk);
+    if (!k) return false;
+    for (const id of k.timers.keys()) if (id.startsWith(`${USER}:`)) return true;
+    return false;
+  }
+
+  watermark(w: number): void {
+    if (w <= this.wm) return;
+    this.wm = w;
+    let fired = 0;
+    for (let e = this.heap.peek(); e && e.time <= w; e = this.heap.peek()) {
+      this.heap.pop();
+      const k = this.keys.get(e.mk);
+      const id = `${e.kind}:${e.time}`;
+      if (!k || k.timers.get(id) !== e.seq) continue;
+      k.timers.delete(id);
+      if (k.timers.size === 0) this.keys.delete(e.mk);
+      if (++fired > 10_000_000) throw new FlowRuntimeError("timers keep setting new timers at the end of the input (more than 10 million fired)", this.uid);
+      this.onTimer(e.kind, e.mk, k.key, e.time);
+    }
+  }
+
+  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
+    const rows = [...this.keys].map(([mk, k]) => {
+      const timers = [...k.timers].map(([id, seq]) => [Number(id.slice(0, id.indexOf(":"))), Number(id.slice(id.indexOf(":") + 1)), seq]);
+      return [mk, { $key: k.key, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(timers), $loadFrom: () => undefined }] as const;
+    });
+    return encodeSnapshot(this.uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, { seq: this.seq, wm: this.wm });
+  }
+
+  restore(bytes: Buffer): void {
+    const index = decodeSnapshot(bytes, (mk, key, columns, i) => {
+      const timers = columns[0]![i] as [number, number, number][];
+      const k = { key, timers: new Map<string, number>() };
+      for (const [kind, time, seq] of timers) {
+        k.timers.set(`${kind}:${time}`, seq);
+        this.heap.push({ time, seq, kind, mk });
+      }
+      this.keys.set(mk, k);
+    });
+    const meta = index.meta as { seq: number; wm: number | null } | undefined;
+    if (meta) {
+      this.seq = meta.seq;
+      this.wm = meta.wm ?? -Infinity;
+    }
+  }
+}

@@ -1,0 +1,269 @@
+// Windowed aggregation in event time ("Time, precisely" in docs/language.md):
+//
+// - tumbling windows start at multiples of their size, sliding windows at multiples of
+//   `every` (from the epoch; starts may be negative); a session spans
+//   [first element, last element + gap) and merges with any session an element connects;
+// - a window [start, end) fires when the watermark reaches `end`; its result carries the
+//   time end - 1;
+// - an element is too late for a window once the watermark reached end + allowed_lateness;
+//   it is added to every window it is not too late for, and goes to the `late:` stream only
+//   when it is too late for all of them; adding to a window that already fired re-emits its
+//   updated result at once; a window's state is freed when the watermark reaches
+//   end + allowed_lateness;
+// - results fired by one watermark step come out by window end, then by the order of each
+//   key's first element in that window.
+//
+// Tumbling and sliding windows keep one accumulator (the aggregate's generated state class)
+// per key and window. Sessions keep their elements, because merging two sessions must keep
+// `first`, `last` and `collect` in arrival order; the result is computed when it fires.
+
+import type { MapKey, StateObject } from "../api.js";
+import { decodeSnapshot, encodeSnapshot } from "../checkpoint/snapshot.js";
+import type { StateStore } from "../state.js";
+import { MinHeap } from "./heap.js";
+
+export interface WindowSpec {
+  kind: "tumbling" | "sliding" | "session";
+  size: number;
+  every: number;
+  allowedLateness: number;
+}
+
+/** The generated parts: the aggregate's state class and its update and result code. */
+export interface WindowAggregate<S extends StateObject> {
+  create(key: unknown): S;
+  add(s: S, x: unknown, key: unknown): void;
+  result(s: S, key: unknown, start: number, end: number): unknown;
+  /** The number of state fields of S. */
+  fields: number;
+}
+
+interface Win<S> {
+  start: number;
+  end: number;
+  fired: boolean;
+  /** Order of the window's first element (ties of equal ends fire in this order). */
+  seq: number;
+  acc: S | null;
+  /** Sessions: the elements, in arrival order, with their order numbers. */
+  elems: { seq: number; x: unknown }[] | null;
+}
+
+interface KeyWindows<S> {
+  key: unknown;
+  windows: Win<S>[];
+}
+
+interface Pending<S> {
+  end: number;
+  seq: number;
+  mk: MapKey;
+  win: Win<S>;
+}
+
+export type Emit = (value: unknown, key: unknown, ts: number) => void;
+
+export class WindowOperator<S extends StateObject> implements StateStore {
+  readonly incremental = false;
+  private readonly keys = new Map<MapKey, KeyWindows<S>>();
+  private readonly toFire = new MinHeap<Pending<S>>((a, b) => a.end < b.end || (a.end === b.end && a.seq < b.seq));
+  private readonly toFree = new MinHeap<{ time: number; mk: MapKey; win: Win<S> }>((a, b) => a.time < b.time);
+  private wm = -Infinity;
+  private seq = 0;
+  /** Elements too late for all their windows, with no `late:` stream to go to. */
+  dropped = 0;
+
+  constructor(
+    readonly uid: string,
+    private readonly spec: WindowSpec,
+    private readonly agg: WindowAggregate<S>,
+    private readonly emit: Emit,
+    private readonly late: Emit | null,
+    private readonly typedKeys: boolean,
+  ) {}
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  get changed(): number {
+    return this.keys.size;
+  }
+
+  /** Windows held, over all keys (for tests of bounded state). */
+  get windows(): number {
+    let n = 0;
+    for (const kw of this.keys.values()) n += kw.windows.length;
+    return n;
+  }
+
+  private tooLate(end: number): boolean {
+    return this.wm >= end + this.spec.allowedLateness;
+  }
+
+  /** The [start, end) windows an element at `ts` belongs to (tumbling, sliding). */
+  private assign(ts: number): [number, number][] {
+    const { size, every } = this.spec;
+    const out: [number, number][] = [];
+    let start = Math.floor(ts / every) * every;
+    for (; start > ts - size; start -= every) out.push([start, start + size]);
+    return out.reverse();
+  }
+
+  element(x: unknown, mk: MapKey, key: unknown, ts: number): void {
+    let kw = this.keys.get(mk);
+    if (this.spec.kind === "session") {
+      this.sessionElement(x, mk, key, ts);
+      return;
+    }
+    let added = false;
+    for (const [start, end] of this.assign(ts)) {
+      if (this.tooLate(end)) continue;
+      if (!kw) {
+        kw = { key, windows: [] };
+        this.keys.set(mk, kw);
+      }
+      let win = kw.windows.find((w) => w.start === start);
+      if (!win) {
+        win = { start, end, fired: false, seq: this.seq++, acc: this.agg.create(key), elems: null };
+        kw.windows.push(win);
+        this.toFire.push({ end, seq: win.seq, mk, win });
+        this.toFree.push({ time: end + this.spec.allowedLateness, mk, win });
+      }
+      this.agg.add(win.acc!, x, key);
+      added = true;
+      // A window the watermark already reached (fired before, or allowed-late and new) is
+      // emitted, updated, at once.
+      if (win.fired || end <= this.wm) {
+        win.fired = true;
+        this.emit(this.agg.result(win.acc!, key, start, end), key, end - 1);
+      }
+    }
+    if (!added) this.lateElement(x, key, ts);
+  }
+
+  private lateElement(x: unknown, key: unknown, ts: number): void {
+    if (this.late) this.late(x, key, ts);
+    else this.dropped++;
+  }
+
+  private sessionElement(x: unknown, mk: MapKey, key: unknown, ts: number): void {
+    const gap = this.spec.size;
+    let kw = this.keys.get(mk);
+    const touching = kw ? kw.windows.filter((w) => ts <= w.end && ts + gap >= w.start) : [];
+    const start = Math.min(ts, ...touching.map((w) => w.start));
+    const end = Math.max(ts + gap, ...touching.map((w) => w.end));
+    if (this.tooLate(end)) {
+      this.lateElement(x, key, ts);
+      return;
+    }
+    if (!kw) {
+      kw = { key, windows: [] };
+      this.keys.set(mk, kw);
+    }
+    const elemSeq = this.seq++;
+    let win: Win<S>;
+    if (touching.length === 0) {
+      win = { start, end, fired: false, seq: elemSeq, acc: null, elems: [{ seq: elemSeq, x }] };
+      kw.windows.push(win);
+    } else {
+      // Merge: one session holding every element, in arrival order.
+      const elems = touching.flatMap((w) => w.elems!).concat([{ seq: elemSeq, x }]).sort((a, b) => a.seq - b.seq);
+      win = { start, end, fired: false, seq: Math.min(...touching.map((w) => w.seq)), acc: null, elems };
+      kw.windows = kw.windows.filter((w) => !touching.includes(w)).concat([win]);
+    }
+    // A session the watermark already reached (it fired before and the element did not
+    // extend it past the watermark, or it is allowed-late) is emitted at once; otherwise it
+    // fires when the watermark reaches its (new) end.
+    if (end <= this.wm) {
+      win.fired = true;
+      this.emit(this.sessionResult(win, key), key, end - 1);
+    }
+    if (!win.fired) this.toFire.push({ end, seq: win.seq, mk, win });
+    this.toFree.push({ time: end + this.spec.allowedLateness, mk, win });
+  }
+
+  private sessionResult(win: Win<S>, key: unknown): unknown {
+    const acc = this.agg.create(key);
+    for (const e of win.elems!) this.agg.add(acc, e.x, key);
+    return this.agg.result(acc, key, win.start, win.end);
+  }
+
+  /** The watermark advanced: fire the windows it reached, in order; free what it passed. */
+  watermark(w: number): void {
+    if (w <= this.wm) return;
+    this.wm = w;
+    for (let p = this.toFire.peek(); p && p.end <= w; p = this.toFire.peek()) {
+      this.toFire.pop();
+      const win = p.win;
+      // Stale entries: a session merged away, or extended to a later end.
+      if (win.fired || win.end !== p.end) continue;
+      const kw = this.keys.get(p.mk);
+      if (!kw || !kw.windows.includes(win)) continue;
+      win.fired = true;
+      const result = win.elems ? this.sessionResult(win, kw.key) : this.agg.result(win.acc!, kw.key, win.start, win.end);
+      this.emit(result, kw.key, win.end - 1);
+    }
+    for (let f = this.toFree.peek(); f && f.time <= w; f = this.toFree.peek()) {
+      this.toFree.pop();
+      if (f.win.end + this.spec.allowedLateness !== f.time) continue; // extended since
+      const kw = this.keys.get(f.mk);
+      if (!kw) continue;
+      const i = kw.windows.indexOf(f.win);
+      if (i < 0) continue;
+      kw.windows.splice(i, 1);
+      if (kw.windows.length === 0) this.keys.delete(f.mk);
+    }
+  }
+
+  // ---- checkpoints -----------------------------------------------------------------------
+
+  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
+    const fields = this.agg.fields;
+    const rows = [...this.keys].map(([mk, kw]) => {
+      const windows = kw.windows.map((w) => {
+        let acc: unknown[] | null = null;
+        if (w.acc) {
+          const cols: unknown[][] = Array.from({ length: fields }, () => []);
+          w.acc.$saveTo(cols);
+          acc = cols.map((c) => c[0]);
+        }
+        return [w.start, w.end, w.fired, w.seq, acc, w.elems];
+      });
+      const obj = {
+        $key: kw.key,
+        $dirty: false,
+        $saveTo: (c: unknown[][]) => c[0]!.push(windows),
+        $loadFrom: () => undefined,
+      };
+      return [mk, obj] as const;
+    });
+    return encodeSnapshot(this.uid, "full", 1, this.typedKeys, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, { wm: this.wm, seq: this.seq, dropped: this.dropped });
+  }
+
+  restore(bytes: Buffer): void {
+    const fields = this.agg.fields;
+    const index = decodeSnapshot(bytes, (mk, typedKey, columns, i) => {
+      const rows = columns[0]![i] as [number, number, boolean, number, unknown[] | null, { seq: number; x: unknown }[] | null][];
+      const kw: KeyWindows<S> = { key: typedKey, windows: [] };
+      for (const [start, end, fired, seq, acc, elems] of rows) {
+        let s: S | null = null;
+        if (acc) {
+          s = this.agg.create(typedKey);
+          s.$loadFrom(acc.map((v) => [v]).slice(0, fields), 0);
+        }
+        const win: Win<S> = { start, end, fired, seq, acc: s, elems };
+        kw.windows.push(win);
+        if (!fired) this.toFire.push({ end, seq, mk, win });
+        this.toFree.push({ time: end + this.spec.allowedLateness, mk, win });
+      }
+      this.keys.set(mk, kw);
+    });
+    const meta = index.meta as { wm: number | null; seq: number; dropped: number } | undefined;
+    if (meta) {
+      this.wm = meta.wm ?? -Infinity;
+      this.seq = meta.seq;
+      this.dropped = meta.dropped;
+    }
+  }
+}
