@@ -496,6 +496,19 @@ class GraphCode {
       ];
     };
     const timer = (at: TS.Expression): TS.Statement[] => [n.expr(n.method(n.id(timers!), "set", [n.num(0), mk, n.id("$k"), at]))];
+    // ttl: state last written that long before this element's time reads as its initial value
+    // (the expiry timers free it later; this keeps the result independent of the watermark).
+    const expireStale = (): TS.Statement[] =>
+      st.states
+        .filter((b) => st.ttl.has(b.name))
+        .map((b) => {
+          const w = n.prop(s, `$w_${fieldName(b.name)}`);
+          return n.if(n.bin(n.bin(w, K.PlusToken, n.num(st.ttl.get(b.name)!)), K.LessThanEqualsToken, n.id("$ts")), [
+            n.assign(n.prop(s, fieldName(b.name)), gen.expr(b.decl.init, { vars: new Map(), names: new Names() })),
+            n.assign(w, n.f.createPrefixUnaryExpression(K.MinusToken, n.id("Infinity"))),
+          ]);
+        });
+    body.push(...expireStale());
     const param = gen.bindLocal(st.param, env);
     body.push(n.constDecl(param, n.id("$in")));
     const emitEnv: Env = { ...env, state: s, emit: (value) => this.forward(node, value, n.id("$k"), env.names), afterWrite, timer };
@@ -511,7 +524,7 @@ class GraphCode {
       n.constDecl("$k", n.f.createAsExpression(n.id("$key"), keyT)),
       n.constDecl("$s", node.input.key ? n.method(n.id(this.store(uid)), "get", [n.f.createAsExpression(n.id("$mk"), n.f.createTypeReferenceNode("$rt.MapKey")), n.id("$k")]) : n.id(this.store(uid))),
     ];
-    const userTimer: TS.Statement[] = [];
+    const userTimer: TS.Statement[] = [...expireStale()];
     if (st.stage.onTimer && st.timerParam) {
       const tp = gen.bindLocal(st.timerParam, tenv);
       userTimer.push(n.constDecl(tp, n.id("$ts")), ...gen.stmts(st.stage.onTimer.body, tenv));
