@@ -132,4 +132,76 @@ describe("fault injection", () => {
     const history = readFileSync(join(work, "chk", "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind: string; status: string });
     expect(history.some((h) => h.kind === "incremental" && h.status === "completed")).toBe(true);
   });
+
+  it("a windowed job with timers, ttl and a join gives byte-identical output through SIGKILLs", async () => {
+    const job = `job timed
+checkpoint {
+  every 100ms
+  storage "./chk"
+  retain 2
+  incremental true
+}
+type Bid = { auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl") event_time(b => b.ts) watermark 2s
+let hot = bids
+  |> key_by(b => b.auction)
+  |> window(sliding(10s, every: 5s), allowed_lateness: 1s, late: late_bids)
+  |> aggregate(b => { auction: key, end: window.end, n: count(), top: max(b.price) })
+let quiet = bids
+  |> key_by(b => b.bidder)
+  |> process(b) as idle_bidders {
+       state spent: float = 0.0 ttl 30s
+       state bids: int = 0
+       spent += b.price
+       bids += 1
+       timer at b.ts + 20s
+       on timer(t) {
+         emit { bidder: key, at: t, spent: spent, bids: bids }
+       }
+     }
+let pairs = join hot as h, quiet as q on h.n == q.bids within 5s select { n: h.n, auction: h.auction, bidder: q.bidder }
+sink hot -> file("out/hot.jsonl")
+sink quiet -> file("out/quiet.jsonl")
+sink late_bids |> map(b => b.ts) -> file("out/late.jsonl")
+sink pairs |> filter(p => p.auction % 7 == 0) -> file("out/pairs.jsonl")
+`;
+    let seed = 7;
+    const rnd = (): number => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    const rows: string[] = [];
+    for (let i = 0; i < 150_000; i++) {
+      const ts = i * 20 + Math.floor(rnd() * 4000) - (i % 997 === 0 ? 9000 : 0);
+      rows.push(JSON.stringify({ auction: Math.floor(rnd() * 400), bidder: Math.floor(rnd() * 3000), price: Math.round(rnd() * 10000) / 100, ts }));
+    }
+    const base = tempDir("flowc-faults-timed-");
+    writeFiles(base, { "job.flow": job, "bids.jsonl": rows.join("\n") + "\n" });
+    const bundle = await compileIn(base, job);
+    const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl"];
+    const clean = tempDir("flowc-faults-timed-clean-");
+    cpSync(join(base, "bids.jsonl"), join(clean, "bids.jsonl"));
+    const ref = await runBundle(bundle, { cwd: clean });
+    expect(ref.exitCode, ref.stderr).toBe(0);
+    const expected = outputs.map((f) => readFileSync(join(clean, f)));
+    for (const e of expected) expect(e.length).toBeGreaterThan(0);
+
+    const work = tempDir("flowc-faults-timed-crash-");
+    cpSync(join(base, "bids.jsonl"), join(work, "bids.jsonl"));
+    let kills = 0;
+    for (let run = 0; run < 60 && kills < 10; run++) {
+      const child = execa(process.execPath, [bundle], { cwd: work, reject: false, stdin: "ignore" });
+      await sleep(80 + Math.random() * 400);
+      child.kill("SIGKILL");
+      const r = await child;
+      if (r.signal === "SIGKILL") kills++;
+    }
+    expect(kills).toBeGreaterThanOrEqual(10);
+    const last = await runBundle(bundle, { cwd: work });
+    expect(last.exitCode, last.stderr).toBe(0);
+    outputs.forEach((f, i) => {
+      const got = readFileSync(join(work, f));
+      expect(got.equals(expected[i]!), `${f} differs from the failure-free run (${got.length} vs ${expected[i]!.length} bytes)`).toBe(true);
+    });
+  });
 });
