@@ -204,6 +204,13 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
   const onInt = onSignal("SIGINT");
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
+  // The reader of stdout went away (`… | head`): stop like SIGTERM, quietly.
+  const onStdoutError = (e: NodeJS.ErrnoException): void => {
+    if (e.code !== "EPIPE") throw e;
+    StdoutSink.closed = true;
+    if (!stop.requested) stop.request();
+  };
+  process.stdout.on("error", onStdoutError);
   try {
     const policy = m.restart;
     for (let attempt = 0; ; attempt++) {
@@ -226,6 +233,7 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);
   }
+  void onStdoutError;
 }
 
 type Outcome = { kind: "done" } | { kind: "stopped" } | { kind: "failed"; error: Failure };

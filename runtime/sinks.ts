@@ -34,6 +34,8 @@ function writeError(path: string, e: unknown): JobError {
  */
 export class StdoutSink implements LineWriter {
   private static pending = "";
+  /** Set when the reader of stdout went away (EPIPE): further output is dropped. */
+  static closed = false;
 
   constructor(header: string | null) {
     if (header !== null) StdoutSink.pending += header + "\n";
@@ -46,6 +48,10 @@ export class StdoutSink implements LineWriter {
 
   flush(): void | Promise<void> {
     if (StdoutSink.pending.length === 0) return;
+    if (StdoutSink.closed) {
+      StdoutSink.pending = "";
+      return;
+    }
     const ok = process.stdout.write(StdoutSink.pending);
     StdoutSink.pending = "";
     if (!ok) return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
