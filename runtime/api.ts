@@ -133,6 +133,8 @@ export interface JoinHandle {
   element(side: number, x: unknown, mapKey: MapKey, key: unknown, ts: number): void;
   /** Whether the join's watermark (the smaller of its inputs') advanced. */
   watermark(w: number, side: number): boolean;
+  setIdle(side: number, on: boolean): boolean;
+  allIdle(): boolean;
   readonly watermarkValue: number;
 }
 
@@ -159,6 +161,8 @@ export interface SourceBinding<T> {
   watermark?(): number;
   setWatermark?(w: number): void;
   end?(): void;
+  /** `idle d`: while idle, the source does not hold the watermark of what it feeds back. */
+  idle?(on: boolean): void;
 }
 
 export interface BuiltJob {

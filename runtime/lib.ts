@@ -152,3 +152,48 @@ export function csvRow(cells: readonly unknown[]): string {
 export function formatPrimitive(v: string | number | boolean | null): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
+
+/**
+ * The watermark of a node with several inputs: the smallest of its inputs' that are not
+ * idle (`idle d` on a live source). Only advances are passed on.
+ */
+export class WatermarkMerge {
+  private readonly wms: number[];
+  private readonly idle: boolean[];
+  private out = -Infinity;
+
+  constructor(inputs: number) {
+    this.wms = new Array<number>(inputs).fill(-Infinity);
+    this.idle = new Array<boolean>(inputs).fill(false);
+  }
+
+  private combined(): number {
+    let m = Infinity;
+    let any = false;
+    for (let i = 0; i < this.wms.length; i++) {
+      if (this.idle[i]) continue;
+      any = true;
+      if (this.wms[i]! < m) m = this.wms[i]!;
+    }
+    return any ? m : -Infinity;
+  }
+
+  /** Input i's watermark is now w; returns the node's new watermark if it advanced. */
+  update(i: number, w: number): number | null {
+    this.wms[i] = w;
+    const m = this.combined();
+    if (m <= this.out) return null;
+    this.out = m;
+    return m;
+  }
+
+  /** Input i became idle or active again: the new watermark if it advanced, and whether every input is idle now. */
+  setIdle(i: number, on: boolean): { advanced: number | null; allIdle: boolean } {
+    this.idle[i] = on;
+    const allIdle = this.idle.every((x) => x);
+    const m = this.combined();
+    if (m <= this.out) return { advanced: null, allIdle };
+    this.out = m;
+    return { advanced: m, allIdle };
+  }
+}

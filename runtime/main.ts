@@ -360,7 +360,8 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
     }
     log.info(`running: ${sources.length} source(s), ${m.sinks.length} sink(s), ${m.operators.length} stateful operator(s)${coordinator ? `, checkpoints every ${cp!.every} ms in ${root}` : ""}`);
     const started = performance.now();
-    const { result, records } = await loop(sources, built.sources, writers, coordinator, stop, cuts);
+    const idleTimes = m.sources.map((s) => (s.connector === "stdin" ? (s.eventTime?.idle ?? null) : null));
+    const { result, records } = await loop(sources, built.sources, writers, coordinator, stop, cuts, idleTimes);
     if (coordinator) {
       await coordinator.settle();
       await coordinator.start(result === "end" ? "final" : "stop");
@@ -400,6 +401,8 @@ async function loop(
   coordinator: Coordinator | null,
   stop: Stop,
   cuts: Map<Source, SourcePosition>,
+  /** Per source: `idle d` of a live source (ms), or null. */
+  idleTimes: (number | null)[] = [],
 ): Promise<{ result: "end" | "stopped"; records: number }> {
   let records = 0;
   const between = async (): Promise<void> => {
@@ -436,22 +439,63 @@ async function loop(
   // element with the smallest time goes next (ties: declaration order); otherwise one
   // element from each source in turn. A checkpoint records, for a batch consumed part way,
   // where it began and how far it got.
-  const buffers = sources.map(() => ({ batch: [] as unknown[], at: 0, done: false, before: null as SourcePosition | null }));
+  const buffers = sources.map(() => ({
+    batch: [] as unknown[],
+    at: 0,
+    done: false,
+    before: null as SourcePosition | null,
+    /** A live source's read still under way, and whether it has settled. */
+    pending: null as { promise: Promise<BatchResult>; result?: BatchResult; settled: boolean } | null,
+    idle: false,
+  }));
   const byTime = bindings.every((b) => b.time !== undefined);
   const one: unknown[] = [undefined];
   let active = sources.length;
+  const idleAfter = idleTimes;
   let sinceFlush = 0;
   /** Makes sure source i has an element at hand; false when it ended. */
-  const fill = async (i: number): Promise<boolean | "stop"> => {
+  const fill = async (i: number): Promise<boolean | "stop" | "idle"> => {
     const b = buffers[i]!;
     const src = sources[i]!;
     if (b.done) return false;
     if (b.at < b.batch.length) return true;
-    const before = src.position();
+    const before = b.pending ? b.before! : src.position();
     let next: BatchResult | Promise<BatchResult> | "stop";
     do {
-      next = src.next();
-      if (next instanceof Promise) next = await Promise.race([next, stop.promise]);
+      if (b.pending) {
+        // A live source read started earlier: take it if it has arrived, else it is idle.
+        if (!b.pending.settled) return "idle";
+        next = b.pending.result!;
+        b.pending = null;
+        if (b.idle) {
+          b.idle = false;
+          bindings[i]!.idle?.(false);
+        }
+      } else next = src.next();
+      if (next instanceof Promise) {
+        const idleMs = idleAfter[i];
+        if (idleMs === null || idleMs === undefined) next = await Promise.race([next, stop.promise]);
+        else {
+          // `idle d`: a live source without input for d stops holding the watermark back.
+          const p: { promise: Promise<BatchResult>; result?: BatchResult; settled: boolean } = { promise: next, settled: false };
+          void next.then((r) => {
+            p.result = r;
+            p.settled = true;
+          });
+          const timer = new Promise<"idle">((r) => setTimeout(() => r("idle"), idleMs).unref());
+          const won = await Promise.race([next, stop.promise, timer]);
+          if (won === "idle") {
+            b.pending = p;
+            b.before = before;
+            if (!b.idle) {
+              b.idle = true;
+              bindings[i]!.idle?.(true);
+            }
+            return "idle";
+          }
+          next = won;
+        }
+      }
       if (next === "stop") return "stop";
     } while (next !== null && next.length === 0);
     if (next === null) {
@@ -478,13 +522,15 @@ async function loop(
   };
   while (active > 0) {
     if (stop.requested) return { result: "stopped", records };
+    let idle = 0;
     if (byTime) {
       let best = -1;
       let bestTs = Infinity;
       for (let i = 0; i < sources.length; i++) {
         const has = await fill(i);
         if (has === "stop") return { result: "stopped", records };
-        if (!has) continue;
+        if (has === "idle") idle++;
+        if (has !== true) continue;
         const b = buffers[i]!;
         const t = bindings[i]!.time!(b.batch[b.at] as never);
         if (best < 0 || t < bestTs) {
@@ -497,8 +543,14 @@ async function loop(
       for (let i = 0; i < sources.length; i++) {
         const has = await fill(i);
         if (has === "stop") return { result: "stopped", records };
-        if (has) take(i);
+        if (has === "idle") idle++;
+        if (has === true) take(i);
       }
+    }
+    if (idle > 0 && idle === active) {
+      // Every source still running is idle: wait for one of them (or a stop).
+      await between();
+      await Promise.race([stop.promise, ...buffers.flatMap((b) => (b.pending ? [b.pending.promise] : []))]);
     }
     if (sinceFlush >= 1024) {
       sinceFlush = 0;

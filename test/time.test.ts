@@ -245,3 +245,36 @@ sink d |> filter(x => x % 100000 == 0) -> file("out/d.jsonl")
     expect(readFileSync(join(r.dir, "out", "t.jsonl"), "utf8")).toBe("");
   });
 });
+
+describe("idle sources", () => {
+  it("a live source idle for `idle d` stops holding back the watermark of the others", async () => {
+    const { compileIn, tempDir, writeFiles } = await import("./helpers.js");
+    const { execa } = await import("execa");
+    const job = (idle: string) => `job idling
+${EVENTS}
+source live: E = stdin() event_time(x => x.ts) watermark 0s${idle}
+source past: E = file("past.jsonl") event_time(x => x.ts) watermark 0s
+let w = past |> union(live) |> key_by(x => x.k) |> window(tumbling(10s)) |> aggregate(x => { k: key, n: count(), end: window.end })
+sink w -> stdout()
+`;
+    const dir = tempDir();
+    writeFiles(dir, { "past.jsonl": ['{"k":"a","v":1,"ts":1000}', '{"k":"a","v":1,"ts":2000}', '{"k":"b","v":1,"ts":15000}'].join("\n") + "\n" });
+    const firstLine = async (bundle: string, waitMs: number): Promise<string | null> => {
+      const child = execa(process.execPath, [bundle], { cwd: dir, reject: false, stdin: "pipe" });
+      const line = await new Promise<string | null>((resolve) => {
+        const t = setTimeout(() => resolve(null), waitMs);
+        child.stdout!.on("data", (d: Buffer) => {
+          clearTimeout(t);
+          resolve(d.toString().split("\n")[0]!);
+        });
+      });
+      child.stdin!.end();
+      await child;
+      return line;
+    };
+    // Without `idle`, the silent stdin holds every window back until it ends.
+    expect(await firstLine(await compileIn(dir, job("")), 1500)).toBeNull();
+    // With `idle 200ms`, the file's windows fire while stdin is still open and silent.
+    expect(await firstLine(await compileIn(dir, job(" idle 200ms")), 10_000)).toBe('{"k":"a","n":2,"end":10000}');
+  });
+});

@@ -29,6 +29,8 @@ class GraphCode {
   private readonly names = new Names(["$ctx", "$lib", "$rt", "manifest", "build"]);
   private readonly entry = new Map<number, string>();
   private readonly wmFn = new Map<number, string>();
+  /** `<node>$status(idle[, input])`, when a source declares `idle`. */
+  private readonly statusFn = new Map<number, string>();
   private readonly byId: Map<number, Node>;
   private readonly time: boolean;
 
@@ -43,7 +45,10 @@ class GraphCode {
     this.K = n.ts.SyntaxKind;
     this.byId = new Map(graph.nodes.map((x) => [x.id, x]));
     this.time = graph.eventTime;
+    this.idle = graph.sources.some((s) => s.source.eventTime?.idle !== null && s.source.eventTime?.idle !== undefined);
   }
+
+  private readonly idle: boolean;
 
   private uidOf(node: Node): string {
     return node.kind === "operator" ? node.stage.uid : node.kind === "join" ? node.join.uid : node.label;
@@ -56,6 +61,7 @@ class GraphCode {
       const name = this.names.fresh(base);
       this.entry.set(node.id, name);
       if (this.time && node.kind !== "sink") this.wmFn.set(node.id, this.names.fresh(`${name}$wm`));
+      if (this.idle && node.kind !== "sink") this.statusFn.set(node.id, this.names.fresh(`${name}$status`));
     }
     this.declareOperators();
     for (const s of this.graph.sinks) this.out.push(n.constDecl(this.writer(s.index), n.call(n.prop(n.id("$ctx"), "sink"), [n.num(s.index)])));
@@ -379,28 +385,46 @@ class GraphCode {
     // Watermarks.
     const wm = this.wmFn.get(node.id);
     if (wm) {
+      const bool = n.f.createKeywordTypeNode(this.K.BooleanKeyword);
+      const status = this.statusFn.get(node.id);
       if (node.inputIds.length > 1 && node.kind !== "join") {
-        // Several inputs: the watermark is the smallest of theirs.
-        const arr = this.names.fresh(`${name}$wms`);
-        const last = this.names.fresh(`${name}$wmOut`);
-        out.push(n.constDecl(arr, n.array(node.inputIds.map(() => n.f.createPrefixUnaryExpression(this.K.MinusToken, n.id("Infinity"))))));
-        out.push(n.letDecl(last, n.f.createPrefixUnaryExpression(this.K.MinusToken, n.id("Infinity")), num));
-        const min = n.call(n.prop(n.id("Math"), "min"), node.inputIds.map((_, i) => n.nonNull(n.f.createElementAccessExpression(n.id(arr), n.num(i)))));
+        // Several inputs: the watermark is the smallest of theirs (idle inputs left out).
+        const merge = this.names.fresh(`${name}$merge`);
+        out.push(n.constDecl(merge, n.f.createNewExpression(n.prop(n.id("$lib"), "WatermarkMerge"), undefined, [n.num(node.inputIds.length)])));
         out.push(this.fn(wm, [["$w", num], ["$i", num]], [
-          n.assign(n.f.createElementAccessExpression(n.id(arr), n.id("$i")), n.id("$w")),
-          n.constDecl("$m", min),
-          n.if(n.bin(n.id("$m"), this.K.LessThanEqualsToken, n.id(last)), [n.ret()]),
-          n.assign(n.id(last), n.id("$m")),
-          ...this.wmBody(node, n.id("$m")),
+          n.constDecl("$m", n.method(n.id(merge), "update", [n.id("$i"), n.id("$w")])),
+          n.if(n.bin(n.id("$m"), this.K.ExclamationEqualsEqualsToken, n.null()), this.wmBody(node, n.id("$m"))),
         ]));
+        if (status) {
+          out.push(this.fn(status, [["$on", bool], ["$i", num]], [
+            n.constDecl("$r", n.method(n.id(merge), "setIdle", [n.id("$i"), n.id("$on")])),
+            n.if(n.bin(n.prop(n.id("$r"), "advanced"), this.K.ExclamationEqualsEqualsToken, n.null()), this.wmBody(node, n.nonNull(n.prop(n.id("$r"), "advanced")))),
+            ...this.forwardStatus(node, n.prop(n.id("$r"), "allIdle")),
+          ]));
+        }
       } else if (node.kind === "join") {
         const joinObj = this.objectNames.get(`join:${node.join.uid}`)!;
         out.push(this.fn(wm, [["$w", num], ["$i", num]], [n.if(n.method(n.id(joinObj), "watermark", [n.id("$w"), n.id("$i")]), this.forwardWm(node, n.prop(n.id(joinObj), "watermarkValue")))]));
+        if (status) {
+          out.push(this.fn(status, [["$on", bool], ["$i", num]], [
+            n.if(n.method(n.id(joinObj), "setIdle", [n.id("$i"), n.id("$on")]), this.forwardWm(node, n.prop(n.id(joinObj), "watermarkValue"))),
+            ...this.forwardStatus(node, n.method(n.id(joinObj), "allIdle", [])),
+          ]));
+        }
       } else {
         out.push(this.fn(wm, [["$w", num]], this.wmBody(node, n.id("$w"))));
+        if (status) out.push(this.fn(status, [["$on", bool]], this.forwardStatus(node, n.id("$on"))));
       }
     }
     return out;
+  }
+
+  /** Statements that pass an idle status (`idle d`) to every node `node` feeds. */
+  forwardStatus(node: Node, on: TS.Expression): TS.Statement[] {
+    const { n } = this;
+    return [...this.edges(node, "main"), ...this.edges(node, "late")]
+      .filter((e) => e.target.kind !== "sink")
+      .map((e) => n.expr(n.call(this.statusFn.get(e.target.id)!, e.target.inputIds.length > 1 ? [on, n.num(e.input)] : [on])));
   }
 
   /** What a node does when its watermark advances to `w`, then passing it on. */
@@ -595,6 +619,11 @@ class GraphCode {
       members.push(method("watermark", [], num, [n.ret(n.id(wmVar))]));
       members.push(method("setWatermark", [["$w", num]], voidT, [n.assign(n.id(wmVar), n.id("$w")), ...this.forwardWm(s, n.id("$w"))]));
       members.push(method("end", [], voidT, [n.assign(n.id(wmVar), n.id("Infinity")), ...this.forwardWm(s, n.id("Infinity"))]));
+      if (this.idle) {
+        // Idle: nodes with several inputs leave this source out of their watermark until
+        // it has input again.
+        members.push(method("idle", [["$on", n.f.createKeywordTypeNode(K.BooleanKeyword)]], voidT, this.forwardStatus(s, n.id("$on"))));
+      }
     }
     const conn = s.source.connector;
     if (conn?.kind === "values") {

@@ -126,11 +126,24 @@ export class JoinOperator implements StateStore {
     if (this.spec.kind === "interval") this.expiry.push({ time: ts + d, gk: mk, side, item });
   }
 
-  /** One input's watermark advanced; the join's is the smaller of the two. */
-  watermark(w: number, side: number): boolean {
-    if (w <= this.wms[side]!) return false;
-    this.wms[side] = w;
-    const next = Math.min(this.wms[0], this.wms[1]);
+  private readonly idle: [boolean, boolean] = [false, false];
+
+  /** An input became idle (`idle d` on a live source) or active: whether the watermark advanced. */
+  setIdle(side: number, on: boolean): boolean {
+    this.idle[side] = on;
+    return this.watermark(this.wms[side]!, side, true);
+  }
+
+  allIdle(): boolean {
+    return this.idle[0] && this.idle[1];
+  }
+
+  /** One input's watermark advanced; the join's is the smaller of the two (idle ones left out). */
+  watermark(w: number, side: number, force = false): boolean {
+    if (w <= this.wms[side]! && !force) return false;
+    this.wms[side] = Math.max(this.wms[side]!, w);
+    const active = [0, 1].filter((i) => !this.idle[i]);
+    const next = active.length ? Math.min(...active.map((i) => this.wms[i]!)) : -Infinity;
     if (next <= this.wm) return false;
     this.wm = next;
     if (this.spec.kind === "window") {
