@@ -42,6 +42,8 @@ interface Win<S> {
   start: number;
   end: number;
   fired: boolean;
+  /** Merged into another session, or freed. */
+  dead: boolean;
   /** Order of the window's first element (ties of equal ends fire in this order). */
   seq: number;
   acc: S | null;
@@ -54,11 +56,10 @@ interface KeyWindows<S> {
   windows: Win<S>[];
 }
 
-interface Pending<S> {
+/** The windows that end at one time, in the order of their first elements. */
+interface Bucket<S> {
   end: number;
-  seq: number;
-  mk: MapKey;
-  win: Win<S>;
+  entries: { mk: MapKey; win: Win<S> }[];
 }
 
 export type Emit = (value: unknown, key: unknown, ts: number) => void;
@@ -66,8 +67,10 @@ export type Emit = (value: unknown, key: unknown, ts: number) => void;
 export class WindowOperator<S extends StateObject> implements StateStore {
   readonly incremental = false;
   private readonly keys = new Map<MapKey, KeyWindows<S>>();
-  private readonly toFire = new MinHeap<Pending<S>>((a, b) => a.end < b.end || (a.end === b.end && a.seq < b.seq));
-  private readonly toFree = new MinHeap<{ time: number; mk: MapKey; win: Win<S> }>((a, b) => a.time < b.time);
+  /** Windows by end. A heap of the distinct ends not fired yet, and of those fired, not freed. */
+  private readonly buckets = new Map<number, Bucket<S>>();
+  private readonly toFire = new MinHeap<number>((a, b) => a < b);
+  private readonly toFree = new MinHeap<number>((a, b) => a < b);
   private wm = -Infinity;
   private seq = 0;
   /** Elements too late for all their windows, with no `late:` stream to go to. */
@@ -101,34 +104,49 @@ export class WindowOperator<S extends StateObject> implements StateStore {
     return this.wm >= end + this.spec.allowedLateness;
   }
 
-  /** The [start, end) windows an element at `ts` belongs to (tumbling, sliding). */
-  private assign(ts: number): [number, number][] {
-    const { size, every } = this.spec;
-    const out: [number, number][] = [];
-    let start = Math.floor(ts / every) * every;
-    for (; start > ts - size; start -= every) out.push([start, start + size]);
-    return out.reverse();
+  /** Files a window under its end (fired at once later if the watermark already passed it). */
+  private file(mk: MapKey, win: Win<S>): void {
+    let b = this.buckets.get(win.end);
+    if (!b) {
+      b = { end: win.end, entries: [] };
+      this.buckets.set(win.end, b);
+      if (win.end <= this.wm) this.toFree.push(win.end);
+      else this.toFire.push(win.end);
+    }
+    b.entries.push({ mk, win });
   }
 
   element(x: unknown, mk: MapKey, key: unknown, ts: number): void {
-    let kw = this.keys.get(mk);
     if (this.spec.kind === "session") {
       this.sessionElement(x, mk, key, ts);
       return;
     }
+    let kw = this.keys.get(mk);
     let added = false;
-    for (const [start, end] of this.assign(ts)) {
+    const { size, every } = this.spec;
+    // The windows [start, start + size) with start a multiple of `every` in (ts - size, ts],
+    // earliest first.
+    const last = Math.floor(ts / every) * every;
+    let first = last;
+    while (first - every > ts - size) first -= every;
+    for (let start = first; start <= last; start += every) {
+      const end = start + size;
       if (this.tooLate(end)) continue;
       if (!kw) {
         kw = { key, windows: [] };
         this.keys.set(mk, kw);
       }
-      let win = kw.windows.find((w) => w.start === start);
+      let win: Win<S> | undefined;
+      for (const w of kw.windows) {
+        if (w.start === start) {
+          win = w;
+          break;
+        }
+      }
       if (!win) {
-        win = { start, end, fired: false, seq: this.seq++, acc: this.agg.create(key), elems: null };
+        win = { start, end, fired: false, dead: false, seq: this.seq++, acc: this.agg.create(key), elems: null };
         kw.windows.push(win);
-        this.toFire.push({ end, seq: win.seq, mk, win });
-        this.toFree.push({ time: end + this.spec.allowedLateness, mk, win });
+        this.file(mk, win);
       }
       this.agg.add(win.acc!, x, key);
       added = true;
@@ -164,14 +182,16 @@ export class WindowOperator<S extends StateObject> implements StateStore {
     const elemSeq = this.seq++;
     let win: Win<S>;
     if (touching.length === 0) {
-      win = { start, end, fired: false, seq: elemSeq, acc: null, elems: [{ seq: elemSeq, x }] };
+      win = { start, end, fired: false, dead: false, seq: elemSeq, acc: null, elems: [{ seq: elemSeq, x }] };
       kw.windows.push(win);
     } else {
       // Merge: one session holding every element, in arrival order.
       const elems = touching.flatMap((w) => w.elems!).concat([{ seq: elemSeq, x }]).sort((a, b) => a.seq - b.seq);
-      win = { start, end, fired: false, seq: Math.min(...touching.map((w) => w.seq)), acc: null, elems };
-      kw.windows = kw.windows.filter((w) => !touching.includes(w)).concat([win]);
+      win = { start, end, fired: false, dead: false, seq: Math.min(...touching.map((w) => w.seq)), acc: null, elems };
+      for (const w of touching) w.dead = true;
+      kw.windows = kw.windows.filter((w) => !w.dead).concat([win]);
     }
+    this.file(mk, win);
     // A session the watermark already reached (it fired before and the element did not
     // extend it past the watermark, or it is allowed-late) is emitted at once; otherwise it
     // fires when the watermark reaches its (new) end.
@@ -179,8 +199,6 @@ export class WindowOperator<S extends StateObject> implements StateStore {
       win.fired = true;
       this.emit(this.sessionResult(win, key), key, end - 1);
     }
-    if (!win.fired) this.toFire.push({ end, seq: win.seq, mk, win });
-    this.toFree.push({ time: end + this.spec.allowedLateness, mk, win });
   }
 
   private sessionResult(win: Win<S>, key: unknown): unknown {
@@ -193,26 +211,33 @@ export class WindowOperator<S extends StateObject> implements StateStore {
   watermark(w: number): void {
     if (w <= this.wm) return;
     this.wm = w;
-    for (let p = this.toFire.peek(); p && p.end <= w; p = this.toFire.peek()) {
+    for (let end = this.toFire.peek(); end !== undefined && end <= w; end = this.toFire.peek()) {
       this.toFire.pop();
-      const win = p.win;
-      // Stale entries: a session merged away, or extended to a later end.
-      if (win.fired || win.end !== p.end) continue;
-      const kw = this.keys.get(p.mk);
-      if (!kw || !kw.windows.includes(win)) continue;
-      win.fired = true;
-      const result = win.elems ? this.sessionResult(win, kw.key) : this.agg.result(win.acc!, kw.key, win.start, win.end);
-      this.emit(result, kw.key, win.end - 1);
+      this.toFree.push(end);
+      const b = this.buckets.get(end)!;
+      // In the order of the windows' first elements; stale entries (a session merged away
+      // or extended to a later end) are passed over.
+      for (const { mk, win } of b.entries) {
+        if (win.fired || win.dead || win.end !== end) continue;
+        const kw = this.keys.get(mk)!;
+        win.fired = true;
+        const result = win.elems ? this.sessionResult(win, kw.key) : this.agg.result(win.acc!, kw.key, win.start, win.end);
+        this.emit(result, kw.key, win.end - 1);
+      }
     }
-    for (let f = this.toFree.peek(); f && f.time <= w; f = this.toFree.peek()) {
+    const lateness = this.spec.allowedLateness;
+    for (let end = this.toFree.peek(); end !== undefined && end + lateness <= w; end = this.toFree.peek()) {
       this.toFree.pop();
-      if (f.win.end + this.spec.allowedLateness !== f.time) continue; // extended since
-      const kw = this.keys.get(f.mk);
-      if (!kw) continue;
-      const i = kw.windows.indexOf(f.win);
-      if (i < 0) continue;
-      kw.windows.splice(i, 1);
-      if (kw.windows.length === 0) this.keys.delete(f.mk);
+      const b = this.buckets.get(end)!;
+      this.buckets.delete(end);
+      for (const { mk, win } of b.entries) {
+        if (win.dead || win.end !== end) continue;
+        win.dead = true;
+        const kw = this.keys.get(mk);
+        if (!kw) continue;
+        kw.windows = kw.windows.filter((x) => x !== win);
+        if (kw.windows.length === 0) this.keys.delete(mk);
+      }
     }
   }
 
@@ -243,6 +268,7 @@ export class WindowOperator<S extends StateObject> implements StateStore {
 
   restore(bytes: Buffer): void {
     const fields = this.agg.fields;
+    const restored: { mk: MapKey; win: Win<S> }[] = [];
     const index = decodeSnapshot(bytes, (mk, typedKey, columns, i) => {
       const rows = columns[0]![i] as [number, number, boolean, number, unknown[] | null, { seq: number; x: unknown }[] | null][];
       const kw: KeyWindows<S> = { key: typedKey, windows: [] };
@@ -252,10 +278,9 @@ export class WindowOperator<S extends StateObject> implements StateStore {
           s = this.agg.create(typedKey);
           s.$loadFrom(acc.map((v) => [v]).slice(0, fields), 0);
         }
-        const win: Win<S> = { start, end, fired, seq, acc: s, elems };
+        const win: Win<S> = { start, end, fired, dead: false, seq, acc: s, elems };
         kw.windows.push(win);
-        if (!fired) this.toFire.push({ end, seq, mk, win });
-        this.toFree.push({ time: end + this.spec.allowedLateness, mk, win });
+        restored.push({ mk, win });
       }
       this.keys.set(mk, kw);
     });
@@ -265,5 +290,8 @@ export class WindowOperator<S extends StateObject> implements StateStore {
       this.seq = meta.seq;
       this.dropped = meta.dropped;
     }
+    // Buckets again, each in the order of its windows' first elements.
+    restored.sort((a, b) => a.win.seq - b.win.seq);
+    for (const r of restored) this.file(r.mk, r.win);
   }
 }
