@@ -3,6 +3,7 @@
 // and writes bench/results/latest.json. Timings are wall-clock times of whole processes
 // (node start included for both sides), best of N runs; stdout goes to /dev/null.
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -48,12 +49,22 @@ async function baseline(name) {
 const benches = [
   { name: "keyed running count, every update printed", job: "keyed_count", baseline: "keyed_count", args: [String(EVENTS), "1"] },
   { name: "keyed running count, every 100th update printed", job: "keyed_count_sparse", baseline: "keyed_count", args: [String(EVENTS), "100"] },
+  { name: "sliding-window bid count per auction (10 s every 2 s, event time)", job: "sliding_count", baseline: "windows", args: ["sliding", String(EVENTS)] },
+  { name: "tumbling-window highest bid per auction (10 s, event time)", job: "tumbling_max", baseline: "windows", args: ["tumbling", String(EVENTS)] },
 ];
+
+// Both sides of a row must print the same bytes, or the comparison means nothing.
+function outputHash(file, args) {
+  const r = spawnSync(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`${file} failed: ${r.stderr}`);
+  return createHash("sha256").update(r.stdout).digest("hex");
+}
 
 const rows = [];
 for (const b of benches) {
   const job = compileJob(b.job);
   const base = await baseline(b.baseline);
+  if (outputHash(job.file, []) !== outputHash(base, b.args)) throw new Error(`${b.name}: flowc and the baseline print different output`);
   const flowcMs = timeRun(job.file, []);
   const baseMs = timeRun(base, b.args);
   rows.push({ name: b.name, events: EVENTS, flowc_eps: Math.round(EVENTS / (flowcMs / 1000)), baseline_eps: Math.round(EVENTS / (baseMs / 1000)), ratio: baseMs / flowcMs, flowcMs, baseMs, compileMs: job.compileMs });

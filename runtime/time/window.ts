@@ -49,9 +49,12 @@ interface Win<S> {
   acc: S | null;
   /** Sessions: the elements, in arrival order, with their order numbers. */
   elems: { seq: number; x: unknown }[] | null;
+  /** The key's record, which holds this window. */
+  kw: KeyWindows<S>;
 }
 
 interface KeyWindows<S> {
+  mk: MapKey;
   key: unknown;
   windows: Win<S>[];
 }
@@ -59,7 +62,7 @@ interface KeyWindows<S> {
 /** The windows that end at one time, in the order of their first elements. */
 interface Bucket<S> {
   end: number;
-  entries: { mk: MapKey; win: Win<S> }[];
+  entries: Win<S>[];
 }
 
 export type Emit = (value: unknown, key: unknown, ts: number) => void;
@@ -105,7 +108,7 @@ export class WindowOperator<S extends StateObject> implements StateStore {
   }
 
   /** Files a window under its end (fired at once later if the watermark already passed it). */
-  private file(mk: MapKey, win: Win<S>): void {
+  private file(win: Win<S>): void {
     let b = this.buckets.get(win.end);
     if (!b) {
       b = { end: win.end, entries: [] };
@@ -113,7 +116,7 @@ export class WindowOperator<S extends StateObject> implements StateStore {
       if (win.end <= this.wm) this.toFree.push(win.end);
       else this.toFire.push(win.end);
     }
-    b.entries.push({ mk, win });
+    b.entries.push(win);
   }
 
   element(x: unknown, mk: MapKey, key: unknown, ts: number): void {
@@ -133,7 +136,7 @@ export class WindowOperator<S extends StateObject> implements StateStore {
       const end = start + size;
       if (this.tooLate(end)) continue;
       if (!kw) {
-        kw = { key, windows: [] };
+        kw = { mk, key, windows: [] };
         this.keys.set(mk, kw);
       }
       let win: Win<S> | undefined;
@@ -144,9 +147,9 @@ export class WindowOperator<S extends StateObject> implements StateStore {
         }
       }
       if (!win) {
-        win = { start, end, fired: false, dead: false, seq: this.seq++, acc: this.agg.create(key), elems: null };
+        win = { start, end, fired: false, dead: false, seq: this.seq++, acc: this.agg.create(key), elems: null, kw };
         kw.windows.push(win);
-        this.file(mk, win);
+        this.file(win);
       }
       this.agg.add(win.acc!, x, key);
       added = true;
@@ -176,22 +179,22 @@ export class WindowOperator<S extends StateObject> implements StateStore {
       return;
     }
     if (!kw) {
-      kw = { key, windows: [] };
+      kw = { mk, key, windows: [] };
       this.keys.set(mk, kw);
     }
     const elemSeq = this.seq++;
     let win: Win<S>;
     if (touching.length === 0) {
-      win = { start, end, fired: false, dead: false, seq: elemSeq, acc: null, elems: [{ seq: elemSeq, x }] };
+      win = { start, end, fired: false, dead: false, seq: elemSeq, acc: null, elems: [{ seq: elemSeq, x }], kw };
       kw.windows.push(win);
     } else {
       // Merge: one session holding every element, in arrival order.
       const elems = touching.flatMap((w) => w.elems!).concat([{ seq: elemSeq, x }]).sort((a, b) => a.seq - b.seq);
-      win = { start, end, fired: false, dead: false, seq: Math.min(...touching.map((w) => w.seq)), acc: null, elems };
+      win = { start, end, fired: false, dead: false, seq: Math.min(...touching.map((w) => w.seq)), acc: null, elems, kw };
       for (const w of touching) w.dead = true;
       kw.windows = kw.windows.filter((w) => !w.dead).concat([win]);
     }
-    this.file(mk, win);
+    this.file(win);
     // A session the watermark already reached (it fired before and the element did not
     // extend it past the watermark, or it is allowed-late) is emitted at once; otherwise it
     // fires when the watermark reaches its (new) end.
@@ -217,9 +220,9 @@ export class WindowOperator<S extends StateObject> implements StateStore {
       const b = this.buckets.get(end)!;
       // In the order of the windows' first elements; stale entries (a session merged away
       // or extended to a later end) are passed over.
-      for (const { mk, win } of b.entries) {
+      for (const win of b.entries) {
         if (win.fired || win.dead || win.end !== end) continue;
-        const kw = this.keys.get(mk)!;
+        const kw = win.kw;
         win.fired = true;
         const result = win.elems ? this.sessionResult(win, kw.key) : this.agg.result(win.acc!, kw.key, win.start, win.end);
         this.emit(result, kw.key, win.end - 1);
@@ -230,13 +233,15 @@ export class WindowOperator<S extends StateObject> implements StateStore {
       this.toFree.pop();
       const b = this.buckets.get(end)!;
       this.buckets.delete(end);
-      for (const { mk, win } of b.entries) {
+      for (const win of b.entries) {
         if (win.dead || win.end !== end) continue;
         win.dead = true;
-        const kw = this.keys.get(mk);
-        if (!kw) continue;
-        kw.windows = kw.windows.filter((x) => x !== win);
-        if (kw.windows.length === 0) this.keys.delete(mk);
+        // In place: the window freed is nearly always the key's earliest.
+        const windows = win.kw.windows;
+        const i = windows.indexOf(win);
+        if (i === 0) windows.shift();
+        else if (i > 0) windows.splice(i, 1);
+        if (windows.length === 0) this.keys.delete(win.kw.mk);
       }
     }
   }
@@ -268,19 +273,19 @@ export class WindowOperator<S extends StateObject> implements StateStore {
 
   restore(bytes: Buffer): void {
     const fields = this.agg.fields;
-    const restored: { mk: MapKey; win: Win<S> }[] = [];
+    const restored: Win<S>[] = [];
     const index = decodeSnapshot(bytes, (mk, typedKey, columns, i) => {
       const rows = columns[0]![i] as [number, number, boolean, number, unknown[] | null, { seq: number; x: unknown }[] | null][];
-      const kw: KeyWindows<S> = { key: typedKey, windows: [] };
+      const kw: KeyWindows<S> = { mk, key: typedKey, windows: [] };
       for (const [start, end, fired, seq, acc, elems] of rows) {
         let s: S | null = null;
         if (acc) {
           s = this.agg.create(typedKey);
           s.$loadFrom(acc.map((v) => [v]).slice(0, fields), 0);
         }
-        const win: Win<S> = { start, end, fired, dead: false, seq, acc: s, elems };
+        const win: Win<S> = { start, end, fired, dead: false, seq, acc: s, elems, kw };
         kw.windows.push(win);
-        restored.push({ mk, win });
+        restored.push(win);
       }
       this.keys.set(mk, kw);
     });
@@ -291,7 +296,7 @@ export class WindowOperator<S extends StateObject> implements StateStore {
       this.dropped = meta.dropped;
     }
     // Buckets again, each in the order of its windows' first elements.
-    restored.sort((a, b) => a.win.seq - b.win.seq);
-    for (const r of restored) this.file(r.mk, r.win);
+    restored.sort((a, b) => a.seq - b.seq);
+    for (const win of restored) this.file(win);
   }
 }
