@@ -19,13 +19,21 @@ interface Entry {
   mk: MapKey;
 }
 
+interface KeyTimers {
+  key: unknown;
+  /** Indexed by kind: time -> order of registration. */
+  timers: [Map<number, number>, Map<number, number>];
+  /** Timers pending over both kinds. */
+  count: number;
+}
+
 /** What the generated operator does when a timer fires. */
 export type OnTimer = (kind: number, mk: MapKey, key: unknown, time: number) => void;
 
 export class TimerService implements StateStore {
   readonly incremental = false;
-  /** Per key: its typed key, and "kind:time" -> order of registration. */
-  private readonly keys = new Map<MapKey, { key: unknown; timers: Map<string, number> }>();
+  /** Per key: its typed key, and per kind (USER, TTL) time -> order of registration. */
+  private readonly keys = new Map<MapKey, KeyTimers>();
   private readonly heap = new MinHeap<Entry>((a, b) => a.time < b.time || (a.time === b.time && a.seq < b.seq));
   private seq = 0;
   private wm = -Infinity;
@@ -45,22 +53,21 @@ export class TimerService implements StateStore {
   set(kind: number, mk: MapKey, key: unknown, time: number): void {
     let k = this.keys.get(mk);
     if (!k) {
-      k = { key, timers: new Map() };
+      k = { key, timers: [new Map(), new Map()], count: 0 };
       this.keys.set(mk, k);
     }
-    const id = `${kind}:${time}`;
-    if (k.timers.has(id)) return;
+    const byTime = k.timers[kind]!;
+    if (byTime.has(time)) return;
     const seq = this.seq++;
-    k.timers.set(id, seq);
+    byTime.set(time, seq);
+    k.count++;
     this.heap.push({ time, seq, kind, mk });
   }
 
   /** Whether a key has user timers pending (its state must then be kept). */
   hasTimers(mk: MapKey): boolean {
     const k = this.keys.get(mk);
-    if (!k) return false;
-    for (const id of k.timers.keys()) if (id.startsWith(`${USER}:`)) return true;
-    return false;
+    return k !== undefined && k.timers[USER]!.size > 0;
   }
 
   watermark(w: number): void {
@@ -70,10 +77,11 @@ export class TimerService implements StateStore {
     for (let e = this.heap.peek(); e && e.time <= w; e = this.heap.peek()) {
       this.heap.pop();
       const k = this.keys.get(e.mk);
-      const id = `${e.kind}:${e.time}`;
-      if (!k || k.timers.get(id) !== e.seq) continue;
-      k.timers.delete(id);
-      if (k.timers.size === 0) this.keys.delete(e.mk);
+      if (!k) continue;
+      const byTime = k.timers[e.kind]!;
+      if (byTime.get(e.time) !== e.seq) continue;
+      byTime.delete(e.time);
+      if (--k.count === 0) this.keys.delete(e.mk);
       if (++fired > 10_000_000) throw new FlowRuntimeError("timers keep setting new timers at the end of the input (more than 10 million fired)", this.uid);
       this.onTimer(e.kind, e.mk, k.key, e.time);
     }
@@ -81,7 +89,7 @@ export class TimerService implements StateStore {
 
   snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
     const rows = [...this.keys].map(([mk, k]) => {
-      const timers = [...k.timers].map(([id, seq]) => [Number(id.slice(0, id.indexOf(":"))), Number(id.slice(id.indexOf(":") + 1)), seq]);
+      const timers = k.timers.flatMap((byTime, kind) => [...byTime].map(([time, seq]) => [kind, time, seq]));
       return [mk, { $key: k.key, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(timers), $loadFrom: () => undefined }] as const;
     });
     return encodeSnapshot(this.uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, { seq: this.seq, wm: this.wm });
@@ -90,9 +98,10 @@ export class TimerService implements StateStore {
   restore(bytes: Buffer): void {
     const index = decodeSnapshot(bytes, (mk, key, columns, i) => {
       const timers = columns[0]![i] as [number, number, number][];
-      const k = { key, timers: new Map<string, number>() };
+      const k: KeyTimers = { key, timers: [new Map(), new Map()], count: 0 };
       for (const [kind, time, seq] of timers) {
-        k.timers.set(`${kind}:${time}`, seq);
+        k.timers[kind]!.set(time, seq);
+        k.count++;
         this.heap.push({ time, seq, kind, mk });
       }
       this.keys.set(mk, k);
