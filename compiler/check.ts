@@ -131,7 +131,7 @@ export interface JoinInfo {
   /** The equalities, each as (expression over the left side, expression over the right). */
   keys: { left: A.Expr; right: A.Expr }[];
   keyType: Type;
-  spec: { kind: "interval" | "window" | "unbounded"; within: number; window: { kind: "tumbling" | "sliding"; size: number; every: number } | null };
+  spec: { kind: "interval" | "window" | "unbounded"; within: number; window: { kind: "tumbling" | "sliding" | "session"; size: number; every: number } | null };
   output: StreamType;
 }
 
@@ -1133,8 +1133,7 @@ class Checker {
     if (j.bound?.kind === "Within") spec = { kind: "interval", within: j.bound.duration.kind === "Duration" ? j.bound.duration.ms : 0, window: null };
     else if (j.bound?.kind === "JoinWindow") {
       const w = this.windowSpec(j.bound.spec);
-      if (w?.kind === "session") this.diags.error("FLOW4010", j.bound.spec.span, "a window join takes tumbling or sliding windows; session windows are not supported in joins");
-      spec = { kind: "window", within: 0, window: w && w.kind !== "session" ? { kind: w.kind, size: w.size, every: w.every } : null };
+      spec = { kind: "window", within: 0, window: w ? { kind: w.kind, size: w.size, every: w.every } : null };
     }
     const output: StreamType = { elem, key: null, time, window: null };
     this.lastJoin = { join: j, uid: "", left: j.left.stream.name, right: j.right.stream.name, leftAlias: a, rightAlias: b, keys, keyType, spec, output };

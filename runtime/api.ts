@@ -126,7 +126,7 @@ export interface TimersHandle {
 export interface JoinSpec {
   kind: "interval" | "window" | "unbounded";
   within: number;
-  window: { kind: "tumbling" | "sliding"; size: number; every: number } | null;
+  window: { kind: "tumbling" | "sliding" | "session"; size: number; every: number } | null;
 }
 
 export interface JoinHandle {

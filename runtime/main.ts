@@ -372,6 +372,10 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
     for (const p of policies) {
       if (p.errors.skipped > 0) log.warn(`source \`${p.name}\`: ${p.errors.skipped} bad record${p.errors.skipped === 1 ? "" : "s"} ${p.deadLetter ? "written to the dead-letter file" : "skipped"}`);
     }
+    for (const st of ctx.stores) {
+      const late = (st as { lateDropped?: number }).lateDropped ?? 0;
+      if (late > 0) log.warn(`\`${st.uid}\`: ${late} element${late === 1 ? "" : "s"} came too late and ${late === 1 ? "was" : "were"} dropped`);
+    }
     const cpu = process.cpuUsage();
     log.info(`${result === "end" ? "finished" : "stopped"}: ${records} record(s) in ${((performance.now() - started) / 1000).toFixed(3)} s (cpu ${((cpu.user + cpu.system) / 1e6).toFixed(3)} s)`);
     return result === "end" ? { kind: "done" } : { kind: "stopped" };

@@ -133,7 +133,7 @@ describe("fault injection", () => {
     expect(history.some((h) => h.kind === "incremental" && h.status === "completed")).toBe(true);
   });
 
-  it("a windowed job with timers, ttl and a join gives byte-identical output through SIGKILLs", async () => {
+  it("a windowed job with timers, ttl, an interval join and a session join gives byte-identical output through SIGKILLs", async () => {
     const job = `job timed
 checkpoint {
   every 100ms
@@ -160,10 +160,12 @@ let quiet = bids
        }
      }
 let pairs = join hot as h, quiet as q on h.n == q.bids within 5s select { n: h.n, auction: h.auction, bidder: q.bidder }
+let visits = join bids as x, quiet as q on x.bidder == q.bidder window session(gap: 25s) select { bidder: q.bidder, price: x.price, spent: q.spent }
 sink hot -> file("out/hot.jsonl")
 sink quiet -> file("out/quiet.jsonl")
 sink late_bids |> map(b => b.ts) -> file("out/late.jsonl")
 sink pairs |> filter(p => p.auction % 7 == 0) -> file("out/pairs.jsonl")
+sink visits |> filter(v => v.bidder % 50 == 0) -> file("out/visits.jsonl")
 `;
     let seed = 7;
     const rnd = (): number => {
@@ -178,7 +180,7 @@ sink pairs |> filter(p => p.auction % 7 == 0) -> file("out/pairs.jsonl")
     const base = tempDir("flowc-faults-timed-");
     writeFiles(base, { "job.flow": job, "bids.jsonl": rows.join("\n") + "\n" });
     const bundle = await compileIn(base, job);
-    const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl"];
+    const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl", "out/visits.jsonl"];
     const clean = tempDir("flowc-faults-timed-clean-");
     cpSync(join(base, "bids.jsonl"), join(clean, "bids.jsonl"));
     const ref = await runBundle(bundle, { cwd: clean });

@@ -5,9 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { compileAndRun, lines } from "./helpers.js";
 
-async function run(body: string, files: Record<string, string> = {}): Promise<string[]> {
+async function run(body: string, files: Record<string, string> = {}, stderr = ""): Promise<string[]> {
   const r = await compileAndRun(`job t\n${body}\n`, files);
-  expect(r.stderr).toBe("");
+  expect(r.stderr).toBe(stderr);
   expect(r.exitCode).toBe(0);
   return lines(r.stdout);
 }
@@ -56,6 +56,19 @@ let w = e |> key_by(x => x.k) |> window(tumbling(10s), allowed_lateness: 5s, lat
 sink w -> stdout()
 sink lost |> map(x => { lost: x.ts }) -> stdout()`),
     ).toEqual(['{"n":1,"end":10000}', '{"n":2,"end":10000}', '{"lost":2000}', '{"n":2,"end":20000}']);
+  });
+
+  it("the worked example of docs/language.md: a late element without a late stream is counted and reported", async () => {
+    expect(
+      await run(
+        `type E = { id: string, ts: timestamp }
+source e: E = values([{ id: "a", ts: 1000 }, { id: "b", ts: 8000 }, { id: "c", ts: 12000 }, { id: "d", ts: 7000 }, { id: "e", ts: 23000 }]) event_time(x => x.ts) watermark 2s
+let w = e |> window(tumbling(10s)) |> aggregate(x => { start: window.start, ids: collect(x.id) })
+sink w -> stdout()`,
+        {},
+        "[t] warn: `w`: 1 element came too late and was dropped",
+      ),
+    ).toEqual(['{"start":0,"ids":["a","b"]}', '{"start":10000,"ids":["c"]}', '{"start":20000,"ids":["e"]}']);
   });
 
   it("fire the windows one watermark step reaches by end, then by each key's first element", async () => {
@@ -165,7 +178,7 @@ ${auc}
 source persons: P = values([{ id: 1, name: "ann", ts: 1000 }, { id: 2, name: "bo", ts: 2000 }, { id: 1, name: "ann2", ts: 30000 }, { id: 2, name: "cy", ts: 5000 }]) event_time(p => p.ts) watermark 0s
 source auctions: Au = values([{ id: 13, seller: 1, ts: 1500 }, { id: 10, seller: 1, ts: 5000 }, { id: 11, seller: 2, ts: 20000 }, { id: 12, seller: 1, ts: 31000 }]) event_time(a => a.ts) watermark 0s
 let q = join persons as p, auctions as a on p.id == a.seller within 10s select { name: p.name, auction: a.id }
-sink q -> stdout()`),
+sink q -> stdout()`, {}, "[t] warn: `q`: 1 element came too late and was dropped"),
       // bo (2000) and auction 11 (20000) are 18 s apart; cy (5000) arrives after the join's
       // watermark passed 15000: late, dropped.
     ).toEqual(['{"name":"ann","auction":13}', '{"name":"ann","auction":10}', '{"name":"ann2","auction":12}']);
@@ -179,6 +192,18 @@ source r: L = values([{ a: 1, b: "x", v: 10, ts: 3000 }, { a: 1, b: "x", v: 20, 
 let j = join l as x, r as y on x.a == y.a and x.b == y.b window tumbling(10s) select { l: x.v, r: y.v }
 sink j -> stdout()`),
     ).toEqual(['{"l":1,"r":10}', '{"l":1,"r":20}', '{"l":3,"r":30}']);
+  });
+
+  it("session window join: both sides' elements form the sessions; a session's pairs go out when it fires", async () => {
+    // key 1: l1000, r2900 and the out-of-order r1200 form one session [1000, 4900); l5000
+    // starts another. key 2: l1500, r4000, l9000 are each alone until r10000 joins l9000.
+    expect(
+      await run(`type L = { k: int, ts: timestamp }
+source l: L = values([{ k: 1, ts: 1000 }, { k: 2, ts: 1500 }, { k: 1, ts: 5000 }, { k: 2, ts: 9000 }]) event_time(x => x.ts) watermark 0s
+source r: L = values([{ k: 1, ts: 2900 }, { k: 2, ts: 4000 }, { k: 1, ts: 1200 }, { k: 2, ts: 10000 }]) event_time(x => x.ts) watermark 0s
+let j = join l as x, r as y on x.k == y.k window session(gap: 2s) select { k: x.k, l: x.ts, r: y.ts }
+sink j -> stdout()`),
+    ).toEqual(['{"k":1,"l":1000,"r":2900}', '{"k":1,"l":1000,"r":1200}', '{"k":2,"l":9000,"r":10000}']);
   });
 
   it("unbounded join: every pair as soon as both are there", async () => {

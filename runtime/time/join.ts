@@ -4,9 +4,12 @@
 //   [t - d, t + d] as it arrives; it is kept until the join's watermark (the smaller of its
 //   two inputs') passes t + d; an element whose t + d the watermark already passed is late
 //   and dropped (counted). A result carries the later of its two elements' times.
-// - window (`window tumbling(d)` / `sliding(…)`): pairs that fall in the same window are
-//   emitted when the watermark reaches the window's end, by window end and then by the
-//   order of the key's first element in it; each pair in arrival order (left, then right).
+// - window (`window tumbling(d)` / `sliding(…)` / `session(gap:)`): pairs that fall in the
+//   same window are emitted when the watermark reaches the window's end, by window end and
+//   then by the order of the key's first element in it; each pair in arrival order (left,
+//   then right). A join session is formed by the elements of both sides together: they
+//   merge as a session window's do, and the pairs of a session are its left elements with
+//   its right elements.
 // - unbounded (neither): every pair, as soon as both are there; all state is kept.
 
 import type { MapKey } from "../api.js";
@@ -18,7 +21,20 @@ import type { Emit } from "./window.js";
 export interface JoinSpec {
   kind: "interval" | "window" | "unbounded";
   within: number;
-  window: { kind: "tumbling" | "sliding"; size: number; every: number } | null;
+  window: { kind: "tumbling" | "sliding" | "session"; size: number; every: number } | null;
+}
+
+/** A session of a session-window join (both sides' elements, per key). */
+interface Session {
+  start: number;
+  end: number;
+  /** Order of the session's first element. */
+  seq: number;
+  sides: [Side, Side];
+  /** Merged into another session, or fired. */
+  dead: boolean;
+  mk: MapKey;
+  key: unknown;
 }
 
 interface Item {
@@ -46,11 +62,19 @@ export class JoinOperator implements StateStore {
   private readonly groups = new Map<string | MapKey, Group>();
   private readonly expiry = new MinHeap<{ time: number; gk: string | MapKey; side: number; item: Item }>((a, b) => a.time < b.time);
   private readonly toFire = new MinHeap<{ end: number; seq: number; gk: string | MapKey }>((a, b) => a.end < b.end || (a.end === b.end && a.seq < b.seq));
+  /** Session-window joins: per key, its open sessions; and the sessions by end to fire. */
+  private readonly sessions = new Map<MapKey, Session[]>();
+  private readonly sessionsToFire = new MinHeap<{ end: number; seq: number; s: Session }>((a, b) => a.end < b.end || (a.end === b.end && a.seq < b.seq));
   private readonly wms: [number, number] = [-Infinity, -Infinity];
   private wm = -Infinity;
   private seq = 0;
   /** Elements that arrived too late to join. */
   late = 0;
+
+  /** For the end-of-job report. */
+  get lateDropped(): number {
+    return this.late;
+  }
 
   constructor(
     readonly uid: string,
@@ -71,6 +95,7 @@ export class JoinOperator implements StateStore {
   get held(): number {
     let n = 0;
     for (const g of this.groups.values()) n += g.sides[0].items.length + g.sides[1].items.length;
+    for (const list of this.sessions.values()) for (const s of list) n += s.sides[0].items.length + s.sides[1].items.length;
     return n;
   }
 
@@ -90,6 +115,10 @@ export class JoinOperator implements StateStore {
   /** An element of the left (side 0) or right (side 1) input. */
   element(side: number, x: unknown, mk: MapKey, key: unknown, ts: number): void {
     const item: Item = { ts, seq: this.seq++, x };
+    if (this.spec.window?.kind === "session") {
+      this.sessionElement(side, item, mk, key);
+      return;
+    }
     if (this.spec.kind === "window") {
       const w = this.spec.window!;
       let added = false;
@@ -126,6 +155,54 @@ export class JoinOperator implements StateStore {
     if (this.spec.kind === "interval") this.expiry.push({ time: ts + d, gk: mk, side, item });
   }
 
+  private sessionElement(side: number, item: Item, mk: MapKey, key: unknown): void {
+    const gap = this.spec.window!.size;
+    const ts = item.ts;
+    const list = this.sessions.get(mk) ?? [];
+    const touching = list.filter((s) => ts <= s.end && ts + gap >= s.start);
+    let start = ts;
+    let end = ts + gap;
+    for (const s of touching) {
+      start = Math.min(start, s.start);
+      end = Math.max(end, s.end);
+    }
+    if (this.wm >= end) {
+      this.late++;
+      return;
+    }
+    let s: Session;
+    if (touching.length === 0) {
+      s = { start, end, seq: item.seq, sides: [{ items: [] }, { items: [] }], dead: false, mk, key };
+      list.push(s);
+    } else {
+      // Merge: one session holding every element of each side, in arrival order.
+      const bySeq = (a: Item, b: Item) => a.seq - b.seq;
+      const merged: [Side, Side] = [0, 1].map((i) => ({ items: touching.flatMap((t) => t.sides[i]!.items).sort(bySeq) })) as [Side, Side];
+      s = { start, end, seq: Math.min(...touching.map((t) => t.seq)), sides: merged, dead: false, mk, key };
+      for (const t of touching) t.dead = true;
+      const kept = list.filter((t) => !t.dead);
+      kept.push(s);
+      list.length = 0;
+      list.push(...kept);
+    }
+    s.sides[side]!.items.push(item);
+    this.sessions.set(mk, list);
+    this.sessionsToFire.push({ end, seq: s.seq, s });
+  }
+
+  private fireSessions(w: number): void {
+    for (let p = this.sessionsToFire.peek(); p && p.end <= w; p = this.sessionsToFire.peek()) {
+      this.sessionsToFire.pop();
+      const s = p.s;
+      if (s.dead || s.end !== p.end) continue;
+      s.dead = true;
+      const list = this.sessions.get(s.mk)!;
+      list.splice(list.indexOf(s), 1);
+      if (list.length === 0) this.sessions.delete(s.mk);
+      for (const l of s.sides[0].items) for (const r of s.sides[1].items) this.emit(this.select(l.x, r.x), s.key, Math.max(l.ts, r.ts));
+    }
+  }
+
   private readonly idle: [boolean, boolean] = [false, false];
 
   /** An input became idle (`idle d` on a live source) or active: whether the watermark advanced. */
@@ -146,7 +223,8 @@ export class JoinOperator implements StateStore {
     const next = active.length ? Math.min(...active.map((i) => this.wms[i]!)) : -Infinity;
     if (next <= this.wm) return false;
     this.wm = next;
-    if (this.spec.kind === "window") {
+    if (this.spec.window?.kind === "session") this.fireSessions(next);
+    else if (this.spec.kind === "window") {
       for (let p = this.toFire.peek(); p && p.end <= next; p = this.toFire.peek()) {
         this.toFire.pop();
         const g = this.groups.get(p.gk);
@@ -175,15 +253,30 @@ export class JoinOperator implements StateStore {
   }
 
   snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
+    const meta = { wms: this.wms, wm: this.wm, seq: this.seq, late: this.late };
+    if (this.spec.window?.kind === "session") {
+      const rows = [...this.sessions].map(([mk, list]) => {
+        const data = list.map((s) => [s.start, s.end, s.seq, s.sides.map((side) => side.items.map((it) => [it.ts, it.seq, it.x]))]);
+        return [mk, { $key: list[0]!.key, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(data), $loadFrom: () => undefined }] as const;
+      });
+      return encodeSnapshot(this.uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, meta);
+    }
     const rows = [...this.groups].map(([gk, g]) => {
       const data = [g.start, g.end, g.seq, g.sides.map((s) => s.items.map((it) => [it.ts, it.seq, it.x]))];
       return [gk, { $key: g.key, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(data), $loadFrom: () => undefined }] as const;
     });
-    return encodeSnapshot(this.uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, { wms: this.wms, wm: this.wm, seq: this.seq, late: this.late });
+    return encodeSnapshot(this.uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, meta);
   }
 
   restore(bytes: Buffer): void {
+    const items = (sides: [number, number, unknown][][]): [Side, Side] => sides.map((list) => ({ items: list.map(([ts, seq, x]) => ({ ts, seq, x })) })) as [Side, Side];
     const index = decodeSnapshot(bytes, (gk, key, columns, i) => {
+      if (this.spec.window?.kind === "session") {
+        const list: Session[] = (columns[0]![i] as [number, number, number, [number, number, unknown][][]][]).map(([start, end, seq, sides]) => ({ start, end, seq, sides: items(sides), dead: false, mk: gk, key }));
+        this.sessions.set(gk, list);
+        for (const s of list) this.sessionsToFire.push({ end: s.end, seq: s.seq, s });
+        return;
+      }
       const [start, end, seq, sides] = columns[0]![i] as [number, number, number, [number, number, unknown][][]];
       const g: Group = { key, start, end, seq, sides: [{ items: [] }, { items: [] }] };
       sides.forEach((items, side) => {

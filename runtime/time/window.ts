@@ -88,6 +88,11 @@ export class WindowOperator<S extends StateObject> implements StateStore {
     private readonly typedKeys: boolean,
   ) {}
 
+  /** For the end-of-job report. */
+  get lateDropped(): number {
+    return this.dropped;
+  }
+
   get size(): number {
     return this.keys.size;
   }
