@@ -100,7 +100,7 @@ export interface OnErrorPolicy {
 export type SourceConnector =
   | { kind: "values"; items: A.Expr[] }
   | { kind: "sequence"; from: number; to: number }
-  | { kind: "file"; path: string; format: "jsonl" | "csv" | "text"; onError: OnErrorPolicy }
+  | { kind: "file"; path: string; format: "jsonl" | "csv" | "text"; onError: OnErrorPolicy; follow: boolean }
   | { kind: "stdin"; format: "jsonl" | "csv" | "text"; onError: OnErrorPolicy };
 
 export type SinkConnector = { kind: "stdout"; format: "jsonl" | "csv" } | { kind: "file"; path: string; format: "jsonl" | "csv" };
@@ -557,11 +557,9 @@ class Checker {
         const format = (args.get("format")?.lit as "jsonl" | "csv" | "text" | undefined) ?? formatFromPath(path);
         const formatSpan = args.get("format")?.value.span ?? d.connector.span;
         this.checkFormatType(format, type, formatSpan, d.type.span, "source");
-        if (args.get("follow")?.lit === true) {
-          this.diags.error("FLOW9001", args.get("follow")!.value.span, "`follow: true` (tailing a growing file) is not supported yet");
-        }
+        const follow = args.get("follow")?.lit === true;
         const onError = this.onErrorPolicy(args, d.connector);
-        info.connector = spec.name === "file" ? { kind: "file", path, format, onError } : { kind: "stdin", format, onError };
+        info.connector = spec.name === "file" ? { kind: "file", path, format, onError, follow } : { kind: "stdin", format, onError };
         return;
       }
       default:

@@ -64,7 +64,7 @@ export const SOURCES: ConnectorSpec[] = [
       { name: "follow", arg: { kind: "bool" } },
       ...onError,
     ],
-    summary: 'file(path, format: "jsonl" | "csv" | "text"): a file read from start to end',
+    summary: 'file(path, format: "jsonl" | "csv" | "text", follow: bool): a file read from start to end, or followed as it grows',
   },
   {
     name: "stdin",

@@ -310,7 +310,7 @@ function buildManifest(graph: JobGraph, opts: EmitOptions): Manifest {
       case "sequence":
         return { name: s.label, connector: "sequence", type, from: c.from, to: c.to, eventTime };
       case "file":
-        return { name: s.label, connector: "file", type, path: c.path, format: c.format, onError: c.onError, eventTime };
+        return { name: s.label, connector: "file", type, path: c.path, format: c.format, onError: c.onError, follow: c.follow, eventTime };
       case "stdin":
         return { name: s.label, connector: "stdin", type, format: c.format, onError: c.onError, eventTime };
     }

@@ -24,7 +24,7 @@ export interface EventTimeManifest {
 export type SourceManifest = (
   | { name: string; connector: "values"; type: TypeDesc }
   | { name: string; connector: "sequence"; type: TypeDesc; from: number; to: number }
-  | { name: string; connector: "file"; type: TypeDesc; path: string; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest }
+  | { name: string; connector: "file"; type: TypeDesc; path: string; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest; follow: boolean }
   | { name: string; connector: "stdin"; type: TypeDesc; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest }
 ) & { eventTime: EventTimeManifest | null };
 

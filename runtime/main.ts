@@ -360,7 +360,8 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
     }
     log.info(`running: ${sources.length} source(s), ${m.sinks.length} sink(s), ${m.operators.length} stateful operator(s)${coordinator ? `, checkpoints every ${cp!.every} ms in ${root}` : ""}`);
     const started = performance.now();
-    const idleTimes = m.sources.map((s) => (s.connector === "stdin" ? (s.eventTime?.idle ?? null) : null));
+    // `idle d` applies to live sources: stdin and followed files.
+    const idleTimes = m.sources.map((s) => (s.connector === "stdin" || (s.connector === "file" && s.follow) ? (s.eventTime?.idle ?? null) : null));
     const { result, records } = await loop(sources, built.sources, writers, coordinator, stop, cuts, idleTimes);
     if (coordinator) {
       await coordinator.settle();
@@ -420,14 +421,36 @@ async function loop(
     }
     await yieldToEventLoop();
   };
+  /**
+   * Waits for a live source's read (stdin, a followed file). Every TICK_MS meanwhile the
+   * loop does its between-batch work, so checkpoints (which commit the output so far) and
+   * admin requests go on while the input is quiet. With `idleAfter`, gives up after that
+   * long and returns "idle" (the read stays pending).
+   */
+  const wait = async (read: Promise<BatchResult>, idleAfter: number | null = null): Promise<BatchResult | "stop" | "idle"> => {
+    const started = Date.now();
+    const settled = read.then((b) => ({ b }));
+    for (;;) {
+      const left = idleAfter === null ? TICK_MS : Math.min(TICK_MS, started + idleAfter - Date.now());
+      if (left <= 0) return "idle";
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<"tick">((r) => (timer = setTimeout(() => r("tick"), left)));
+      const won = await Promise.race([settled, stop.promise, tick]);
+      clearTimeout(timer);
+      if (won === "stop") return "stop";
+      if (won !== "tick") return won.b;
+      await between();
+      if (stop.requested) return "stop";
+    }
+  };
   if (sources.length === 1) {
     const src = sources[0]!;
     const binding = bindings[0]!;
     for (;;) {
       if (stop.requested) return { result: "stopped", records };
-      let batch: BatchResult | Promise<BatchResult> | "stop" = src.next();
-      if (batch instanceof Promise) batch = await Promise.race([batch, stop.promise]);
-      if (batch === "stop") return { result: "stopped", records };
+      let batch: BatchResult | Promise<BatchResult> | "stop" | "idle" = src.next();
+      if (batch instanceof Promise) batch = await wait(batch);
+      if (batch === "stop" || batch === "idle") return { result: "stopped", records };
       if (batch === null) {
         // The end of a finite input: its watermark is +infinity (every window fires).
         binding.end?.();
@@ -478,16 +501,17 @@ async function loop(
       } else next = src.next();
       if (next instanceof Promise) {
         const idleMs = idleAfter[i];
-        if (idleMs === null || idleMs === undefined) next = await Promise.race([next, stop.promise]);
-        else {
+        if (idleMs === null || idleMs === undefined) {
+          const won = await wait(next);
+          next = won === "idle" ? "stop" : won;
+        } else {
           // `idle d`: a live source without input for d stops holding the watermark back.
           const p: { promise: Promise<BatchResult>; result?: BatchResult; settled: boolean } = { promise: next, settled: false };
           void next.then((r) => {
             p.result = r;
             p.settled = true;
           });
-          const timer = new Promise<"idle">((r) => setTimeout(() => r("idle"), idleMs).unref());
-          const won = await Promise.race([next, stop.promise, timer]);
+          const won = await wait(next, idleMs);
           if (won === "idle") {
             b.pending = p;
             b.before = before;
@@ -552,9 +576,15 @@ async function loop(
       }
     }
     if (idle > 0 && idle === active) {
-      // Every source still running is idle: wait for one of them (or a stop).
+      // Every source still running is idle: wait for one of them (or a stop), doing the
+      // between-batch work every tick.
       await between();
-      await Promise.race([stop.promise, ...buffers.flatMap((b) => (b.pending ? [b.pending.promise] : []))]);
+      while (!stop.requested && !buffers.some((b) => b.pending?.settled)) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([stop.promise, ...buffers.flatMap((b) => (b.pending ? [b.pending.promise] : [])), new Promise((r) => (timer = setTimeout(r, TICK_MS)))]);
+        clearTimeout(timer);
+        await between();
+      }
     }
     if (sinceFlush >= 1024) {
       sinceFlush = 0;
@@ -564,6 +594,9 @@ async function loop(
   await between();
   return { result: "end", records };
 }
+
+/** While waiting for live input, the between-batch work (checkpoints, admin requests) runs this often (ms). */
+const TICK_MS = 100;
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

@@ -4,7 +4,7 @@
 // positioned reads; stdin asynchronously (it cannot be replayed). Bad records go through the
 // source's on_error policy.
 
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { parse as csvParse, type Parser } from "csv-parse";
 import type { OnErrorManifest, SourceManifest } from "./api.js";
 import { csvRowConverter, jsonConverter, type Converter } from "./convert.js";
@@ -12,6 +12,12 @@ import { BadRecordError, ConversionError, describeFsError, JobError } from "./er
 import type { LineWriter } from "./sinks.js";
 
 export const BATCH_SIZE = 1024;
+
+/** How often a followed file (`follow: true`) is looked at again when it has nothing new (ms). */
+export const FOLLOW_POLL_MS = 50;
+
+/** A followed file has nothing new yet. */
+const WAIT = Symbol("wait");
 
 export type BatchResult = unknown[] | null;
 
@@ -342,9 +348,15 @@ class CsvDecoder {
   }
 }
 
-/** A file read synchronously in chunks: jsonl, csv (with header) or text lines. */
+/**
+ * A file read synchronously in chunks: jsonl, csv (with header) or text lines. With
+ * `follow: true` it never ends: at its end it waits for more to be appended (a last line
+ * without its line break waits for it), and its position goes into checkpoints as usual.
+ */
 export class FileSource implements Source {
   readonly replayable = true;
+  private readonly follow: boolean;
+  private closed = false;
   private fd: number;
   /** The file offset of the next read. */
   private filePos = 0;
@@ -374,6 +386,20 @@ export class FileSource implements Source {
     }
     this.csv = m.format === "csv" ? new CsvDecoder(name, m.path, m, errors) : null;
     this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, m.path, m.format, m, errors);
+    this.follow = m.follow === true;
+  }
+
+  /** A followed file at its end: nothing new yet (or it was cut, which cannot be followed). */
+  private atEnd(): void {
+    let size: number;
+    try {
+      size = fstatSync(this.fd).size;
+    } catch (e) {
+      throw new JobError("FLOW5002", `cannot read ${this.m.path}: ${describeFsError(e)}`);
+    }
+    if (size < this.filePos) {
+      throw new JobError("FLOW5002", `${this.m.path} was cut to ${size} bytes while source \`${this.name}\` followed it (it had read ${this.filePos})`, "a followed file may only grow; start the job with --fresh to read it again from the beginning");
+    }
   }
 
   private read(into: Buffer, at: number, length: number): number {
@@ -386,7 +412,14 @@ export class FileSource implements Source {
     }
   }
 
-  next(): BatchResult {
+  next(): BatchResult | Promise<BatchResult> {
+    const r = this.next1();
+    if (r !== WAIT) return r;
+    // Followed and nothing new: look again a little later (until the source is closed).
+    return new Promise<void>((resolve) => setTimeout(resolve, FOLLOW_POLL_MS)).then(() => (this.closed ? null : this.next()));
+  }
+
+  private next1(): BatchResult | typeof WAIT {
     if (this.replaySkip === 0) return this.read1();
     const skip = this.replaySkip;
     this.replaySkip = 0;
@@ -394,7 +427,7 @@ export class FileSource implements Source {
     this.errors.replaying = true;
     try {
       const batch = this.read1();
-      if (batch === null || batch.length < skip) throw new Error(`internal: the input of \`${this.name}\` changed since the checkpoint`);
+      if (batch === null || batch === WAIT || batch.length < skip) throw new Error(`internal: the input of \`${this.name}\` changed since the checkpoint`);
       this.records -= skip;
       return batch.slice(skip);
     } finally {
@@ -402,14 +435,20 @@ export class FileSource implements Source {
     }
   }
 
-  private read1(): BatchResult {
+  private read1(): BatchResult | typeof WAIT {
     if (this.errors.failure) throw this.errors.failure;
     const out: unknown[] = [];
+    let waiting = false;
     if (this.csv) {
       while (out.length < BATCH_SIZE && !this.csvDone && !this.errors.failure) {
         // A new buffer per read: the csv parser may keep a reference to the previous one.
         const chunk = Buffer.allocUnsafe(1 << 16);
         const n = this.read(chunk, 0, chunk.length);
+        if (n === 0 && this.follow) {
+          this.atEnd();
+          waiting = true;
+          break;
+        }
         if (n === 0) {
           this.csv.end(out);
           this.csvDone = true;
@@ -417,6 +456,7 @@ export class FileSource implements Source {
       }
       this.records += out.length;
       if (out.length === 0 && this.errors.failure) throw this.errors.failure;
+      if (out.length === 0 && waiting) return WAIT;
       return out.length === 0 && this.csvDone ? null : out;
     }
     const decoder = this.lineDecoder!;
@@ -426,13 +466,20 @@ export class FileSource implements Source {
       if (line === null) {
         if (lines.eof) break;
         const [buf, at, len] = lines.space();
-        lines.wrote(this.read(buf, at, len));
+        const n = this.read(buf, at, len);
+        if (n === 0 && this.follow) {
+          this.atEnd();
+          waiting = true;
+          break;
+        }
+        lines.wrote(n);
         continue;
       }
       decoder.decode(line, lines.lineNo, out);
     }
     this.records += out.length;
     if (out.length === 0 && this.errors.failure) throw this.errors.failure;
+    if (out.length === 0 && waiting) return WAIT;
     return out.length === 0 && lines.eof ? null : out;
   }
 
@@ -456,6 +503,7 @@ export class FileSource implements Source {
   }
 
   close(): void {
+    this.closed = true;
     closeSync(this.fd);
   }
 }
