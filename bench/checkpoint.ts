@@ -48,7 +48,7 @@ const manifest: Manifest = {
   compiler: "bench",
   sources: [],
   sinks: [],
-  operators: [{ uid: "counts", kind: "aggregate", key: { t: "int" }, states: [{ name: "n", type: { t: "int" } }, { name: "sum", type: { t: "int" } }] }],
+  operators: [{ uid: "counts", kind: "aggregate", key: { t: "int" }, states: [{ name: "n", type: { t: "int" } }, { name: "sum", type: { t: "int" } }], spec: null, timers: false, ttl: [] }],
   checkpoint: null,
   restart: null,
 };

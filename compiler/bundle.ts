@@ -37,7 +37,8 @@ export async function bundle(opts: BundleOptions): Promise<void> {
       legalComments: "none",
       logLevel: "silent",
       alias: { "@flowc/runtime": RUNTIME_DIR },
-      banner: { js: `// ${opts.job}: compiled by flowc. Run with: node ${opts.job}.mjs --help` },
+      // CommonJS dependencies bundled into ESM (prom-client) require Node's modules: give them `require`.
+      banner: { js: `// ${opts.job}: compiled by flowc. Run with: node ${opts.job}.mjs --help\nimport { createRequire as __flowcCreateRequire } from "node:module";\nconst require = __flowcCreateRequire(import.meta.url);` },
       plugins: [
         {
           name: "flowc-job",

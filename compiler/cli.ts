@@ -6,6 +6,9 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { compile, frontEnd, timings, type FrontEnd } from "./compile.js";
+import { dot, mermaid } from "./graph.js";
+import { plan } from "./plan.js";
+import { againstSavepoint, inspect, triggerSavepoint, UserError } from "./savepoints.js";
 import { diagnosticToJson, renderDiagnostics, wantsColor } from "./diagnostics/render.js";
 import { VERSION } from "./version.js";
 
@@ -16,13 +19,24 @@ const HELP = `flowc ${VERSION}: compiles .flow stream jobs into self-contained N
 Usage:
   flowc compile <file.flow> [-o <dir>] [--emit-ts]   write <dir>/<job>.mjs (default dir: dist)
   flowc check <file.flow> [--json]                   report errors and warnings, write nothing
+  flowc check <file.flow> --against-savepoint <dir>  what restoring that savepoint into this job would do
   flowc run <file.flow> [-- <job args>]              compile to a temporary folder and run the job
+  flowc graph <file.flow> [--format mermaid|dot]     draw the job graph (sources, operators, sinks)
+  flowc savepoint <admin-url> [--stop] [--dir <dir>] [--token <t>]
+                                                     take a savepoint of a running job; prints its path
+  flowc savepoint inspect <dir> [--json] [--dump <uid>.<state>]
+                                                     what a savepoint holds; one state's keys and values
   flowc --help | --version
 
 Options:
   -o, --out-dir <dir>   where compile writes the bundle (default: dist)
   --emit-ts             also keep the generated TypeScript as <dir>/<job>.ts
-  --json                check: print diagnostics as JSON, one array
+  --json                check: diagnostics as JSON; savepoint inspect: the metadata as JSON
+  --allow-non-restored-state
+                        check --against-savepoint: accept dropping state that does not map
+  --stop                savepoint: stop the job after the savepoint (it exits 0)
+  --dir <dir>           savepoint: the folder for the savepoint (the job's, relative to its working directory)
+  --token <t>           savepoint: the job's --admin-token (or FLOWC_ADMIN_TOKEN)
   -h, --help            this help
   -v, --version         the version
 
@@ -78,11 +92,23 @@ async function cmdCompile(args: string[]): Promise<number> {
 }
 
 function cmdCheck(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: "boolean" } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: "boolean" }, "against-savepoint": { type: "string" }, "allow-non-restored-state": { type: "boolean" } },
+    allowPositionals: true,
+    strict: true,
+  });
   const file = oneFile(positionals, "check");
   const text = readSource(file);
   if (text === null) return EXIT.user;
   const fe = frontEnd(text, file);
+  const against = values["against-savepoint"];
+  if (against !== undefined) {
+    if (values.json) throw new UsageError("--json and --against-savepoint cannot be used together");
+    printDiagnostics(fe);
+    if (!fe.ok || !fe.checked) return EXIT.user;
+    return againstSavepoint(plan(fe.checked, file), file, against, values["allow-non-restored-state"] ?? false) ? EXIT.ok : EXIT.user;
+  }
   if (values.json) {
     process.stdout.write(JSON.stringify(fe.diagnostics.map((d) => diagnosticToJson(d, () => fe.source)), null, 2) + "\n");
   } else {
@@ -122,6 +148,35 @@ async function cmdRun(args: string[]): Promise<number> {
   }
 }
 
+function cmdGraph(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, options: { format: { type: "string" } }, allowPositionals: true, strict: true });
+  const file = oneFile(positionals, "graph");
+  const format = values.format ?? "mermaid";
+  if (format !== "mermaid" && format !== "dot") throw new UsageError(`--format must be mermaid or dot, not ${JSON.stringify(format)}`);
+  const text = readSource(file);
+  if (text === null) return EXIT.user;
+  const fe = frontEnd(text, file);
+  printDiagnostics(fe);
+  if (!fe.ok || !fe.checked) return EXIT.user;
+  const g = plan(fe.checked, file);
+  process.stdout.write(format === "dot" ? dot(g) : mermaid(g));
+  return EXIT.ok;
+}
+
+async function cmdSavepoint(args: string[]): Promise<number> {
+  if (args[0] === "inspect") {
+    const { values, positionals } = parseArgs({ args: args.slice(1), options: { json: { type: "boolean" }, dump: { type: "string" } }, allowPositionals: true, strict: true });
+    if (positionals.length !== 1) throw new UsageError("savepoint inspect takes one savepoint folder: flowc savepoint inspect <dir>");
+    if (values.json && values.dump !== undefined) throw new UsageError("--json and --dump cannot be used together");
+    inspect(positionals[0]!, { json: values.json ?? false, dump: values.dump ?? null });
+    return EXIT.ok;
+  }
+  const { values, positionals } = parseArgs({ args, options: { stop: { type: "boolean" }, dir: { type: "string" }, token: { type: "string" } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError("savepoint takes the job's admin URL: flowc savepoint http://127.0.0.1:<port> [--stop] [--dir <dir>] (or: flowc savepoint inspect <dir>)");
+  await triggerSavepoint(positionals[0]!, { stop: values.stop ?? false, dir: values.dir ?? null, token: values.token ?? process.env.FLOWC_ADMIN_TOKEN ?? null });
+  return EXIT.ok;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const [command, ...rest] = argv;
@@ -145,10 +200,18 @@ export async function main(argv: string[]): Promise<number> {
         return cmdCheck(rest);
       case "run":
         return await cmdRun(rest);
+      case "graph":
+        return cmdGraph(rest);
+      case "savepoint":
+        return await cmdSavepoint(rest);
       default:
-        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check and run`);
+        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph and savepoint`);
     }
   } catch (e) {
+    if (e instanceof UserError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return EXIT.user;
+    }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`error: ${(e as Error).message}\n\nRun \`flowc --help\` for usage.\n`);
       return EXIT.usage;

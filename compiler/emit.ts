@@ -6,14 +6,15 @@
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { StatementStructures, ts as TS } from "ts-morph";
-import type { CheckedProgram, StatefulStage } from "./check.js";
+import type { StatefulStage } from "./check.js";
 import { CodeGen, Names, type Env } from "./emit/code.js";
 import { buildBody } from "./emit/graph.js";
 import { Nodes, fieldName } from "./emit/tsnodes.js";
-import { accumulatorName, type GraphNode, type JobGraph } from "./plan.js";
+import { accumulatorName, type JobGraph } from "./plan.js";
 import { RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
-import { T, isOptional, sameType, toDesc, type Type } from "./types.js";
-import type { Manifest, SinkManifest, SourceManifest } from "../runtime/api.js";
+import { T, sameType, toDesc, type Type } from "./types.js";
+import { buildManifest } from "./manifest.js";
+import type { Manifest } from "../runtime/api.js";
 
 export interface EmitOptions {
   /** The .flow file as the user named it (shown in the header and in runtime errors). */
@@ -296,39 +297,4 @@ function stateFields(st: StatefulStage, gen: CodeGen, n: Nodes, typeText: (t: Ty
         }
       });
   }
-}
-
-function buildManifest(graph: JobGraph, opts: EmitOptions): Manifest {
-  const sources: SourceManifest[] = graph.sources.map((s): SourceManifest => {
-    const c = s.source.connector!;
-    const type = toDesc(s.source.type);
-    const et = s.source.eventTime;
-    const eventTime = et ? { watermarkDelay: et.delay, idle: et.idle } : null;
-    switch (c.kind) {
-      case "values":
-        return { name: s.label, connector: "values", type, eventTime };
-      case "sequence":
-        return { name: s.label, connector: "sequence", type, from: c.from, to: c.to, eventTime };
-      case "file":
-        return { name: s.label, connector: "file", type, path: c.path, format: c.format, onError: c.onError, follow: c.follow, eventTime };
-      case "stdin":
-        return { name: s.label, connector: "stdin", type, format: c.format, onError: c.onError, eventTime };
-    }
-  });
-  const sinks: SinkManifest[] = graph.sinks.map((s) => {
-    const c = s.sink.connector!;
-    const columns = c.format === "csv" && s.input.elem.kind === "record" ? s.input.elem.fields.map((f) => f.name) : null;
-    return c.kind === "stdout" ? { connector: "stdout", format: c.format, columns } : { connector: "file", path: c.path, format: c.format, columns };
-  });
-  return {
-    formatVersion: 1,
-    job: graph.job,
-    flowFile: opts.sourceName,
-    compiler: `flowc ${opts.version}`,
-    sources,
-    sinks,
-    operators: graph.operators,
-    checkpoint: graph.checkpoint,
-    restart: graph.restart,
-  };
 }

@@ -24,9 +24,6 @@ function spanOf(node: OhmNode): A.Span {
   return current!.src.span(startIdx, endIdx);
 }
 
-function spanBetween(a: A.Span, b: A.Span): A.Span {
-  return { ...a, end: b.end };
-}
 
 function ident(node: OhmNode): A.Ident {
   return { kind: "Ident", name: node.sourceString, span: spanOf(node) };

@@ -8,6 +8,7 @@ import type {
 } from "./check.js";
 import type { CheckpointPolicy, RestartPolicy } from "./connectors.js";
 import { T, toDesc, type Type, type TypeDesc } from "./types.js";
+import type { OperatorManifest as RuntimeOperatorManifest } from "../runtime/api.js";
 
 export type StatelessStage = Extract<StageInfo, { kind: "filter" | "map" | "flat_map" | "key_by" }>;
 
@@ -34,12 +35,8 @@ export type GraphNode =
   | (NodeBase & { kind: "join"; input: StreamType; join: JoinInfo; left: StreamType; right: StreamType })
   | (NodeBase & { kind: "sink"; input: StreamType; sink: SinkInfo; index: number });
 
-export interface OperatorManifest {
-  uid: string;
-  kind: StatefulStage["kind"] | "window" | "join";
-  key: TypeDesc | null;
-  states: { name: string; type: TypeDesc }[];
-}
+/** As in the runtime's manifest (runtime/api.ts). */
+export type OperatorManifest = RuntimeOperatorManifest;
 
 export interface JobGraph {
   job: string;
@@ -197,12 +194,25 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
   const operators: OperatorManifest[] = [];
   for (const n of ordered) {
     if (n.kind === "join") {
-      operators.push({ uid: n.join.uid, kind: "join", key: toDesc(n.join.keyType), states: [{ name: "left", type: toDesc(T.list(n.join.leftAlias.type)) }, { name: "right", type: toDesc(T.list(n.join.rightAlias.type)) }] });
+      const sp = n.join.spec;
+      const spec = sp.kind === "interval" ? `within ${showMs(sp.within)}` : sp.kind === "window" && sp.window ? `window ${showWindow(sp.window)}` : "unbounded";
+      operators.push({ uid: n.join.uid, kind: "join", key: toDesc(n.join.keyType), states: [{ name: "left", type: toDesc(T.list(n.join.leftAlias.type)) }, { name: "right", type: toDesc(T.list(n.join.rightAlias.type)) }], spec, timers: false, ttl: [] });
       continue;
     }
     if (n.kind !== "operator") continue;
     const windowed = n.stage.kind === "aggregate" && n.stage.window !== null;
-    operators.push({ uid: n.stage.uid, kind: windowed ? "window" : n.stage.kind, key: n.input.key ? toDesc(n.input.key) : null, states: stateLayout(n.stage) });
+    const st = n.stage;
+    const spec = st.kind === "aggregate" && st.window ? `${showWindow(st.window)}${st.window.allowedLateness ? `, allowed_lateness: ${showMs(st.window.allowedLateness)}` : ""}` : st.kind === "dedup" ? `within: ${showMs(st.within)}` : null;
+    const process = st.kind === "process" ? st : null;
+    operators.push({
+      uid: st.uid,
+      kind: windowed ? "window" : st.kind,
+      key: n.input.key ? toDesc(n.input.key) : null,
+      states: stateLayout(st),
+      spec,
+      timers: process !== null && (process.timers || process.ttl.size > 0),
+      ttl: process ? process.states.filter((s) => process.ttl.has(s.name)).map((s) => s.name) : [],
+    });
   }
 
   return {
@@ -228,11 +238,47 @@ export function stateLayout(st: StatefulStage): { name: string; type: TypeDesc }
       return st.states.map((s) => ({ name: s.name, type: toDesc(s.type) }));
     case "reduce":
       return [{ name: "acc", type: toDesc(T.optional(st.input.elem)) }];
-    case "aggregate":
-      return st.aggs.map((a, i) => ({ name: accumulatorName(i, a.fn), type: toDesc(accumulatorType(a)) }));
+    case "aggregate": {
+      const names = aggregateStateNames(st);
+      return st.aggs.map((a, i) => ({ name: names[i]!, type: toDesc(accumulatorType(a)) }));
+    }
     case "dedup":
       return [{ name: "kept", type: toDesc(T.list(T.timestamp)) }];
   }
+}
+
+/**
+ * The names under which an aggregate's accumulators are kept (savepoints, inspect): the
+ * result field that holds the aggregate function (`count: count()` keeps `count`), with the
+ * function added when a field holds several (`avg2: sum(x) / count()` keeps `avg2_sum` and
+ * `avg2_count`); `a<i>_<fn>` when the result is not a record literal.
+ */
+export function aggregateStateNames(st: Extract<StatefulStage, { kind: "aggregate" }>): string[] {
+  const body = st.lambda.body;
+  const fieldOf = (call: { span: { start: number; end: number } }): string | null => {
+    if (body.kind !== "Record") return null;
+    const f = body.fields.find((x) => x.value.span.start <= call.span.start && call.span.end <= x.value.span.end);
+    return f ? f.name.name : null;
+  };
+  const fields = st.aggs.map((a) => fieldOf(a.call));
+  const names = st.aggs.map((a, i) => {
+    const f = fields[i];
+    if (f === null || f === undefined) return accumulatorName(i, a.fn);
+    return fields.filter((x) => x === f).length === 1 ? f : `${f}_${a.fn}`;
+  });
+  // Still the same name twice (`f: sum(x) + sum(y)`): number them.
+  return names.map((name, i) => (names.indexOf(name) !== i || names.lastIndexOf(name) !== i ? `${name}_${i}` : name));
+}
+
+export function showMs(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+function showWindow(w: { kind: "tumbling" | "sliding" | "session"; size: number; every: number }): string {
+  return w.kind === "tumbling" ? `tumbling(${showMs(w.size)})` : w.kind === "sliding" ? `sliding(${showMs(w.size)}, every: ${showMs(w.every)})` : `session(gap: ${showMs(w.size)})`;
 }
 
 export function accumulatorName(index: number, fn: string): string {
@@ -243,8 +289,12 @@ export function accumulatorName(index: number, fn: string): string {
 export function accumulatorType(a: StatefulAgg): Type {
   switch (a.fn) {
     case "count":
-    case "count_distinct":
       return T.int;
+    case "count_distinct": {
+      // The distinct values seen (records by their JSON text).
+      const v = a.valueType.kind === "optional" ? a.valueType.inner : a.valueType;
+      return T.list(v.kind === "prim" ? v : T.string);
+    }
     case "sum":
       return a.resultType;
     case "avg":
@@ -255,8 +305,13 @@ export function accumulatorType(a: StatefulAgg): Type {
     case "last":
       return T.optional(a.resultType.kind === "optional" ? a.resultType.inner : a.resultType);
     case "collect":
-    case "top":
       return a.resultType;
+    case "top": {
+      // The n best so far, each with its rank value.
+      const v = a.valueType.kind === "optional" ? a.valueType.inner : a.valueType;
+      const by = a.byType ? (a.byType.kind === "optional" ? a.byType.inner : a.byType) : T.int;
+      return T.list({ kind: "record", fields: [{ name: "v", type: v }, { name: "r", type: by }] });
+    }
   }
 }
 

@@ -36,7 +36,14 @@ export interface OperatorManifest {
   uid: string;
   kind: "aggregate" | "reduce" | "process" | "window" | "join" | "dedup";
   key: TypeDesc | null;
+  /** What the operator keeps per key, by name and type (savepoints map state by these). */
   states: { name: string; type: TypeDesc }[];
+  /** Windows, joins and dedup: their window or bound, as written (`tumbling(10s)`). */
+  spec: string | null;
+  /** Process blocks: whether it keeps timers (`timer at`, or a state ttl). */
+  timers: boolean;
+  /** Process blocks: the states with a ttl, in declaration order. */
+  ttl: string[];
 }
 
 export interface CheckpointManifest {
@@ -170,6 +177,8 @@ export interface BuiltJob {
 }
 
 export interface JobContext {
+  /** Records into and out of each stateful operator: [in, out] per operator, in manifest order. */
+  readonly counts: Float64Array;
   /** The per-key state of an operator whose state class has `fields` fields. */
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedState<S>;
   /** The state of an operator on a plain (unkeyed) stream: one object. */

@@ -4,8 +4,12 @@
 // generated operator graph, restore state and positions, and run the batch loop of
 // docs/architecture.md, taking checkpoints between batches.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { startAdmin, type AdminJob, type AdminServer, type CheckpointStats, type JobStatus } from "./admin.js";
+import { captureOperator, restoreOperator } from "./savepoint/capture.js";
+import { planRestore, refusal, type RestorePlan } from "./savepoint/compat.js";
+import { readPartLines, readSavepoint, SavepointError, writeSavepoint, type SavepointMetadata } from "./savepoint/format.js";
 import { parseArgs } from "node:util";
 import type { BuiltJob, EmitFn, JobContext, JobModule, JoinSpec, Manifest, OperatorManifest, RestartManifest, SourceBinding, StateObject, WindowAggregateCode, WindowSpec } from "./api.js";
 import { DedupOperator } from "./time/dedup.js";
@@ -13,7 +17,7 @@ import { JoinOperator } from "./time/join.js";
 import { TimerService } from "./time/timers.js";
 import { WindowOperator, type WindowAggregate } from "./time/window.js";
 import { Coordinator } from "./checkpoint/coordinator.js";
-import { ensureRoot, IncompleteCheckpoint, listCheckpoints, loadVerified, removeAll, retain, type CheckpointMetadata } from "./checkpoint/storage.js";
+import { ensureRoot, IncompleteCheckpoint, listCheckpoints, loadVerified, removeAll, retain, type CheckpointMetadata, type HistoryEntry } from "./checkpoint/storage.js";
 import { BadRecordError, JobError } from "./errors.js";
 import { FlowRuntimeError } from "./lib.js";
 import { Log, type Level } from "./log.js";
@@ -27,13 +31,19 @@ Runs the compiled flowc job \`${job}\` until its input ends (or SIGTERM / SIGINT
 finish the batch, take a final checkpoint, commit the sinks and exit 0).
 
 Options:
-  --checkpoint-dir <dir>  where checkpoints are kept (overrides the job's \`storage\`)
-  --fresh                 ignore (and delete) existing checkpoints: start from the beginning
-  --log-level <level>     error, warn (default), info or debug; the log goes to stderr
-  -h, --help              show this help
-  --version               show the compiler that built this job
+  --checkpoint-dir <dir>        where checkpoints are kept (overrides the job's \`storage\`)
+  --fresh                       ignore (and delete) existing checkpoints: start from the beginning
+  --from-savepoint <dir>        start from a savepoint (state by operator uid and state name)
+  --allow-non-restored-state    start even when some of the savepoint's state has no place in this job
+  --savepoint-dir <dir>         where savepoints go unless a request names a folder (default ./savepoints/<job>)
+  --admin-port <port>           serve the admin endpoint on 127.0.0.1:<port> (0: any free port)
+  --admin-token <token>         require \`Authorization: Bearer <token>\` on the admin endpoint
+  --log-level <level>           error, warn (default), info or debug; the log goes to stderr
+  -h, --help                    show this help
+  --version                     show the compiler that built this job
 
 With a checkpoint block, the job resumes from its newest complete checkpoint.
+Admin endpoint: GET /status, /checkpoints, /metrics; POST /savepoints, /stop.
 Exit codes: 0 done or stopped, 1 bad input or a failing job, 2 usage error, 70 internal error.
 `;
 
@@ -53,11 +63,14 @@ export function main(job: JobModule): void {
 
 class Context implements JobContext {
   readonly stores: StateStore[] = [];
+  readonly counts: Float64Array;
 
   constructor(
     private readonly manifest: Manifest,
     private readonly sinks: LineWriter[],
-  ) {}
+  ) {
+    this.counts = new Float64Array(manifest.operators.length * 2);
+  }
 
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedStateStore<S> {
     const typedKeys = this.manifest.operators.find((o) => o.uid === uid)?.key?.t === "record";
@@ -78,12 +91,8 @@ class Context implements JobContext {
     return s;
   }
 
-  private typedKeys(uid: string): boolean {
-    return this.manifest.operators.find((o) => o.uid === uid)?.key?.t === "record";
-  }
-
   window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowOperator<S> {
-    const op = new WindowOperator<S>(uid, spec, agg as unknown as WindowAggregate<S>, emit, late, this.typedKeys(uid));
+    const op = new WindowOperator<S>(uid, spec, agg as unknown as WindowAggregate<S>, emit, late);
     this.stores.push(op);
     this.windows.push(op as unknown as WindowOperator<StateObject>);
     return op;
@@ -155,6 +164,65 @@ interface Flags {
   logLevel: Level;
   checkpointDir: string | undefined;
   fresh: boolean;
+  fromSavepoint: string | undefined;
+  allowNonRestored: boolean;
+  savepointDir: string;
+}
+
+/** A savepoint asked for over the admin endpoint, taken at the next batch boundary. */
+interface SavepointRequest {
+  dir: string;
+  resolve(path: string): void;
+  reject(e: Error): void;
+}
+
+/** What the admin endpoint sees of the job, across restarts. */
+class Live {
+  readonly startedAt = Date.now();
+  state: JobStatus["state"] = "restarting";
+  /** The current run's status (null between runs). */
+  status: (() => Omit<JobStatus, "job" | "state" | "startedAt" | "uptimeSeconds">) | null = null;
+  readonly requests: SavepointRequest[] = [];
+  readonly stats: CheckpointStats = { completed: 0, failed: 0, abandoned: 0, lastDurationSeconds: null, lastBytes: null };
+  historyFile: string | null = null;
+
+  onHistory(e: HistoryEntry): void {
+    this.stats[e.status]++;
+    if (e.status === "completed") {
+      this.stats.lastDurationSeconds = e.durationMs / 1000;
+      this.stats.lastBytes = e.bytes;
+    }
+  }
+
+  /** Fails the savepoint requests still waiting (the job ended first). */
+  dropRequests(why: string): void {
+    for (const r of this.requests.splice(0)) r.reject(new Error(why));
+  }
+}
+
+function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop): AdminJob {
+  const savepoint = (dir: string | null): Promise<string> => {
+    if (stop.requested) return Promise.reject(new Error("the job is stopping"));
+    return new Promise((resolveP, reject) => live.requests.push({ dir: resolve(dir ?? flags.savepointDir), resolve: resolveP, reject }));
+  };
+  return {
+    status: () => {
+      const now = Date.now();
+      const base = { job: m.job, state: stop.requested ? "stopping" : live.state, startedAt: new Date(live.startedAt).toISOString(), uptimeSeconds: (now - live.startedAt) / 1000 } as const;
+      return { ...base, ...(live.status?.() ?? { sources: [], operators: [], sinks: [], lastCheckpoint: null }) };
+    },
+    history: () => {
+      if (!live.historyFile || !existsSync(live.historyFile)) return [];
+      return readFileSync(live.historyFile, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+    },
+    checkpointStats: () => live.stats,
+    savepoint,
+    stop: async (sp) => {
+      const path = sp ? await savepoint(sp.dir) : null;
+      stop.request();
+      return path;
+    },
+  };
 }
 
 export async function run(job: JobModule, argv: string[]): Promise<number> {
@@ -169,6 +237,11 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
         "log-level": { type: "string" },
         "checkpoint-dir": { type: "string" },
         fresh: { type: "boolean" },
+        "from-savepoint": { type: "string" },
+        "allow-non-restored-state": { type: "boolean" },
+        "savepoint-dir": { type: "string" },
+        "admin-port": { type: "string" },
+        "admin-token": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -191,10 +264,44 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
     return 2;
   }
   const log = new Log(m.job, level);
-  const flags: Flags = { logLevel: level, checkpointDir: values["checkpoint-dir"], fresh: values.fresh ?? false };
+  const flags: Flags = {
+    logLevel: level,
+    checkpointDir: values["checkpoint-dir"],
+    fresh: values.fresh ?? false,
+    fromSavepoint: values["from-savepoint"],
+    allowNonRestored: values["allow-non-restored-state"] ?? false,
+    savepointDir: resolve(values["savepoint-dir"] ?? join("savepoints", m.job)),
+  };
   if (!m.checkpoint && (flags.checkpointDir || flags.fresh)) log.warn("the job has no checkpoint block: --checkpoint-dir and --fresh have no effect");
+  if (flags.fresh && flags.fromSavepoint) {
+    process.stderr.write("error: --fresh and --from-savepoint cannot be used together (a savepoint is a start of its own)\n");
+    return 2;
+  }
+  if (flags.allowNonRestored && !flags.fromSavepoint) log.warn("--allow-non-restored-state has no effect without --from-savepoint");
+  const adminPort = values["admin-port"];
+  if (adminPort !== undefined && !/^\d{1,5}$/.test(adminPort)) {
+    process.stderr.write(`error: --admin-port must be a port number (0 to 65535), not ${JSON.stringify(adminPort)}\n`);
+    return 2;
+  }
+  if (values["admin-token"] !== undefined && adminPort === undefined) log.warn("--admin-token has no effect without --admin-port");
 
   const stop = new Stop();
+  const live = new Live();
+  let admin: AdminServer | null = null;
+  if (adminPort !== undefined) {
+    const port = Number(adminPort);
+    if (port > 65535) {
+      process.stderr.write(`error: --admin-port must be a port number (0 to 65535), not ${port}\n`);
+      return 2;
+    }
+    try {
+      admin = await startAdmin(port, values["admin-token"] ?? null, adminJob(live, m, flags, stop), m.job, log);
+    } catch (e) {
+      process.stderr.write(`error: cannot serve the admin endpoint on 127.0.0.1:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "the port is in use" : (e as Error).message}\n`);
+      return 1;
+    }
+    log.info(`admin endpoint on ${admin.url}`);
+  }
   const onSignal = (sig: string) => () => {
     if (stop.requested) return;
     log.info(`${sig}: finishing the batch, then a final checkpoint`);
@@ -214,7 +321,7 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
   try {
     const policy = m.restart;
     for (let attempt = 0; ; attempt++) {
-      const outcome = await runOnce(job, flags, attempt === 0 && flags.fresh, log, stop);
+      const outcome = await runOnce(job, flags, attempt === 0 && flags.fresh, log, stop, live);
       if (outcome.kind !== "failed") return 0;
       const e = outcome.error;
       const canRestart = policy && policy.strategy !== "none" && attempt < policy.attempts && restartable(e) && !stop.requested;
@@ -232,6 +339,8 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
   } finally {
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);
+    live.dropRequests("the job ended before the savepoint could be taken");
+    await admin?.close();
   }
   void onStdoutError;
 }
@@ -274,7 +383,44 @@ function chooseCheckpoint(root: string, shown: string, m: Manifest, log: Log): C
   return null;
 }
 
-async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, stop: Stop): Promise<Outcome> {
+/** A savepoint to start from: its folder, metadata, and what of it this job takes over. */
+interface StartingSavepoint {
+  dir: string;
+  shown: string;
+  meta: SavepointMetadata;
+  plan: RestorePlan;
+}
+
+function openSavepoint(flags: Flags, m: Manifest): StartingSavepoint | null {
+  if (!flags.fromSavepoint) return null;
+  const shown = flags.fromSavepoint;
+  const dir = resolve(shown);
+  let meta: SavepointMetadata;
+  try {
+    meta = readSavepoint(dir);
+  } catch (e) {
+    if (e instanceof SavepointError) throw new JobError("FLOW5009", `cannot restore savepoint ${shown}: ${e.message}`, "flowc savepoint inspect <dir> shows what a savepoint holds");
+    throw e;
+  }
+  if (meta.job !== m.job) throw new JobError("FLOW5009", `savepoint ${shown} was taken by job \`${meta.job}\`, not \`${m.job}\``, "restore a savepoint of this job (the job's name is part of it)");
+  const plan = planRestore(meta, m);
+  const refused = refusal(plan, flags.allowNonRestored);
+  if (refused) {
+    const lines = (refused.code === "FLOW5008" ? plan.incompatible : plan.dropped).map((l) => `\n  = not restored: ${l.what}: ${l.detail}`).join("");
+    throw new JobError(refused.code, `cannot restore savepoint ${shown}: ${refused.message}${lines}`, refused.hint);
+  }
+  return { dir, shown, meta, plan };
+}
+
+/** A folder for a new savepoint: savepoint-<job>-<time>, unique in `dir`. */
+function savepointFolder(dir: string, jobName: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  let path = join(dir, `savepoint-${jobName}-${stamp}`);
+  for (let i = 2; existsSync(path); i++) path = join(dir, `savepoint-${jobName}-${stamp}-${i}`);
+  return path;
+}
+
+async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, stop: Stop, live: Live): Promise<Outcome> {
   const m = job.manifest;
   const cp = m.checkpoint;
   const root = cp ? resolve(flags.checkpointDir ?? cp.storage) : null;
@@ -283,23 +429,43 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
   const transactional: TransactionalFileSink[] = [];
   const policies: { name: string; errors: RecordErrors; deadLetter: boolean }[] = [];
   let coordinator: Coordinator | null = null;
+  live.historyFile = root ? join(root, "history.jsonl") : null;
   try {
+    let sp = openSavepoint(flags, m);
     // Which checkpoint to resume from.
     let restored: CheckpointMetadata | null = null;
     let nextId = 1;
     if (root) {
       ensureRoot(root);
       if (fresh) removeAll(root);
-      else restored = chooseCheckpoint(root, flags.checkpointDir ?? cp!.storage, m, log);
+      else if (sp) {
+        // Starting from a savepoint: a checkpoint taken after restoring this very savepoint
+        // (the job failed since) wins; older checkpoints (of the job before the change) go.
+        let resumed: CheckpointMetadata | null = null;
+        try {
+          resumed = chooseCheckpoint(root, flags.checkpointDir ?? cp!.storage, m, log);
+        } catch (e) {
+          if (!(e instanceof JobError)) throw e;
+        }
+        if (resumed && resumed.fromSavepoint === sp.meta.checksum) {
+          restored = resumed;
+          log.info(`savepoint ${sp.shown} was restored before: resuming from checkpoint ${resumed.id} taken since`);
+        } else removeAll(root);
+      } else restored = chooseCheckpoint(root, flags.checkpointDir ?? cp!.storage, m, log);
       nextId = (listCheckpoints(root)[0] ?? 0) + 1;
       retain(root, restored ? [restored] : []);
       if (restored) log.info(`resuming from checkpoint ${restored.id} in ${flags.checkpointDir ?? cp!.storage}`);
     }
+    const fromSavepoint = restored ? (restored.fromSavepoint ?? null) : (sp?.meta.checksum ?? null);
+    if (restored) sp = null;
+    const savedSink = (role: "sink" | "dead_letter", path: string) => sp?.meta.sinks.find((s) => s.role === role && s.path === path) ?? null;
     const openWriter = (path: string, header: string | null, index: number, role: "sink" | "dead_letter"): LineWriter => {
-      if (!root) return new FileSink(path, header);
+      const saved = savedSink(role, path);
+      if (!root) return new FileSink(path, header, saved ? saved.length : null);
       const t = new TransactionalFileSink(index, role, path, header, root);
       const txn = restored?.sinks.find((x) => x.index === index && x.role === role);
       if (txn) t.restore(txn);
+      else if (saved) t.resumeAt(saved.length);
       else t.startFresh();
       transactional.push(t);
       return t;
@@ -318,7 +484,7 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
         policies.find((x) => x.name === s.name)!.errors.deadLetter = dl;
       }
     });
-    const sinks = m.sinks.map((s, i) => (s.connector === "stdout" ? new StdoutSink(restored ? null : sinkHeader(s)) : openWriter(s.path, sinkHeader(s), i, "sink")));
+    const sinks = m.sinks.map((s, i) => (s.connector === "stdout" ? new StdoutSink(restored || sp ? null : sinkHeader(s)) : openWriter(s.path, sinkHeader(s), i, "sink")));
     writers.unshift(...sinks);
     const ctx = new Context(m, sinks);
     const built: BuiltJob = job.build(ctx);
@@ -328,41 +494,148 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
       else if (s.connector === "sequence") src = new SequenceSource(s.name, s.from, s.to);
       sources.push(src);
     });
+    const seek = (name: string, position: SourcePosition): void => {
+      const i = sources.findIndex((s) => s.name === name);
+      const src = sources[i];
+      if (!src) return;
+      if (!src.replayable) log.warn(`source \`${src.name}\` cannot be replayed: it goes on from the start of this process's input`);
+      else src.seek(position);
+      // Watermarks as they were (operators keep their own as well).
+      const w = position.watermark;
+      if (w !== undefined) built.sources[i]!.setWatermark?.(w === null ? -Infinity : w);
+    };
 
-    // Restore state and positions.
+    // Restore state and positions: from a checkpoint, or from a savepoint.
     if (restored && root) {
       for (const op of restored.operators) {
         const store = ctx.stores.find((st) => st.uid === op.uid);
         if (!store) throw new Error(`internal: checkpoint operator ${op.uid} has no store`);
         for (const f of op.files) store.restore(readFileSync(join(root, f)));
       }
-      for (const p of restored.sources) {
-        const i = sources.findIndex((s) => s.name === p.name);
-        const src = sources[i];
-        if (!src) continue;
-        if (!src.replayable) log.warn(`source \`${src.name}\` cannot be replayed: it goes on from the start of this process's input`);
-        else src.seek(p.position);
-        // Watermarks as they were at the checkpoint (operators keep their own as well).
-        const w = p.position.watermark;
-        if (w !== undefined) built.sources[i]!.setWatermark?.(w === null ? -Infinity : w);
+      for (const p of restored.sources) seek(p.name, p.position);
+    }
+    if (sp) {
+      const from = sp;
+      let keys = 0;
+      for (const [uid, r] of from.plan.operators) {
+        const op = m.operators.find((o) => o.uid === uid)!;
+        keys += restoreOperator(
+          {
+            op,
+            states: r.states,
+            timers: r.timers,
+            internal: r.internal,
+            lines: (part) => {
+              const p = r.saved.parts.find((x) => x.name === part);
+              return p ? readPartLines(from.dir, p) : null;
+            },
+            meta: (r.saved.meta ?? {}) as Record<string, unknown>,
+          },
+          ctx.stores,
+        );
       }
+      for (const s of from.meta.sources) if (from.plan.sources.has(s.name)) seek(s.name, s.position);
+      log.info(`restored savepoint ${from.shown}: ${from.plan.operators.size} operator(s), ${keys} key(s), ${from.plan.sources.size} source position(s)`);
+      if (from.plan.dropped.length) log.warn(`not restored from savepoint ${from.shown} (--allow-non-restored-state): ${from.plan.dropped.map((l) => l.what).join(", ")}`);
     }
 
     const cuts = new Map<Source, SourcePosition>();
+    const positions = () =>
+      sources.map((s, i) => {
+        const wm = built.sources[i]!.watermark?.();
+        const position = cuts.get(s) ?? s.position();
+        return { name: s.name, position: wm === undefined ? position : { ...position, watermark: Number.isFinite(wm) ? wm : wm > 0 ? Number.MAX_SAFE_INTEGER : null } };
+      });
     if (root && cp) {
-      const positions = () =>
-        sources.map((s, i) => {
-          const wm = built.sources[i]!.watermark?.();
-          const position = cuts.get(s) ?? s.position();
-          return { name: s.name, position: wm === undefined ? position : { ...position, watermark: Number.isFinite(wm) ? wm : wm > 0 ? Number.MAX_SAFE_INTEGER : null } };
-        });
       coordinator = new Coordinator(cp, root, m, { stores: ctx.stores, positions, sinks: transactional }, log, restored, nextId);
+      coordinator.fromSavepoint = fromSavepoint;
+      coordinator.onHistory = (e) => live.onHistory(e);
     }
+    const sourceRecords = sources.map(() => 0);
+
+    /** A savepoint: the state and positions at this batch boundary, written to a new folder. */
+    const takeSavepoint = async (dir: string): Promise<string> => {
+      // Under checkpoints, a checkpoint at the same cut commits the output the savepoint covers.
+      let committed: Promise<void> | null = null;
+      if (coordinator) {
+        await coordinator.settle();
+        committed = coordinator.start("savepoint");
+      }
+      const operators = m.operators.map((op) => ({ op, ...captureOperator(op, ctx.stores) }));
+      const at = positions();
+      if (committed) {
+        await committed;
+        coordinator!.check();
+      }
+      for (const w of writers) await w.flush();
+      const path = savepointFolder(dir, m.job);
+      const fileWriters = writers.filter((w): w is FileSink | TransactionalFileSink => w instanceof FileSink || w instanceof TransactionalFileSink);
+      await writeSavepoint(path, {
+        format: "flowc-savepoint",
+        version: 1,
+        job: m.job,
+        createdAt: new Date().toISOString(),
+        compiler: m.compiler,
+        flowFile: m.flowFile,
+        sources: at.map((p, i) => {
+          const s = m.sources[i]!;
+          return { name: p.name, connector: s.connector, path: s.connector === "file" ? s.path : null, position: p.position };
+        }),
+        operators: operators.map(({ op, parts, meta }) => ({
+          uid: op.uid,
+          kind: op.kind,
+          key: op.key,
+          states: op.states,
+          spec: op.spec,
+          timers: op.timers,
+          ttl: op.ttl,
+          meta,
+          parts: parts.map((p) => ({ name: p.name, internal: p.internal, file: join(op.uid, `${p.internal ? "_" : ""}${p.name}.jsonl`), keys: p.keys, text: p.text })),
+        })),
+        sinks: fileWriters.map((w) => {
+          const role = w instanceof TransactionalFileSink ? w.role : writers.indexOf(w) < m.sinks.length ? "sink" : "dead_letter";
+          const index = w instanceof TransactionalFileSink ? w.index : writers.indexOf(w);
+          return { index, role, path: w.path, length: w.length };
+        }),
+      });
+      log.info(`savepoint taken: ${path}`);
+      return path;
+    };
+    const serveRequests = async (): Promise<void> => {
+      while (live.requests.length) {
+        const r = live.requests.shift()!;
+        try {
+          r.resolve(await takeSavepoint(r.dir));
+        } catch (e) {
+          r.reject(e as Error);
+          if (e instanceof JobError || e instanceof FlowRuntimeError) throw e;
+          log.warn(`savepoint failed: ${(e as Error).message}`);
+        }
+      }
+    };
+    live.status = () => ({
+      sources: sources.map((s, i) => {
+        const wm = built.sources[i]!.watermark?.();
+        const pos = s.position();
+        return { name: s.name, connector: m.sources[i]!.connector, records: sourceRecords[i]!, bytes: pos.offset ?? null, watermark: wm !== undefined && Number.isFinite(wm) ? wm : null };
+      }),
+      operators: m.operators.map((op, i) => {
+        const store = ctx.stores.find((st) => st.uid === op.uid);
+        const timers = ctx.stores.find((st) => st.uid === `${op.uid}$timers`);
+        const wm = ((store ?? timers) as { watermarkValue?: number } | undefined)?.watermarkValue ?? (timers as { watermarkValue?: number } | undefined)?.watermarkValue;
+        return { uid: op.uid, kind: op.kind, recordsIn: ctx.counts[2 * i]!, recordsOut: ctx.counts[2 * i + 1]!, keys: store?.size ?? 0, watermark: wm !== undefined && Number.isFinite(wm) ? wm : null };
+      }),
+      sinks: m.sinks.map((s, i) => ({ index: i, connector: s.connector, path: s.connector === "file" ? s.path : null, records: sinks[i]!.lines, bytes: sinks[i]!.bytes })),
+      lastCheckpoint: coordinator?.latest ? { id: coordinator.latest.id, createdAt: coordinator.latest.createdAt } : null,
+    });
+    live.state = "running";
+
     log.info(`running: ${sources.length} source(s), ${m.sinks.length} sink(s), ${m.operators.length} stateful operator(s)${coordinator ? `, checkpoints every ${cp!.every} ms in ${root}` : ""}`);
     const started = performance.now();
     // `idle d` applies to live sources: stdin and followed files.
     const idleTimes = m.sources.map((s) => (s.connector === "stdin" || (s.connector === "file" && s.follow) ? (s.eventTime?.idle ?? null) : null));
-    const { result, records } = await loop(sources, built.sources, writers, coordinator, stop, cuts, idleTimes);
+    const { result, records } = await loop(sources, built.sources, writers, coordinator, stop, cuts, idleTimes, sourceRecords, serveRequests);
+    live.dropRequests(`the job ${result === "end" ? "reached the end of its input" : "stopped"} before the savepoint could be taken`);
     if (coordinator) {
       await coordinator.settle();
       await coordinator.start(result === "end" ? "final" : "stop");
@@ -394,6 +667,8 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
     for (const w of writers) if (w instanceof FileSink) w.close();
     return { kind: "failed", error: e };
   } finally {
+    live.state = "restarting";
+    live.status = null;
     for (const s of sources) s.close();
   }
 }
@@ -408,6 +683,10 @@ async function loop(
   cuts: Map<Source, SourcePosition>,
   /** Per source: `idle d` of a live source (ms), or null. */
   idleTimes: (number | null)[] = [],
+  /** Per source: records taken so far (for the admin endpoint). */
+  sourceRecords: number[] = [],
+  /** More work between batches (savepoints asked for over the admin endpoint). */
+  extra: () => Promise<void> = async () => undefined,
 ): Promise<{ result: "end" | "stopped"; records: number }> {
   let records = 0;
   const between = async (): Promise<void> => {
@@ -420,6 +699,7 @@ async function loop(
       if (coordinator.due()) void coordinator.start("interval");
     }
     await yieldToEventLoop();
+    await extra();
   };
   /**
    * Waits for a live source's read (stdin, a followed file). Every TICK_MS meanwhile the
@@ -459,6 +739,7 @@ async function loop(
       }
       binding.push(batch);
       records += batch.length;
+      sourceRecords[0] = records;
       await between();
     }
   }
@@ -544,6 +825,7 @@ async function loop(
     one[0] = b.batch[b.at++];
     bindings[i]!.push(one);
     records++;
+    sourceRecords[i] = (sourceRecords[i] ?? 0) + 1;
     sinceFlush++;
     if (b.at < b.batch.length) cuts.set(src, { ...b.before!, skip: (b.before!.skip ?? 0) + b.at });
     else cuts.delete(src);

@@ -20,6 +20,9 @@ export interface LineWriter extends SinkWriter {
   /** Writes what was gathered; may return a promise when the output is backed up. */
   flush(): void | Promise<void>;
   close(): void;
+  /** Lines written, and bytes (stdout: all stdout sinks together). */
+  readonly lines: number;
+  readonly bytes: number;
 }
 
 const FLUSH_AT = 1 << 16;
@@ -34,15 +37,22 @@ function writeError(path: string, e: unknown): JobError {
  */
 export class StdoutSink implements LineWriter {
   private static pending = "";
+  private static written = 0;
   /** Set when the reader of stdout went away (EPIPE): further output is dropped. */
   static closed = false;
+  lines = 0;
 
   constructor(header: string | null) {
     if (header !== null) StdoutSink.pending += header + "\n";
   }
 
+  get bytes(): number {
+    return StdoutSink.written;
+  }
+
   write(line: string): void {
     StdoutSink.pending += line + "\n";
+    this.lines++;
     if (StdoutSink.pending.length > FLUSH_AT) void this.flush();
   }
 
@@ -52,6 +62,7 @@ export class StdoutSink implements LineWriter {
       StdoutSink.pending = "";
       return;
     }
+    StdoutSink.written += Buffer.byteLength(StdoutSink.pending);
     const ok = process.stdout.write(StdoutSink.pending);
     StdoutSink.pending = "";
     if (!ok) return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
@@ -62,36 +73,56 @@ export class StdoutSink implements LineWriter {
   }
 }
 
-/** A file written as lines arrive; replaced at start (no checkpoints). */
+/**
+ * A file written as lines arrive (no checkpoints): replaced at start, or, restoring a
+ * savepoint, cut back to the length it had then and continued.
+ */
 export class FileSink implements LineWriter {
   private fd: number;
   private pending = "";
+  /** The file's length: what was written so far. */
+  length = 0;
+  lines = 0;
+  bytes = 0;
 
   constructor(
-    private readonly path: string,
+    readonly path: string,
     header: string | null,
+    resumeAt: number | null = null,
   ) {
     try {
       mkdirSync(dirname(path), { recursive: true });
-      this.fd = openSync(path, "w");
+      if (resumeAt === null) this.fd = openSync(path, "w");
+      else {
+        this.fd = openSync(path, existsSync(path) ? "r+" : "w+");
+        const size = fstatSync(this.fd).size;
+        if (size < resumeAt) throw new JobError("FLOW5004", `cannot continue ${path}: it is shorter (${size} bytes) than when the savepoint was taken (${resumeAt} bytes); was it changed outside the job?`);
+        ftruncateSync(this.fd, resumeAt);
+        this.length = resumeAt;
+      }
     } catch (e) {
+      if (e instanceof JobError) throw e;
       throw writeError(path, e);
     }
-    if (header !== null) this.pending = header + "\n";
+    if (header !== null && resumeAt === null) this.pending = header + "\n";
   }
 
   write(line: string): void {
     this.pending += line + "\n";
+    this.lines++;
     if (this.pending.length > FLUSH_AT) this.flush();
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
+    const buf = Buffer.from(this.pending);
     try {
-      writeSync(this.fd, this.pending);
+      writeSync(this.fd, buf, 0, buf.length, this.length);
     } catch (e) {
       throw writeError(this.path, e);
     }
+    this.length += buf.length;
+    this.bytes += buf.length;
     this.pending = "";
   }
 
@@ -114,6 +145,13 @@ export class TransactionalFileSink implements LineWriter {
   private counter = 0;
   /** Which checkpoint the next segment is staged for (names only). */
   nextCheckpoint = 1;
+  lines = 0;
+  bytes = 0;
+
+  /** The length of the file's committed output. */
+  get length(): number {
+    return this.committed;
+  }
 
   constructor(
     readonly index: number,
@@ -143,6 +181,20 @@ export class TransactionalFileSink implements LineWriter {
     if (this.header !== null) this.pending = this.header + "\n";
   }
 
+  /** Restoring a savepoint: the file is cut back to the length it had when the savepoint was taken. */
+  resumeAt(length: number): void {
+    try {
+      const size = fstatSync(this.target).size;
+      if (size < length) throw new JobError("FLOW5004", `cannot continue ${this.path}: it is shorter (${size} bytes) than when the savepoint was taken (${length} bytes); was it changed outside the job?`);
+      ftruncateSync(this.target, length);
+      fsyncSync(this.target);
+    } catch (e) {
+      if (e instanceof JobError) throw e;
+      throw writeError(this.path, e);
+    }
+    this.committed = length;
+  }
+
   /**
    * Resuming from a checkpoint: the file is cut back to that checkpoint's committed length,
    * re-committing its transaction if the commit was interrupted.
@@ -168,6 +220,7 @@ export class TransactionalFileSink implements LineWriter {
 
   write(line: string): void {
     this.pending += line + "\n";
+    this.lines++;
     if (this.pending.length > FLUSH_AT) this.flush();
   }
 
@@ -175,6 +228,7 @@ export class TransactionalFileSink implements LineWriter {
     if (this.pending.length === 0) return;
     const buf = Buffer.from(this.pending);
     this.pending = "";
+    this.bytes += buf.length;
     try {
       if (!this.segment) {
         const rel = join("sinks", `${this.role}-${this.index}`, `seg-${String(this.nextCheckpoint).padStart(6, "0")}-${this.counter++}`);

@@ -4,6 +4,41 @@
 
 import type { KeyedState, MapKey, StateObject } from "./api.js";
 import { decodeSnapshot, encodeSnapshot } from "./checkpoint/snapshot.js";
+import { keyOf } from "./lib.js";
+
+/**
+ * Operators whose state is a runtime structure (windows, timers, joins, dedup) give it as
+ * rows: (map key, typed key, data) per key, and operator-wide values. Checkpoints and
+ * savepoints are both written from these rows.
+ */
+export interface RowState {
+  exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown };
+  importRows(rows: [MapKey, unknown, unknown][], meta: unknown): void;
+  /** Savepoints: the name of the part these rows go to (`windows`, `timers`, …). */
+  readonly partName: string;
+  /** Savepoints: the map key of a typed key read back (the data may say more: a window). */
+  savepointMapKey(key: unknown, data: unknown): MapKey;
+}
+
+/** A full snapshot file of a RowState's rows. */
+export function snapshotRows(uid: string, state: RowState): { buffers: Buffer[]; keys: number; bytes: number } {
+  const { rows, meta } = state.exportRows();
+  const objects = rows.map(([, key, data]) => ({ $key: key, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(data), $loadFrom: () => undefined }));
+  return encodeSnapshot(uid, "full", 1, true, rows.map((r) => r[0]).values(), objects.values(), rows.length, true, meta);
+}
+
+/** Loads a snapshot file written by snapshotRows. */
+export function restoreRows(bytes: Buffer, state: RowState): void {
+  const rows: [MapKey, unknown, unknown][] = [];
+  const index = decodeSnapshot(bytes, (mk, key, columns, i) => rows.push([mk, key, columns[0]![i]]));
+  state.importRows(rows, index.meta);
+}
+
+/** The map key of a typed key read back from a savepoint: records by their JSON text. */
+export function plainMapKey(key: unknown, unkeyed: MapKey | undefined): MapKey {
+  if (key === null || key === undefined) return unkeyed as MapKey;
+  return typeof key === "object" ? keyOf(key) : (key as MapKey);
+}
 
 /** What the checkpoint coordinator needs from any operator state. */
 export interface StateStore {
@@ -29,7 +64,7 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
 
   constructor(
     readonly uid: string,
-    private readonly fields: number,
+    readonly fields: number,
     private readonly create: (key: unknown) => S,
     /** Whether keys are records (encoded map keys, typed keys kept apart). */
     private readonly typedKeys = false,
@@ -47,6 +82,21 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
     }
     if (!s.$dirty) {
       s.$dirty = true;
+      this.dirtyKeys.push(mapKey);
+      this.dirtyObjs.push(s);
+    }
+    return s;
+  }
+
+  /** A key's state object for a restore from a savepoint (created fresh, counted as changed). */
+  restoreKey(mapKey: MapKey, key: unknown): S {
+    let s = this.map.get(mapKey);
+    if (s === undefined) {
+      s = this.create(key);
+      this.map.set(mapKey, s);
+    }
+    s.$dirty = true;
+    if (this.tracking) {
       this.dirtyKeys.push(mapKey);
       this.dirtyObjs.push(s);
     }
@@ -112,7 +162,7 @@ export class GlobalStateStore<S extends StateObject> implements StateStore {
 
   constructor(
     readonly uid: string,
-    private readonly fields: number,
+    readonly fields: number,
     create: () => S,
   ) {
     this.value = create();

@@ -26,7 +26,7 @@ class GraphCode {
   private readonly ts: typeof TS;
   private readonly K: typeof TS.SyntaxKind;
   private readonly out: TS.Statement[] = [];
-  private readonly names = new Names(["$ctx", "$lib", "$rt", "manifest", "build"]);
+  private readonly names = new Names(["$ctx", "$lib", "$rt", "manifest", "build", "$counts"]);
   private readonly entry = new Map<number, string>();
   private readonly wmFn = new Map<number, string>();
   /** `<node>$status(idle[, input])`, when a source declares `idle`. */
@@ -63,6 +63,8 @@ class GraphCode {
       if (this.time && node.kind !== "sink") this.wmFn.set(node.id, this.names.fresh(`${name}$wm`));
       if (this.idle && node.kind !== "sink") this.statusFn.set(node.id, this.names.fresh(`${name}$status`));
     }
+    // Records in and out per stateful operator, for the admin endpoint: [in, out] by manifest order.
+    if (this.graph.operators.length) this.out.push(n.constDecl("$counts", n.prop(n.id("$ctx"), "counts")));
     this.declareOperators();
     for (const s of this.graph.sinks) this.out.push(n.constDecl(this.writer(s.index), n.call(n.prop(n.id("$ctx"), "sink"), [n.num(s.index)])));
     for (const node of this.graph.nodes) {
@@ -129,14 +131,24 @@ class GraphCode {
     });
   }
 
+  /** `$counts[i]++`: a record into (`in`) or out of a stateful operator. */
+  count(node: Node, which: "in" | "out"): TS.Statement[] {
+    if (node.kind !== "operator" && node.kind !== "join") return [];
+    const i = this.graph.operators.findIndex((o) => o.uid === this.uidOf(node));
+    if (i < 0) return [];
+    const { n } = this;
+    return [n.expr(n.f.createPostfixIncrement(n.f.createElementAccessExpression(n.id("$counts"), n.num(2 * i + (which === "out" ? 1 : 0)))))];
+  }
+
   /** Statements that hand (value, key, time) to every node `node` feeds. */
   forward(node: Node, value: TS.Expression, key: TS.Expression, names: Names, time: TS.Expression = this.n.id("$ts"), port: Port = "main"): TS.Statement[] {
     const { n } = this;
     const edges = this.edges(node, port);
-    if (edges.length === 1) return [n.expr(n.call(this.entryFor(edges[0]!.target, edges[0]!.input), [value, key, time]))];
     if (edges.length === 0) return [];
+    const counted = port === "main" ? this.count(node, "out") : [];
+    if (edges.length === 1) return [...counted, n.expr(n.call(this.entryFor(edges[0]!.target, edges[0]!.input), [value, key, time]))];
     const v = names.fresh("$out");
-    return [n.constDecl(v, value), ...edges.map((e) => n.expr(n.call(this.entryFor(e.target, e.input), [n.id(v), key, time])))];
+    return [...counted, n.constDecl(v, value), ...edges.map((e) => n.expr(n.call(this.entryFor(e.target, e.input), [n.id(v), key, time])))];
   }
 
   /** Statements that pass a watermark to every node `node` feeds. */
@@ -374,6 +386,7 @@ class GraphCode {
           const keyExprs = j.keys.map((k) => this.gen.expr(side === 0 ? k.left : k.right, senv));
           const key = keyExprs.length === 1 ? keyExprs[0]! : n.object(keyExprs.map((e, i) => [`k${i}`, e]));
           out.push(this.fn(`${name}$${side === 0 ? "left" : "right"}`, this.elementParams(side === 0 ? node.left.elem : node.right.elem, null).map(([a, t], i) => (i === 1 ? [a, n.f.createKeywordTypeNode(this.K.UnknownKeyword)] : [a, t])), [
+            ...this.count(node, "in"),
             n.constDecl(p, n.id("$in")),
             n.constDecl("$key", key),
             n.expr(n.method(n.id(joinObj), "element", [n.num(side), n.id("$in"), this.mapKey(j.keyType, n.id("$key")), n.id("$key"), n.id("$ts")])),
@@ -456,13 +469,14 @@ class GraphCode {
     const mk = this.mapKey(node.input.key, n.id("$k"));
     bindKey(gen, st.stage.span, n.id("$k"), env);
     if (st.kind === "aggregate" && st.window) {
-      return [this.fn(name, params, [n.expr(n.method(n.id(this.objectNames.get(`window:${uid}`)!), "element", [n.id("$in"), node.input.key ? mk : n.str(""), n.id("$k"), n.id("$ts")]))], describe)];
+      return [this.fn(name, params, [...this.count(node, "in"), n.expr(n.method(n.id(this.objectNames.get(`window:${uid}`)!), "element", [n.id("$in"), node.input.key ? mk : n.str(""), n.id("$k"), n.id("$ts")]))], describe)];
     }
     if (st.kind === "dedup") {
       const p = gen.bindLocal(st.param, env);
       const id = gen.expr(st.lambda.body, env);
       const idType = this.graph.checked.exprTypes.get(st.lambda.body)!;
       return [this.fn(name, params, [
+        ...this.count(node, "in"),
         n.constDecl(p, n.id("$in")),
         n.constDecl("$id", id),
         n.if(n.method(n.id(this.objectNames.get(`dedup:${uid}`)!), "keep", [this.mapKey(idType, n.id("$id")), n.id("$id"), n.id("$ts")]), this.forward(node, n.id("$in"), n.id("$k"), env.names)),
@@ -470,7 +484,7 @@ class GraphCode {
     }
     const store = this.store(uid);
     const lookup = node.input.key ? n.method(n.id(store), "get", [mk, n.id("$k")]) : n.id(store);
-    const body: TS.Statement[] = [n.constDecl("$s", lookup)];
+    const body: TS.Statement[] = [...this.count(node, "in"), n.constDecl("$s", lookup)];
     const s = n.id("$s");
     switch (st.kind) {
       case "aggregate":

@@ -49,6 +49,15 @@ export class Coordinator {
   lastPauseMs = 0;
   /** A failure of the background part (writing, committing), raised at the next batch. */
   private failure: Error | null = null;
+  /** Called with each history entry (for metrics). */
+  onHistory: (e: HistoryEntry) => void = () => undefined;
+  /** The checksum of the savepoint this run started from, carried into every checkpoint. */
+  fromSavepoint: string | null = null;
+
+  /** The newest completed checkpoint. */
+  get latest(): CheckpointMetadata | null {
+    return this.completed[this.completed.length - 1] ?? null;
+  }
 
   constructor(
     private readonly policy: CheckpointManifest,
@@ -100,7 +109,7 @@ export class Coordinator {
    * the background. Returns a promise that settles when the checkpoint is complete and its
    * sinks committed (or abandoned).
    */
-  start(reason: "interval" | "final" | "stop"): Promise<void> {
+  start(reason: "interval" | "final" | "stop" | "savepoint"): Promise<void> {
     if (this.inFlight) throw new Error("internal: a checkpoint is already in flight");
     const id = this.nextId++;
     const started = Date.now();
@@ -140,7 +149,8 @@ export class Coordinator {
       timer = setTimeout(() => resolve("timeout"), this.policy.timeout);
       timer.unref?.();
     });
-    // A final checkpoint (end of input, stop) must complete: it commits the last output.
+    // A final checkpoint (end of input, stop) must complete: it commits the last output; so
+    // must the one under a savepoint, which commits the output the savepoint covers.
     const raced = reason === "interval" ? Promise.race([work.then(() => "done" as const), timeout]) : work.then(() => "done" as const);
     this.inFlight = raced
       .then(async (result) => {
@@ -170,6 +180,7 @@ export class Coordinator {
     const e = { ...entry, status, durationMs: performance.now() - t0, reason };
     this.log.warn(`checkpoint ${id} ${status}: ${reason}`);
     appendHistory(this.root, e);
+    this.onHistory(e);
   }
 
   private readonly abandoned = new Set<number>();
@@ -207,6 +218,7 @@ export class Coordinator {
       sources,
       operators,
       sinks,
+      fromSavepoint: this.fromSavepoint,
       files,
     });
     // 5. complete: update the chains, commit the sinks, retain, history.
@@ -229,6 +241,7 @@ export class Coordinator {
     retain(this.root, keep, new Set(this.parts.sinks.flatMap((s) => s.openSegments())));
     const done = { ...entry, durationMs: performance.now() - t0 };
     appendHistory(this.root, done);
+    this.onHistory(done);
     this.log.debug(`checkpoint ${id} (${done.kind}) complete: ${done.durationMs.toFixed(1)} ms, pause ${done.pauseMs.toFixed(1)} ms, ${done.bytes} bytes, ${done.keys} keys`);
   }
 }

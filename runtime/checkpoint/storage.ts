@@ -52,6 +52,8 @@ export interface CheckpointMetadata {
   /** Per operator: its state files, a full snapshot first, then deltas in order. */
   operators: { uid: string; files: string[] }[];
   sinks: SinkTransaction[];
+  /** The checksum of the savepoint this run of the job started from, if any. */
+  fromSavepoint?: string | null;
   /** Every file this checkpoint needs, relative to the storage folder. */
   files: Record<string, FileRef>;
   /** sha256 of this object's JSON without this field. */
@@ -99,19 +101,24 @@ function metadataChecksum(meta: Omit<CheckpointMetadata, "checksum">): string {
 /** Writes _metadata atomically: temp file, fsync, rename, fsync of the folder. */
 export function writeMetadata(root: string, meta: Omit<CheckpointMetadata, "checksum">): CheckpointMetadata {
   const full: CheckpointMetadata = { ...meta, checksum: metadataChecksum(meta) };
-  const dir = join(root, checkpointDirName(meta.id));
+  writeFileAtomic(join(root, checkpointDirName(meta.id), METADATA), JSON.stringify(full, null, 1));
+  return full;
+}
+
+/** Writes a file so that it exists whole or not at all: a temp file, fsync, rename, fsync of the folder. */
+export function writeFileAtomic(path: string, text: string): void {
+  const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `${METADATA}.tmp`);
+  const tmp = `${path}.tmp`;
   const fd = openSync(tmp, "w");
   try {
-    writeSync(fd, JSON.stringify(full, null, 1));
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, join(dir, METADATA));
+  renameSync(tmp, path);
   fsyncDir(dir);
-  return full;
 }
 
 export function ensureRoot(root: string): void {

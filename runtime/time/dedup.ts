@@ -3,11 +3,10 @@
 // watermark passes its time + d.
 
 import type { MapKey } from "../api.js";
-import { decodeSnapshot, encodeSnapshot } from "../checkpoint/snapshot.js";
-import type { StateStore } from "../state.js";
+import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
 import { MinHeap } from "./heap.js";
 
-export class DedupOperator implements StateStore {
+export class DedupOperator implements StateStore, RowState {
   readonly incremental = false;
   private readonly ids = new Map<MapKey, { id: unknown; kept: number[] }>();
   private readonly expiry = new MinHeap<{ time: number; mk: MapKey; ts: number }>((a, b) => a.time < b.time);
@@ -19,6 +18,11 @@ export class DedupOperator implements StateStore {
     readonly uid: string,
     private readonly within: number,
   ) {}
+
+  /** The operator's event-time watermark (for the admin endpoint). */
+  get watermarkValue(): number {
+    return this.wm;
+  }
 
   get size(): number {
     return this.ids.size;
@@ -58,17 +62,32 @@ export class DedupOperator implements StateStore {
   }
 
   snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
-    const rows = [...this.ids].map(([mk, e]) => [mk, { $key: e.id, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(e.kept), $loadFrom: () => undefined }] as const);
-    return encodeSnapshot(this.uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, { wm: this.wm, dropped: this.dropped });
+    return snapshotRows(this.uid, this);
   }
 
   restore(bytes: Buffer): void {
-    const index = decodeSnapshot(bytes, (mk, id, columns, i) => {
-      const kept = columns[0]![i] as number[];
+    restoreRows(bytes, this);
+  }
+
+  readonly partName = "dedup";
+
+  /** Rows are keyed by the id (not the stream's key): records by their JSON text. */
+  savepointMapKey(id: unknown): MapKey {
+    return plainMapKey(id, "");
+  }
+
+  /** Per id: the times of the elements kept. */
+  exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
+    return { rows: [...this.ids].map(([mk, e]): [MapKey, unknown, unknown] => [mk, e.id, e.kept]), meta: { wm: this.wm, dropped: this.dropped } };
+  }
+
+  importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
+    for (const [mk, id, data] of rows) {
+      const kept = data as number[];
       this.ids.set(mk, { id, kept: [...kept] });
       for (const ts of kept) this.expiry.push({ time: ts + this.within, mk, ts });
-    });
-    const meta = index.meta as { wm: number | null; dropped: number } | undefined;
+    }
+    const meta = metaIn as { wm: number | null; dropped: number } | undefined;
     if (meta) {
       this.wm = meta.wm ?? -Infinity;
       this.dropped = meta.dropped;

@@ -13,8 +13,7 @@
 // - unbounded (neither): every pair, as soon as both are there; all state is kept.
 
 import type { MapKey } from "../api.js";
-import { decodeSnapshot, encodeSnapshot } from "../checkpoint/snapshot.js";
-import type { StateStore } from "../state.js";
+import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
 import { MinHeap } from "./heap.js";
 import type { Emit } from "./window.js";
 
@@ -56,7 +55,7 @@ interface Group {
   seq: number;
 }
 
-export class JoinOperator implements StateStore {
+export class JoinOperator implements StateStore, RowState {
   readonly incremental = false;
   /** Interval and unbounded joins: one group per key. Window joins: per key and window. */
   private readonly groups = new Map<string | MapKey, Group>();
@@ -253,43 +252,57 @@ export class JoinOperator implements StateStore {
   }
 
   snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
-    const meta = { wms: this.wms, wm: this.wm, seq: this.seq, late: this.late };
-    if (this.spec.window?.kind === "session") {
-      const rows = [...this.sessions].map(([mk, list]) => {
-        const data = list.map((s) => [s.start, s.end, s.seq, s.sides.map((side) => side.items.map((it) => [it.ts, it.seq, it.x]))]);
-        return [mk, { $key: list[0]!.key, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(data), $loadFrom: () => undefined }] as const;
-      });
-      return encodeSnapshot(this.uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, meta);
-    }
-    const rows = [...this.groups].map(([gk, g]) => {
-      const data = [g.start, g.end, g.seq, g.sides.map((s) => s.items.map((it) => [it.ts, it.seq, it.x]))];
-      return [gk, { $key: g.key, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(data), $loadFrom: () => undefined }] as const;
-    });
-    return encodeSnapshot(this.uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, meta);
+    return snapshotRows(this.uid, this);
   }
 
   restore(bytes: Buffer): void {
+    restoreRows(bytes, this);
+  }
+
+  readonly partName = "join";
+
+  /** Window joins keep a group per key and window: the window's start is in the data. */
+  savepointMapKey(key: unknown, data: unknown): MapKey {
+    const mk = plainMapKey(key, "");
+    if (this.spec.kind === "window" && this.spec.window?.kind !== "session") return `${typeof mk}:${String(mk)}@${(data as [number])[0]}`;
+    return mk;
+  }
+
+  /**
+   * Per group (a key; per key and window for window joins): [start, end, order, [left
+   * items, right items]], each item [time, order, element]. Session joins: per key, a list
+   * of its sessions in that shape.
+   */
+  exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
+    const side = (s: Side) => s.items.map((it) => [it.ts, it.seq, it.x]);
+    const rows: [MapKey, unknown, unknown][] =
+      this.spec.window?.kind === "session"
+        ? [...this.sessions].map(([mk, list]) => [mk, list[0]!.key, list.map((s) => [s.start, s.end, s.seq, s.sides.map(side)])])
+        : [...this.groups].map(([gk, g]) => [gk, g.key, [g.start, g.end, g.seq, g.sides.map(side)]]);
+    return { rows, meta: { wms: this.wms, wm: this.wm, seq: this.seq, late: this.late } };
+  }
+
+  importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
+    type Data = [number, number, number, [number, number, unknown][][]];
     const items = (sides: [number, number, unknown][][]): [Side, Side] => sides.map((list) => ({ items: list.map(([ts, seq, x]) => ({ ts, seq, x })) })) as [Side, Side];
-    const index = decodeSnapshot(bytes, (gk, key, columns, i) => {
+    for (const [gk, key, data] of rows) {
       if (this.spec.window?.kind === "session") {
-        const list: Session[] = (columns[0]![i] as [number, number, number, [number, number, unknown][][]][]).map(([start, end, seq, sides]) => ({ start, end, seq, sides: items(sides), dead: false, mk: gk, key }));
+        const list: Session[] = (data as Data[]).map(([start, end, seq, sides]) => ({ start, end, seq, sides: items(sides), dead: false, mk: gk, key }));
         this.sessions.set(gk, list);
         for (const s of list) this.sessionsToFire.push({ end: s.end, seq: s.seq, s });
-        return;
+        continue;
       }
-      const [start, end, seq, sides] = columns[0]![i] as [number, number, number, [number, number, unknown][][]];
-      const g: Group = { key, start, end, seq, sides: [{ items: [] }, { items: [] }] };
-      sides.forEach((items, side) => {
-        for (const [ts, s, x] of items) {
-          const item = { ts, seq: s, x };
-          g.sides[side]!.items.push(item);
-          if (this.spec.kind === "interval") this.expiry.push({ time: ts + this.spec.within, gk, side, item });
-        }
-      });
+      const [start, end, seq, sides] = data as Data;
+      const g: Group = { key, start, end, seq, sides: items(sides) };
+      if (this.spec.kind === "interval") {
+        g.sides.forEach((s, side) => {
+          for (const item of s.items) this.expiry.push({ time: item.ts + this.spec.within, gk, side, item });
+        });
+      }
       this.groups.set(gk, g);
       if (this.spec.kind === "window") this.toFire.push({ end, seq, gk });
-    });
-    const meta = index.meta as { wms: [number | null, number | null]; wm: number | null; seq: number; late: number } | undefined;
+    }
+    const meta = metaIn as { wms: [number | null, number | null]; wm: number | null; seq: number; late: number } | undefined;
     if (meta) {
       this.wms[0] = meta.wms[0] ?? -Infinity;
       this.wms[1] = meta.wms[1] ?? -Infinity;

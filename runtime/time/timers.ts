@@ -4,9 +4,8 @@
 // Timers are checkpointed with the rest of the state.
 
 import type { MapKey } from "../api.js";
-import { decodeSnapshot, encodeSnapshot } from "../checkpoint/snapshot.js";
 import { FlowRuntimeError } from "../lib.js";
-import type { StateStore } from "../state.js";
+import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
 import { MinHeap } from "./heap.js";
 
 export const USER = 0;
@@ -30,7 +29,7 @@ interface KeyTimers {
 /** What the generated operator does when a timer fires. */
 export type OnTimer = (kind: number, mk: MapKey, key: unknown, time: number) => void;
 
-export class TimerService implements StateStore {
+export class TimerService implements StateStore, RowState {
   readonly incremental = false;
   /** Per key: its typed key, and per kind (USER, TTL) time -> order of registration. */
   private readonly keys = new Map<MapKey, KeyTimers>();
@@ -40,6 +39,11 @@ export class TimerService implements StateStore {
   onTimer: OnTimer = () => undefined;
 
   constructor(readonly uid: string) {}
+
+  /** The operator's event-time watermark (for the admin endpoint). */
+  get watermarkValue(): number {
+    return this.wm;
+  }
 
   get size(): number {
     return this.heap.size;
@@ -88,25 +92,36 @@ export class TimerService implements StateStore {
   }
 
   snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
-    const rows = [...this.keys].map(([mk, k]) => {
-      const timers = k.timers.flatMap((byTime, kind) => [...byTime].map(([time, seq]) => [kind, time, seq]));
-      return [mk, { $key: k.key, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(timers), $loadFrom: () => undefined }] as const;
-    });
-    return encodeSnapshot(this.uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, { seq: this.seq, wm: this.wm });
+    return snapshotRows(this.uid, this);
   }
 
   restore(bytes: Buffer): void {
-    const index = decodeSnapshot(bytes, (mk, key, columns, i) => {
-      const timers = columns[0]![i] as [number, number, number][];
+    restoreRows(bytes, this);
+  }
+
+  readonly partName = "timers";
+
+  savepointMapKey(key: unknown): MapKey {
+    return plainMapKey(key, undefined);
+  }
+
+  /** Per key: its timers as [kind (0 user, 1 ttl), time, order]. */
+  exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
+    const rows = [...this.keys].map(([mk, k]): [MapKey, unknown, unknown] => [mk, k.key, k.timers.flatMap((byTime, kind) => [...byTime].map(([time, seq]) => [kind, time, seq]))]);
+    return { rows, meta: { seq: this.seq, wm: this.wm } };
+  }
+
+  importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
+    for (const [mk, key, data] of rows) {
       const k: KeyTimers = { key, timers: [new Map(), new Map()], count: 0 };
-      for (const [kind, time, seq] of timers) {
+      for (const [kind, time, seq] of data as [number, number, number][]) {
         k.timers[kind]!.set(time, seq);
         k.count++;
         this.heap.push({ time, seq, kind, mk });
       }
       this.keys.set(mk, k);
-    });
-    const meta = index.meta as { seq: number; wm: number | null } | undefined;
+    }
+    const meta = metaIn as { seq: number; wm: number | null } | undefined;
     if (meta) {
       this.seq = meta.seq;
       this.wm = meta.wm ?? -Infinity;

@@ -18,8 +18,7 @@
 // `first`, `last` and `collect` in arrival order; the result is computed when it fires.
 
 import type { MapKey, StateObject } from "../api.js";
-import { decodeSnapshot, encodeSnapshot } from "../checkpoint/snapshot.js";
-import type { StateStore } from "../state.js";
+import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
 import { MinHeap } from "./heap.js";
 
 export interface WindowSpec {
@@ -67,7 +66,7 @@ interface Bucket<S> {
 
 export type Emit = (value: unknown, key: unknown, ts: number) => void;
 
-export class WindowOperator<S extends StateObject> implements StateStore {
+export class WindowOperator<S extends StateObject> implements StateStore, RowState {
   readonly incremental = false;
   private readonly keys = new Map<MapKey, KeyWindows<S>>();
   /** Windows by end. A heap of the distinct ends not fired yet, and of those fired, not freed. */
@@ -85,8 +84,12 @@ export class WindowOperator<S extends StateObject> implements StateStore {
     private readonly agg: WindowAggregate<S>,
     private readonly emit: Emit,
     private readonly late: Emit | null,
-    private readonly typedKeys: boolean,
   ) {}
+
+  /** The operator's event-time watermark (for the admin endpoint). */
+  get watermarkValue(): number {
+    return this.wm;
+  }
 
   /** For the end-of-job report. */
   get lateDropped(): number {
@@ -254,8 +257,23 @@ export class WindowOperator<S extends StateObject> implements StateStore {
   // ---- checkpoints -----------------------------------------------------------------------
 
   snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
+    return snapshotRows(this.uid, this);
+  }
+
+  restore(bytes: Buffer): void {
+    restoreRows(bytes, this);
+  }
+
+  readonly partName = "windows";
+
+  savepointMapKey(key: unknown): MapKey {
+    return plainMapKey(key, "");
+  }
+
+  /** Per key: its windows as [start, end, fired, order, accumulator fields | null, session elements | null]. */
+  exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
     const fields = this.agg.fields;
-    const rows = [...this.keys].map(([mk, kw]) => {
+    const rows = [...this.keys].map(([mk, kw]): [MapKey, unknown, unknown] => {
       const windows = kw.windows.map((w) => {
         let acc: unknown[] | null = null;
         if (w.acc) {
@@ -265,24 +283,18 @@ export class WindowOperator<S extends StateObject> implements StateStore {
         }
         return [w.start, w.end, w.fired, w.seq, acc, w.elems];
       });
-      const obj = {
-        $key: kw.key,
-        $dirty: false,
-        $saveTo: (c: unknown[][]) => c[0]!.push(windows),
-        $loadFrom: () => undefined,
-      };
-      return [mk, obj] as const;
+      return [mk, kw.key, windows];
     });
-    return encodeSnapshot(this.uid, "full", 1, this.typedKeys, rows.map((r) => r[0]).values(), rows.map((r) => r[1]).values(), rows.length, true, { wm: this.wm, seq: this.seq, dropped: this.dropped });
+    return { rows, meta: { wm: this.wm, seq: this.seq, dropped: this.dropped } };
   }
 
-  restore(bytes: Buffer): void {
+  importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
     const fields = this.agg.fields;
     const restored: Win<S>[] = [];
-    const index = decodeSnapshot(bytes, (mk, typedKey, columns, i) => {
-      const rows = columns[0]![i] as [number, number, boolean, number, unknown[] | null, { seq: number; x: unknown }[] | null][];
+    for (const [mk, typedKey, data] of rows) {
+      const list = data as [number, number, boolean, number, unknown[] | null, { seq: number; x: unknown }[] | null][];
       const kw: KeyWindows<S> = { mk, key: typedKey, windows: [] };
-      for (const [start, end, fired, seq, acc, elems] of rows) {
+      for (const [start, end, fired, seq, acc, elems] of list) {
         let s: S | null = null;
         if (acc) {
           s = this.agg.create(typedKey);
@@ -293,8 +305,8 @@ export class WindowOperator<S extends StateObject> implements StateStore {
         restored.push(win);
       }
       this.keys.set(mk, kw);
-    });
-    const meta = index.meta as { wm: number | null; seq: number; dropped: number } | undefined;
+    }
+    const meta = metaIn as { wm: number | null; seq: number; dropped: number } | undefined;
     if (meta) {
       this.wm = meta.wm ?? -Infinity;
       this.seq = meta.seq;

@@ -1,0 +1,87 @@
+// `flowc graph`: the planned job graph as Mermaid (default) or Graphviz dot. Sources,
+// fused stateless chains, stateful operators with their uid, key and state, joins, sinks,
+// and the edges between them (late streams dashed).
+
+import type { OperatorManifest } from "../runtime/api.js";
+import { showType } from "../runtime/savepoint/canonical.js";
+import { showMs, type GraphNode, type JobGraph } from "./plan.js";
+import { typeToString } from "./types.js";
+
+interface Box {
+  id: string;
+  lines: string[];
+  shape: "source" | "chain" | "operator" | "sink";
+}
+
+function connectorText(c: { kind: string; path?: string } | null | undefined): string {
+  if (!c) return "?";
+  return c.path !== undefined ? `${c.kind}(${JSON.stringify(c.path)})` : `${c.kind}()`;
+}
+
+function boxOf(n: GraphNode, ops: OperatorManifest[]): Box {
+  const id = `n${n.id}`;
+  const state = (uid: string): string[] => {
+    const op = ops.find((o) => o.uid === uid);
+    if (!op) return [];
+    const lines = [op.key ? `key: ${showType(op.key)}` : "no key: one group"];
+    if (op.spec) lines.push(op.spec);
+    if (op.states.length) lines.push(`state: ${op.states.map((s) => `${s.name} ${showType(s.type)}${op.ttl.includes(s.name) ? " (ttl)" : ""}`).join(", ")}`);
+    if (op.timers) lines.push("timers");
+    return lines;
+  };
+  switch (n.kind) {
+    case "source": {
+      const et = n.source.eventTime;
+      const extra = et ? [`event time, watermark ${showMs(et.delay)}${et.idle !== null ? `, idle ${showMs(et.idle)}` : ""}`] : [];
+      return { id, shape: "source", lines: [`source ${n.label}: ${typeToString(n.source.type)}`, connectorText(n.source.connector as { kind: string; path?: string }), ...extra] };
+    }
+    case "chain":
+      return { id, shape: "chain", lines: n.stages.length ? [n.stages.map((s) => s.kind).join(" → ")] : ["union"] };
+    case "operator": {
+      const st = n.stage;
+      const kind = st.kind === "aggregate" && st.window ? "window aggregate" : st.kind;
+      return { id, shape: "operator", lines: [`${kind} ${st.uid}`, ...state(st.uid)] };
+    }
+    case "join":
+      return { id, shape: "operator", lines: [`join ${n.join.uid}`, ...state(n.join.uid)] };
+    case "sink":
+      return { id, shape: "sink", lines: [`sink ${n.index}: ${connectorText(n.sink.connector as { kind: string; path?: string })}`] };
+  }
+}
+
+function edges(g: JobGraph): { from: string; to: string; late: boolean }[] {
+  return g.nodes.flatMap((n) => [...n.outputs.map((o) => ({ from: `n${n.id}`, to: `n${o}`, late: false })), ...n.lateOutputs.map((o) => ({ from: `n${n.id}`, to: `n${o}`, late: true }))]);
+}
+
+/** Mermaid text in a quoted label: quotes and markup characters as entity codes. */
+function mermaidText(s: string): string {
+  return s.replace(/[#"<>&]/g, (c) => `#${c.charCodeAt(0)};`);
+}
+
+export function mermaid(g: JobGraph): string {
+  const out = ["flowchart LR"];
+  const open: Record<Box["shape"], [string, string]> = { source: ["[/", "/]"], chain: ["(", ")"], operator: ["[", "]"], sink: ["[\\", "\\]"] };
+  for (const n of g.nodes) {
+    const b = boxOf(n, g.operators);
+    const [l, r] = open[b.shape];
+    out.push(`  ${b.id}${l}"${b.lines.map(mermaidText).join("<br/>")}"${r}`);
+  }
+  for (const e of edges(g)) out.push(e.late ? `  ${e.from} -. late .-> ${e.to}` : `  ${e.from} --> ${e.to}`);
+  return out.join("\n") + "\n";
+}
+
+function dotText(s: string): string {
+  return s.replace(/[\\"]/g, (c) => `\\${c}`);
+}
+
+export function dot(g: JobGraph): string {
+  const shape: Record<Box["shape"], string> = { source: "parallelogram", chain: "box, style=rounded", operator: "box", sink: "invhouse" };
+  const out = [`digraph "${dotText(g.job)}" {`, "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];'];
+  for (const n of g.nodes) {
+    const b = boxOf(n, g.operators);
+    out.push(`  ${b.id} [shape=${shape[b.shape]}, label="${b.lines.map(dotText).join("\\n")}"];`);
+  }
+  for (const e of edges(g)) out.push(`  ${e.from} -> ${e.to}${e.late ? ' [style=dashed, label="late"]' : ""};`);
+  out.push("}");
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,149 @@
+// Operator state <-> savepoint parts. Keyed state (aggregate, reduce, process) is written
+// per state name, one line per key; runtime structures (windows, timers, joins, dedup) as
+// one internal part each. Capturing encodes every line at once, between two batches, so the
+// savepoint is a consistent cut even though the files are written afterwards.
+
+import type { MapKey, OperatorManifest, StateObject } from "../api.js";
+import { GlobalStateStore, KeyedStateStore, plainMapKey, type RowState, type StateStore } from "../state.js";
+import { decodeCanonical, encodeCanonical, migrate } from "./canonical.js";
+import type { SavepointRow } from "./format.js";
+
+export interface CapturedPart {
+  name: string;
+  internal: boolean;
+  text: string;
+  keys: number;
+}
+
+function isRowState(s: StateStore): s is StateStore & RowState {
+  return typeof (s as Partial<RowState>).exportRows === "function";
+}
+
+/** The stores of one operator: its state, and a process block's timers (`<uid>$timers`). */
+export function storesOf(stores: StateStore[], uid: string): { main: StateStore | null; timers: (StateStore & RowState) | null } {
+  const main = stores.find((s) => s.uid === uid) ?? null;
+  const timers = stores.find((s) => s.uid === `${uid}$timers`);
+  return { main, timers: timers && isRowState(timers) ? timers : null };
+}
+
+/** Where each state lives in the generated state class's fields (see compiler/emit.ts). */
+function fieldIndex(op: OperatorManifest, name: string): number {
+  return op.kind === "reduce" ? 0 : op.states.findIndex((s) => s.name === name);
+}
+
+function ttlField(op: OperatorManifest, name: string): number {
+  const i = op.ttl.indexOf(name);
+  return i < 0 ? -1 : op.states.length + i;
+}
+
+/** Every key's state objects with their typed keys. */
+function entries(store: StateStore): { key: unknown; obj: StateObject }[] {
+  if (store instanceof KeyedStateStore) return [...(store as KeyedStateStore<StateObject & { $key?: unknown }>).map].map(([mk, obj]) => ({ key: obj.$key !== undefined ? obj.$key : mk, obj }));
+  if (store instanceof GlobalStateStore) return [{ key: null, obj: (store as GlobalStateStore<StateObject>).value }];
+  return [];
+}
+
+function fieldsOf(obj: StateObject, count: number): unknown[] {
+  const cols: unknown[][] = [];
+  for (let i = 0; i < count; i++) cols.push([]);
+  obj.$saveTo(cols);
+  return cols.map((c) => c[0]);
+}
+
+function fieldCount(store: StateStore): number {
+  return store instanceof KeyedStateStore || store instanceof GlobalStateStore ? store.fields : 0;
+}
+
+/**
+ * Captures one operator's state as savepoint parts (encoded now), and the operator-wide
+ * values of its runtime structures by part name (in the canonical encoding).
+ */
+export function captureOperator(op: OperatorManifest, stores: StateStore[]): { parts: CapturedPart[]; meta: Record<string, unknown> } {
+  const { main, timers } = storesOf(stores, op.uid);
+  const parts: CapturedPart[] = [];
+  const meta: Record<string, unknown> = {};
+  const rowsPart = (s: RowState): CapturedPart => {
+    const { rows, meta: m } = s.exportRows();
+    meta[s.partName] = JSON.parse(encodeCanonical(m));
+    return { name: s.partName, internal: true, text: rows.map(([, key, value]) => encodeCanonical({ key, value }) + "\n").join(""), keys: rows.length };
+  };
+  if (main && isRowState(main)) parts.push(rowsPart(main));
+  else if (main) {
+    const count = fieldCount(main);
+    const all = entries(main).map((e) => ({ key: e.key, f: fieldsOf(e.obj, count) }));
+    // A reduce keeps `has` beside its value: a key without a value yet has no line.
+    const present = op.kind === "reduce" ? all.filter((e) => e.f[1] === true) : all;
+    for (const s of op.states) {
+      const fi = fieldIndex(op, s.name);
+      const ti = ttlField(op, s.name);
+      const lines = present.map((e) => encodeCanonical(ti >= 0 ? { key: e.key, value: e.f[fi], written: e.f[ti] } : { key: e.key, value: e.f[fi] }) + "\n");
+      parts.push({ name: s.name, internal: false, text: lines.join(""), keys: lines.length });
+    }
+  }
+  if (timers) parts.push(rowsPart(timers));
+  return { parts, meta };
+}
+
+export interface OperatorRestore {
+  /** This job's operator. */
+  op: OperatorManifest;
+  /** The restored states: savepoint type -> this job's type. */
+  states: Map<string, { from: OperatorManifest["states"][number]["type"]; to: OperatorManifest["states"][number]["type"] }>;
+  timers: boolean;
+  internal: boolean;
+  /** The savepoint's part lines by part name. */
+  lines: (part: string) => string[] | null;
+  /** Operator-wide values by part name. */
+  meta: Record<string, unknown>;
+}
+
+function rows(lines: string[]): SavepointRow[] {
+  return lines.map((l) => decodeCanonical(l) as SavepointRow);
+}
+
+/** Loads one operator's state from savepoint parts into its (empty) stores. */
+export function restoreOperator(r: OperatorRestore, stores: StateStore[]): number {
+  const { main, timers } = storesOf(stores, r.op.uid);
+  let keys = 0;
+  const loadRows = (s: RowState): void => {
+    const lines = r.lines(s.partName);
+    if (!lines) return;
+    const data = rows(lines).map((row): [MapKey, unknown, unknown] => [s.savepointMapKey(row.key, row.value), row.key, row.value]);
+    keys += data.length;
+    const meta = r.meta[s.partName];
+    s.importRows(data, meta === null || meta === undefined ? undefined : decodeCanonical(JSON.stringify(meta)));
+  };
+  if (main && r.internal && isRowState(main)) loadRows(main);
+  else if (main && !r.internal) {
+    // Per key: its restored states.
+    const byKey = new Map<string, { key: unknown; states: Map<string, SavepointRow> }>();
+    for (const [name] of r.states) {
+      for (const row of rows(r.lines(name) ?? [])) {
+        const id = encodeCanonical(row.key);
+        let e = byKey.get(id);
+        if (!e) byKey.set(id, (e = { key: row.key, states: new Map() }));
+        e.states.set(name, row);
+      }
+    }
+    const op = r.op;
+    for (const { key, states } of byKey.values()) {
+      let obj: StateObject;
+      if (main instanceof KeyedStateStore) obj = (main as KeyedStateStore<StateObject>).restoreKey(plainMapKey(key, ""), key);
+      else if (main instanceof GlobalStateStore) obj = (main as GlobalStateStore<StateObject>).value;
+      else continue;
+      const f = fieldsOf(obj, fieldCount(main));
+      for (const [name, row] of states) {
+        const types = r.states.get(name)!;
+        f[fieldIndex(op, name)] = migrate(row.value, types.from, types.to);
+        const ti = ttlField(op, name);
+        // A state that gained a ttl keeps its value until it is written again.
+        if (ti >= 0) f[ti] = typeof row.written === "number" ? row.written : Infinity;
+      }
+      if (op.kind === "reduce") f[1] = true;
+      obj.$loadFrom(f.map((v) => [v]), 0);
+      keys++;
+    }
+  }
+  if (timers && r.timers) loadRows(timers);
+  return keys;
+}

@@ -1,0 +1,144 @@
+// The savepoint format, version 1 (docs/savepoints.md). A savepoint is a folder that holds
+// everything needed to start a job again, possibly a changed one:
+//
+//   savepoint-<job>-<time>/
+//     _savepoint.json                  metadata: sources and their positions, operators,
+//                                      their states with types, parts, checksums
+//     <uid>/<state>.jsonl              one line per key: {"key": …, "value": …} in the
+//                                      canonical encoding (canonical.ts)
+//     <uid>/_<part>.jsonl              runtime structures (windows, timers, join and dedup
+//                                      buffers), same line shape
+//
+// _savepoint.json is written last, atomically, with the sha256 of every file and of
+// itself; a folder without it is not a savepoint.
+
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TypeDesc } from "../api.js";
+import { writeDurable, writeFileAtomic } from "../checkpoint/storage.js";
+import type { SourcePosition } from "../sources.js";
+
+export const SAVEPOINT_FORMAT = "flowc-savepoint";
+export const SAVEPOINT_VERSION = 1;
+export const SAVEPOINT_METADATA = "_savepoint.json";
+
+export interface SavepointPart {
+  /** A state's name, or (internal) the name of a runtime structure: windows, timers, join, dedup. */
+  name: string;
+  internal: boolean;
+  /** Relative to the savepoint folder. */
+  file: string;
+  keys: number;
+  bytes: number;
+  sha256: string;
+}
+
+export interface SavepointOperator {
+  uid: string;
+  kind: string;
+  key: TypeDesc | null;
+  states: { name: string; type: TypeDesc }[];
+  spec: string | null;
+  timers: boolean;
+  ttl: string[];
+  parts: SavepointPart[];
+  /** Operator-wide values (watermark, counters). */
+  meta: unknown;
+}
+
+export interface SavepointSource {
+  name: string;
+  connector: string;
+  /** The file a file source reads. */
+  path: string | null;
+  position: SourcePosition;
+}
+
+export interface SavepointSink {
+  index: number;
+  role: "sink" | "dead_letter";
+  path: string;
+  /** The file's length holding exactly the output up to the savepoint. */
+  length: number;
+}
+
+export interface SavepointMetadata {
+  format: typeof SAVEPOINT_FORMAT;
+  version: typeof SAVEPOINT_VERSION;
+  job: string;
+  createdAt: string;
+  compiler: string;
+  flowFile: string;
+  sources: SavepointSource[];
+  operators: SavepointOperator[];
+  sinks: SavepointSink[];
+  /** sha256 of this object's JSON without this field. */
+  checksum: string;
+}
+
+/** One line of a part file. `written`: when a ttl state was last written (event time). */
+export interface SavepointRow {
+  key: unknown;
+  value: unknown;
+  written?: number;
+}
+
+export class SavepointError extends Error {}
+
+function digest(data: string | Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Writes a captured savepoint's files, then its metadata, durably. */
+export async function writeSavepoint(dir: string, meta: Omit<SavepointMetadata, "checksum" | "operators"> & { operators: (Omit<SavepointOperator, "parts"> & { parts: (Omit<SavepointPart, "bytes" | "sha256"> & { text: string })[] })[] }): Promise<SavepointMetadata> {
+  const operators: SavepointOperator[] = [];
+  for (const op of meta.operators) {
+    const parts: SavepointPart[] = [];
+    for (const p of op.parts) {
+      const buf = Buffer.from(p.text);
+      await writeDurable(join(dir, p.file), [buf]);
+      parts.push({ name: p.name, internal: p.internal, file: p.file, keys: p.keys, bytes: buf.length, sha256: digest(buf) });
+    }
+    operators.push({ ...op, parts });
+  }
+  const body: Omit<SavepointMetadata, "checksum"> = { ...meta, operators };
+  const full: SavepointMetadata = { ...body, checksum: digest(JSON.stringify(body)) };
+  writeFileAtomic(join(dir, SAVEPOINT_METADATA), JSON.stringify(full, null, 2) + "\n");
+  return full;
+}
+
+/** Reads a savepoint's metadata and checks it (and, with `verifyFiles`, every file's checksum). */
+export function readSavepoint(dir: string, verifyFiles = true): SavepointMetadata {
+  const metaPath = join(dir, SAVEPOINT_METADATA);
+  if (!existsSync(dir)) throw new SavepointError(`${dir} does not exist`);
+  if (!existsSync(metaPath)) throw new SavepointError(`${dir} is not a savepoint (it has no ${SAVEPOINT_METADATA}; a savepoint still being written has none yet)`);
+  let meta: SavepointMetadata;
+  try {
+    meta = JSON.parse(readFileSync(metaPath, "utf8")) as SavepointMetadata;
+  } catch (e) {
+    throw new SavepointError(`${metaPath} is not valid JSON (${(e as Error).message})`);
+  }
+  if (meta.format !== SAVEPOINT_FORMAT) throw new SavepointError(`${metaPath} is not a flowc savepoint`);
+  if (meta.version !== SAVEPOINT_VERSION) throw new SavepointError(`${dir} is savepoint format version ${meta.version}; this runtime reads version ${SAVEPOINT_VERSION}`);
+  const { checksum, ...body } = meta;
+  if (digest(JSON.stringify(body)) !== checksum) throw new SavepointError(`${metaPath} does not match its checksum (the file was changed or damaged)`);
+  if (verifyFiles) {
+    for (const op of meta.operators) {
+      for (const p of op.parts) {
+        const path = join(dir, p.file);
+        if (!existsSync(path)) throw new SavepointError(`${path} is missing`);
+        if (digest(readFileSync(path)) !== p.sha256) throw new SavepointError(`${path} does not match its checksum (the file was changed or damaged)`);
+      }
+    }
+  }
+  return meta;
+}
+
+/** The rows of one part, decoded lazily line by line by the caller's decoder. */
+export function readPartLines(dir: string, part: SavepointPart): string[] {
+  const text = readFileSync(join(dir, part.file), "utf8");
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}

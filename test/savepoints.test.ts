@@ -1,0 +1,200 @@
+// Savepoints and operating a running job, end to end with real processes: a job follows a
+// growing file with the admin endpoint on; /status and /metrics are read while it runs; it
+// is stopped with a savepoint (`flowc savepoint --stop`), the savepoint is inspected, a
+// changed job is checked against it and restored (counts go on, new operators start
+// empty), a renamed uid is refused (and accepted with --allow-non-restored-state), and a
+// changed state type is refused naming both types.
+
+import { execa, type ResultPromise } from "execa";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { compileIn, flowc, lines, STACK_LINE, tempDir } from "./helpers.js";
+
+interface Running {
+  child: ResultPromise;
+  url: string;
+  stderr: () => string;
+}
+
+/** Starts a bundle with the admin endpoint on a free port; resolves once it serves. */
+async function start(bundle: string, cwd: string, args: string[] = []): Promise<Running> {
+  const child = execa(process.execPath, [bundle, "--admin-port", "0", "--log-level", "info", ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
+  let err = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      const m = /admin endpoint on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m && /running:/.test(err)) resolve(m[1]!);
+    });
+    void child.then((r) => reject(new Error(`the job exited (${r.exitCode}) before serving:\n${err}`)));
+  });
+  return { child, url, stderr: () => err };
+}
+
+async function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  return { status: res.status, body: (await res.json()) as unknown };
+}
+
+interface Status {
+  state: string;
+  sources: { name: string; records: number }[];
+  operators: { uid: string; recordsIn: number; recordsOut: number; keys: number }[];
+  sinks: { records: number }[];
+}
+
+/** Waits until the job has read `n` records from its first source. */
+async function waitForRecords(url: string, n: number, token?: string): Promise<Status> {
+  for (let i = 0; i < 300; i++) {
+    const s = (await getJson(`${url}/status`, token)).body as Status;
+    if (s.sources[0] && s.sources[0].records >= n) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the job did not read ${n} records`);
+}
+
+const clicks = (rows: [string, string][]) => rows.map(([user, page]) => JSON.stringify({ user, page })).join("\n") + "\n";
+
+const V1 = `job clicks
+checkpoint {
+  every 200ms
+  storage "./chk"
+}
+type Click = { user: string, page: string }
+source clicks: Click = file("clicks.jsonl", follow: true)
+let counts = clicks
+  |> key_by(c => c.user)
+  |> aggregate(c => { user: key, n: count() })
+sink counts -> file("out/counts.jsonl")
+`;
+
+describe("savepoints", () => {
+  it("stop with a savepoint, inspect it, check and restore a changed job; renamed and retyped state is refused", async () => {
+    const dir = tempDir("flowc-savepoints-");
+    writeFileSync(join(dir, "clicks.jsonl"), clicks([["ann", "/"], ["bo", "/a"], ["ann", "/b"]]));
+    const v1 = await compileIn(dir, V1);
+
+    // Run, follow the file as it grows, read /status and /metrics while it runs.
+    const job = await start(v1, dir);
+    let st = await waitForRecords(job.url, 3);
+    expect(st.state).toBe("running");
+    expect(st.operators).toEqual([{ uid: "counts", kind: "aggregate", recordsIn: 3, recordsOut: 3, keys: 2, watermark: null }]);
+    appendFileSync(join(dir, "clicks.jsonl"), clicks([["ann", "/c"]]));
+    st = await waitForRecords(job.url, 4);
+    expect(st.operators[0]!.recordsIn).toBe(4);
+    const metrics = await (await fetch(`${job.url}/metrics`)).text();
+    expect(metrics).toMatch(/^flowc_operator_records_in_total\{operator="counts",job="clicks"\} 4$/m);
+    expect(metrics).toMatch(/^flowc_state_keys\{operator="counts",job="clicks"\} 2$/m);
+    expect(metrics).toMatch(/^flowc_source_records_total\{source="clicks",job="clicks"\} 4$/m);
+    expect(metrics).toMatch(/^# TYPE flowc_checkpoints_total counter$/m);
+    expect((await getJson(`${job.url}/nope`)).status).toBe(404);
+
+    // Stop with a savepoint: the path is the last line of stdout, and the job exits 0.
+    const sp = await flowc(["savepoint", job.url, "--stop", "--dir", "sps"], { cwd: dir });
+    expect(sp.exitCode, sp.stderr).toBe(0);
+    const path = lines(sp.stdout).at(-1)!;
+    expect(path).toMatch(/sps\/savepoint-clicks-\d{8}T\d{6}Z$/);
+    const ended = await job.child;
+    expect(ended.exitCode).toBe(0);
+    expect(readFileSync(join(dir, "out/counts.jsonl"), "utf8")).toBe(['{"user":"ann","n":1}', '{"user":"bo","n":1}', '{"user":"ann","n":2}', '{"user":"ann","n":3}', ""].join("\n"));
+
+    // Inspect: operators, states with types, keys, source positions; dump one state.
+    const ins = await flowc(["savepoint", "inspect", path], { cwd: dir });
+    expect(ins.exitCode).toBe(0);
+    expect(ins.stdout).toMatch(/clicks +file "clicks\.jsonl" +after record 4, byte \d+, line 4/);
+    expect(ins.stdout).toMatch(/counts\.n +int +2 keys/);
+    const dump = await flowc(["savepoint", "inspect", path, "--dump", "counts.n"], { cwd: dir });
+    expect(lines(dump.stdout).map((l) => JSON.parse(l) as unknown)).toEqual([{ key: "ann", value: 3 }, { key: "bo", value: 1 }]);
+    const asJson = JSON.parse((await flowc(["savepoint", "inspect", path, "--json"], { cwd: dir })).stdout) as { job: string; operators: { uid: string; states: unknown[] }[] };
+    expect(asJson.job).toBe("clicks");
+    expect(asJson.operators[0]!.states).toEqual([{ name: "n", type: { t: "int" } }]);
+
+    // A changed job: a new aggregate function in `counts`, a new operator. Checked first.
+    const v2text = V1.replace("{ user: key, n: count() })", "{ user: key, n: count(), last_page: last(c.page) })").replace(
+      'sink counts -> file("out/counts.jsonl")',
+      'let pages = clicks |> key_by(c => c.page) |> aggregate(c => { page: key, views: count() })\nsink counts -> file("out/counts.jsonl")\nsink pages -> file("out/pages.jsonl")',
+    );
+    writeFileSync(join(dir, "v2.flow"), v2text);
+    const check = await flowc(["check", "v2.flow", "--against-savepoint", path], { cwd: dir });
+    expect(check.exitCode, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/restore +counts\.n: int, 2 keys/);
+    expect(check.stdout).toMatch(/new +counts\.last_page: string\?, starts with its initial value/);
+    expect(check.stdout).toMatch(/new +pages: aggregate `pages` is new: it starts empty/);
+    expect(check.stdout).toMatch(/restore +source clicks: goes on after record 4/);
+    expect(check.stdout).toMatch(/^result: restores$/m);
+
+    // Restore it: counts go on from where they stopped, the new operator starts empty.
+    const v2dir = tempDir("flowc-savepoints-v2-");
+    const v2 = await compileIn(v2dir, v2text);
+    appendFileSync(join(dir, "clicks.jsonl"), clicks([["bo", "/a"], ["cy", "/"]]));
+    const job2 = await start(v2, dir, ["--from-savepoint", path]);
+    expect(job2.stderr()).toMatch(/restored savepoint .*: 1 operator\(s\), 2 key\(s\), 1 source position\(s\)/);
+    await waitForRecords(job2.url, 2);
+    job2.child.kill("SIGTERM");
+    expect((await job2.child).exitCode).toBe(0);
+    expect(readFileSync(join(dir, "out/counts.jsonl"), "utf8")).toBe(
+      ['{"user":"ann","n":1}', '{"user":"bo","n":1}', '{"user":"ann","n":2}', '{"user":"ann","n":3}', '{"user":"bo","n":2,"last_page":"/a"}', '{"user":"cy","n":1,"last_page":"/"}', ""].join("\n"),
+    );
+    expect(readFileSync(join(dir, "out/pages.jsonl"), "utf8")).toBe(['{"page":"/a","views":1}', '{"page":"/","views":1}', ""].join("\n"));
+
+    // A renamed uid: refused by check and by the job, naming the state; accepted when allowed.
+    const v3text = V1.replace("|> aggregate(c => { user: key, n: count() })", "|> aggregate(c => { user: key, n: count() }) as per_user");
+    writeFileSync(join(dir, "v3.flow"), v3text);
+    const check3 = await flowc(["check", "v3.flow", "--against-savepoint", path], { cwd: dir });
+    expect(check3.exitCode).toBe(1);
+    expect(check3.stdout).toMatch(/drop +counts\.n: operator `counts` is not in this job/);
+    expect(check3.stdout).toMatch(/result: refused \(FLOW5007\)/);
+    const v3dir = tempDir("flowc-savepoints-v3-");
+    const v3 = await compileIn(v3dir, v3text);
+    const refused = await execa(process.execPath, [v3, "--from-savepoint", path], { cwd: dir, reject: false, stdin: "ignore" });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/error\[FLOW5007\]: cannot restore savepoint .*: the savepoint has state this job would not restore: counts\.n/);
+    expect(refused.stderr).toMatch(/--allow-non-restored-state/);
+    expect(refused.stderr).not.toMatch(STACK_LINE);
+    const allowed = await start(v3, dir, ["--from-savepoint", path, "--allow-non-restored-state"]);
+    expect(allowed.stderr()).toMatch(/not restored from savepoint .* \(--allow-non-restored-state\): counts\.n/);
+    await waitForRecords(allowed.url, 2);
+    allowed.child.kill("SIGTERM");
+    expect((await allowed.child).exitCode).toBe(0);
+    // per_user started empty; the source went on after record 4.
+    expect(lines(readFileSync(join(dir, "out/counts.jsonl"), "utf8")).slice(-2)).toEqual(['{"user":"bo","n":1}', '{"user":"cy","n":1}']);
+
+    // A changed state type: refused with both types named.
+    const v4text = V1.replace("{ user: key, n: count() }", "{ user: key, n: last(c.page) }");
+    const v4 = await compileIn(tempDir("flowc-savepoints-v4-"), v4text);
+    const retyped = await execa(process.execPath, [v4, "--from-savepoint", path], { cwd: dir, reject: false, stdin: "ignore" });
+    expect(retyped.exitCode).toBe(1);
+    expect(retyped.stderr).toMatch(/error\[FLOW5008\]: .*counts\.n: the savepoint keeps int, this job keeps string\?/);
+    expect(retyped.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it("the admin endpoint demands its token; a savepoint without --stop leaves the job running", async () => {
+    const dir = tempDir("flowc-admin-");
+    writeFileSync(join(dir, "clicks.jsonl"), clicks([["ann", "/"]]));
+    const bundle = await compileIn(dir, V1.replace(/checkpoint \{[^}]*\}\n/, ""));
+    const job = await start(bundle, dir, ["--admin-token", "s3cret"]);
+    expect((await getJson(`${job.url}/status`)).status).toBe(401);
+    expect((await getJson(`${job.url}/status`, "wrong")).status).toBe(401);
+    await waitForRecords(job.url, 1, "s3cret");
+    const denied = await flowc(["savepoint", job.url], { cwd: dir });
+    expect(denied.exitCode).toBe(1);
+    expect(denied.stderr).toMatch(/the job did not take a savepoint: .*Authorization: Bearer/);
+    const sp = await flowc(["savepoint", job.url, "--token", "s3cret"], { cwd: dir });
+    expect(sp.exitCode, sp.stderr).toBe(0);
+    expect(lines(sp.stdout).at(-1)).toMatch(/savepoints\/clicks\/savepoint-clicks-/);
+    // Still running: more input is read.
+    appendFileSync(join(dir, "clicks.jsonl"), clicks([["ann", "/x"]]));
+    const st = await waitForRecords(job.url, 2, "s3cret");
+    expect(st.state).toBe("running");
+    const history = (await getJson(`${job.url}/checkpoints`, "s3cret")).body as { checkpoints: unknown[] };
+    expect(history.checkpoints).toEqual([]);
+    job.child.kill("SIGTERM");
+    expect((await job.child).exitCode).toBe(0);
+    // Without checkpoints, the file sink is written as the job goes.
+    expect(readFileSync(join(dir, "out/counts.jsonl"), "utf8")).toBe('{"user":"ann","n":1}\n{"user":"ann","n":2}\n');
+    const unreachable = await flowc(["savepoint", job.url], { cwd: dir });
+    expect(unreachable.exitCode).toBe(1);
+    expect(unreachable.stderr).toMatch(/cannot reach the job's admin endpoint at http:\/\/127\.0\.0\.1:\d+: connection refused/);
+  });
+});
