@@ -23,9 +23,9 @@ function boxOf(n: GraphNode, ops: OperatorManifest[]): Box {
   const state = (uid: string): string[] => {
     const op = ops.find((o) => o.uid === uid);
     if (!op) return [];
-    const lines = [op.key ? `key: ${showType(op.key)}` : "no key: one group"];
+    const lines = [op.key ? `key: ${showType(op.key, true)}` : "no key: one group"];
     if (op.spec) lines.push(op.spec);
-    if (op.states.length) lines.push(`state: ${op.states.map((s) => `${s.name} ${showType(s.type)}${op.ttl.includes(s.name) ? " (ttl)" : ""}`).join(", ")}`);
+    if (op.states.length) lines.push(`state: ${op.states.map((s) => `${s.name} ${showType(s.type, true)}${op.ttl.includes(s.name) ? " (ttl)" : ""}`).join(", ")}`);
     if (op.timers) lines.push("timers");
     return lines;
   };

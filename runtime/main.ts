@@ -397,7 +397,7 @@ function openSavepoint(flags: Flags, m: Manifest): StartingSavepoint | null {
   const dir = resolve(shown);
   let meta: SavepointMetadata;
   try {
-    meta = readSavepoint(dir);
+    meta = readSavepoint(dir, true, shown);
   } catch (e) {
     if (e instanceof SavepointError) throw new JobError("FLOW5009", `cannot restore savepoint ${shown}: ${e.message}`, "flowc savepoint inspect <dir> shows what a savepoint holds");
     throw e;

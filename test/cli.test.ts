@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FLOWC, flowc, lines, runBundle, STACK_LINE, tempDir, writeFiles } from "./helpers.js";
+import { FLOWC, flowc, lines, ROOT, runBundle, STACK_LINE, tempDir, writeFiles } from "./helpers.js";
 
 const good = `job hello
 source n: int = values([1, 2, 3])
@@ -187,5 +187,37 @@ describe("a compiled job's flags", () => {
     expect(r.exitCode).toBe(0);
     expect(lines(r.stdout)).toEqual(["10", "20", "30"]);
     expect(r.stderr).toMatch(/\[hello\] info: finished: 3 record\(s\)/);
+  });
+});
+
+describe("flowc graph", () => {
+  it("draws sources, fused chains, operators with uid, key and state, and sinks as Mermaid", async () => {
+    const r = await flowc(["graph", "dsl-examples/new_sellers.flow"]);
+    expect(r.exitCode).toBe(0);
+    await expect(r.stdout + "\n").toMatchFileSnapshot(join(ROOT, "test", "snapshots", "graph", "new_sellers.mmd"));
+    const hot = await flowc(["graph", "dsl-examples/hot_items.flow"]);
+    expect(hot.stdout).toMatch(/window aggregate counts<br\/>key: int<br\/>sliding\(10s, every: 2s\)/);
+  });
+
+  it("writes Graphviz dot with --format dot, late streams dashed", async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      "late.flow": `job late_demo
+type E = { k: string, ts: timestamp }
+source e: E = values([{ k: "a", ts: 1 }]) event_time(x => x.ts) watermark 1s
+let w = e |> key_by(x => x.k) |> window(tumbling(10s), late: too_late) |> aggregate(x => { k: key, n: count() })
+sink w -> stdout()
+sink too_late -> file("late.jsonl")
+`,
+    });
+    const r = await flowc(["graph", "late.flow", "--format", "dot"], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^digraph "late_demo" \{/);
+    expect(r.stdout).toMatch(/label="window aggregate w\\nkey: string\\ntumbling\(10s\)\\nstate: n int"/);
+    expect(r.stdout).toMatch(/-> n\d+ \[style=dashed, label="late"\];/);
+    expect(r.stdout).toMatch(/label="sink 1: file\(\\"late\.jsonl\\"\)"/);
+    const bad = await flowc(["graph", "late.flow", "--format", "svg"], { cwd: dir });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--format must be mermaid or dot/);
   });
 });

@@ -48,9 +48,20 @@ let seen = counts |> key_by(c => c.n) |> process(c) as novelty {
 sink seen -> stdout()
 `);
     expect(g.operators).toEqual([
-      { uid: "counts", kind: "aggregate", key: { t: "string" }, states: [{ name: "a0_count", type: { t: "int" } }, { name: "a1_last", type: { t: "optional", of: { t: "string" } } }] },
-      { uid: "novelty", kind: "process", key: { t: "int" }, states: [{ name: "first", type: { t: "bool" } }, { name: "names", type: { t: "list", of: { t: "string" } } }] },
+      { uid: "counts", kind: "aggregate", key: { t: "string" }, states: [{ name: "n", type: { t: "int" } }, { name: "last", type: { t: "optional", of: { t: "string" } } }], spec: null, timers: false, ttl: [] },
+      { uid: "novelty", kind: "process", key: { t: "int" }, states: [{ name: "first", type: { t: "bool" } }, { name: "names", type: { t: "list", of: { t: "string" } } }], spec: null, timers: false, ttl: [] },
     ]);
+  });
+
+  it("names aggregate state by result field, with the function when a field holds several", () => {
+    const g = graphOf(`job j
+source w: int = values([1])
+let a = w |> aggregate(x => { mean: sum(x) / count(), hi: max(x), both: sum(x) + sum(x * 2) })
+let b = w |> aggregate(x => count())
+sink a -> stdout()
+sink b -> stdout()
+`);
+    expect(g.operators.map((o) => o.states.map((s) => s.name))).toEqual([["a0_count"], ["mean_sum", "mean_count", "hi", "both_sum_3", "both_sum_4"]]);
   });
 
   it("drops streams that reach no sink", () => {

@@ -1,5 +1,6 @@
 // Golden runtime errors: one case per FLOW5xxx code under test/golden/runtime/<code>-*/,
-// compiled and run in a copy of its folder; the job's stderr is snapshotted beside it.
+// compiled and run in a copy of its folder (with the arguments of its `// args:` line); the
+// job's stderr is snapshotted beside it.
 // A user's mistake at run time gets a message naming the place, never a stack trace.
 
 import { cpSync, readdirSync, readFileSync } from "node:fs";
@@ -18,12 +19,13 @@ describe("golden runtime errors", () => {
     const text = readFileSync(join(work, "job.flow"), "utf8");
     const code = /^\/\/ fail: (FLOW5\d{3})/.exec(text)?.[1];
     expect(code).toBeDefined();
+    const args = /^\/\/ args: (.*)$/m.exec(text)?.[1]?.split(" ") ?? [];
     const bundle = await compileIn(work, text, { file: join(work, "job.flow") });
-    const r = await runBundle(bundle, { cwd: work });
+    const r = await runBundle(bundle, { cwd: work, args });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`error[${code}]`);
     expect(r.stderr).not.toMatch(STACK_LINE);
-    await expect(`$ node dist/job.mjs\n${r.stdout ? r.stdout + "\n" : ""}${r.stderr}\n(exit ${r.exitCode})\n`).toMatchFileSnapshot(join(dir, name, "expected.txt"));
+    await expect(`$ node dist/job.mjs${args.length ? ` ${args.join(" ")}` : ""}\n${r.stdout ? r.stdout + "\n" : ""}${r.stderr}\n(exit ${r.exitCode})\n`).toMatchFileSnapshot(join(dir, name, "expected.txt"));
   });
 
   it("every runtime code in the catalogue has a golden case", () => {

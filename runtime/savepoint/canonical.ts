@@ -43,18 +43,19 @@ export function decodeCanonical(text: string): unknown {
   return JSON.parse(text, reviver);
 }
 
-/** A type as .flow writes it (`list<{ id: int, name: string? }>`), for messages. */
-export function showType(t: TypeDesc | null): string {
+/** A type as .flow writes it (`list<{ id: int, name: string? }>`; `named`: records by their type name). */
+export function showType(t: TypeDesc | null, named = false): string {
   if (t === null) return "no key";
   switch (t.t) {
     case "optional":
-      return `${showType(t.of)}?`;
+      return `${showType(t.of, named)}?`;
     case "list":
-      return `list<${showType(t.of)}>`;
+      return `list<${showType(t.of, named)}>`;
     case "map":
-      return `map<${showType(t.key)}, ${showType(t.value)}>`;
+      return `map<${showType(t.key, named)}, ${showType(t.value, named)}>`;
     case "record":
-      return `{ ${t.fields.map((f) => `${f.name}: ${showType(f.type)}`).join(", ")} }`;
+      if (named && t.name) return t.name;
+      return `{ ${t.fields.map((f) => `${f.name}: ${showType(f.type, named)}`).join(", ")} }`;
     default:
       return t.t;
   }

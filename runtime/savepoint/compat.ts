@@ -140,7 +140,7 @@ export function refusal(plan: RestorePlan, allowNonRestored: boolean): { code: "
   if (plan.incompatible.length) {
     return {
       code: "FLOW5008",
-      message: `the savepoint's state does not fit this job: ${plan.incompatible.map((l) => `${l.what}: ${l.detail}`).join("; ")}`,
+      message: `the savepoint's state does not fit this job: ${plan.incompatible.map((l) => l.what).join(", ")}`,
       hint: "keep the state's type (a record may gain optional fields), or give the changed operator a new uid (`as new_uid`) and start it empty with --allow-non-restored-state",
     };
   }

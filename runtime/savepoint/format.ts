@@ -108,27 +108,31 @@ export async function writeSavepoint(dir: string, meta: Omit<SavepointMetadata, 
   return full;
 }
 
-/** Reads a savepoint's metadata and checks it (and, with `verifyFiles`, every file's checksum). */
-export function readSavepoint(dir: string, verifyFiles = true): SavepointMetadata {
+/**
+ * Reads a savepoint's metadata and checks it (and, with `verifyFiles`, every file's
+ * checksum). Messages name paths as `shown` (the folder as the user gave it).
+ */
+export function readSavepoint(dir: string, verifyFiles = true, shown = dir): SavepointMetadata {
   const metaPath = join(dir, SAVEPOINT_METADATA);
-  if (!existsSync(dir)) throw new SavepointError(`${dir} does not exist`);
-  if (!existsSync(metaPath)) throw new SavepointError(`${dir} is not a savepoint (it has no ${SAVEPOINT_METADATA}; a savepoint still being written has none yet)`);
+  const shownMeta = join(shown, SAVEPOINT_METADATA);
+  if (!existsSync(dir)) throw new SavepointError(`${shown} does not exist`);
+  if (!existsSync(metaPath)) throw new SavepointError(`${shown} is not a savepoint (it has no ${SAVEPOINT_METADATA}; a savepoint still being written has none yet)`);
   let meta: SavepointMetadata;
   try {
     meta = JSON.parse(readFileSync(metaPath, "utf8")) as SavepointMetadata;
   } catch (e) {
-    throw new SavepointError(`${metaPath} is not valid JSON (${(e as Error).message})`);
+    throw new SavepointError(`${shownMeta} is not valid JSON (${(e as Error).message})`);
   }
-  if (meta.format !== SAVEPOINT_FORMAT) throw new SavepointError(`${metaPath} is not a flowc savepoint`);
-  if (meta.version !== SAVEPOINT_VERSION) throw new SavepointError(`${dir} is savepoint format version ${meta.version}; this runtime reads version ${SAVEPOINT_VERSION}`);
+  if (meta.format !== SAVEPOINT_FORMAT) throw new SavepointError(`${shownMeta} is not a flowc savepoint`);
+  if (meta.version !== SAVEPOINT_VERSION) throw new SavepointError(`${shown} is savepoint format version ${meta.version}; this runtime reads version ${SAVEPOINT_VERSION}`);
   const { checksum, ...body } = meta;
-  if (digest(JSON.stringify(body)) !== checksum) throw new SavepointError(`${metaPath} does not match its checksum (the file was changed or damaged)`);
+  if (digest(JSON.stringify(body)) !== checksum) throw new SavepointError(`${shownMeta} does not match its checksum (the file was changed or damaged)`);
   if (verifyFiles) {
     for (const op of meta.operators) {
       for (const p of op.parts) {
         const path = join(dir, p.file);
-        if (!existsSync(path)) throw new SavepointError(`${path} is missing`);
-        if (digest(readFileSync(path)) !== p.sha256) throw new SavepointError(`${path} does not match its checksum (the file was changed or damaged)`);
+        if (!existsSync(path)) throw new SavepointError(`${join(shown, p.file)} is missing`);
+        if (digest(readFileSync(path)) !== p.sha256) throw new SavepointError(`${join(shown, p.file)} does not match its checksum (the file was changed or damaged)`);
       }
     }
   }
