@@ -707,6 +707,7 @@ class Checker {
     const p = this.checkPipeline(d.pipeline, null);
     Object.assign(info, p);
     this.out.sinks.push(info);
+    this.notWindowed(p.output, d.pipeline.span, "a sink");
     const spec = this.connectorSpec(d.connector, "sink");
     if (!spec) return;
     const args = this.connectorArgs(d.connector, spec);
@@ -724,6 +725,14 @@ class Checker {
   }
 
   // ---- streams and pipelines -------------------------------------------------------------
+
+  /** A windowed stream (`… |> window(…)`) only feeds an `aggregate`. */
+  private notWindowed(s: StreamType, span: A.Span, into: string): void {
+    if (!s.window) return;
+    this.diags.error("FLOW4010", span, `a windowed stream cannot go into ${into}: \`window(…)\` must be followed by \`aggregate(…)\``, {
+      hints: ["add `|> aggregate(x => { … })` after the window to say what each window produces"],
+    });
+  }
 
   /** The type of a named stream, checking its `let` on first use (and finding cycles). */
   private streamOf(name: string, useSpan: A.Span): StreamType {
@@ -900,6 +909,7 @@ class Checker {
           }
           const other = this.streamOf(a.value.name, a.value.span);
           others.push(a.value.name);
+          this.notWindowed(other, a.value.span, "a union");
           if (!assignable(other.elem, input.elem)) {
             this.diags.error("FLOW3001", a.value.span, `union needs streams of one type: expected ${typeToString(input.elem)}, found ${typeToString(other.elem)}`);
           }
@@ -1054,6 +1064,8 @@ class Checker {
   private checkJoin(j: A.Join): StreamType {
     const left = this.streamOf(j.left.stream.name, j.left.stream.span);
     const right = this.streamOf(j.right.stream.name, j.right.stream.span);
+    this.notWindowed(left, j.left.stream.span, "a join");
+    this.notWindowed(right, j.right.stream.span, "a join");
     const scope = new Scope(null);
     const a = this.local(j.left.alias, left.elem, "param", false);
     const b = this.local(j.right.alias, right.elem, "param", false);

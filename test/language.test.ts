@@ -54,6 +54,18 @@ let all = a |> union(b, c)
 sink all -> stdout()`),
     ).toEqual(["1", "10", "100", "2", "20", "101", "3"]);
   });
+
+  it("union of differently keyed streams (or keyed and plain) is a plain stream: one global group after it", async () => {
+    expect(
+      await out(`
+source a: int = values([1, 2])
+source b: int = values([10, 20])
+let ka = a |> key_by(x => to_string(x))
+let kb = b |> key_by(x => x)
+let total = ka |> union(kb, a) |> aggregate(x => sum(x))
+sink total -> stdout()`),
+    ).toEqual(["1", "2", "12", "14", "16", "36"]);
+  });
 });
 
 describe("arithmetic and values", () => {

@@ -146,9 +146,11 @@ class GraphCode {
     const edges = this.edges(node, port);
     if (edges.length === 0) return [];
     const counted = port === "main" ? this.count(node, "out") : [];
-    if (edges.length === 1) return [...counted, n.expr(n.call(this.entryFor(edges[0]!.target, edges[0]!.input), [value, key, time]))];
+    // A keyed stream into a plain one (a union of differently keyed streams): the key ends there.
+    const keyFor = (target: Node): TS.Expression => (target.kind !== "source" && target.kind !== "join" && target.input.key === null ? n.undef() : key);
+    if (edges.length === 1) return [...counted, n.expr(n.call(this.entryFor(edges[0]!.target, edges[0]!.input), [value, keyFor(edges[0]!.target), time]))];
     const v = names.fresh("$out");
-    return [...counted, n.constDecl(v, value), ...edges.map((e) => n.expr(n.call(this.entryFor(e.target, e.input), [n.id(v), key, time])))];
+    return [...counted, n.constDecl(v, value), ...edges.map((e) => n.expr(n.call(this.entryFor(e.target, e.input), [n.id(v), keyFor(e.target), time])))];
   }
 
   /** Statements that pass a watermark to every node `node` feeds. */
