@@ -972,7 +972,8 @@ class Checker {
   private durationArg(e: A.Expr, what: string, zeroOk: boolean): number | null {
     this.expr(e, new Scope(null));
     if (e.kind !== "Duration") {
-      this.diags.error("FLOW4010", e.span, `\`${what}\` must be a duration literal such as 10s`, { hints: [e.kind === "Int" ? `write a unit: ${e.value}s, ${e.value}ms, …` : undefined] });
+      const negative = e.kind === "Unary" && e.op === "-" && e.operand.kind === "Duration";
+      this.diags.error("FLOW4010", e.span, negative ? `\`${what}\` cannot be negative` : `\`${what}\` must be a duration literal such as 10s`, { hints: [e.kind === "Int" ? `write a unit: ${e.value}s, ${e.value}ms, …` : undefined] });
       return null;
     }
     if (e.ms === 0 && !zeroOk) {
@@ -1024,10 +1025,8 @@ class Checker {
     const size = this.durationArg(pos[0]!.value, "size", false);
     const every = kind === "sliding" ? this.durationArg(named.get("every")!.value, "every", false) : size;
     if (size === null || every === null) return null;
-    if (every > size) {
-      this.diags.error("FLOW4010", named.get("every")!.value.span, "a sliding window's `every` cannot be longer than its size", { hints: ["use a tumbling window for gaps between windows"] });
-      return null;
-    }
+    // `every` longer than the size is allowed: windows with gaps between them (an element in a
+    // gap belongs to no window and is dropped, as in Flink).
     return { kind, size, every };
   }
 

@@ -127,6 +127,8 @@ export interface TimersHandle {
   set(kind: number, mapKey: MapKey, key: unknown, time: number): void;
   hasTimers(mapKey: MapKey): boolean;
   watermark(w: number): void;
+  /** The operator's watermark: the event-time clock of its state ttl. */
+  readonly watermarkValue: number;
   onTimer: (kind: number, mapKey: MapKey, key: unknown, time: number) => void;
 }
 

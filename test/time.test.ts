@@ -103,6 +103,28 @@ sink s -> stdout()`),
     ).toEqual(['{"start":1000,"end":9000,"vs":[1,2],"first":1}', '{"start":12000,"end":25000,"vs":[3,4,5],"first":3}']);
   });
 
+  it("an element that would merge into a session already freed is too late (its session's end + lateness was reached)", async () => {
+    expect(
+      await run(`${EVENTS}
+source e: E = ${events([["a", 1, 1000], ["b", 2, 8000], ["a", 3, 5500], ["a", 4, 16000]])} event_time(x => x.ts) watermark 0s
+let s = e |> key_by(x => x.k) |> window(session(gap: 5s), late: lt) |> aggregate(x => { k: key, start: window.start, vs: collect(x.v) })
+sink s -> stdout()
+sink lt |> map(x => { late: x.v }) -> stdout()`),
+      // a@5500 connects to a's session [1000, 6000), freed at watermark 8000: late. a@16000
+      // is far enough from it to start a session of its own.
+    ).toEqual(['{"k":"a","start":1000,"vs":[1]}', '{"late":3}', '{"k":"b","start":8000,"vs":[2]}', '{"k":"a","start":16000,"vs":[4]}']);
+  });
+
+  it("slide with gaps (every longer than the size): an element between two windows is in none and is dropped", async () => {
+    expect(
+      await run(`${EVENTS}
+source e: E = ${events([["a", 1, 1000], ["a", 2, 3000], ["a", 3, 6000]])} event_time(x => x.ts) watermark 0s
+let w = e |> window(sliding(2s, every: 5s), late: lt) |> aggregate(x => { start: window.start, vs: collect(x.v) })
+sink w -> stdout()
+sink lt |> map(x => { late: x.v }) -> stdout()`),
+    ).toEqual(['{"start":0,"vs":[1]}', '{"start":5000,"vs":[3]}']);
+  });
+
   it("fire an extended session again when the watermark reaches its new end", async () => {
     expect(
       await run(`${EVENTS}
@@ -151,10 +173,13 @@ sink t -> stdout()`),
     ]);
   });
 
-  it("expire state that long after its last write (event time), and free the key", async () => {
+  it("expire state once the watermark reaches its last write + ttl (the event-time clock), and free the key", async () => {
+    // b@16000 moves the watermark past a's last write (5000) + 10s: a@17000 starts again.
+    // b@30000 moves it exactly to c's last write (20000) + 10s: reached, c@30500 starts again.
+    // b itself was written at 16000; when b@30000 arrives the watermark is only 20000.
     expect(
       await run(`${EVENTS}
-source e: E = ${events([["a", 1, 1000], ["a", 1, 5000], ["a", 1, 30000], ["b", 1, 31000], ["a", 1, 32000]])} event_time(x => x.ts) watermark 0s
+source e: E = ${events([["a", 1, 1000], ["a", 1, 5000], ["b", 1, 16000], ["a", 1, 17000], ["c", 1, 20000], ["b", 1, 30000], ["c", 1, 30500]])} event_time(x => x.ts) watermark 0s
 let t = e
   |> key_by(x => x.k)
   |> process(x) as sessions {
@@ -163,7 +188,7 @@ let t = e
        emit { k: key, n: n }
      }
 sink t -> stdout()`),
-    ).toEqual(['{"k":"a","n":1}', '{"k":"a","n":2}', '{"k":"a","n":1}', '{"k":"b","n":1}', '{"k":"a","n":2}']);
+    ).toEqual(['{"k":"a","n":1}', '{"k":"a","n":2}', '{"k":"b","n":1}', '{"k":"a","n":1}', '{"k":"c","n":1}', '{"k":"b","n":2}', '{"k":"c","n":1}']);
   });
 });
 
@@ -206,6 +231,18 @@ sink j -> stdout()`),
     ).toEqual(['{"k":1,"l":1000,"r":2900}', '{"k":1,"l":1000,"r":1200}', '{"k":2,"l":9000,"r":10000}']);
   });
 
+  it("window join results (at the later element's time) can be windowed again: the join holds back its watermark", async () => {
+    expect(
+      await run(`type L = { k: int, v: int, ts: timestamp }
+source l: L = values([{ k: 1, v: 1, ts: 1000 }, { k: 9, v: 2, ts: 9000 }, { k: 9, v: 3, ts: 12000 }]) event_time(x => x.ts) watermark 0s
+source r: L = values([{ k: 1, v: 10, ts: 3000 }, { k: 9, v: 20, ts: 9500 }, { k: 9, v: 30, ts: 13000 }]) event_time(x => x.ts) watermark 0s
+let j = join l as x, r as y on x.k == y.k window tumbling(10s) select { p: x.v * 100 + y.v }
+let w = j |> window(tumbling(2s), late: lj) |> aggregate(p => { start: window.start, ps: collect(p.p) })
+sink w -> stdout()
+sink lj |> map(p => { late: p.p }) -> stdout()`),
+    ).toEqual(['{"start":2000,"ps":[110]}', '{"start":8000,"ps":[220]}', '{"start":12000,"ps":[330]}']);
+  });
+
   it("unbounded join: every pair as soon as both are there", async () => {
     const r = await compileAndRun(`job t
 type A = { k: int, v: string }
@@ -228,6 +265,15 @@ let d = e |> dedup(x => x.k, within: 5s) |> map(x => x.v)
 sink d -> stdout()`),
       // 5 (3000) is kept: a's entry for 1000 was freed when the watermark passed 6000.
     ).toEqual(["1", "3", "4", "5"]);
+  });
+
+  it("an element kept after the watermark passed its time + d has its entry freed at once", async () => {
+    expect(
+      await run(`${EVENTS}
+source e: E = ${events([["a", 1, 20000], ["b", 2, 1000], ["b", 3, 3000]])} event_time(x => x.ts) watermark 0s
+let d = e |> dedup(x => x.k, within: 5s) |> map(x => x.v)
+sink d -> stdout()`),
+    ).toEqual(["1", "2", "3"]);
   });
 });
 

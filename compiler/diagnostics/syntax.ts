@@ -122,6 +122,15 @@ export function reportSyntaxError(diags: Diagnostics, src: SourceFile, pos: numb
   if (rest.startsWith("'")) hints.push('strings are written in double quotes: "text"');
   if (/^\|(?!>)/.test(rest)) hints.push("stages are chained with `|>`");
   if (/^;/.test(rest)) hints.push("statements and declarations need no `;`");
+  // `10x` (an unknown unit) or the `5s` of `1.5s` (a fraction): durations are whole numbers.
+  const unit = /^(\d+)([A-Za-z]+)/.exec(rest);
+  if (unit && !/^(ms|s|m|h|d)$/.test(unit[2]!)) hints.push(`a duration is a whole number and a unit: ms, s, m, h or d (\`${unit[1]}s\`, \`${unit[1]}ms\`)`);
+  else if (unit) {
+    const whole = /(\d+)\.$/.exec(text.slice(0, pos))?.[1];
+    const ms = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit[2] as "ms"];
+    const value = Number(`${whole}.${unit[1]}`) * ms;
+    if (whole !== undefined && Number.isInteger(value)) hints.push(`a duration is a whole number and a unit: write ${whole}.${unit[1]}${unit[2]} as ${value}ms`);
+  }
   diags.error("FLOW1001", src.span(pos, Math.min(text.length, pos + Math.max(1, found.startsWith("`") ? found.length - 2 : 1))), `expected ${describeExpected(items)}, found ${found}`, {
     label: `unexpected ${found}`,
     notes,

@@ -147,7 +147,7 @@ class GraphCode {
     if (edges.length === 0) return [];
     const counted = port === "main" ? this.count(node, "out") : [];
     // A keyed stream into a plain one (a union of differently keyed streams): the key ends there.
-    const keyFor = (target: Node): TS.Expression => (target.kind !== "source" && target.kind !== "join" && target.input.key === null ? n.undef() : key);
+    const keyFor = (target: Node): TS.Expression => (node.output.key !== null && target.kind !== "source" && target.kind !== "join" && target.input.key === null ? n.undef() : key);
     if (edges.length === 1) return [...counted, n.expr(n.call(this.entryFor(edges[0]!.target, edges[0]!.input), [value, keyFor(edges[0]!.target), time]))];
     const v = names.fresh("$out");
     return [...counted, n.constDecl(v, value), ...edges.map((e) => n.expr(n.call(this.entryFor(e.target, e.input), [n.id(v), keyFor(e.target), time])))];
@@ -536,19 +536,22 @@ class GraphCode {
       ];
     };
     const timer = (at: TS.Expression): TS.Statement[] => [n.expr(n.method(n.id(timers!), "set", [n.num(0), mk, n.id("$k"), at]))];
-    // ttl: state last written that long before this element's time reads as its initial value
-    // (the expiry timers free it later; this keeps the result independent of the watermark).
-    const expireStale = (): TS.Statement[] =>
+    // ttl: state last written at least that long before the event-time clock reads as its
+    // initial value: the clock is the watermark for an element, the timer's time in `on
+    // timer`. The expiry timers (set at each write) reset and free it when the watermark
+    // reaches last write + ttl; this check covers a write whose expiry time the watermark had
+    // already reached, and timers due at the same time.
+    const expireStale = (clock: TS.Expression): TS.Statement[] =>
       st.states
         .filter((b) => st.ttl.has(b.name))
         .map((b) => {
           const w = n.prop(s, `$w_${fieldName(b.name)}`);
-          return n.if(n.bin(n.bin(w, K.PlusToken, n.num(st.ttl.get(b.name)!)), K.LessThanEqualsToken, n.id("$ts")), [
+          return n.if(n.bin(n.bin(w, K.PlusToken, n.num(st.ttl.get(b.name)!)), K.LessThanEqualsToken, clock), [
             n.assign(n.prop(s, fieldName(b.name)), gen.expr(b.decl.init, { vars: new Map(), names: new Names() })),
             n.assign(w, n.f.createPrefixUnaryExpression(K.MinusToken, n.id("Infinity"))),
           ]);
         });
-    body.push(...expireStale());
+    if (timers) body.push(...expireStale(n.prop(n.id(timers), "watermarkValue")));
     const param = gen.bindLocal(st.param, env);
     body.push(n.constDecl(param, n.id("$in")));
     const emitEnv: Env = { ...env, state: s, emit: (value) => this.forward(node, value, n.id("$k"), env.names), afterWrite, timer };
@@ -564,7 +567,7 @@ class GraphCode {
       n.constDecl("$k", n.f.createAsExpression(n.id("$key"), keyT)),
       n.constDecl("$s", node.input.key ? n.method(n.id(this.store(uid)), "get", [n.f.createAsExpression(n.id("$mk"), n.f.createTypeReferenceNode("$rt.MapKey")), n.id("$k")]) : n.id(this.store(uid))),
     ];
-    const userTimer: TS.Statement[] = [...expireStale()];
+    const userTimer: TS.Statement[] = [...expireStale(n.id("$ts"))];
     if (st.stage.onTimer && st.timerParam) {
       const tp = gen.bindLocal(st.timerParam, tenv);
       userTimer.push(n.constDecl(tp, n.id("$ts")), ...gen.stmts(st.stage.onTimer.body, tenv));

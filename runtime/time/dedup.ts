@@ -39,6 +39,8 @@ export class DedupOperator implements StateStore, RowState {
       this.dropped++;
       return false;
     }
+    // Kept, but the watermark already passed its time + d: its entry is freed at once.
+    if (this.wm > ts + this.within) return true;
     if (!e) {
       e = { id, kept: [] };
       this.ids.set(mk, e);

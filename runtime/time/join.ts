@@ -11,6 +11,12 @@
 //   merge as a session window's do, and the pairs of a session are its left elements with
 //   its right elements.
 // - unbounded (neither): every pair, as soon as both are there; all state is kept.
+//
+// A window join's results carry the later of their elements' times, but go out only when
+// their window fires, after the watermark has passed those times. So that they are not late
+// for what follows (a window, a join), the watermark a window join passes on is held back:
+// to its own minus the window size (a window still open starts after that), and for
+// sessions to the earliest open session's start (or its own minus the gap, if earlier).
 
 import type { MapKey } from "../api.js";
 import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
@@ -124,8 +130,11 @@ export class JoinOperator implements StateStore, RowState {
       let start = Math.floor(ts / w.every) * w.every;
       const starts: number[] = [];
       for (; start > ts - w.size; start -= w.every) starts.push(start);
+      let contained = 0;
       for (const s of starts.reverse()) {
         const end = s + w.size;
+        if (end <= ts) continue; // between two windows (every > size)
+        contained++;
         if (this.wm >= end) continue; // that window already fired
         const gk = `${typeof mk}:${String(mk)}@${s}`;
         const existed = this.groups.has(gk);
@@ -137,7 +146,7 @@ export class JoinOperator implements StateStore, RowState {
         g.sides[side]!.items.push(item);
         added = true;
       }
-      if (!added) this.late++;
+      if (!added && contained > 0) this.late++;
       return;
     }
     const d = this.spec.within;
@@ -187,6 +196,7 @@ export class JoinOperator implements StateStore, RowState {
     s.sides[side]!.items.push(item);
     this.sessions.set(mk, list);
     this.sessionsToFire.push({ end, seq: s.seq, s });
+    this.sessionStarts.push({ start: s.start, s });
   }
 
   private fireSessions(w: number): void {
@@ -248,8 +258,26 @@ export class JoinOperator implements StateStore, RowState {
 
   /** The join's watermark, to pass downstream. */
   get watermarkValue(): number {
-    return this.wm;
+    const w = this.spec.window;
+    if (this.spec.kind !== "window" || !w || !Number.isFinite(this.wm)) return this.wm;
+    let held = this.wm - w.size;
+    if (w.kind === "session") {
+      for (let top = this.sessionStarts.peek(); top; top = this.sessionStarts.peek()) {
+        if (!top.s.dead && top.s.start === top.start) {
+          held = Math.min(held, top.start - 1);
+          break;
+        }
+        this.sessionStarts.pop();
+      }
+    }
+    this.out = Math.max(this.out, held);
+    return this.out;
   }
+
+  /** The watermark passed on so far (window joins hold it back). */
+  private out = -Infinity;
+  /** Session joins: open sessions by start (stale entries skipped). */
+  private readonly sessionStarts = new MinHeap<{ start: number; s: Session }>((a, b) => a.start < b.start);
 
   snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
     return snapshotRows(this.uid, this);
@@ -289,7 +317,10 @@ export class JoinOperator implements StateStore, RowState {
       if (this.spec.window?.kind === "session") {
         const list: Session[] = (data as Data[]).map(([start, end, seq, sides]) => ({ start, end, seq, sides: items(sides), dead: false, mk: gk, key }));
         this.sessions.set(gk, list);
-        for (const s of list) this.sessionsToFire.push({ end: s.end, seq: s.seq, s });
+        for (const s of list) {
+          this.sessionsToFire.push({ end: s.end, seq: s.seq, s });
+          this.sessionStarts.push({ start: s.start, s });
+        }
         continue;
       }
       const [start, end, seq, sides] = data as Data;

@@ -86,7 +86,7 @@ export class TimerService implements StateStore, RowState {
       if (byTime.get(e.time) !== e.seq) continue;
       byTime.delete(e.time);
       if (--k.count === 0) this.keys.delete(e.mk);
-      if (++fired > 10_000_000) throw new FlowRuntimeError("timers keep setting new timers at the end of the input (more than 10 million fired)", this.uid);
+      if (++fired > 10_000_000) throw new FlowRuntimeError("timers keep setting new timers at the end of the input (more than 10 million fired in one watermark step)", `the \`on timer\` block of process \`${this.uid.replace(/\$timers$/, "")}\``);
       this.onTimer(e.kind, e.mk, k.key, e.time);
     }
   }

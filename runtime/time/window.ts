@@ -11,7 +11,11 @@
 //   updated result at once; a window's state is freed when the watermark reaches
 //   end + allowed_lateness;
 // - results fired by one watermark step come out by window end, then by the order of each
-//   key's first element in that window.
+//   key's first element in that window;
+// - a session's lateness is that of the session an element would merge into: a session
+//   freed (end + allowed_lateness reached) leaves its bounds behind until no element could
+//   connect to it without being too late anyway (the watermark reaches end + gap +
+//   allowed_lateness); an element that connects to such a freed session is too late.
 //
 // Tumbling and sliding windows keep one accumulator (the aggregate's generated state class)
 // per key and window. Sessions keep their elements, because merging two sessions must keep
@@ -56,6 +60,8 @@ interface KeyWindows<S> {
   mk: MapKey;
   key: unknown;
   windows: Win<S>[];
+  /** Sessions: the bounds [start, end] of sessions freed, kept while an element could still connect to them. */
+  freed: [number, number][];
 }
 
 /** The windows that end at one time, in the order of their first elements. */
@@ -73,6 +79,8 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
   private readonly buckets = new Map<number, Bucket<S>>();
   private readonly toFire = new MinHeap<number>((a, b) => a < b);
   private readonly toFree = new MinHeap<number>((a, b) => a < b);
+  /** Sessions: freed sessions' bounds, by when they can be forgotten (end + gap + allowed_lateness). */
+  private readonly forget = new MinHeap<{ time: number; kw: KeyWindows<S>; bounds: [number, number] }>((a, b) => a.time < b.time);
   private wm = -Infinity;
   private seq = 0;
   /** Elements too late for all their windows, with no `late:` stream to go to. */
@@ -140,11 +148,15 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
     const last = Math.floor(ts / every) * every;
     let first = last;
     while (first - every > ts - size) first -= every;
+    let contained = 0;
     for (let start = first; start <= last; start += every) {
       const end = start + size;
+      // A sliding window with gaps (every > size): ts may fall between two windows.
+      if (end <= ts) continue;
+      contained++;
       if (this.tooLate(end)) continue;
       if (!kw) {
-        kw = { mk, key, windows: [] };
+        kw = { mk, key, windows: [], freed: [] };
         this.keys.set(mk, kw);
       }
       let win: Win<S> | undefined;
@@ -168,7 +180,7 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
         this.emit(this.agg.result(win.acc!, key, start, end), key, end - 1);
       }
     }
-    if (!added) this.lateElement(x, key, ts);
+    if (!added && contained > 0) this.lateElement(x, key, ts);
   }
 
   private lateElement(x: unknown, key: unknown, ts: number): void {
@@ -179,6 +191,11 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
   private sessionElement(x: unknown, mk: MapKey, key: unknown, ts: number): void {
     const gap = this.spec.size;
     let kw = this.keys.get(mk);
+    // Connecting to a session already freed: too late (it would merge into that session).
+    if (kw && kw.freed.some(([s, e]) => ts <= e && ts + gap >= s)) {
+      this.lateElement(x, key, ts);
+      return;
+    }
     const touching = kw ? kw.windows.filter((w) => ts <= w.end && ts + gap >= w.start) : [];
     const start = Math.min(ts, ...touching.map((w) => w.start));
     const end = Math.max(ts + gap, ...touching.map((w) => w.end));
@@ -187,7 +204,7 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
       return;
     }
     if (!kw) {
-      kw = { mk, key, windows: [] };
+      kw = { mk, key, windows: [], freed: [] };
       this.keys.set(mk, kw);
     }
     const elemSeq = this.seq++;
@@ -249,9 +266,25 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
         const i = windows.indexOf(win);
         if (i === 0) windows.shift();
         else if (i > 0) windows.splice(i, 1);
-        if (windows.length === 0) this.keys.delete(win.kw.mk);
+        if (this.spec.kind === "session") this.remember(win.kw, [win.start, win.end]);
+        if (windows.length === 0 && win.kw.freed.length === 0) this.keys.delete(win.kw.mk);
       }
     }
+    for (let f = this.forget.peek(); f !== undefined && f.time <= w; f = this.forget.peek()) {
+      this.forget.pop();
+      const kw = f.kw;
+      const i = kw.freed.indexOf(f.bounds);
+      if (i >= 0) kw.freed.splice(i, 1);
+      if (kw.windows.length === 0 && kw.freed.length === 0 && this.keys.get(kw.mk) === kw) this.keys.delete(kw.mk);
+    }
+  }
+
+  /** Keeps a freed session's bounds while an element could connect to it without being too late by itself. */
+  private remember(kw: KeyWindows<S>, bounds: [number, number]): void {
+    const time = bounds[1] + this.spec.size + this.spec.allowedLateness;
+    if (time <= this.wm) return;
+    kw.freed.push(bounds);
+    this.forget.push({ time, kw, bounds });
   }
 
   // ---- checkpoints -----------------------------------------------------------------------
@@ -270,7 +303,10 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
     return plainMapKey(key, "");
   }
 
-  /** Per key: its windows as [start, end, fired, order, accumulator fields | null, session elements | null]. */
+  /**
+   * Per key: [its windows as [start, end, fired, order, accumulator fields | null, session
+   * elements | null], the bounds of freed sessions still remembered].
+   */
   exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
     const fields = this.agg.fields;
     const rows = [...this.keys].map(([mk, kw]): [MapKey, unknown, unknown] => {
@@ -283,7 +319,7 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
         }
         return [w.start, w.end, w.fired, w.seq, acc, w.elems];
       });
-      return [mk, kw.key, windows];
+      return [mk, kw.key, [windows, kw.freed]];
     });
     return { rows, meta: { wm: this.wm, seq: this.seq, dropped: this.dropped } };
   }
@@ -292,8 +328,12 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
     const fields = this.agg.fields;
     const restored: Win<S>[] = [];
     for (const [mk, typedKey, data] of rows) {
-      const list = data as [number, number, boolean, number, unknown[] | null, { seq: number; x: unknown }[] | null][];
-      const kw: KeyWindows<S> = { mk, key: typedKey, windows: [] };
+      const [list, freed] = data as [[number, number, boolean, number, unknown[] | null, { seq: number; x: unknown }[] | null][], [number, number][]];
+      const kw: KeyWindows<S> = { mk, key: typedKey, windows: [], freed: [] };
+      for (const bounds of freed) {
+        kw.freed.push(bounds);
+        this.forget.push({ time: bounds[1] + this.spec.size + this.spec.allowedLateness, kw, bounds });
+      }
       for (const [start, end, fired, seq, acc, elems] of list) {
         let s: S | null = null;
         if (acc) {
