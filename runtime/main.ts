@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { startAdmin, type AdminJob, type AdminServer, type CheckpointStats, type JobStatus } from "./admin.js";
 import { captureOperator, restoreOperator } from "./savepoint/capture.js";
 import { planRestore, refusal, type RestorePlan } from "./savepoint/compat.js";
-import { readPartLines, readSavepoint, SavepointError, writeSavepoint, type SavepointMetadata } from "./savepoint/format.js";
+import { readPartRows, readSavepoint, SavepointError, writeSavepoint, type SavepointMetadata } from "./savepoint/format.js";
 import { parseArgs } from "node:util";
 import type { BuiltJob, EmitFn, JobContext, JobModule, JoinSpec, Manifest, OperatorManifest, RestartManifest, SourceBinding, StateObject, WindowAggregateCode, WindowSpec } from "./api.js";
 import { DedupOperator } from "./time/dedup.js";
@@ -525,9 +525,9 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
             states: r.states,
             timers: r.timers,
             internal: r.internal,
-            lines: (part) => {
+            rows: (part) => {
               const p = r.saved.parts.find((x) => x.name === part);
-              return p ? readPartLines(from.dir, p) : null;
+              return p ? readPartRows(from.dir, p) : null;
             },
             meta: (r.saved.meta ?? {}) as Record<string, unknown>,
           },

@@ -20,9 +20,21 @@ function replacer(this: unknown, _key: string, v: unknown): unknown {
   return v;
 }
 
+/** Whether a value is written the same in plain JSON (a string, a bool, a finite number, null). */
+function plain(v: unknown): boolean {
+  return v === null || typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
+}
+
 /** One value (or row) as canonical JSON text. */
 export function encodeCanonical(v: unknown): string {
+  if (plain(v)) return JSON.stringify(v);
   return JSON.stringify(v, replacer) ?? "null";
+}
+
+/** A savepoint line `{"key":…,"value":…[,"written":…]}`; plain keys and values skip the replacer. */
+export function encodeRow(key: unknown, value: unknown, written?: unknown): string {
+  const w = written === undefined ? "" : `,"written":${encodeCanonical(written)}`;
+  return `{"key":${encodeCanonical(key)},"value":${encodeCanonical(value)}${w}}`;
 }
 
 function reviver(_key: string, v: unknown): unknown {
@@ -40,7 +52,8 @@ function reviver(_key: string, v: unknown): unknown {
 
 /** Canonical JSON text back to a runtime value. */
 export function decodeCanonical(text: string): unknown {
-  return JSON.parse(text, reviver);
+  // Text without a tag needs no reviver (much faster for large savepoints).
+  return text.includes('{"$') ? JSON.parse(text, reviver) : JSON.parse(text);
 }
 
 /** A type as .flow writes it (`list<{ id: int, name: string? }>`; `named`: records by their type name). */

@@ -5,7 +5,7 @@
 
 import type { MapKey, OperatorManifest, StateObject } from "../api.js";
 import { GlobalStateStore, KeyedStateStore, plainMapKey, type RowState, type StateStore } from "../state.js";
-import { decodeCanonical, encodeCanonical, migrate } from "./canonical.js";
+import { decodeCanonical, encodeCanonical, encodeRow, migrate, sameType } from "./canonical.js";
 import type { SavepointRow } from "./format.js";
 
 export interface CapturedPart {
@@ -65,7 +65,7 @@ export function captureOperator(op: OperatorManifest, stores: StateStore[]): { p
   const rowsPart = (s: RowState): CapturedPart => {
     const { rows, meta: m } = s.exportRows();
     meta[s.partName] = JSON.parse(encodeCanonical(m));
-    return { name: s.partName, internal: true, text: rows.map(([, key, value]) => encodeCanonical({ key, value }) + "\n").join(""), keys: rows.length };
+    return { name: s.partName, internal: true, text: rows.map(([, key, value]) => encodeRow(key, value) + "\n").join(""), keys: rows.length };
   };
   if (main && isRowState(main)) parts.push(rowsPart(main));
   else if (main) {
@@ -76,7 +76,7 @@ export function captureOperator(op: OperatorManifest, stores: StateStore[]): { p
     for (const s of op.states) {
       const fi = fieldIndex(op, s.name);
       const ti = ttlField(op, s.name);
-      const lines = present.map((e) => encodeCanonical(ti >= 0 ? { key: e.key, value: e.f[fi], written: e.f[ti] } : { key: e.key, value: e.f[fi] }) + "\n");
+      const lines = present.map((e) => encodeRow(e.key, e.f[fi], ti >= 0 ? e.f[ti] : undefined) + "\n");
       parts.push({ name: s.name, internal: false, text: lines.join(""), keys: lines.length });
     }
   }
@@ -91,56 +91,77 @@ export interface OperatorRestore {
   states: Map<string, { from: OperatorManifest["states"][number]["type"]; to: OperatorManifest["states"][number]["type"] }>;
   timers: boolean;
   internal: boolean;
-  /** The savepoint's part lines by part name. */
-  lines: (part: string) => string[] | null;
+  /** The savepoint's part rows by part name. */
+  rows: (part: string) => SavepointRow[] | null;
   /** Operator-wide values by part name. */
   meta: Record<string, unknown>;
 }
 
-function rows(lines: string[]): SavepointRow[] {
-  return lines.map((l) => decodeCanonical(l) as SavepointRow);
+/** Keys read back from one savepoint: primitives compare as they are, records by their JSON. */
+function sameKey(a: unknown, b: unknown): boolean {
+  return a === b || (a !== null && b !== null && typeof a === "object" && typeof b === "object" && encodeCanonical(a) === encodeCanonical(b));
 }
+
 
 /** Loads one operator's state from savepoint parts into its (empty) stores. */
 export function restoreOperator(r: OperatorRestore, stores: StateStore[]): number {
   const { main, timers } = storesOf(stores, r.op.uid);
   let keys = 0;
   const loadRows = (s: RowState): void => {
-    const lines = r.lines(s.partName);
-    if (!lines) return;
-    const data = rows(lines).map((row): [MapKey, unknown, unknown] => [s.savepointMapKey(row.key, row.value), row.key, row.value]);
+    const found = r.rows(s.partName);
+    if (!found) return;
+    const data = found.map((row): [MapKey, unknown, unknown] => [s.savepointMapKey(row.key, row.value), row.key, row.value]);
     keys += data.length;
     const meta = r.meta[s.partName];
     s.importRows(data, meta === null || meta === undefined ? undefined : decodeCanonical(JSON.stringify(meta)));
   };
   if (main && r.internal && isRowState(main)) loadRows(main);
   else if (main && !r.internal) {
-    // Per key: its restored states.
-    const byKey = new Map<string, { key: unknown; states: Map<string, SavepointRow> }>();
-    for (const [name] of r.states) {
-      for (const row of rows(r.lines(name) ?? [])) {
-        const id = encodeCanonical(row.key);
-        let e = byKey.get(id);
-        if (!e) byKey.set(id, (e = { key: row.key, states: new Map() }));
-        e.states.set(name, row);
-      }
-    }
     const op = r.op;
-    for (const { key, states } of byKey.values()) {
+    const names = [...r.states.keys()];
+    const parts = names.map((name) => r.rows(name) ?? []);
+    // The parts of one operator were captured together, key by key in the same order: they
+    // line up row for row. (Otherwise, from another writer, rows are matched by key.)
+    const aligned = parts.every((p) => p.length === parts[0]!.length) && parts.every((p) => p.every((row, i) => sameKey(row.key, parts[0]![i]!.key)));
+    const perKey: { key: unknown; rows: (SavepointRow | undefined)[] }[] = [];
+    if (aligned) {
+      for (let i = 0; i < (parts[0]?.length ?? 0); i++) perKey.push({ key: parts[0]![i]!.key, rows: parts.map((p) => p[i]) });
+    } else {
+      const byKey = new Map<unknown, { key: unknown; rows: (SavepointRow | undefined)[] }>();
+      parts.forEach((p, j) => {
+        for (const row of p) {
+          const id = row.key !== null && typeof row.key === "object" ? encodeCanonical(row.key) : row.key;
+          let e = byKey.get(id);
+          if (!e) byKey.set(id, (e = { key: row.key, rows: names.map(() => undefined) }));
+          e.rows[j] = row;
+        }
+      });
+      perKey.push(...byKey.values());
+    }
+    const fi = names.map((name) => fieldIndex(op, name));
+    const ti = names.map((name) => ttlField(op, name));
+    const types = names.map((name) => r.states.get(name)!);
+    const same = types.map((t) => sameType(t.from, t.to));
+    const count = fieldCount(main);
+    const cols: unknown[][] = [];
+    for (let c = 0; c < count; c++) cols.push([undefined]);
+    for (const { key, rows: found } of perKey) {
       let obj: StateObject;
       if (main instanceof KeyedStateStore) obj = (main as KeyedStateStore<StateObject>).restoreKey(plainMapKey(key, ""), key);
       else if (main instanceof GlobalStateStore) obj = (main as GlobalStateStore<StateObject>).value;
       else continue;
-      const f = fieldsOf(obj, fieldCount(main));
-      for (const [name, row] of states) {
-        const types = r.states.get(name)!;
-        f[fieldIndex(op, name)] = migrate(row.value, types.from, types.to);
-        const ti = ttlField(op, name);
+      // Start from the object's own (initial) fields, then set the restored ones.
+      for (const c of cols) c.length = 0;
+      obj.$saveTo(cols);
+      for (let j = 0; j < names.length; j++) {
+        const row = found[j];
+        if (!row) continue;
+        cols[fi[j]!]![0] = same[j] ? row.value : migrate(row.value, types[j]!.from, types[j]!.to);
         // A state that gained a ttl keeps its value until it is written again.
-        if (ti >= 0) f[ti] = typeof row.written === "number" ? row.written : Infinity;
+        if (ti[j]! >= 0) cols[ti[j]!]![0] = typeof row.written === "number" ? row.written : Infinity;
       }
-      if (op.kind === "reduce") f[1] = true;
-      obj.$loadFrom(f.map((v) => [v]), 0);
+      if (op.kind === "reduce") cols[1]![0] = true;
+      obj.$loadFrom(cols, 0);
       keys++;
     }
   }

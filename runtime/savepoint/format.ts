@@ -18,6 +18,7 @@ import { join } from "node:path";
 import type { TypeDesc } from "../api.js";
 import { writeDurable, writeFileAtomic } from "../checkpoint/storage.js";
 import type { SourcePosition } from "../sources.js";
+import { decodeCanonical } from "./canonical.js";
 
 export const SAVEPOINT_FORMAT = "flowc-savepoint";
 export const SAVEPOINT_VERSION = 1;
@@ -139,10 +140,9 @@ export function readSavepoint(dir: string, verifyFiles = true, shown = dir): Sav
   return meta;
 }
 
-/** The rows of one part, decoded lazily line by line by the caller's decoder. */
-export function readPartLines(dir: string, part: SavepointPart): string[] {
-  const text = readFileSync(join(dir, part.file), "utf8");
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
-  return lines;
+/** The rows of one part file, decoded (one JSON.parse for the whole file: much faster than per line). */
+export function readPartRows(dir: string, part: SavepointPart): SavepointRow[] {
+  const text = readFileSync(join(dir, part.file), "utf8").trimEnd();
+  if (text === "") return [];
+  return decodeCanonical(`[${text.replace(/\n/g, ",")}]`) as SavepointRow[];
 }
