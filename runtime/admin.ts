@@ -100,28 +100,12 @@ async function metricsRegistry(job: AdminJob, name: string): Promise<{ metrics()
   const registry = new prom.Registry();
   registry.setDefaultLabels({ job: name });
   prom.collectDefaultMetrics({ register: registry });
-  const counter = (metric: string, help: string, labels: string[], read: (set: (labels: Record<string, string | number>, v: number) => void) => void) =>
-    new prom.Counter({
-      name: metric,
-      help,
-      labelNames: labels,
-      registers: [registry],
-      collect() {
-        this.reset();
-        read((l, v) => this.inc(l, v));
-      },
-    });
-  const gauge = (metric: string, help: string, labels: string[], read: (set: (labels: Record<string, string | number>, v: number) => void) => void) =>
-    new prom.Gauge({
-      name: metric,
-      help,
-      labelNames: labels,
-      registers: [registry],
-      collect() {
-        this.reset();
-        read((l, v) => this.set(l, v));
-      },
-    });
+  type Read = (set: (labels: Record<string, string | number>, v: number) => void) => void;
+  // Values are read from the job when scraped: each metric is reset, then set from `read`.
+  const counter = (metric: string, help: string, labels: string[], read: Read) =>
+    new prom.Counter({ name: metric, help, labelNames: labels, registers: [registry], collect() { this.reset(); read((l, v) => this.inc(l, v)); } });
+  const gauge = (metric: string, help: string, labels: string[], read: Read) =>
+    new prom.Gauge({ name: metric, help, labelNames: labels, registers: [registry], collect() { this.reset(); read((l, v) => this.set(l, v)); } });
   counter("flowc_source_records_total", "Records read from each source.", ["source"], (set) => job.status().sources.forEach((s) => set({ source: s.name }, s.records)));
   counter("flowc_source_bytes_total", "Bytes read from each file source.", ["source"], (set) => job.status().sources.forEach((s) => s.bytes !== null && set({ source: s.name }, s.bytes)));
   counter("flowc_operator_records_in_total", "Records into each stateful operator.", ["operator"], (set) => job.status().operators.forEach((o) => set({ operator: o.uid }, o.recordsIn)));

@@ -7,7 +7,7 @@ import { execa } from "execa";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileIn, runBundle, tempDir, writeFiles } from "./helpers.js";
+import { bidRows, compileIn, runBundle, tempDir, writeFiles } from "./helpers.js";
 
 const JOB = `job faults
 checkpoint {
@@ -167,16 +167,7 @@ sink late_bids |> map(b => b.ts) -> file("out/late.jsonl")
 sink pairs |> filter(p => p.auction % 7 == 0) -> file("out/pairs.jsonl")
 sink visits |> filter(v => v.bidder % 50 == 0) -> file("out/visits.jsonl")
 `;
-    let seed = 7;
-    const rnd = (): number => {
-      seed = (seed * 16807) % 2147483647;
-      return seed / 2147483647;
-    };
-    const rows: string[] = [];
-    for (let i = 0; i < 150_000; i++) {
-      const ts = i * 20 + Math.floor(rnd() * 4000) - (i % 997 === 0 ? 9000 : 0);
-      rows.push(JSON.stringify({ auction: Math.floor(rnd() * 400), bidder: Math.floor(rnd() * 3000), price: Math.round(rnd() * 10000) / 100, ts }));
-    }
+    const rows = bidRows(150_000, 7, { auctions: 400, bidders: 3000 });
     const base = tempDir("flowc-faults-timed-");
     writeFiles(base, { "job.flow": job, "bids.jsonl": rows.join("\n") + "\n" });
     const bundle = await compileIn(base, job);

@@ -76,6 +76,25 @@ export async function flowc(args: string[], opts: { cwd?: string; input?: string
   return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
 }
 
+/**
+ * Generated bids as JSON lines, the same for a seed: times 20 ms apart with up to 4 s of
+ * disorder, one in 997 nine seconds late; `dupEvery`: every n-th bid repeats the previous id.
+ */
+export function bidRows(count: number, seed: number, opts: { auctions: number; bidders: number; dupEvery?: number }): string[] {
+  let s = seed;
+  const rnd = (): number => {
+    s = (s * 16807) % 2147483647;
+    return s / 2147483647;
+  };
+  const rows: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const ts = i * 20 + Math.floor(rnd() * 4000) - (i % 997 === 0 ? 9000 : 0);
+    const id = opts.dupEvery && i % opts.dupEvery === 0 && i > 0 ? i - 1 : i;
+    rows.push(JSON.stringify({ id, auction: Math.floor(rnd() * opts.auctions), bidder: Math.floor(rnd() * opts.bidders), price: Math.round(rnd() * 10000) / 100, ts }));
+  }
+  return rows;
+}
+
 /** Lines of output, for comparisons. */
 export function lines(text: string): string[] {
   return text.split("\n").filter((l) => l.length > 0);

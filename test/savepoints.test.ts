@@ -9,7 +9,7 @@ import { execa, type ResultPromise } from "execa";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileIn, flowc, lines, STACK_LINE, tempDir } from "./helpers.js";
+import { bidRows, compileIn, flowc, lines, STACK_LINE, tempDir } from "./helpers.js";
 
 interface Running {
   child: ResultPromise;
@@ -232,17 +232,7 @@ sink late_bids |> map(b => b.ts) -> file("out/late.jsonl")
 sink pairs |> filter(p => p.auction % 7 == 0) -> file("out/pairs.jsonl")
 sink visits |> filter(v => v.bidder % 50 == 0) -> file("out/visits.jsonl")
 `;
-    let seed = 11;
-    const rnd = (): number => {
-      seed = (seed * 16807) % 2147483647;
-      return seed / 2147483647;
-    };
-    const rows: string[] = [];
-    for (let i = 0; i < 30_000; i++) {
-      const ts = i * 20 + Math.floor(rnd() * 4000) - (i % 997 === 0 ? 9000 : 0);
-      const id = i % 13 === 0 && i > 0 ? i - 1 : i; // some duplicates for dedup
-      rows.push(JSON.stringify({ id, auction: Math.floor(rnd() * 300), bidder: Math.floor(rnd() * 2000), price: Math.round(rnd() * 10000) / 100, ts }));
-    }
+    const rows = bidRows(30_000, 11, { auctions: 300, bidders: 2000, dupEvery: 13 });
     const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl", "out/visits.jsonl"];
     const bundle = await compileIn(tempDir("flowc-sp-timed-"), job);
 
