@@ -26,6 +26,7 @@ Usage:
                                                      take a savepoint of a running job; prints its path
   flowc savepoint inspect <dir> [--json] [--dump <uid>.<state>]
                                                      what a savepoint holds; one state's keys and values
+  flowc lsp                                          the language server (LSP over stdio), for editors
   flowc --help | --version
 
 Options:
@@ -202,10 +203,16 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdRun(rest);
       case "graph":
         return cmdGraph(rest);
+      case "lsp": {
+        if (rest.length && !(rest.length === 1 && rest[0] === "--stdio")) throw new UsageError("lsp takes no arguments: it speaks LSP on stdin and stdout");
+        (await import("./lsp.js")).startLanguageServer();
+        // Runs until the client exits (the connection ends the process).
+        return await new Promise<number>(() => undefined);
+      }
       case "savepoint":
         return await cmdSavepoint(rest);
       default:
-        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph and savepoint`);
+        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph, savepoint and lsp`);
     }
   } catch (e) {
     if (e instanceof UserError) {

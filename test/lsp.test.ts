@@ -1,0 +1,139 @@
+// `flowc lsp` driven as an editor drives it: a real process, real JSON-RPC messages over
+// stdio (initialize, didOpen, didChange, hover, definition, completion, shutdown, exit).
+
+import { execa, type ResultPromise } from "execa";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node.js";
+import { FLOWC, tempDir } from "./helpers.js";
+
+interface Diag {
+  range: { start: { line: number; character: number }; end: { line: number; character: number } };
+  severity: number;
+  code: string;
+  source: string;
+  message: string;
+  relatedInformation?: { message: string }[];
+}
+
+let server: ResultPromise;
+let rpc: MessageConnection;
+const published = new Map<string, Diag[][]>();
+const dir = tempDir("flowc-lsp-");
+const uri = pathToFileURL(join(dir, "job.flow")).href;
+
+/** The next diagnostics published for a document (after `count` earlier ones). */
+async function diagnostics(doc: string, count: number): Promise<Diag[]> {
+  for (let i = 0; i < 200; i++) {
+    const list = published.get(doc) ?? [];
+    if (list.length > count) return list[count]!;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no diagnostics published for ${doc}`);
+}
+
+const JOB = `job clicks
+type Click = { user: string, page: string, ts: timestamp }
+source clicks: Click = file("clicks.jsonl") event_time(c => c.ts) watermark 5s
+let per_user = clicks
+  |> key_by(c => c.user)
+  |> window(tumbling(1m))
+  |> aggregate(c => { user: key, n: count() })
+sink per_user -> stdout()
+`;
+
+beforeAll(async () => {
+  server = execa(FLOWC, ["lsp"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", reject: false, env: { NO_COLOR: "1" } });
+  rpc = createMessageConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
+  rpc.onNotification("textDocument/publishDiagnostics", (p: { uri: string; diagnostics: Diag[] }) => {
+    published.set(p.uri, [...(published.get(p.uri) ?? []), p.diagnostics]);
+  });
+  rpc.listen();
+});
+
+afterAll(async () => {
+  await rpc.sendRequest("shutdown");
+  await rpc.sendNotification("exit");
+  const r = await server;
+  expect(r.exitCode).toBe(0);
+  rpc.dispose();
+});
+
+describe("flowc lsp", () => {
+  it("answers initialize with its capabilities", async () => {
+    const r = (await rpc.sendRequest("initialize", { processId: process.pid, rootUri: pathToFileURL(dir).href, capabilities: {} })) as {
+      capabilities: { hoverProvider: boolean; definitionProvider: boolean; completionProvider: { triggerCharacters: string[] }; textDocumentSync: number };
+      serverInfo: { name: string };
+    };
+    expect(r.serverInfo.name).toBe("flowc");
+    expect(r.capabilities.hoverProvider).toBe(true);
+    expect(r.capabilities.definitionProvider).toBe(true);
+    expect(r.capabilities.completionProvider.triggerCharacters).toContain(".");
+    await rpc.sendNotification("initialized", {});
+  });
+
+  it("publishes the compiler's diagnostic on the right line for a type error, and clears it when fixed", async () => {
+    const bad = JOB.replace("|> key_by(c => c.user)", "|> filter(c => c.page + 1)\n  |> key_by(c => c.user)");
+    // What the CLI says about the same text: code, line and column.
+    writeFileSync(join(dir, "job.flow"), bad);
+    const cli = await execa(FLOWC, ["check", "job.flow"], { cwd: dir, reject: false, env: { NO_COLOR: "1" } });
+    const [, code, line, col] = /error\[(FLOW\d{4})\]: .*\n --> job\.flow:(\d+):(\d+)/.exec(cli.stderr)!;
+    expect(line).toBe("5");
+    await rpc.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: "flow", version: 1, text: bad } });
+    const [d, ...rest] = await diagnostics(uri, 0);
+    expect(rest).toEqual([]);
+    expect(d!.code).toBe(code);
+    expect(d!.source).toBe("flowc");
+    expect(d!.severity).toBe(1);
+    expect(d!.range.start).toEqual({ line: Number(line) - 1, character: Number(col) - 1 });
+    expect(cli.stderr).toContain(`error[${code}]: ${d!.message.split("\n")[0]!.replace(/ \(.*\)$/, "")}`);
+
+    await rpc.sendNotification("textDocument/didChange", { textDocument: { uri, version: 2 }, contentChanges: [{ text: JOB }] });
+    expect(await diagnostics(uri, 1)).toEqual([]);
+  });
+
+  it("answers hover with the type of names, fields, streams and stages", async () => {
+    const hover = async (line: number, character: number): Promise<string> => {
+      const r = (await rpc.sendRequest("textDocument/hover", { textDocument: { uri }, position: { line, character } })) as { contents: { value: string } } | null;
+      return r?.contents.value.replace(/^```flow\n|\n```$/g, "") ?? "";
+    };
+    expect(await hover(4, 17)).toBe("(parameter) c: Click = { user: string, page: string, ts: timestamp }");
+    expect(await hover(4, 20)).toBe("(field) user: string");
+    expect(await hover(3, 6)).toBe("stream per_user: { user: string, n: int }, keyed by string, event time");
+    expect(await hover(4, 8)).toBe("key_by: Click, event time  →  Click, keyed by string, event time");
+    expect(await hover(6, 8)).toBe("aggregate as per_user: Click, keyed by string, event time  →  { user: string, n: int }, keyed by string, event time");
+    expect(await hover(6, 29)).toBe("key: string");
+    expect(await hover(2, 16)).toBe("type Click = { user: string, page: string, ts: timestamp }");
+    expect(await hover(7, 6)).toBe("stream per_user: { user: string, n: int }, keyed by string, event time");
+  });
+
+  it("goes to the definition of streams, types and lambda parameters", async () => {
+    const definition = async (line: number, character: number) =>
+      (await rpc.sendRequest("textDocument/definition", { textDocument: { uri }, position: { line, character } })) as { uri: string; range: { start: { line: number; character: number } } } | null;
+    expect((await definition(7, 7))!.range.start).toEqual({ line: 3, character: 4 }); // sink per_user -> let per_user
+    expect((await definition(3, 16))!.range.start).toEqual({ line: 2, character: 7 }); // clicks -> source clicks
+    expect((await definition(2, 16))!.range.start).toEqual({ line: 1, character: 5 }); // Click -> type Click
+    const param = await definition(4, 17); // c in c.user
+    expect(param!.uri).toBe(uri);
+    expect(param!.range.start).toEqual({ line: 4, character: 12 });
+  });
+
+  it("completes stage names after |>, connectors, record fields after a dot, and keywords", async () => {
+    const complete = async (text: string, line: number, character: number): Promise<string[]> => {
+      await rpc.sendNotification("textDocument/didChange", { textDocument: { uri, version: Date.now() }, contentChanges: [{ text }] });
+      const r = (await rpc.sendRequest("textDocument/completion", { textDocument: { uri }, position: { line, character } })) as { label: string }[];
+      return r.map((i) => i.label);
+    };
+    const stages = await complete(JOB.replace("  |> window(tumbling(1m))\n", "  |> \n"), 5, 5);
+    expect(stages).toEqual(expect.arrayContaining(["filter", "map", "key_by", "window", "aggregate", "process", "dedup"]));
+    expect(stages).not.toContain("job");
+    const fields = await complete(JOB.replace("key_by(c => c.user)", "key_by(c => c.)"), 4, 19);
+    expect(fields).toEqual(["user", "page", "ts"]);
+    const sinks = await complete(JOB.replace("-> stdout()", "-> "), 7, 17);
+    expect(sinks).toEqual(expect.arrayContaining(["stdout", "file"]));
+    const general = await complete(JOB, 8, 0);
+    expect(general).toEqual(expect.arrayContaining(["let", "sink", "clicks", "per_user", "Click", "count", "len"]));
+  });
+});
