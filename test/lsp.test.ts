@@ -120,6 +120,26 @@ describe("flowc lsp", () => {
     expect(param!.range.start).toEqual({ line: 4, character: 12 });
   });
 
+  it("goes to a function's definition and shows its signature; completes source connectors", async () => {
+    const other = pathToFileURL(join(dir, "fns.flow")).href;
+    const text = `job fns
+fn twice(x: int): int = x * 2
+source n: int = values([1, 2])
+let d = n |> map(x => twice(x))
+sink d -> stdout()
+`;
+    await rpc.sendNotification("textDocument/didOpen", { textDocument: { uri: other, languageId: "flow", version: 1, text } });
+    expect(await diagnostics(other, 0)).toEqual([]);
+    const def = (await rpc.sendRequest("textDocument/definition", { textDocument: { uri: other }, position: { line: 3, character: 23 } })) as { range: { start: unknown } };
+    expect(def.range.start).toEqual({ line: 1, character: 3 });
+    const hover = (await rpc.sendRequest("textDocument/hover", { textDocument: { uri: other }, position: { line: 1, character: 4 } })) as { contents: { value: string } };
+    expect(hover.contents.value).toContain("fn twice(x: int): int");
+    await rpc.sendNotification("textDocument/didChange", { textDocument: { uri: other, version: 2 }, contentChanges: [{ text: text.replace("values([1, 2])", "") }] });
+    const r = (await rpc.sendRequest("textDocument/completion", { textDocument: { uri: other }, position: { line: 2, character: 16 } })) as { label: string }[];
+    expect(r.map((i) => i.label)).toEqual(expect.arrayContaining(["values", "sequence", "file", "stdin"]));
+    await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: other } });
+  });
+
   it("completes stage names after |>, connectors, record fields after a dot, and keywords", async () => {
     const complete = async (text: string, line: number, character: number): Promise<string[]> => {
       await rpc.sendNotification("textDocument/didChange", { textDocument: { uri, version: Date.now() }, contentChanges: [{ text }] });

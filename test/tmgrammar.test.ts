@@ -58,14 +58,14 @@ describe("TextMate grammar", () => {
     const keywords = [...rule.matchAll(/"(\w+)"/g)].map((m) => m[1]!);
     expect(keywords).toContain("checkpoint");
     expect(keywords.length).toBeGreaterThanOrEqual(34);
-    for (const k of keywords) expect(scopeOf(k, k), k).toMatch(/^(keyword|storage\.type|constant\.language)(\.[\w-]+)*\.flow$/);
+    for (const k of keywords) expect(scopeOf(k, k), k).toMatch(/^(keyword|constant\.language)(\.[\w-]+)*\.flow$/);
   });
 
   it("gives each construct its scope", () => {
     const text = `job demo // the job
 /* block */
 type Bid = { auction: int, price: float?, tags: list<string> }
-fn cents(p: float) => round(p * 100.0)
+fn cents(p: float): int = round(p * 100.0)
 source bids: Bid = file("bids.jsonl", format: "jsonl") event_time(b => b.ts) watermark 5s
 let hot = bids
   |> key_by(b => b.auction)
@@ -78,7 +78,8 @@ sink q -> stdout(format: "csv")
     expect(t("the job")).toBe("comment.line.double-slash.flow");
     expect(t("//")).toBe("punctuation.definition.comment.flow");
     expect(t("block")).toBe("comment.block.flow");
-    expect(t("job")).toBe("storage.type.job.flow");
+    expect(t("job")).toBe("keyword.declaration.job.flow");
+    expect(tokens(text).find((x) => x.text === "job")!.scopes).toContain("storage.type.job.flow");
     expect(t("demo")).toBe("entity.name.type.job.flow");
     expect(t("Bid")).toBe("entity.name.type.flow");
     expect(t("cents")).toBe("entity.name.type.function.flow");
@@ -105,7 +106,7 @@ sink q -> stdout(format: "csv")
     expect(t("key")).toBe("variable.language.key.flow");
     const strings = tokens('let s = "a\\n\\u{1F600}\\q"');
     expect(strings.map((x) => `${x.text} | ${x.scope}`)).toEqual([
-      "let | storage.type.let.flow",
+      "let | keyword.declaration.let.flow",
       "s | entity.name.type.stream.flow",
       "= | keyword.operator.assignment.flow",
       '" | punctuation.definition.string.begin.flow',
