@@ -12,10 +12,11 @@ import {
 } from "./connectors.js";
 import type { Diagnostics } from "./diagnostics/diagnostic.js";
 import { readImports, signatureText, type ImportedFn } from "./imports.js";
+import { NEXMARK_SOURCES, PRELUDE } from "./nexmark.js";
 import { closest, didYouMean } from "./suggest.js";
 import {
   PRIMITIVES, T, assignable, isComparable, isKeyType, isNumeric, isOptional, isPrim, join, recordShape,
-  stripOptional, typeToString, type PrimitiveName, type RecordType, type Type,
+  sameType, stripOptional, typeToString, type PrimitiveName, type RecordType, type Type,
 } from "./types.js";
 
 // ---- what `check` produces ---------------------------------------------------------------
@@ -101,7 +102,8 @@ export type SourceConnector =
   | { kind: "values"; items: A.Expr[] }
   | { kind: "sequence"; from: number; to: number }
   | { kind: "file"; path: string; format: "jsonl" | "csv" | "text"; onError: OnErrorPolicy; follow: boolean }
-  | { kind: "stdin"; format: "jsonl" | "csv" | "text"; onError: OnErrorPolicy };
+  | { kind: "stdin"; format: "jsonl" | "csv" | "text"; onError: OnErrorPolicy }
+  | { kind: "nexmark"; of: "event" | "person" | "auction" | "bid"; events: number; seed: number };
 
 export type SinkConnector = { kind: "stdout"; format: "jsonl" | "csv" } | { kind: "file"; path: string; format: "jsonl" | "csv" };
 
@@ -433,6 +435,16 @@ class Checker {
         if ((PRIMITIVES as readonly string[]).includes(n)) return { kind: "prim", name: n as PrimitiveName };
         const d = this.top.get(n);
         if (d?.kind === "type") return this.namedType(n, te.span);
+        // The Nexmark prelude, unless the file declares a type of that name.
+        const prelude = d ? undefined : PRELUDE.get(n);
+        if (prelude) {
+          this.out.types.set(n, prelude);
+          for (const f of prelude.fields) {
+            const inner = f.type.kind === "optional" ? f.type.inner : f.type;
+            if (inner.kind === "record" && inner.name) this.out.types.set(inner.name, inner);
+          }
+          return prelude;
+        }
         const lower = n.toLowerCase();
         const hint =
           (PRIMITIVES as readonly string[]).includes(lower) ? `did you mean \`${lower}\`?`
@@ -549,6 +561,22 @@ class Checker {
         const from = args.get("from")!;
         const to = args.get("to")!;
         info.connector = { kind: "sequence", from: from.lit as number, to: to.lit as number };
+        return;
+      }
+      case "nexmark":
+      case "nexmark_persons":
+      case "nexmark_auctions":
+      case "nexmark_bids": {
+        const made = NEXMARK_SOURCES[spec.name];
+        const produced = PRELUDE.get(made.type)!;
+        if (type.kind !== "error" && !sameType(type, produced)) {
+          this.diags.error("FLOW3001", d.type.span, `${spec.name}(…) produces ${made.type} = ${recordShape(produced)}, but \`${d.name.name}\` is declared as ${typeToString(type)}`, {
+            hints: [`declare it as \`source ${d.name.name}: ${made.type} = ${spec.name}(…)\` (the Nexmark types need no declaration)`],
+          });
+        }
+        const events = args.get("events")!.lit as number;
+        if (events < 0) this.diags.error("FLOW4003", args.get("events")!.value.span, "`events` cannot be negative");
+        info.connector = { kind: "nexmark", of: made.kind, events, seed: (args.get("seed")?.lit as number | undefined) ?? 42 };
         return;
       }
       case "file":

@@ -73,17 +73,21 @@ export const SOURCES: ConnectorSpec[] = [
     args: [{ name: "format", arg: { kind: "enum", values: FORMATS_IN } }, ...onError],
     summary: 'stdin(format: "jsonl" | "csv" | "text"): standard input',
   },
-  {
-    name: "nexmark",
-    side: "source",
-    replayable: true,
-    notYet: "the nexmark source is not supported yet",
-    args: [
-      { name: "events", arg: { kind: "int" }, position: 0 },
-      { name: "seed", arg: { kind: "int" } },
-    ],
-    summary: "nexmark(events: n, seed: s): the Nexmark generator",
-  },
+  ...(["nexmark", "nexmark_persons", "nexmark_auctions", "nexmark_bids"] as const).map(
+    (name): ConnectorSpec => ({
+      name,
+      side: "source",
+      replayable: true,
+      args: [
+        { name: "events", arg: { kind: "int" }, position: 0, required: true },
+        { name: "seed", arg: { kind: "int" } },
+      ],
+      summary:
+        name === "nexmark"
+          ? "nexmark(events: n, seed: s): the first n events of the Nexmark generator (type NexmarkEvent: dateTime, and one of person, auction, bid)"
+          : `${name}(events: n, seed: s): the ${name.slice(8)} among the first n events of the Nexmark generator (type ${name === "nexmark_bids" ? "Bid" : name === "nexmark_persons" ? "Person" : "Auction"})`,
+    }),
+  ),
   {
     name: "nats",
     side: "source",

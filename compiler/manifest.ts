@@ -22,6 +22,8 @@ export function buildManifest(graph: JobGraph, opts: { sourceName: string; versi
         return { name: s.label, connector: "file", type, path: c.path, format: c.format, onError: c.onError, follow: c.follow, eventTime };
       case "stdin":
         return { name: s.label, connector: "stdin", type, format: c.format, onError: c.onError, eventTime };
+      case "nexmark":
+        return { name: s.label, connector: "nexmark", type, of: c.of, events: c.events, seed: c.seed, eventTime };
     }
   });
   const sinks: SinkManifest[] = graph.sinks.map((s) => {

@@ -26,6 +26,7 @@ export type SourceManifest = (
   | { name: string; connector: "sequence"; type: TypeDesc; from: number; to: number }
   | { name: string; connector: "file"; type: TypeDesc; path: string; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest; follow: boolean }
   | { name: string; connector: "stdin"; type: TypeDesc; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest }
+  | { name: string; connector: "nexmark"; type: TypeDesc; of: "event" | "person" | "auction" | "bid"; events: number; seed: number }
 ) & { eventTime: EventTimeManifest | null };
 
 export type SinkManifest =

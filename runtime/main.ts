@@ -22,7 +22,7 @@ import { BadRecordError, JobError } from "./errors.js";
 import { FlowRuntimeError } from "./lib.js";
 import { Log, type Level } from "./log.js";
 import { FileSink, sinkHeader, StdoutSink, TransactionalFileSink, type LineWriter } from "./sinks.js";
-import { FileSource, RecordErrors, SequenceSource, StdinSource, ValuesSource, type BatchResult, type Source, type SourcePosition } from "./sources.js";
+import { FileSource, NexmarkSource, RecordErrors, SequenceSource, StdinSource, ValuesSource, type BatchResult, type Source, type SourcePosition } from "./sources.js";
 import { GlobalStateStore, KeyedStateStore, type StateStore } from "./state.js";
 
 const USAGE = (job: string): string => `Usage: node ${job}.mjs [options]
@@ -492,6 +492,7 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
       let src = pending[i]!;
       if (s.connector === "values") src = new ValuesSource(s.name, built.sources[i]!.values ?? []);
       else if (s.connector === "sequence") src = new SequenceSource(s.name, s.from, s.to);
+      else if (s.connector === "nexmark") src = new NexmarkSource(s.name, s.of, s.events, s.seed);
       sources.push(src);
     });
     const seek = (name: string, position: SourcePosition): void => {

@@ -507,3 +507,39 @@ sink n |> map(x => 10 % x) -> stdout()`));
     expect(r.stderr).not.toMatch(STACK_LINE);
   });
 });
+
+describe("nexmark sources", () => {
+  it("generate people, auctions and bids 1:3:46, deterministically by seed, with the prelude types", async () => {
+    const job = (seed: number) => `
+source events: NexmarkEvent = nexmark(events: 5000, seed: ${seed})
+let kinds = events
+  |> map(e => if e.person != null then "person" else if e.auction != null then "auction" else "bid")
+  |> key_by(k => k)
+  |> aggregate(k => { kind: key, n: count() })
+sink kinds |> filter(k => k.n % 100 == 0 and k.n >= 100) -> stdout()
+`;
+    const a = await out(job(1));
+    expect(a.at(-1)).toBe('{"kind":"bid","n":4600}');
+    expect(a).toContain('{"kind":"person","n":100}');
+    expect(a).toContain('{"kind":"auction","n":300}');
+    const bids = (seed: number) => out(`
+source bids: Bid = nexmark_bids(events: 200, seed: ${seed})
+sink bids |> map(b => b.price) -> stdout()`);
+    const [x, y, z] = await Promise.all([bids(1), bids(1), bids(2)]);
+    expect(x).toEqual(y);
+    expect(x).not.toEqual(z);
+    expect(x.length).toBe(184);
+  });
+
+  it("nexmark_persons and nexmark_auctions agree with nexmark: the same ids and times", async () => {
+    const split = await out(`
+source people: Person = nexmark_persons(events: 500, seed: 3)
+sink people |> map(p => { id: p.id, t: p.dateTime }) -> stdout()`);
+    const all = await out(`
+source events: NexmarkEvent = nexmark(events: 500, seed: 3)
+sink events |> flat_map(e => if e.person != null then [{ id: e.person.id, t: e.person.dateTime }] else []) -> stdout()`);
+    expect(split).toEqual(all);
+    expect(split.length).toBe(10);
+    expect(split[1]).toBe('{"id":1001,"t":1436918400005}');
+  });
+});
