@@ -212,14 +212,25 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
     if (touching.length === 0) {
       win = { start, end, fired: false, dead: false, seq: elemSeq, acc: null, elems: [{ seq: elemSeq, x }], kw };
       kw.windows.push(win);
+    } else if (touching.length === 1) {
+      // Extends one session: in place (the element is the newest, so arrival order holds).
+      win = touching[0]!;
+      win.elems!.push({ seq: elemSeq, x });
+      win.start = start;
+      const moved = win.end !== end;
+      win.end = end;
+      win.fired = false;
+      // Filed again under its new end (the old entry is passed over: its end no longer matches).
+      if (moved) this.file(win);
     } else {
       // Merge: one session holding every element, in arrival order.
       const elems = touching.flatMap((w) => w.elems!).concat([{ seq: elemSeq, x }]).sort((a, b) => a.seq - b.seq);
       win = { start, end, fired: false, dead: false, seq: Math.min(...touching.map((w) => w.seq)), acc: null, elems, kw };
       for (const w of touching) w.dead = true;
       kw.windows = kw.windows.filter((w) => !w.dead).concat([win]);
+      this.file(win);
     }
-    this.file(win);
+    if (touching.length === 0) this.file(win);
     // A session the watermark already reached (it fired before and the element did not
     // extend it past the watermark, or it is allowed-late) is emitted at once; otherwise it
     // fires when the watermark reaches its (new) end.
@@ -244,7 +255,9 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
       this.toFree.push(end);
       const b = this.buckets.get(end)!;
       // In the order of the windows' first elements; stale entries (a session merged away
-      // or extended to a later end) are passed over.
+      // or extended to a later end) are passed over. Sessions filed again when they grew
+      // may have come in out of that order.
+      if (this.spec.kind === "session") b.entries.sort((x, y) => x.seq - y.seq);
       for (const win of b.entries) {
         if (win.fired || win.dead || win.end !== end) continue;
         const kw = win.kw;
