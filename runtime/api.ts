@@ -163,6 +163,11 @@ export interface SinkWriter {
 export interface SourceBinding<T> {
   /** Pushes one batch through the job graph, synchronously (watermarks element by element). */
   push(batch: readonly T[]): void;
+  /**
+   * jsonl sources: a fast converter from a parsed line to a record of the source's type, or
+   * undefined to leave it to the generic converter (which also reports what is wrong).
+   */
+  fromJson?(raw: unknown): T | undefined;
   /** The elements of a `values([…])` source. */
   values?: readonly T[];
   /** Event time: an element's time. */

@@ -197,3 +197,16 @@ export class WatermarkMerge {
     return { advanced: m, allIdle };
   }
 }
+
+/** Characters JSON.stringify escapes in a string (lone surrogates included). */
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string as JSON: quoted as it is when nothing in it needs escaping (the usual case). */
+export function jsonString(s: string): string {
+  return JSON_ESCAPED.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** A number as JSON (NaN and the infinities print as null, as JSON.stringify does). */
+export function jsonNumber(x: number): string {
+  return Number.isFinite(x) ? `${x}` : "null";
+}

@@ -15,7 +15,8 @@ import type { BuiltJob, EmitFn, JobContext, JobModule, JoinSpec, Manifest, Opera
 import { DedupOperator } from "./time/dedup.js";
 import { JoinOperator } from "./time/join.js";
 import { TimerService } from "./time/timers.js";
-import { WindowOperator, type WindowAggregate } from "./time/window.js";
+import { FixedWindowOperator } from "./time/fixed.js";
+import { SessionWindowOperator, type WindowAggregate } from "./time/window.js";
 import { Coordinator } from "./checkpoint/coordinator.js";
 import { ensureRoot, IncompleteCheckpoint, listCheckpoints, loadVerified, removeAll, retain, type CheckpointMetadata, type HistoryEntry } from "./checkpoint/storage.js";
 import { BadRecordError, JobError } from "./errors.js";
@@ -91,10 +92,10 @@ class Context implements JobContext {
     return s;
   }
 
-  window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowOperator<S> {
-    const op = new WindowOperator<S>(uid, spec, agg as unknown as WindowAggregate<S>, emit, late);
+  window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): SessionWindowOperator<S> | FixedWindowOperator<S> {
+    const code = agg as unknown as WindowAggregate<S>;
+    const op = spec.kind === "session" ? new SessionWindowOperator<S>(uid, spec, code, emit, late) : new FixedWindowOperator<S>(uid, spec, code, emit, late);
     this.stores.push(op);
-    this.windows.push(op as unknown as WindowOperator<StateObject>);
     return op;
   }
 
@@ -117,7 +118,6 @@ class Context implements JobContext {
     return d;
   }
 
-  readonly windows: WindowOperator<StateObject>[] = [];
   readonly joins: JoinOperator[] = [];
 }
 
@@ -490,6 +490,8 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
     const built: BuiltJob = job.build(ctx);
     m.sources.forEach((s, i) => {
       let src = pending[i]!;
+      const binding = built.sources[i]!;
+      if (src instanceof FileSource || src instanceof StdinSource) src.setFastJson(binding.fromJson?.bind(binding));
       if (s.connector === "values") src = new ValuesSource(s.name, built.sources[i]!.values ?? []);
       else if (s.connector === "sequence") src = new SequenceSource(s.name, s.from, s.to);
       else if (s.connector === "nexmark") src = new NexmarkSource(s.name, s.of, s.events, s.seed);

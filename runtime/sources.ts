@@ -188,6 +188,16 @@ export class LineBuffer {
   private buf: Buffer = Buffer.allocUnsafe(1 << 20);
   private start = 0;
   private end = 0;
+  /**
+   * With `decodeChunks`: the complete lines after `start`, decoded in one call when they are
+   * all ASCII (then a character offset in it is a byte offset too), and the next line's
+   * place in it. Lines are slices of it: cheap, but they keep it alive, so this is only for
+   * lines that are parsed and dropped (jsonl), not ones that may be kept as they are (text).
+   */
+  private text = "";
+  private textPos = 0;
+  /** Lines before this buffer index are not all ASCII: decoded one by one. */
+  private slowUntil = 0;
   /** File offset of buf[0]. */
   private base = 0;
   private first = true;
@@ -196,8 +206,12 @@ export class LineBuffer {
   /** Byte offset just after the last line taken. */
   offset = 0;
 
+  constructor(private readonly decodeChunks = false) {}
+
   /** Starts over at a file offset (after a seek); `lineNo` is the line before it. */
   reset(offset: number, lineNo: number): void {
+    this.text = "";
+    this.textPos = this.slowUntil = 0;
     this.start = this.end = 0;
     this.base = this.offset = offset;
     this.lineNo = lineNo;
@@ -211,6 +225,7 @@ export class LineBuffer {
       this.buf.copy(this.buf, 0, this.start, this.end);
       this.base += this.start;
       this.end -= this.start;
+      this.slowUntil = Math.max(0, this.slowUntil - this.start);
       this.start = 0;
     }
     if (this.buf.length - this.end < min) {
@@ -245,7 +260,21 @@ export class LineBuffer {
 
   /** The next complete line (without \n or \r\n), or null when more input is needed / at the end. */
   nextLine(): string | null {
+    if (this.textPos < this.text.length) return this.decodedLine();
     if (this.start >= this.end) return null;
+    if (this.decodeChunks && this.start >= this.slowUntil) {
+      const last = this.buf.lastIndexOf(10, this.end - 1);
+      if (last >= this.start) {
+        const text = this.buf.toString("utf8", this.start, last + 1);
+        // As many characters as bytes: every byte decoded to one character (ASCII).
+        if (text.length === last + 1 - this.start) {
+          this.text = text;
+          this.textPos = 0;
+          return this.decodedLine();
+        }
+        this.slowUntil = last + 1;
+      }
+    }
     let nl = this.buf.indexOf(10, this.start);
     if (nl < 0 || nl >= this.end) {
       if (!this.eof) return null;
@@ -259,6 +288,24 @@ export class LineBuffer {
     this.lineNo++;
     return text;
   }
+
+  /** The next line of `text` (which ends with a line break). */
+  private decodedLine(): string {
+    const text = this.text;
+    const from = this.textPos;
+    const nl = text.indexOf("\n", from);
+    const stop = nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    const line = text.slice(from, stop);
+    this.start += nl + 1 - from;
+    this.textPos = nl + 1;
+    if (this.textPos >= text.length) {
+      this.text = "";
+      this.textPos = 0;
+    }
+    this.offset = this.base + this.start;
+    this.lineNo++;
+    return line;
+  }
 }
 
 type LineFormat = "jsonl" | "text";
@@ -266,6 +313,8 @@ type LineFormat = "jsonl" | "text";
 /** Turns lines of jsonl or text into typed records, through the on_error policy. */
 class LineDecoder {
   private readonly convert: Converter;
+  /** The job's own converter for this source's records (see SourceBinding.fromJson). */
+  fast: ((raw: unknown) => unknown) | null = null;
 
   constructor(
     private readonly sourceName: string,
@@ -283,12 +332,18 @@ class LineDecoder {
       out.push(line);
       return;
     }
-    if (line.length === 0 || /^\s*$/.test(line)) return;
+    const c = line.charCodeAt(0);
+    if (line.length === 0 || ((c <= 32 || c >= 127) && /^\s*$/.test(line))) return;
     let raw: unknown;
     try {
       raw = JSON.parse(line);
     } catch (e) {
       this.errors.handle(new BadRecordError(this.sourceName, this.file, lineNo, null, `not valid JSON (${(e as Error).message})`, line));
+      return;
+    }
+    const fast = this.fast === null ? undefined : this.fast(raw);
+    if (fast !== undefined) {
+      out.push(fast);
       return;
     }
     try {
@@ -401,7 +456,7 @@ export class FileSource implements Source {
   private fd: number;
   /** The file offset of the next read. */
   private filePos = 0;
-  private readonly lines = new LineBuffer();
+  private readonly lines: LineBuffer;
   private readonly lineDecoder: LineDecoder | null;
   private readonly csv: CsvDecoder | null;
   private records = 0;
@@ -427,6 +482,7 @@ export class FileSource implements Source {
     }
     this.csv = m.format === "csv" ? new CsvDecoder(name, m.path, m, errors) : null;
     this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, m.path, m.format, m, errors);
+    this.lines = new LineBuffer(m.format === "jsonl");
     this.follow = m.follow === true;
   }
 
@@ -524,6 +580,11 @@ export class FileSource implements Source {
     return out.length === 0 && lines.eof ? null : out;
   }
 
+  /** Installs the job's fast converter for jsonl records (SourceBinding.fromJson). */
+  setFastJson(f: ((raw: unknown) => unknown) | undefined): void {
+    if (this.lineDecoder && f) this.lineDecoder.fast = f;
+  }
+
   position(): SourcePosition {
     // Before the replay, the position is still the one sought (with its skip).
     if (this.sought) return this.sought;
@@ -552,7 +613,7 @@ export class FileSource implements Source {
 /** Standard input, read asynchronously (it cannot be replayed). */
 export class StdinSource implements Source {
   readonly replayable = false;
-  private readonly lines = new LineBuffer();
+  private readonly lines: LineBuffer;
   private readonly lineDecoder: LineDecoder | null;
   private readonly csv: CsvDecoder | null;
   private readonly chunks: AsyncIterator<Buffer>;
@@ -567,6 +628,7 @@ export class StdinSource implements Source {
     this.chunks = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     this.csv = m.format === "csv" ? new CsvDecoder(name, "stdin", m, errors) : null;
     this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, "stdin", m.format, m, errors);
+    this.lines = new LineBuffer(m.format === "jsonl");
   }
 
   async next(): Promise<BatchResult> {
@@ -594,6 +656,11 @@ export class StdinSource implements Source {
     this.records += out.length;
     if (out.length === 0 && this.errors.failure) throw this.errors.failure;
     return out.length === 0 && this.done ? null : out;
+  }
+
+  /** Installs the job's fast converter for jsonl records (SourceBinding.fromJson). */
+  setFastJson(f: ((raw: unknown) => unknown) | undefined): void {
+    if (this.lineDecoder && f) this.lineDecoder.fast = f;
   }
 
   position(): SourcePosition {

@@ -543,3 +543,70 @@ sink events |> flat_map(e => if e.person != null then [{ id: e.person.id, t: e.p
     expect(split[1]).toBe('{"id":1001,"t":1436918400005}');
   });
 });
+
+describe("jsonl in and out: the job's own converters and serializers", () => {
+  it("read every record as the generic converter does and write it as JSON.stringify does", async () => {
+    const { jsonConverter } = await import("../runtime/convert.js");
+    const input = [
+      { i: 1, f: 1.5, b: true, s: "plain", t: 1000, d: 5, o: "x", oi: 7 },
+      { i: 2, f: -0, b: false, s: 'quote " back \\ slash', t: "2024-05-01T12:00:00Z", d: "5s", oi: null },
+      { i: 3, f: 1e21, b: true, s: "ctl \u0001 tab \t nl \n", t: 3, d: 0, o: null, extra: [1, 2] },
+      { i: 4, f: 5e-7, b: false, s: "lone \ud800 surrogate, é, 😀, \u2028", t: 4, d: 1 },
+      { i: 5.5, f: 1, b: true, s: "", t: 5, d: 1 },
+      { i: 6, f: "1", b: true, s: "", t: 6, d: 1 },
+      { i: 7, f: 1, b: 1, s: "", t: 7, d: 1 },
+      { i: 8, f: 1, b: true, s: 8, t: 8, d: 1 },
+      { i: 9, f: 1, b: true, s: "", t: 9, d: 1, o: 9 },
+      [1, 2, 3],
+      { f: 1, b: true, s: "", t: 10, d: 1 },
+      { constructor: 1, i: 11, f: 1, b: true, s: "toString", t: 11, d: 1, toString: "x" },
+    ];
+    const text = input.map((x) => JSON.stringify(x)).join("\n") + "\n";
+    const r = await compileAndRun(
+      job(`type R = { i: int, f: float, b: bool, s: string, t: timestamp, d: duration, o: string?, oi: int? }
+source rs: R = file("in.jsonl", format: "jsonl", on_error: "skip")
+sink rs -> stdout()`),
+      { "in.jsonl": text },
+    );
+    expect(r.exitCode).toBe(0);
+    const prim = (t: string) => ({ t }) as const;
+    const convert = jsonConverter({
+      t: "record",
+      name: "R",
+      fields: [
+        { name: "i", type: prim("int") },
+        { name: "f", type: prim("float") },
+        { name: "b", type: prim("bool") },
+        { name: "s", type: prim("string") },
+        { name: "t", type: prim("timestamp") },
+        { name: "d", type: prim("duration") },
+        { name: "o", type: { t: "optional", of: prim("string") } },
+        { name: "oi", type: { t: "optional", of: prim("int") } },
+      ],
+    } as Parameters<typeof jsonConverter>[0]);
+    const expected: string[] = [];
+    for (const x of input) {
+      try {
+        expected.push(JSON.stringify(convert(JSON.parse(JSON.stringify(x)), "")));
+      } catch {
+        // A bad record: skipped by the job too.
+      }
+    }
+    expect(expected.length).toBe(5);
+    expect(r.stdout).toBe(expected.join("\n"));
+    expect(r.stderr).toMatch(/\b7\b.*bad|bad.*\b7\b/);
+  });
+
+  it("write nested records, lists and optional records as JSON.stringify does", async () => {
+    const r = await compileAndRun(
+      job(`type In = { a: int, name: string }
+type Out = { id: int, inner: In, maybe: In?, tags: list<string>, ratio: float }
+source xs: int = sequence(from: 1, to: 4)
+let ys = xs |> map(x => { id: x, inner: { a: x, name: "n\\"${"$"}{x}" }, maybe: if x % 2 == 0 then { a: x * 10, name: "even" } else null, tags: ["t", "u\\\\"], ratio: x / 0 - x / 0 })
+sink ys -> stdout()`),
+    );
+    expect(r.stderr).toBe("");
+    const expected = [1, 2, 3, 4].map((x) => JSON.stringify({ id: x, inner: { a: x, name: `n"\${x}` }, maybe: x % 2 === 0 ? { a: x * 10, name: "even" } : null, tags: ["t", "u\\"], ratio: NaN }));
+    expect(r.stdout).toBe(expected.join("\n"));
+  });
+});

@@ -1,15 +1,16 @@
 // Runtime pieces on their own: line splitting with byte offsets, typed conversion of input,
 // keyed state, and the generated-code helpers.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { csvRowConverter, jsonConverter, parseTimestamp, textConverter } from "../runtime/convert.js";
 import { ConversionError } from "../runtime/errors.js";
-import { csvRow, equals, imod, substr, topInsert } from "../runtime/lib.js";
+import { csvRow, equals, imod, jsonNumber, jsonString, substr, topInsert } from "../runtime/lib.js";
 import { LineBuffer } from "../runtime/sources.js";
 import { KeyedStateStore } from "../runtime/state.js";
 
-function feed(chunks: Buffer[]): { lines: string[]; offsets: number[]; numbers: number[] } {
-  const lb = new LineBuffer();
+function feed(chunks: Buffer[], decodeChunks = false): { lines: string[]; offsets: number[]; numbers: number[] } {
+  const lb = new LineBuffer(decodeChunks);
   const lines: string[] = [];
   const offsets: number[] = [];
   const numbers: number[] = [];
@@ -47,9 +48,44 @@ describe("LineBuffer", () => {
   });
 
   it("skips a UTF-8 byte order mark and counts it in the offsets", () => {
-    const r = feed([Buffer.from("\uFEFFa\nb\n")]);
-    expect(r.lines).toEqual(["a", "b"]);
-    expect(r.offsets).toEqual([5, 7]);
+    for (const decodeChunks of [false, true]) {
+      const r = feed([Buffer.from("\uFEFFa\nb\n")], decodeChunks);
+      expect(r.lines).toEqual(["a", "b"]);
+      expect(r.offsets).toEqual([5, 7]);
+    }
+  });
+
+  it("decoding whole chunks (jsonl) gives the lines, offsets and numbers of decoding line by line", () => {
+    // Lines of ASCII, multi-byte characters, \r\n endings and invalid UTF-8, cut into chunks
+    // at any byte (inside a character too).
+    const piece = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: "grapheme", maxLength: 6 }), fc.constantFrom("\r", "é", "€", "😀", '{"a":1}'));
+    const line = fc.array(piece, { maxLength: 5 }).map((xs) => xs.join("").replaceAll("\n", ""));
+    const text = fc.tuple(fc.array(fc.tuple(line, fc.constantFrom("\n", "\r\n")), { maxLength: 30 }), line, fc.boolean(), fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 6 }));
+    fc.assert(
+      fc.property(text, ([lines, last, invalid, cuts]) => {
+        let bytes = Buffer.from(lines.map(([l, nl]) => l + nl).join("") + last);
+        if (invalid && bytes.length > 2) bytes = Buffer.concat([bytes.subarray(0, 2), Buffer.from([0xff, 0xc3]), bytes.subarray(2)]);
+        const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const chunks = [0, ...at].map((from, i, all) => bytes.subarray(from, all[i + 1] ?? bytes.length)).filter((c) => c.length > 0);
+        expect(feed(chunks, true)).toEqual(feed(chunks, false));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("JSON output of sinks", () => {
+  it("jsonString and jsonNumber write what JSON.stringify writes", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.string({ unit: fc.constantFrom("\ud800", "\udfff", '"', "\\", "\u0000", "\u001f", "\u2028", "a") })), (s) => {
+        expect(jsonString(s)).toBe(JSON.stringify(s));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.integer(), fc.constantFrom(NaN, Infinity, -Infinity, -0, 1e21, 5e-7)), (x) => {
+        expect(jsonNumber(x)).toBe(JSON.stringify(x));
+      }),
+    );
   });
 });
 

@@ -645,6 +645,10 @@ class GraphCode {
       }
     }
     const conn = s.source.connector;
+    if ((conn?.kind === "file" || conn?.kind === "stdin") && conn.format === "jsonl") {
+      const body = gen.fromJsonBody(s.output.elem, n.id("$v"));
+      if (body) members.push(method("fromJson", [["$v", n.f.createKeywordTypeNode(K.AnyKeyword)]], n.f.createUnionTypeNode([elemT, n.f.createKeywordTypeNode(K.UndefinedKeyword)]), body));
+    }
     if (conn?.kind === "values") {
       const items = conn.items.map((item) => gen.expr(item, { vars: new Map(), names: new Names() }));
       members.push(n.f.createPropertyAssignment("values", n.f.createAsExpression(n.array(items, true), n.f.createTypeOperatorNode(K.ReadonlyKeyword, n.f.createArrayTypeNode(wrap(n, elemT))))));

@@ -17,9 +17,11 @@
 //   connect to it without being too late anyway (the watermark reaches end + gap +
 //   allowed_lateness); an element that connects to such a freed session is too late.
 //
-// Tumbling and sliding windows keep one accumulator (the aggregate's generated state class)
-// per key and window. Sessions keep their elements, because merging two sessions must keep
-// `first`, `last` and `collect` in arrival order; the result is computed when it fires.
+// Tumbling and sliding windows are in fixed.ts (one accumulator per key and window, in
+// buckets by end). This file holds sessions: each keeps an accumulator (the aggregate's
+// generated state class), updated as elements extend it, and its elements too, because
+// merging two sessions must keep `first`, `last` and `collect` in arrival order: a merged
+// session's accumulator is computed again from the merged elements.
 
 import type { MapKey, StateObject } from "../api.js";
 import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
@@ -49,11 +51,19 @@ interface Win<S> {
   dead: boolean;
   /** Order of the window's first element (ties of equal ends fire in this order). */
   seq: number;
-  acc: S | null;
-  /** Sessions: the elements, in arrival order, with their order numbers. */
-  elems: { seq: number; x: unknown }[] | null;
+  /** The aggregate over `xs`, in arrival order. */
+  acc: S;
+  /** The elements, in arrival order, and their order numbers. */
+  xs: unknown[];
+  seqs: number[];
   /** The key's record, which holds this window. */
   kw: KeyWindows<S>;
+  /**
+   * The end it is filed under: its end, or, for a session extended since it was filed
+   * under an end the watermark has not reached, that earlier end (it is filed again under
+   * its new end when the watermark gets there: once, not at every element).
+   */
+  filed: number;
 }
 
 interface KeyWindows<S> {
@@ -72,7 +82,7 @@ interface Bucket<S> {
 
 export type Emit = (value: unknown, key: unknown, ts: number) => void;
 
-export class WindowOperator<S extends StateObject> implements StateStore, RowState {
+export class SessionWindowOperator<S extends StateObject> implements StateStore, RowState {
   readonly incremental = false;
   private readonly keys = new Map<MapKey, KeyWindows<S>>();
   /** Windows by end. A heap of the distinct ends not fired yet, and of those fired, not freed. */
@@ -124,63 +134,16 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
   }
 
   /** Files a window under its end (fired at once later if the watermark already passed it). */
-  private file(win: Win<S>): void {
+  private file(win: Win<S>, toFire = win.end > this.wm): void {
     let b = this.buckets.get(win.end);
     if (!b) {
       b = { end: win.end, entries: [] };
       this.buckets.set(win.end, b);
-      if (win.end <= this.wm) this.toFree.push(win.end);
-      else this.toFire.push(win.end);
+      if (toFire) this.toFire.push(win.end);
+      else this.toFree.push(win.end);
     }
+    win.filed = win.end;
     b.entries.push(win);
-  }
-
-  element(x: unknown, mk: MapKey, key: unknown, ts: number): void {
-    if (this.spec.kind === "session") {
-      this.sessionElement(x, mk, key, ts);
-      return;
-    }
-    let kw = this.keys.get(mk);
-    let added = false;
-    const { size, every } = this.spec;
-    // The windows [start, start + size) with start a multiple of `every` in (ts - size, ts],
-    // earliest first.
-    const last = Math.floor(ts / every) * every;
-    let first = last;
-    while (first - every > ts - size) first -= every;
-    let contained = 0;
-    for (let start = first; start <= last; start += every) {
-      const end = start + size;
-      // A sliding window with gaps (every > size): ts may fall between two windows.
-      if (end <= ts) continue;
-      contained++;
-      if (this.tooLate(end)) continue;
-      if (!kw) {
-        kw = { mk, key, windows: [], freed: [] };
-        this.keys.set(mk, kw);
-      }
-      let win: Win<S> | undefined;
-      for (const w of kw.windows) {
-        if (w.start === start) {
-          win = w;
-          break;
-        }
-      }
-      if (!win) {
-        win = { start, end, fired: false, dead: false, seq: this.seq++, acc: this.agg.create(key), elems: null, kw };
-        kw.windows.push(win);
-        this.file(win);
-      }
-      this.agg.add(win.acc!, x, key);
-      added = true;
-      // A window the watermark already reached (fired before, or allowed-late and new) is
-      // emitted, updated, at once.
-      if (win.fired || end <= this.wm) {
-        win.fired = true;
-        this.emit(this.agg.result(win.acc!, key, start, end), key, end - 1);
-      }
-    }
-    if (!added && contained > 0) this.lateElement(x, key, ts);
   }
 
   private lateElement(x: unknown, key: unknown, ts: number): void {
@@ -188,62 +151,84 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
     else this.dropped++;
   }
 
-  private sessionElement(x: unknown, mk: MapKey, key: unknown, ts: number): void {
+  element(x: unknown, mk: MapKey, key: unknown, ts: number): void {
     const gap = this.spec.size;
     let kw = this.keys.get(mk);
-    // Connecting to a session already freed: too late (it would merge into that session).
-    if (kw && kw.freed.some(([s, e]) => ts <= e && ts + gap >= s)) {
-      this.lateElement(x, key, ts);
-      return;
+    // The sessions the element touches, and the bounds of the session it makes.
+    let start = ts;
+    let end = ts + gap;
+    let touching: Win<S> | null = null;
+    let more: Win<S>[] | null = null;
+    if (kw !== undefined) {
+      // Connecting to a session already freed: too late (it would merge into that session).
+      for (const [s, e] of kw.freed) {
+        if (ts <= e && ts + gap >= s) {
+          this.lateElement(x, key, ts);
+          return;
+        }
+      }
+      for (const w of kw.windows) {
+        if (ts > w.end || ts + gap < w.start) continue;
+        if (touching === null) touching = w;
+        else (more ??= [touching]).push(w);
+        if (w.start < start) start = w.start;
+        if (w.end > end) end = w.end;
+      }
     }
-    const touching = kw ? kw.windows.filter((w) => ts <= w.end && ts + gap >= w.start) : [];
-    const start = Math.min(ts, ...touching.map((w) => w.start));
-    const end = Math.max(ts + gap, ...touching.map((w) => w.end));
     if (this.tooLate(end)) {
       this.lateElement(x, key, ts);
       return;
     }
-    if (!kw) {
+    if (kw === undefined) {
       kw = { mk, key, windows: [], freed: [] };
       this.keys.set(mk, kw);
     }
     const elemSeq = this.seq++;
     let win: Win<S>;
-    if (touching.length === 0) {
-      win = { start, end, fired: false, dead: false, seq: elemSeq, acc: null, elems: [{ seq: elemSeq, x }], kw };
+    if (touching === null) {
+      const acc = this.agg.create(key);
+      this.agg.add(acc, x, key);
+      win = { start, end, fired: false, dead: false, seq: elemSeq, acc, xs: [x], seqs: [elemSeq], kw, filed: end };
       kw.windows.push(win);
-    } else if (touching.length === 1) {
+      this.file(win);
+    } else if (more === null) {
       // Extends one session: in place (the element is the newest, so arrival order holds).
-      win = touching[0]!;
-      win.elems!.push({ seq: elemSeq, x });
+      win = touching;
+      win.xs.push(x);
+      win.seqs.push(elemSeq);
+      this.agg.add(win.acc, x, key);
       win.start = start;
       const moved = win.end !== end;
       win.end = end;
       win.fired = false;
-      // Filed again under its new end (the old entry is passed over: its end no longer matches).
-      if (moved) this.file(win);
+      // Filed again under its new end now if its bucket has fired already, else when the
+      // watermark reaches that bucket (the old entry is passed over: it is not `filed`).
+      if (moved && win.filed <= this.wm) this.file(win);
     } else {
       // Merge: one session holding every element, in arrival order.
-      const elems = touching.flatMap((w) => w.elems!).concat([{ seq: elemSeq, x }]).sort((a, b) => a.seq - b.seq);
-      win = { start, end, fired: false, dead: false, seq: Math.min(...touching.map((w) => w.seq)), acc: null, elems, kw };
-      for (const w of touching) w.dead = true;
+      const merged: { seq: number; x: unknown }[] = [];
+      for (const w of more) for (let i = 0; i < w.xs.length; i++) merged.push({ seq: w.seqs[i]!, x: w.xs[i] });
+      merged.push({ seq: elemSeq, x });
+      merged.sort((a, b) => a.seq - b.seq);
+      win = this.session(start, end, Math.min(...more.map((w) => w.seq)), merged.map((e) => e.x), merged.map((e) => e.seq), kw);
+      for (const w of more) w.dead = true;
       kw.windows = kw.windows.filter((w) => !w.dead).concat([win]);
       this.file(win);
     }
-    if (touching.length === 0) this.file(win);
     // A session the watermark already reached (it fired before and the element did not
     // extend it past the watermark, or it is allowed-late) is emitted at once; otherwise it
     // fires when the watermark reaches its (new) end.
     if (end <= this.wm) {
       win.fired = true;
-      this.emit(this.sessionResult(win, key), key, end - 1);
+      this.emit(this.agg.result(win.acc, key, win.start, win.end), key, end - 1);
     }
   }
 
-  private sessionResult(win: Win<S>, key: unknown): unknown {
-    const acc = this.agg.create(key);
-    for (const e of win.elems!) this.agg.add(acc, e.x, key);
-    return this.agg.result(acc, key, win.start, win.end);
+  /** A session of these elements, its accumulator computed from them. */
+  private session(start: number, end: number, seq: number, xs: unknown[], seqs: number[], kw: KeyWindows<S>): Win<S> {
+    const acc = this.agg.create(kw.key);
+    for (const x of xs) this.agg.add(acc, x, kw.key);
+    return { start, end, fired: false, dead: false, seq, acc, xs, seqs, kw, filed: end };
   }
 
   /** The watermark advanced: fire the windows it reached, in order; free what it passed. */
@@ -257,13 +242,19 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
       // In the order of the windows' first elements; stale entries (a session merged away
       // or extended to a later end) are passed over. Sessions filed again when they grew
       // may have come in out of that order.
-      if (this.spec.kind === "session") b.entries.sort((x, y) => x.seq - y.seq);
+      b.entries.sort((x, y) => x.seq - y.seq);
       for (const win of b.entries) {
-        if (win.fired || win.dead || win.end !== end) continue;
+        if (win.dead || win.filed !== end) continue;
+        // Extended since it was filed: filed under its end now, to fire later in this
+        // step if the watermark passed that end too.
+        if (win.end > end) {
+          this.file(win, true);
+          continue;
+        }
+        if (win.fired) continue;
         const kw = win.kw;
         win.fired = true;
-        const result = win.elems ? this.sessionResult(win, kw.key) : this.agg.result(win.acc!, kw.key, win.start, win.end);
-        this.emit(result, kw.key, win.end - 1);
+        this.emit(this.agg.result(win.acc, kw.key, win.start, win.end), kw.key, win.end - 1);
       }
     }
     const lateness = this.spec.allowedLateness;
@@ -272,14 +263,14 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
       const b = this.buckets.get(end)!;
       this.buckets.delete(end);
       for (const win of b.entries) {
-        if (win.dead || win.end !== end) continue;
+        if (win.dead || win.filed !== end) continue;
         win.dead = true;
         // In place: the window freed is nearly always the key's earliest.
         const windows = win.kw.windows;
         const i = windows.indexOf(win);
         if (i === 0) windows.shift();
         else if (i > 0) windows.splice(i, 1);
-        if (this.spec.kind === "session") this.remember(win.kw, [win.start, win.end]);
+        this.remember(win.kw, [win.start, win.end]);
         if (windows.length === 0 && win.kw.freed.length === 0) this.keys.delete(win.kw.mk);
       }
     }
@@ -317,28 +308,20 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
   }
 
   /**
-   * Per key: [its windows as [start, end, fired, order, accumulator fields | null, session
-   * elements | null], the bounds of freed sessions still remembered].
+   * Per key: [its sessions as [start, end, fired, order, null (the accumulator fields of
+   * fixed.ts's windows), elements with their order], the bounds of freed sessions still
+   * remembered].
    */
   exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
-    const fields = this.agg.fields;
     const rows = [...this.keys].map(([mk, kw]): [MapKey, unknown, unknown] => {
-      const windows = kw.windows.map((w) => {
-        let acc: unknown[] | null = null;
-        if (w.acc) {
-          const cols: unknown[][] = Array.from({ length: fields }, () => []);
-          w.acc.$saveTo(cols);
-          acc = cols.map((c) => c[0]);
-        }
-        return [w.start, w.end, w.fired, w.seq, acc, w.elems];
-      });
+      // A session's accumulator is not written: it is computed again from its elements.
+      const windows = kw.windows.map((w) => [w.start, w.end, w.fired, w.seq, null, w.xs.map((x, i) => ({ seq: w.seqs[i]!, x }))]);
       return [mk, kw.key, [windows, kw.freed]];
     });
     return { rows, meta: { wm: this.wm, seq: this.seq, dropped: this.dropped } };
   }
 
   importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
-    const fields = this.agg.fields;
     const restored: Win<S>[] = [];
     for (const [mk, typedKey, data] of rows) {
       const [list, freed] = data as [[number, number, boolean, number, unknown[] | null, { seq: number; x: unknown }[] | null][], [number, number][]];
@@ -347,13 +330,9 @@ export class WindowOperator<S extends StateObject> implements StateStore, RowSta
         kw.freed.push(bounds);
         this.forget.push({ time: bounds[1] + this.spec.size + this.spec.allowedLateness, kw, bounds });
       }
-      for (const [start, end, fired, seq, acc, elems] of list) {
-        let s: S | null = null;
-        if (acc) {
-          s = this.agg.create(typedKey);
-          s.$loadFrom(acc.map((v) => [v]).slice(0, fields), 0);
-        }
-        const win: Win<S> = { start, end, fired, dead: false, seq, acc: s, elems, kw };
+      for (const [start, end, fired, seq, , elems] of list) {
+        const win = this.session(start, end, seq, (elems ?? []).map((e) => e.x), (elems ?? []).map((e) => e.seq), kw);
+        win.fired = fired;
         kw.windows.push(win);
         restored.push(win);
       }

@@ -1,0 +1,206 @@
+// Tumbling and sliding windows in event time: the rules of window.ts (its header), with a
+// storage made for windows whose bounds do not depend on the data.
+//
+// One bucket per window end: a Map from each key to its accumulator (the aggregate's
+// generated state class), in the order of the keys' first elements in that window, which is
+// the order the bucket's results fire in. An element costs one bucket lookup and one key
+// lookup per window it falls in; a window costs one accumulator and nothing else. All
+// windows of one end fire together, so "fired" is "the watermark reached the end" and is
+// not stored. Sessions, whose bounds move and merge, keep window.ts's own storage.
+//
+// Checkpoints and savepoints use the same rows as window.ts (per key: its windows as
+// [start, end, fired, order, accumulator fields, null]), so either class reads the other's.
+
+import type { MapKey, StateObject } from "../api.js";
+import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
+import { MinHeap } from "./heap.js";
+import type { Emit, WindowAggregate, WindowSpec } from "./window.js";
+
+/** A generated state class carries its typed key. */
+type Keyed = { readonly $key: unknown };
+
+export class FixedWindowOperator<S extends StateObject> implements StateStore, RowState {
+  readonly incremental = false;
+  /** Window end -> key -> accumulator, keys in the order of their first element in the window. */
+  private readonly buckets = new Map<number, Map<MapKey, S>>();
+  /** Ends not fired yet, and ends fired but not freed (allowed lateness). */
+  private readonly toFire = new MinHeap<number>((a, b) => a < b);
+  private readonly toFree = new MinHeap<number>((a, b) => a < b);
+  private wm = -Infinity;
+  /**
+   * The buckets of the last element's windows, by their place in its window list: the next
+   * element nearly always falls in the same windows (event time moves slowly), and then
+   * finds them without a lookup. Valid while `cacheFirst` is that list's first start.
+   */
+  private cacheFirst = NaN;
+  private readonly cache: (Map<MapKey, S> | undefined)[] = [];
+  /** Elements too late for all their windows, with no `late:` stream to go to. */
+  dropped = 0;
+  readonly partName = "windows";
+
+  constructor(
+    readonly uid: string,
+    private readonly spec: WindowSpec,
+    private readonly agg: WindowAggregate<S>,
+    private readonly emit: Emit,
+    private readonly late: Emit | null,
+  ) {}
+
+  get watermarkValue(): number {
+    return this.wm;
+  }
+
+  get lateDropped(): number {
+    return this.dropped;
+  }
+
+  /** Keys holding at least one window. */
+  get size(): number {
+    const keys = new Set<MapKey>();
+    for (const b of this.buckets.values()) for (const mk of b.keys()) keys.add(mk);
+    return keys.size;
+  }
+
+  get changed(): number {
+    return this.size;
+  }
+
+  /** Windows held, over all keys. */
+  get windows(): number {
+    let n = 0;
+    for (const b of this.buckets.values()) n += b.size;
+    return n;
+  }
+
+  /** The bucket of windows ending at `end`, created (and scheduled) on first use. */
+  private bucket(end: number): Map<MapKey, S> {
+    let b = this.buckets.get(end);
+    if (b === undefined) {
+      b = new Map();
+      this.buckets.set(end, b);
+      if (end <= this.wm) this.toFree.push(end);
+      else this.toFire.push(end);
+    }
+    return b;
+  }
+
+  element(x: unknown, mk: MapKey, key: unknown, ts: number): void {
+    const { size, every, allowedLateness } = this.spec;
+    // The windows [start, start + size) with start a multiple of `every` in (ts - size, ts],
+    // earliest first.
+    const last = Math.floor(ts / every) * every;
+    let first = last;
+    while (first - every > ts - size) first -= every;
+    let contained = 0;
+    let added = false;
+    const cache = this.cache;
+    if (first !== this.cacheFirst) {
+      this.cacheFirst = first;
+      cache.length = 0;
+    }
+    for (let start = first, i = 0; start <= last; start += every, i++) {
+      const end = start + size;
+      // A sliding window with gaps (every > size): ts may fall between two windows.
+      if (end <= ts) continue;
+      contained++;
+      if (this.wm >= end + allowedLateness) continue;
+      let b = cache[i];
+      if (b === undefined) {
+        b = this.bucket(end);
+        cache[i] = b;
+      }
+      let acc = b.get(mk);
+      if (acc === undefined) {
+        acc = this.agg.create(key);
+        b.set(mk, acc);
+      }
+      this.agg.add(acc, x, key);
+      added = true;
+      // A window the watermark already reached (fired before, or allowed-late and new) is
+      // emitted, updated, at once.
+      if (end <= this.wm) this.emit(this.agg.result(acc, key, start, end), key, end - 1);
+    }
+    if (!added && contained > 0) {
+      if (this.late) this.late(x, key, ts);
+      else this.dropped++;
+    }
+  }
+
+  /** The watermark advanced: fire the windows it reached, by end; free what it passed. */
+  watermark(w: number): void {
+    if (w <= this.wm) return;
+    this.wm = w;
+    const size = this.spec.size;
+    for (let end = this.toFire.peek(); end !== undefined && end <= w; end = this.toFire.peek()) {
+      this.toFire.pop();
+      this.toFree.push(end);
+      for (const acc of this.buckets.get(end)!.values()) {
+        const key = (acc as unknown as Keyed).$key;
+        this.emit(this.agg.result(acc, key, end - size, end), key, end - 1);
+      }
+    }
+    const lateness = this.spec.allowedLateness;
+    for (let end = this.toFree.peek(); end !== undefined && end + lateness <= w; end = this.toFree.peek()) {
+      this.toFree.pop();
+      this.buckets.delete(end);
+      this.cacheFirst = NaN;
+    }
+  }
+
+  // ---- checkpoints -----------------------------------------------------------------------
+
+  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
+    return snapshotRows(this.uid, this);
+  }
+
+  restore(bytes: Buffer): void {
+    restoreRows(bytes, this);
+  }
+
+  savepointMapKey(key: unknown): MapKey {
+    return plainMapKey(key, "");
+  }
+
+  /** Per key: [its windows as [start, end, fired, order, accumulator fields, null], []]. */
+  exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
+    const fields = this.agg.fields;
+    const perKey = new Map<MapKey, { key: unknown; windows: unknown[] }>();
+    let seq = 0;
+    for (const end of [...this.buckets.keys()].sort((a, b) => a - b)) {
+      for (const [mk, acc] of this.buckets.get(end)!) {
+        const cols: unknown[][] = Array.from({ length: fields }, () => []);
+        acc.$saveTo(cols);
+        let k = perKey.get(mk);
+        if (k === undefined) {
+          k = { key: (acc as unknown as Keyed).$key, windows: [] };
+          perKey.set(mk, k);
+        }
+        k.windows.push([end - this.spec.size, end, end <= this.wm, seq++, cols.map((c) => c[0]), null]);
+      }
+    }
+    const rows = [...perKey].map(([mk, k]): [MapKey, unknown, unknown] => [mk, k.key, [k.windows, []]]);
+    return { rows, meta: { wm: this.wm, seq, dropped: this.dropped } };
+  }
+
+  importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
+    const meta = metaIn as { wm: number | null; seq: number; dropped: number } | undefined;
+    if (meta) {
+      this.wm = meta.wm ?? -Infinity;
+      this.dropped = meta.dropped;
+    }
+    const fields = this.agg.fields;
+    const restored: { seq: number; end: number; mk: MapKey; acc: S }[] = [];
+    for (const [mk, typedKey, data] of rows) {
+      const [list] = data as [[number, number, boolean, number, unknown[] | null, unknown][], unknown];
+      for (const [, end, , seq, acc] of list) {
+        const s = this.agg.create(typedKey);
+        if (acc) s.$loadFrom(acc.map((v) => [v]).slice(0, fields), 0);
+        restored.push({ seq, end, mk, acc: s });
+      }
+    }
+    // Each bucket again in the order of its windows' first elements.
+    restored.sort((a, b) => a.seq - b.seq);
+    this.cacheFirst = NaN;
+    for (const r of restored) this.bucket(r.end).set(r.mk, r.acc);
+  }
+}
