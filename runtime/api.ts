@@ -116,6 +116,12 @@ export interface WindowAggregateCode<S> {
   add(s: S, x: never, key: never): void;
   result(s: S, key: never, start: number, end: number): unknown;
   fields: number;
+  /**
+   * Session windows whose aggregate functions do not depend on the order of elements
+   * (count, min, max, count_distinct, and sum and avg of ints): adds `from`'s aggregate into
+   * `into`, so that merged sessions need not keep their elements.
+   */
+  merge?(into: S, from: S): void;
 }
 
 export interface WindowHandle {

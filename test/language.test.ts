@@ -34,6 +34,21 @@ sink xs -> stdout()`),
     ).toEqual(["4", "31", "2"]);
   });
 
+  it("flat_map to at most one element (`[x]`, `[]`, `if c then [x] else []`) passes it on directly, filters after it included", async () => {
+    expect(
+      await out(`
+source n: int = values([1, 2, 3, 4, 5, 6])
+let xs = n
+  |> flat_map(k => [k, k * 10])
+  |> flat_map(k => if k % 3 == 0 then [] else [k + 1])
+  |> filter(x => x != 11)
+  |> flat_map(x => [x * 2])
+  |> flat_map(x => if x > 40 then [x] else [])
+sink xs -> stdout()`),
+      // 1, 10, 2, 20, … → drop multiples of 3, add 1 → 2, 11, 3, 21, 5, 41, 6, 51 → not 11 → doubled → over 40.
+    ).toEqual(["42", "82", "102"]);
+  });
+
   it("a stream feeds every consumer, in the order they are declared", async () => {
     expect(
       await out(`
@@ -547,7 +562,7 @@ sink events |> flat_map(e => if e.person != null then [{ id: e.person.id, t: e.p
 describe("jsonl in and out: the job's own converters and serializers", () => {
   it("read every record as the generic converter does and write it as JSON.stringify does", async () => {
     const { jsonConverter } = await import("../runtime/convert.js");
-    const input = [
+    const input: unknown[] = [
       { i: 1, f: 1.5, b: true, s: "plain", t: 1000, d: 5, o: "x", oi: 7 },
       { i: 2, f: -0, b: false, s: 'quote " back \\ slash', t: "2024-05-01T12:00:00Z", d: "5s", oi: null },
       { i: 3, f: 1e21, b: true, s: "ctl \u0001 tab \t nl \n", t: 3, d: 0, o: null, extra: [1, 2] },

@@ -251,3 +251,84 @@ describe("the transactional file sink", () => {
     expect(() => new TransactionalFileSink(0, "sink", target, null, dir).restore(second.txn)).toThrow(/shorter .* than the output committed/);
   });
 });
+
+describe("session windows in checkpoints", () => {
+  // A count per session, as generated code would give it, with and without `merge`.
+  class Count {
+    $dirty = false;
+    n = 0;
+    constructor(readonly $key: unknown) {}
+    $saveTo(c: unknown[][]): void {
+      c[0]!.push(this.n);
+    }
+    $loadFrom(c: readonly unknown[][], i: number): void {
+      this.n = c[0]![i] as number;
+    }
+  }
+  const agg = (merge: boolean) => ({
+    create: (k: unknown) => new Count(k),
+    add: (s: Count) => void (s.n += 1),
+    result: (s: Count, k: unknown, start: number, end: number) => ({ k, start, end, n: s.n }),
+    fields: 1,
+    ...(merge ? { merge: (a: Count, b: Count) => void (a.n += b.n) } : {}),
+  });
+  const spec = { kind: "session" as const, size: 5000, every: 5000, allowedLateness: 0 };
+  // Out of order, so that sessions merge: [k, time] pairs, then the watermark after each.
+  const input: [string, number][] = [["a", 1000], ["b", 1500], ["a", 20000], ["a", 12000], ["b", 30000], ["a", 16000], ["b", 9000], ["a", 40000]];
+
+  it("restore merged and open sessions, with or without their elements, to the output of an uninterrupted run", async () => {
+    const { SessionWindowOperator } = await import("../runtime/time/window.js");
+    for (const merge of [true, false]) {
+      const run = (cut: number | null): unknown[] => {
+        const out: unknown[] = [];
+        let op = new SessionWindowOperator("s", spec, agg(merge), (v) => out.push(v), null);
+        input.forEach(([k, t], i) => {
+          if (i === cut) {
+            const { rows, meta } = op.exportRows();
+            op = new SessionWindowOperator("s", spec, agg(merge), (v) => out.push(v), null);
+            op.importRows(JSON.parse(JSON.stringify(rows)), JSON.parse(JSON.stringify(meta)));
+          }
+          op.element({ k, t }, k, k, t);
+          op.watermark(t - 20000);
+        });
+        op.watermark(Infinity);
+        return out;
+      };
+      const whole = run(null);
+      expect(whole).toContainEqual({ k: "a", start: 12000, end: 25000, n: 3 });
+      for (let cut = 1; cut < input.length; cut++) expect(run(cut)).toEqual(whole);
+    }
+  });
+});
+
+describe("window joins in checkpoints", () => {
+  it("restore the groups of open windows, in first-element order, to the pairs of an uninterrupted run", async () => {
+    const { JoinOperator } = await import("../runtime/time/join.js");
+    for (const window of [{ kind: "tumbling" as const, size: 10000, every: 10000 }, { kind: "sliding" as const, size: 10000, every: 5000 }]) {
+      const spec = { kind: "window" as const, within: 0, window };
+      // [side, key, time]: both sides of several keys, several windows, the watermark after each.
+      const input: [number, string, number][] = [[0, "a", 1000], [1, "b", 2000], [1, "a", 3000], [0, "b", 9000], [0, "a", 12000], [1, "a", 14000], [1, "b", 16000], [0, "b", 17000], [1, "a", 26000]];
+      const run = (cut: number | null): unknown[] => {
+        const out: unknown[] = [];
+        const make = () => new JoinOperator("j", spec, (l, r) => ({ l, r }), (v, k, t) => out.push({ v, k, t }));
+        let op = make();
+        input.forEach(([side, k, t], i) => {
+          if (i === cut) {
+            const { rows, meta } = op.exportRows();
+            op = make();
+            op.importRows(JSON.parse(JSON.stringify(rows)), JSON.parse(JSON.stringify(meta)));
+          }
+          op.element(side, `${side}${k}@${t}`, k, k, t);
+          op.watermark(t - 1000, 0);
+          op.watermark(t - 1000, 1);
+        });
+        op.watermark(Infinity, 0);
+        op.watermark(Infinity, 1);
+        return out;
+      };
+      const whole = run(null);
+      expect(whole.length).toBeGreaterThan(3);
+      for (let cut = 1; cut < input.length; cut++) expect(run(cut)).toEqual(whole);
+    }
+  });
+});

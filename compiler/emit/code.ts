@@ -197,6 +197,12 @@ export class CodeGen {
       case "==":
       case "!=": {
         const deep = needsDeepEquality(this.typeOf(e.left)) || needsDeepEquality(this.typeOf(e.right));
+        // A record, list or map against the literal null: a null check, not a deep comparison
+        // (absent optionals are null, never undefined, but `==` covers both).
+        if (deep && (e.left.kind === "Null" || e.right.kind === "Null")) {
+          const other = e.left.kind === "Null" ? r : l;
+          return n.bin(other, e.op === "==" ? K.EqualsEqualsToken : K.ExclamationEqualsToken, n.null());
+        }
         if (deep) {
           const eq = n.call(n.prop(n.id("$lib"), "equals"), [l, r]);
           return e.op === "==" ? eq : n.f.createLogicalNot(eq);

@@ -319,9 +319,47 @@ class GraphCode {
       n.f.createPropertyAssignment("add", n.id(this.aggFn(uid, "add"))),
       n.f.createPropertyAssignment("result", n.id(this.aggFn(uid, "result"))),
       n.f.createPropertyAssignment("fields", n.num(this.fieldCounts.get(uid)!)),
+      ...(w.kind === "session" ? this.sessionMerge(st) : []),
     ], true);
     const spec = n.literal({ kind: w.kind, size: w.size, every: w.every, allowedLateness: w.allowedLateness });
     return n.constDecl(this.obj(`window:${uid}`, `${uid}$window`), n.f.createCallExpression(n.prop(n.id("$ctx"), "window"), [n.f.createTypeReferenceNode(this.stateClass(uid))], [n.str(uid), spec, agg, emit, late]));
+  }
+
+  /**
+   * `merge(into, from)` for a session window whose aggregate functions do not depend on the
+   * order of elements (so merged sessions need not keep them): count, min, max,
+   * count_distinct, and sum and avg of ints (float sums depend on the order of addition).
+   * None for other aggregates.
+   */
+  private sessionMerge(st: Extract<StatefulStage, { kind: "aggregate" }>): TS.ObjectLiteralElementLike[] {
+    const { n, K } = this;
+    const ofInts = (t: Type): boolean => {
+      const b = t.kind === "optional" ? t.inner : t;
+      return b.kind === "prim" && b.name === "int";
+    };
+    const mergeable = st.aggs.every((a) => a.fn === "count" || a.fn === "min" || a.fn === "max" || a.fn === "count_distinct" || ((a.fn === "sum" || a.fn === "avg") && ofInts(a.valueType)));
+    if (!mergeable) return [];
+    const into = n.id("$a");
+    const from = n.id("$b");
+    const body: TS.Statement[] = st.aggs.map((a, i) => {
+      const name = accumulatorName(i, a.fn);
+      const to = n.prop(into, name);
+      const fr = n.prop(from, name);
+      switch (a.fn) {
+        case "avg":
+          return n.block([n.assign(n.prop(to, "sum"), n.prop(fr, "sum"), "+="), n.assign(n.prop(to, "n"), n.prop(fr, "n"), "+=")]);
+        case "min":
+        case "max":
+          return n.if(n.bin(n.bin(fr, K.ExclamationEqualsEqualsToken, n.null()), K.AmpersandAmpersandToken, n.paren(n.bin(n.bin(to, K.EqualsEqualsEqualsToken, n.null()), K.BarBarToken, n.bin(n.nonNull(fr), a.fn === "min" ? K.LessThanToken : K.GreaterThanToken, n.nonNull(to))))), [n.assign(to, fr)]);
+        case "count_distinct":
+          return n.forOf("$v", fr, [n.expr(n.method(to, "add", [n.id("$v")]))]);
+        default: // count, sum
+          return n.assign(to, fr, "+=");
+      }
+    });
+    const state = n.f.createTypeReferenceNode(this.stateClass(st.uid));
+    const params = ["$a", "$b"].map((p) => n.f.createParameterDeclaration(undefined, undefined, p, undefined, state));
+    return [n.f.createPropertyAssignment("merge", n.f.createArrowFunction(undefined, undefined, params, n.f.createKeywordTypeNode(K.VoidKeyword), n.f.createToken(K.EqualsGreaterThanToken), n.f.createBlock(body, true)))];
   }
 
   private declareJoin(node: Extract<Node, { kind: "join" }>): TS.Statement[] {
@@ -696,8 +734,26 @@ function chainBody(node: Extract<Node, { kind: "chain" }>, value: TS.Expression,
       }
       case "flat_map": {
         const item = env.names.fresh("$item");
+        const body = st.lambda.body;
+        // A list of at most one element, possibly under a condition (`if c then [x] else
+        // []`): the element goes on directly, with no list made for it.
+        const one = (e: A.Expr): A.Expr | null | false => (e.kind === "List" && e.items.length <= 1 ? (e.items[0] ?? null) : false);
+        if (one(body) !== false) {
+          const x = one(body);
+          if (x) out.push(n.constDecl(item, gen.expr(x, env)), ...chainBody(node, n.id(item), k, env, gen, g, inLoop, i + 1));
+          return out;
+        }
+        if (body.kind === "Cond" && one(body.then) !== false && one(body.else) !== false && !(one(body.then) && one(body.else))) {
+          const x = (one(body.then) || one(body.else)) as A.Expr | null;
+          if (x) {
+            const cond = gen.expr(body.cond, env);
+            const rest = [n.constDecl(item, gen.expr(x, env)), ...chainBody(node, n.id(item), k, env, gen, g, inLoop, i + 1)];
+            out.push(n.if(one(body.then) ? cond : n.f.createLogicalNot(n.paren(cond)), rest));
+          }
+          return out;
+        }
         const rest = chainBody(node, n.id(item), k, env, gen, g, true, i + 1);
-        out.push(n.forOf(item, gen.expr(st.lambda.body, env), rest));
+        out.push(n.forOf(item, gen.expr(body, env), rest));
         return out;
       }
     }

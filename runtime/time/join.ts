@@ -63,10 +63,16 @@ interface Group {
 
 export class JoinOperator implements StateStore, RowState {
   readonly incremental = false;
-  /** Interval and unbounded joins: one group per key. Window joins: per key and window. */
-  private readonly groups = new Map<string | MapKey, Group>();
-  private readonly expiry = new MinHeap<{ time: number; gk: string | MapKey; side: number; item: Item }>((a, b) => a.time < b.time);
-  private readonly toFire = new MinHeap<{ end: number; seq: number; gk: string | MapKey }>((a, b) => a.end < b.end || (a.end === b.end && a.seq < b.seq));
+  /** Interval and unbounded joins: one group per key. */
+  private readonly groups = new Map<MapKey, Group>();
+  private readonly expiry = new MinHeap<{ time: number; gk: MapKey; side: number; item: Item }>((a, b) => a.time < b.time);
+  /**
+   * Tumbling and sliding window joins: window end -> key -> group, keys in the order of
+   * their first element in the window (the order the window's pairs go out in); the ends
+   * not fired yet.
+   */
+  private readonly byEnd = new Map<number, Map<MapKey, Group>>();
+  private readonly endsToFire = new MinHeap<number>((a, b) => a < b);
   /** Session-window joins: per key, its open sessions; and the sessions by end to fire. */
   private readonly sessions = new Map<MapKey, Session[]>();
   private readonly sessionsToFire = new MinHeap<{ end: number; seq: number; s: Session }>((a, b) => a.end < b.end || (a.end === b.end && a.seq < b.seq));
@@ -88,27 +94,53 @@ export class JoinOperator implements StateStore, RowState {
     private readonly emit: Emit,
   ) {}
 
+  /** Groups held: keys (per window, for window joins). */
   get size(): number {
-    return this.groups.size;
+    let n = this.groups.size + this.sessions.size;
+    for (const b of this.byEnd.values()) n += b.size;
+    return n;
   }
 
   get changed(): number {
-    return this.groups.size;
+    return this.size;
+  }
+
+  /** All groups of interval, unbounded and window joins. */
+  private allGroups(): Group[] {
+    const all = [...this.groups.values()];
+    for (const b of this.byEnd.values()) all.push(...b.values());
+    return all;
   }
 
   /** Elements held, over all keys (for tests of bounded state). */
   get held(): number {
     let n = 0;
-    for (const g of this.groups.values()) n += g.sides[0].items.length + g.sides[1].items.length;
+    for (const g of this.allGroups()) n += g.sides[0].items.length + g.sides[1].items.length;
     for (const list of this.sessions.values()) for (const s of list) n += s.sides[0].items.length + s.sides[1].items.length;
     return n;
   }
 
-  private group(gk: string | MapKey, key: unknown, start = 0, end = 0): Group {
+  private group(gk: MapKey, key: unknown): Group {
     let g = this.groups.get(gk);
     if (!g) {
-      g = { key, sides: [{ items: [] }, { items: [] }], start, end, seq: this.seq };
+      g = { key, sides: [{ items: [] }, { items: [] }], start: 0, end: 0, seq: this.seq };
       this.groups.set(gk, g);
+    }
+    return g;
+  }
+
+  /** The group of a key in the window ending at `end`, created (and scheduled) on first use. */
+  private windowGroup(mk: MapKey, key: unknown, start: number, end: number, seq: number): Group {
+    let b = this.byEnd.get(end);
+    if (b === undefined) {
+      b = new Map();
+      this.byEnd.set(end, b);
+      this.endsToFire.push(end);
+    }
+    let g = b.get(mk);
+    if (g === undefined) {
+      g = { key, sides: [{ items: [] }, { items: [] }], start, end, seq };
+      b.set(mk, g);
     }
     return g;
   }
@@ -127,23 +159,17 @@ export class JoinOperator implements StateStore, RowState {
     if (this.spec.kind === "window") {
       const w = this.spec.window!;
       let added = false;
-      let start = Math.floor(ts / w.every) * w.every;
-      const starts: number[] = [];
-      for (; start > ts - w.size; start -= w.every) starts.push(start);
+      // The windows holding ts, earliest first: starts are multiples of `every` in (ts - size, ts].
+      const last = Math.floor(ts / w.every) * w.every;
+      let first = last;
+      while (first - w.every > ts - w.size) first -= w.every;
       let contained = 0;
-      for (const s of starts.reverse()) {
+      for (let s = first; s <= last; s += w.every) {
         const end = s + w.size;
         if (end <= ts) continue; // between two windows (every > size)
         contained++;
         if (this.wm >= end) continue; // that window already fired
-        const gk = `${typeof mk}:${String(mk)}@${s}`;
-        const existed = this.groups.has(gk);
-        const g = this.group(gk, key, s, end);
-        if (!existed) {
-          g.seq = item.seq;
-          this.toFire.push({ end, seq: g.seq, gk });
-        }
-        g.sides[side]!.items.push(item);
+        this.windowGroup(mk, key, s, end, item.seq).sides[side]!.items.push(item);
         added = true;
       }
       if (!added && contained > 0) this.late++;
@@ -227,19 +253,25 @@ export class JoinOperator implements StateStore, RowState {
   /** One input's watermark advanced; the join's is the smaller of the two (idle ones left out). */
   watermark(w: number, side: number, force = false): boolean {
     if (w <= this.wms[side]! && !force) return false;
-    this.wms[side] = Math.max(this.wms[side]!, w);
-    const active = [0, 1].filter((i) => !this.idle[i]);
-    const next = active.length ? Math.min(...active.map((i) => this.wms[i]!)) : -Infinity;
+    if (w > this.wms[side]!) this.wms[side] = w;
+    // The smaller of the inputs' watermarks, idle inputs left out.
+    let next = Infinity;
+    let active = false;
+    for (let i = 0; i < 2; i++) {
+      if (this.idle[i]) continue;
+      active = true;
+      if (this.wms[i]! < next) next = this.wms[i]!;
+    }
+    if (!active) next = -Infinity;
     if (next <= this.wm) return false;
     this.wm = next;
     if (this.spec.window?.kind === "session") this.fireSessions(next);
     else if (this.spec.kind === "window") {
-      for (let p = this.toFire.peek(); p && p.end <= next; p = this.toFire.peek()) {
-        this.toFire.pop();
-        const g = this.groups.get(p.gk);
-        if (!g) continue;
-        this.groups.delete(p.gk);
-        for (const l of g.sides[0].items) for (const r of g.sides[1].items) this.emit(this.select(l.x, r.x), g.key, Math.max(l.ts, r.ts));
+      for (let end = this.endsToFire.peek(); end !== undefined && end <= next; end = this.endsToFire.peek()) {
+        this.endsToFire.pop();
+        const b = this.byEnd.get(end)!;
+        this.byEnd.delete(end);
+        for (const g of b.values()) for (const l of g.sides[0].items) for (const r of g.sides[1].items) this.emit(this.select(l.x, r.x), g.key, Math.max(l.ts, r.ts));
       }
     } else if (this.spec.kind === "interval") {
       // Kept until the watermark passes t + d.
@@ -292,7 +324,7 @@ export class JoinOperator implements StateStore, RowState {
   /** Window joins keep a group per key and window: the window's start is in the data. */
   savepointMapKey(key: unknown, data: unknown): MapKey {
     const mk = plainMapKey(key, "");
-    if (this.spec.kind === "window" && this.spec.window?.kind !== "session") return `${typeof mk}:${String(mk)}@${(data as [number])[0]}`;
+    if (this.spec.kind === "window" && this.spec.window?.kind !== "session") return windowGroupKey(mk, (data as [number])[0]);
     return mk;
   }
 
@@ -306,13 +338,16 @@ export class JoinOperator implements StateStore, RowState {
     const rows: [MapKey, unknown, unknown][] =
       this.spec.window?.kind === "session"
         ? [...this.sessions].map(([mk, list]) => [mk, list[0]!.key, list.map((s) => [s.start, s.end, s.seq, s.sides.map(side)])])
-        : [...this.groups].map(([gk, g]) => [gk, g.key, [g.start, g.end, g.seq, g.sides.map(side)]]);
+        : this.spec.kind === "window"
+          ? [...this.byEnd.values()].flatMap((b) => [...b].map(([mk, g]): [MapKey, unknown, unknown] => [windowGroupKey(mk, g.start), g.key, [g.start, g.end, g.seq, g.sides.map(side)]]))
+          : [...this.groups].map(([gk, g]) => [gk, g.key, [g.start, g.end, g.seq, g.sides.map(side)]]);
     return { rows, meta: { wms: this.wms, wm: this.wm, seq: this.seq, late: this.late } };
   }
 
   importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
     type Data = [number, number, number, [number, number, unknown][][]];
     const items = (sides: [number, number, unknown][][]): [Side, Side] => sides.map((list) => ({ items: list.map(([ts, seq, x]) => ({ ts, seq, x })) })) as [Side, Side];
+    const windowGroups: Group[] = [];
     for (const [gk, key, data] of rows) {
       if (this.spec.window?.kind === "session") {
         const list: Session[] = (data as Data[]).map(([start, end, seq, sides]) => ({ start, end, seq, sides: items(sides), dead: false, mk: gk, key }));
@@ -330,8 +365,14 @@ export class JoinOperator implements StateStore, RowState {
           for (const item of s.items) this.expiry.push({ time: item.ts + this.spec.within, gk, side, item });
         });
       }
-      this.groups.set(gk, g);
-      if (this.spec.kind === "window") this.toFire.push({ end, seq, gk });
+      if (this.spec.kind === "window") windowGroups.push(g);
+      else this.groups.set(gk, g);
+    }
+    // Each window's groups again in the order of their first elements.
+    windowGroups.sort((a, b) => a.seq - b.seq);
+    for (const g of windowGroups) {
+      const w = this.windowGroup(plainMapKey(g.key, ""), g.key, g.start, g.end, g.seq);
+      w.sides = g.sides;
     }
     const meta = metaIn as { wms: [number | null, number | null]; wm: number | null; seq: number; late: number } | undefined;
     if (meta) {
@@ -342,4 +383,9 @@ export class JoinOperator implements StateStore, RowState {
       this.late = meta.late;
     }
   }
+}
+
+/** The row key of a window join's group in checkpoints and savepoints: its key and window. */
+function windowGroupKey(mk: MapKey, start: number): string {
+  return `${typeof mk}:${String(mk)}@${start}`;
 }

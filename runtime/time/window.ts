@@ -19,9 +19,11 @@
 //
 // Tumbling and sliding windows are in fixed.ts (one accumulator per key and window, in
 // buckets by end). This file holds sessions: each keeps an accumulator (the aggregate's
-// generated state class), updated as elements extend it, and its elements too, because
-// merging two sessions must keep `first`, `last` and `collect` in arrival order: a merged
-// session's accumulator is computed again from the merged elements.
+// generated state class), updated as elements extend it. When sessions merge, an aggregate
+// whose functions do not depend on order (count, min, max, …) merges their accumulators;
+// any other keeps each session's elements, because `first`, `last`, `collect` and `top`
+// must see the merged session's elements in arrival order: its accumulator is computed
+// again from them.
 
 import type { MapKey, StateObject } from "../api.js";
 import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
@@ -41,6 +43,8 @@ export interface WindowAggregate<S extends StateObject> {
   result(s: S, key: unknown, start: number, end: number): unknown;
   /** The number of state fields of S. */
   fields: number;
+  /** Adds one session's aggregate into another's (order-free aggregates only). */
+  merge?(into: S, from: S): void;
 }
 
 interface Win<S> {
@@ -53,7 +57,7 @@ interface Win<S> {
   seq: number;
   /** The aggregate over `xs`, in arrival order. */
   acc: S;
-  /** The elements, in arrival order, and their order numbers. */
+  /** The elements, in arrival order, and their order numbers (empty when the aggregate merges). */
   xs: unknown[];
   seqs: number[];
   /** The key's record, which holds this window. */
@@ -184,18 +188,21 @@ export class SessionWindowOperator<S extends StateObject> implements StateStore,
       this.keys.set(mk, kw);
     }
     const elemSeq = this.seq++;
+    const keep = this.agg.merge === undefined;
     let win: Win<S>;
     if (touching === null) {
       const acc = this.agg.create(key);
       this.agg.add(acc, x, key);
-      win = { start, end, fired: false, dead: false, seq: elemSeq, acc, xs: [x], seqs: [elemSeq], kw, filed: end };
+      win = { start, end, fired: false, dead: false, seq: elemSeq, acc, xs: keep ? [x] : [], seqs: keep ? [elemSeq] : [], kw, filed: end };
       kw.windows.push(win);
       this.file(win);
     } else if (more === null) {
       // Extends one session: in place (the element is the newest, so arrival order holds).
       win = touching;
-      win.xs.push(x);
-      win.seqs.push(elemSeq);
+      if (keep) {
+        win.xs.push(x);
+        win.seqs.push(elemSeq);
+      }
       this.agg.add(win.acc, x, key);
       win.start = start;
       const moved = win.end !== end;
@@ -204,6 +211,15 @@ export class SessionWindowOperator<S extends StateObject> implements StateStore,
       // Filed again under its new end now if its bucket has fired already, else when the
       // watermark reaches that bucket (the old entry is passed over: it is not `filed`).
       if (moved && win.filed <= this.wm) this.file(win);
+    } else if (!keep) {
+      // Merge of order-free aggregates: one accumulator from theirs, then the element.
+      const acc = this.agg.create(key);
+      for (const w of more) this.agg.merge!(acc, w.acc);
+      this.agg.add(acc, x, key);
+      win = { start, end, fired: false, dead: false, seq: Math.min(...more.map((w) => w.seq)), acc, xs: [], seqs: [], kw, filed: end };
+      for (const w of more) w.dead = true;
+      kw.windows = kw.windows.filter((w) => !w.dead).concat([win]);
+      this.file(win);
     } else {
       // Merge: one session holding every element, in arrival order.
       const merged: { seq: number; x: unknown }[] = [];
@@ -314,8 +330,9 @@ export class SessionWindowOperator<S extends StateObject> implements StateStore,
    */
   exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
     const rows = [...this.keys].map(([mk, kw]): [MapKey, unknown, unknown] => {
-      // A session's accumulator is not written: it is computed again from its elements.
-      const windows = kw.windows.map((w) => [w.start, w.end, w.fired, w.seq, null, w.xs.map((x, i) => ({ seq: w.seqs[i]!, x }))]);
+      // A session that keeps its elements has them written, and its accumulator is computed
+      // again from them; one of order-free aggregates has its accumulator written.
+      const windows = kw.windows.map((w) => [w.start, w.end, w.fired, w.seq, this.agg.merge ? fieldsOf(w.acc, this.agg.fields) : null, this.agg.merge ? null : w.xs.map((x, i) => ({ seq: w.seqs[i]!, x }))]);
       return [mk, kw.key, [windows, kw.freed]];
     });
     return { rows, meta: { wm: this.wm, seq: this.seq, dropped: this.dropped } };
@@ -330,8 +347,11 @@ export class SessionWindowOperator<S extends StateObject> implements StateStore,
         kw.freed.push(bounds);
         this.forget.push({ time: bounds[1] + this.spec.size + this.spec.allowedLateness, kw, bounds });
       }
-      for (const [start, end, fired, seq, , elems] of list) {
+      for (const [start, end, fired, seq, acc, elems] of list) {
         const win = this.session(start, end, seq, (elems ?? []).map((e) => e.x), (elems ?? []).map((e) => e.seq), kw);
+        if (acc) win.acc.$loadFrom(acc.map((v) => [v]).slice(0, this.agg.fields), 0);
+        // Restored into an aggregate that merges: the elements are not needed any more.
+        if (this.agg.merge) win.xs = win.seqs = [];
         win.fired = fired;
         kw.windows.push(win);
         restored.push(win);
@@ -348,4 +368,11 @@ export class SessionWindowOperator<S extends StateObject> implements StateStore,
     restored.sort((a, b) => a.seq - b.seq);
     for (const win of restored) this.file(win);
   }
+}
+
+/** A state object's fields, one value each. */
+function fieldsOf(s: StateObject, fields: number): unknown[] {
+  const cols: unknown[][] = Array.from({ length: fields }, () => []);
+  s.$saveTo(cols);
+  return cols.map((c) => c[0]);
 }
