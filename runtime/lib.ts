@@ -131,8 +131,18 @@ export function topInsert<V, R extends number | string>(list: { v: V; r: R }[], 
   let i = list.length;
   while (i > 0 && list[i - 1]!.r < r) i--;
   if (i >= n) return;
-  list.splice(i, 0, { v, r });
-  if (list.length > n) list.pop();
+  // A full list drops its last entry: that entry object is reused for the new one.
+  let e: { v: V; r: R };
+  if (list.length >= n) {
+    e = list[list.length - 1]!;
+    e.v = v;
+    e.r = r;
+  } else {
+    e = { v, r };
+    list.push(e);
+  }
+  for (let j = list.length - 1; j > i; j--) list[j] = list[j - 1]!;
+  list[i] = e;
 }
 
 /** One CSV line (RFC 4180 quoting). */

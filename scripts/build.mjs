@@ -1,5 +1,6 @@
 // Builds the compiler: the grammar bundle (Ohm recipe + typed semantics) and
-// build/flowc.mjs (the CLI, with its small dependencies bundled).
+// build/flowc.mjs (the CLI, with its small dependencies bundled; lazily loaded parts in
+// build/chunks/).
 // Run by `npm install` (prepare) and `npm test`; bin/flowc also runs it when a source is newer.
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -14,8 +15,13 @@ export async function build({ quiet = false } = {}) {
   execFileSync(process.execPath, [ohmCli, "generateBundles", "--withTypes", "--esm", "compiler/grammar/flow.ohm"], { cwd: root, stdio: quiet ? "ignore" : "inherit" });
   mkdirSync(join(root, "build"), { recursive: true });
   await esbuild.build({
-    entryPoints: [join(root, "compiler", "cli.ts")],
-    outfile: join(root, "build", "flowc.mjs"),
+    entryPoints: { flowc: join(root, "compiler", "cli.ts") },
+    outdir: join(root, "build"),
+    outExtension: { ".js": ".mjs" },
+    // Code behind a dynamic import (the language server and its dependencies) goes into
+    // chunks of its own, loaded only when used: a compile does not pay for them.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     bundle: true,
     platform: "node",
     format: "esm",

@@ -203,6 +203,15 @@ describe("helpers for generated code", () => {
     const top: { v: string; r: number }[] = [];
     for (const [v, r] of [["a", 1], ["b", 3], ["c", 3], ["d", 2]] as const) topInsert(top, 2, v, r);
     expect(top.map((x) => x.v)).toEqual(["b", "c"]);
+    // Any input: the n largest by rank, largest first, the earlier first on ties.
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 40 }), fc.integer({ min: 1, max: 5 }), (ranks, n) => {
+        const list: { v: number; r: number }[] = [];
+        ranks.forEach((r, v) => topInsert(list, n, v, r));
+        const expected = ranks.map((r, v) => ({ v, r })).sort((a, b) => b.r - a.r || a.v - b.v).slice(0, n);
+        expect(list).toEqual(expected);
+      }),
+    );
     expect(csvRow(["a,b", 'say "x"', 3, null, " pad"])).toBe('"a,b","say ""x""",3,," pad"');
     expect(substr("hello", -3)).toBe("llo");
     expect(substr("hello", 1, 100)).toBe("ello");
