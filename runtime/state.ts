@@ -23,8 +23,20 @@ export interface RowState {
 /** A full snapshot file of a RowState's rows. */
 export function snapshotRows(uid: string, state: RowState): { buffers: Buffer[]; keys: number; bytes: number } {
   const { rows, meta } = state.exportRows();
-  const objects = rows.map(([, key, data]) => ({ $key: key, $dirty: false, $saveTo: (c: unknown[][]) => c[0]!.push(data), $loadFrom: () => undefined }));
-  return encodeSnapshot(uid, "full", 1, true, rows.map((r) => r[0]).values(), objects.values(), rows.length, true, meta);
+  return encodeSnapshot(uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => new RowObject(r[1], r[2])).values(), rows.length, true, meta);
+}
+
+/** A row seen as a state object of one field (its data), for encodeSnapshot. */
+class RowObject {
+  $dirty = false;
+  constructor(
+    readonly $key: unknown,
+    private readonly data: unknown,
+  ) {}
+  $saveTo(c: unknown[][]): void {
+    c[0]!.push(this.data);
+  }
+  $loadFrom(): void {}
 }
 
 /** Loads a snapshot file written by snapshotRows. */

@@ -18,7 +18,7 @@ import type { Log } from "../log.js";
 import type { TransactionalFileSink } from "../sinks.js";
 import type { SourcePosition } from "../sources.js";
 import type { StateStore } from "../state.js";
-import { appendHistory, checkpointDirName, retain, sha256, writeDurable, writeMetadata, type CheckpointMetadata, type FileRef, type HistoryEntry, type SinkTransaction } from "./storage.js";
+import { appendHistory, checkpointDirName, retain, sha256, writeDurable, writeMetadataInBackground, type CheckpointMetadata, type FileRef, type HistoryEntry, type SinkTransaction } from "./storage.js";
 
 /** A full snapshot at least every this many checkpoints, so delta chains stay short. */
 export const FULL_EVERY = 10;
@@ -208,7 +208,7 @@ export class Coordinator {
       for (const f of op.files) files[f] = written[f] ?? chain?.refs[f] ?? (() => { throw new Error(`internal: no checksum for ${f}`); })();
     }
     Object.assign(files, sinkFiles);
-    const meta = writeMetadata(this.root, {
+    const meta = await writeMetadataInBackground(this.root, {
       formatVersion: 1,
       job: this.manifest.job,
       id,

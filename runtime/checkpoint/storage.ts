@@ -15,7 +15,7 @@
 
 import { createHash } from "node:crypto";
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync, writeSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, rename } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { OperatorManifest } from "../api.js";
 import type { SourcePosition } from "../sources.js";
@@ -98,10 +98,24 @@ function metadataChecksum(meta: Omit<CheckpointMetadata, "checksum">): string {
   return sha256([Buffer.from(JSON.stringify({ ...meta, checksum: undefined }))]);
 }
 
-/** Writes _metadata atomically: temp file, fsync, rename, fsync of the folder. */
-export function writeMetadata(root: string, meta: Omit<CheckpointMetadata, "checksum">): CheckpointMetadata {
+/**
+ * Writes _metadata atomically (temp file, fsync, rename, fsync of the folder), without
+ * blocking the batch loop.
+ */
+export async function writeMetadataInBackground(root: string, meta: Omit<CheckpointMetadata, "checksum">): Promise<CheckpointMetadata> {
   const full: CheckpointMetadata = { ...meta, checksum: metadataChecksum(meta) };
-  writeFileAtomic(join(root, checkpointDirName(meta.id), METADATA), JSON.stringify(full, null, 1));
+  const path = join(root, checkpointDirName(meta.id), METADATA);
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${path}.tmp`;
+  await writeDurable(tmp, [Buffer.from(JSON.stringify(full, null, 1))]);
+  await rename(tmp, path);
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
   return full;
 }
 

@@ -164,21 +164,29 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
   /** Per key: [its windows as [start, end, fired, order, accumulator fields, null], []]. */
   exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
     const fields = this.agg.fields;
-    const perKey = new Map<MapKey, { key: unknown; windows: unknown[] }>();
+    const size = this.spec.size;
+    // One set of columns for every accumulator: each writes its fields, then they are taken.
+    const cols: unknown[][] = [];
+    for (let i = 0; i < fields; i++) cols.push([]);
+    const perKey = new Map<MapKey, unknown[]>();
+    const rows: [MapKey, unknown, unknown][] = [];
     let seq = 0;
     for (const end of [...this.buckets.keys()].sort((a, b) => a - b)) {
+      const fired = end <= this.wm;
       for (const [mk, acc] of this.buckets.get(end)!) {
-        const cols: unknown[][] = Array.from({ length: fields }, () => []);
+        for (let i = 0; i < fields; i++) cols[i]!.length = 0;
         acc.$saveTo(cols);
-        let k = perKey.get(mk);
-        if (k === undefined) {
-          k = { key: (acc as unknown as Keyed).$key, windows: [] };
-          perKey.set(mk, k);
+        const values = new Array<unknown>(fields);
+        for (let i = 0; i < fields; i++) values[i] = cols[i]![0];
+        let windows = perKey.get(mk);
+        if (windows === undefined) {
+          windows = [];
+          perKey.set(mk, windows);
+          rows.push([mk, (acc as unknown as Keyed).$key, [windows, []]]);
         }
-        k.windows.push([end - this.spec.size, end, end <= this.wm, seq++, cols.map((c) => c[0]), null]);
+        windows.push([end - size, end, fired, seq++, values, null]);
       }
     }
-    const rows = [...perKey].map(([mk, k]): [MapKey, unknown, unknown] => [mk, k.key, [k.windows, []]]);
     return { rows, meta: { wm: this.wm, seq, dropped: this.dropped } };
   }
 
