@@ -89,8 +89,8 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
     // The windows [start, start + size) with start a multiple of `every` in (ts - size, ts],
     // earliest first.
     const last = Math.floor(ts / every) * every;
-    let first = last;
-    while (first - every > ts - size) first -= every;
+    // The smallest multiple of `every` above ts - size.
+    const first = size === every ? last : Math.floor((ts - size) / every) * every + every;
     let contained = 0;
     let added = false;
     const cache = this.cache;
@@ -98,12 +98,13 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
       this.cacheFirst = first;
       cache.length = 0;
     }
+    const wm = this.wm;
     for (let start = first, i = 0; start <= last; start += every, i++) {
       const end = start + size;
       // A sliding window with gaps (every > size): ts may fall between two windows.
       if (end <= ts) continue;
       contained++;
-      if (this.wm >= end + allowedLateness) continue;
+      if (wm >= end + allowedLateness) continue;
       let b = cache[i];
       if (b === undefined) {
         b = this.bucket(end);
@@ -118,7 +119,7 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
       added = true;
       // A window the watermark already reached (fired before, or allowed-late and new) is
       // emitted, updated, at once.
-      if (end <= this.wm) this.emit(this.agg.result(acc, key, start, end), key, end - 1);
+      if (end <= wm) this.emit(this.agg.result(acc, key, start, end), key, end - 1);
     }
     if (!added && contained > 0) {
       if (this.late) this.late(x, key, ts);
