@@ -126,6 +126,11 @@ export function maxOf<T extends number | string>(a: T, b: T): T {
   return b > a ? b : a;
 }
 
+/** Whether an element of rank `r` would enter a top-n list (topInsert would add it). */
+export function topAdmits<R extends number | string>(list: readonly { r: R }[], n: number, r: R): boolean {
+  return list.length < n || list[n - 1]!.r < r;
+}
+
 /** Inserts into a top-n list kept sorted by rank, largest first; ties keep arrival order. */
 export function topInsert<V, R extends number | string>(list: { v: V; r: R }[], n: number, v: V, r: R): void {
   let i = list.length;

@@ -211,9 +211,22 @@ class GraphCode {
         return;
       }
       const x = addEnv.names.fresh(`$a${i}`);
+      const optionalValue = isOptional(a.valueType);
+      if (a.fn === "top" && !optionalValue && !(a.byType && isOptional(a.byType)) && plainValue(a.value!)) {
+        // The value (a record, say) is made only for an element that enters the top n:
+        // plain field reads and literals cannot fail, so not making it changes nothing else.
+        const r = addEnv.names.fresh(`$r${i}`);
+        add.push(n.constDecl(r, gen.expr(a.by!, addEnv)));
+        add.push(
+          n.if(n.call(n.prop(n.id("$lib"), "topAdmits"), [acc, n.num(a.n!), n.id(r)]), [
+            n.constDecl(x, gen.expr(a.value!, addEnv)),
+            n.expr(n.call(n.prop(n.id("$lib"), "topInsert"), [acc, n.num(a.n!), n.id(x), n.id(r)])),
+          ]),
+        );
+        return;
+      }
       add.push(n.constDecl(x, gen.expr(a.value!, addEnv)));
       const xv = n.id(x);
-      const optionalValue = isOptional(a.valueType);
       const guard = (body: TS.Statement[], extra?: TS.Expression): TS.Statement[] => {
         const conds: TS.Expression[] = [];
         if (optionalValue || a.fn === "min" || a.fn === "max" || a.fn === "first") conds.push(n.bin(xv, K.ExclamationEqualsEqualsToken, n.null()));
@@ -760,6 +773,28 @@ function chainBody(node: Extract<Node, { kind: "chain" }>, value: TS.Expression,
   }
   out.push(...g.forward(node, v, k, env.names));
   return out;
+}
+
+/** An expression of field reads, records, lists and literals only: it cannot fail or call out. */
+function plainValue(e: A.Expr): boolean {
+  switch (e.kind) {
+    case "Name":
+    case "Int":
+    case "Float":
+    case "String":
+    case "Bool":
+    case "Null":
+    case "Duration":
+      return true;
+    case "Field":
+      return plainValue(e.object);
+    case "Record":
+      return e.fields.every((f) => plainValue(f.value));
+    case "List":
+      return e.items.every(plainValue);
+    default:
+      return false;
+  }
 }
 
 /** Makes `key` in a stage's expressions read the typed key the element arrived with. */
