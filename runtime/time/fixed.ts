@@ -8,8 +8,9 @@
 // windows of one end fire together, so "fired" is "the watermark reached the end" and is
 // not stored. Sessions, whose bounds move and merge, keep window.ts's own storage.
 //
-// Checkpoints and savepoints use the same rows as window.ts (per key: its windows as
-// [start, end, fired, order, accumulator fields, null]), so either class reads the other's.
+// Checkpoints and savepoints hold, per key, its windows in one flat list (see exportRows);
+// rows in window.ts's older layout ([start, end, fired, order, fields, null] per window)
+// are read too.
 
 import type { MapKey, StateObject } from "../api.js";
 import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
@@ -162,7 +163,10 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
     return plainMapKey(key, "");
   }
 
-  /** Per key: [its windows as [start, end, fired, order, accumulator fields, null], []]. */
+  /**
+   * Per key, its windows in one flat list: start, end, fired, order, then the accumulator's
+   * fields, for each window (a few large arrays serialise much faster than many small ones).
+   */
   exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
     const fields = this.agg.fields;
     const size = this.spec.size;
@@ -177,15 +181,14 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
       for (const [mk, acc] of this.buckets.get(end)!) {
         for (let i = 0; i < fields; i++) cols[i]!.length = 0;
         acc.$saveTo(cols);
-        const values = new Array<unknown>(fields);
-        for (let i = 0; i < fields; i++) values[i] = cols[i]![0];
-        let windows = perKey.get(mk);
-        if (windows === undefined) {
-          windows = [];
-          perKey.set(mk, windows);
-          rows.push([mk, (acc as unknown as Keyed).$key, [windows, []]]);
+        let flat = perKey.get(mk);
+        if (flat === undefined) {
+          flat = [];
+          perKey.set(mk, flat);
+          rows.push([mk, (acc as unknown as Keyed).$key, flat]);
         }
-        windows.push([end - size, end, fired, seq++, values, null]);
+        flat.push(end - size, end, fired, seq++);
+        for (let i = 0; i < fields; i++) flat.push(cols[i]![0]);
       }
     }
     return { rows, meta: { wm: this.wm, seq, dropped: this.dropped } };
@@ -200,11 +203,20 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
     const fields = this.agg.fields;
     const restored: { seq: number; end: number; mk: MapKey; acc: S }[] = [];
     for (const [mk, typedKey, data] of rows) {
-      const [list] = data as [[number, number, boolean, number, unknown[] | null, unknown][], unknown];
-      for (const [, end, , seq, acc] of list) {
+      const list = data as unknown[];
+      if (list.length > 0 && Array.isArray(list[0])) {
+        // Written before the flat layout: [[start, end, fired, order, fields, null], …], [].
+        for (const [, end, , seq, acc] of list[0] as [number, number, boolean, number, unknown[] | null][]) {
+          const s = this.agg.create(typedKey);
+          if (acc) s.$loadFrom(acc.map((v) => [v]).slice(0, fields), 0);
+          restored.push({ seq, end, mk, acc: s });
+        }
+        continue;
+      }
+      for (let at = 0; at < list.length; at += 4 + fields) {
         const s = this.agg.create(typedKey);
-        if (acc) s.$loadFrom(acc.map((v) => [v]).slice(0, fields), 0);
-        restored.push({ seq, end, mk, acc: s });
+        s.$loadFrom(list.slice(at + 4, at + 4 + fields).map((v) => [v]), 0);
+        restored.push({ seq: list[at + 3] as number, end: list[at + 1] as number, mk, acc: s });
       }
     }
     // Each bucket again in the order of its windows' first elements.
