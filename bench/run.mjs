@@ -170,9 +170,9 @@ console.log(
     `| jsonl file source: q0's bids read back, running count per auction (baseline: chunked read + JSON.parse + Map) | ${fmt(bidsLines)} | ${fmt(Math.round(bidsLines / (jsonl.aMs / 1000)))} | ${fmt(Math.round(bidsLines / (jsonl.bMs / 1000)))} | ${(jsonl.bMs / jsonl.aMs).toFixed(2)} |`,
   ].join("\n"),
 );
-const costRow = (what, c) => [
-  `| ${what}: throughput with a checkpoint every 1 s vs none (${fmt(c.events)} events; median of ${c.pairs} interleaved runs), wall clock | ${fmt(Math.round(c.events / (c.chkMs / 1000)))} ev/s | ${fmt(Math.round(c.events / (c.plainMs / 1000)))} ev/s | ${((c.plainMs / c.chkMs) * 100).toFixed(1)} % | ≥ 95 % |`,
-  `| the same, per CPU second | ${fmt(Math.round(c.events / (c.chkCpu / 1000)))} ev/s | ${fmt(Math.round(c.events / (c.plainCpu / 1000)))} ev/s | ${((c.plainCpu / c.chkCpu) * 100).toFixed(1)} % | ≥ 95 % |`,
+const costRow = (what, c, target) => [
+  `| ${what}: throughput with a checkpoint every 1 s vs none (${fmt(c.events)} events; median of ${c.pairs} interleaved runs), wall clock | ${fmt(Math.round(c.events / (c.chkMs / 1000)))} ev/s | ${fmt(Math.round(c.events / (c.plainMs / 1000)))} ev/s | ${((c.plainMs / c.chkMs) * 100).toFixed(1)} % | ≥ ${target} % |`,
+  `| the same, per CPU second | ${fmt(Math.round(c.events / (c.chkCpu / 1000)))} ev/s | ${fmt(Math.round(c.events / (c.plainCpu / 1000)))} ev/s | ${((c.plainCpu / c.chkCpu) * 100).toFixed(1)} % | ≥ ${target} % |`,
 ];
 console.log(
   [
@@ -181,8 +181,8 @@ console.log(
     "|---|---:|---:|---:|---:|",
     `| full checkpoint of 1M keys (vs v8.serialize + write + fsync of the same state) | ${chk.fullMs.toFixed(0)} ms | ${chk.baselineMs.toFixed(0)} ms | ${(chk.fullMs / chk.baselineMs).toFixed(2)}× | ≤ 2× |`,
     `| pause of an incremental checkpoint, 10k of 1M keys changed (median of 5) | ${chk.incrementalPause.toFixed(1)} ms | | | ≤ 20 ms |`,
-    ...costRow("Nexmark q5", q5Cost),
-    ...costRow("keyed count, 100k keys", countCost),
+    ...costRow("Nexmark q5", q5Cost, 95),
+    ...costRow("keyed count, 100k keys", countCost, 90),
     `| restore of 1M keys (verify checksums, load) | ${chk.restoreMs.toFixed(0)} ms | | | ≤ 1.5 s |`,
     `| keyed count state, live heap per key at 1M keys | ${bytesPerKey.toFixed(0)} bytes | | | ≤ 150 bytes |`,
   ].join("\n"),
