@@ -7,7 +7,20 @@ import { csvRowConverter, jsonConverter, parseTimestamp, textConverter } from ".
 import { ConversionError } from "../runtime/errors.js";
 import { csvRow, equals, imod, jsonNumber, jsonString, substr, topInsert } from "../runtime/lib.js";
 import { LineBuffer } from "../runtime/sources.js";
-import { KeyedStateStore } from "../runtime/state.js";
+import { KeyedStateStore, type RowState } from "../runtime/state.js";
+
+/** A count per key: the shape of a generated state class. */
+class Counter {
+  $dirty = false;
+  n = 0;
+  constructor(readonly $key: unknown) {}
+  $saveTo(c: unknown[][]): void {
+    c[0]!.push(this.n);
+  }
+  $loadFrom(c: readonly unknown[][], i: number): void {
+    this.n = c[0]![i] as number;
+  }
+}
 
 function feed(chunks: Buffer[], decodeChunks = false): { lines: string[]; offsets: number[]; numbers: number[] } {
   const lb = new LineBuffer(decodeChunks);
@@ -154,17 +167,6 @@ describe("conversion of input records", () => {
 });
 
 describe("keyed state", () => {
-  class Counter {
-    $dirty = false;
-    n = 0;
-    constructor(readonly $key: unknown) {}
-    $saveTo(c: unknown[][]): void {
-      c[0]!.push(this.n);
-    }
-    $loadFrom(c: readonly unknown[][], i: number): void {
-      this.n = c[0]![i] as number;
-    }
-  }
 
   it("creates one state object per key, once", () => {
     let created = 0;
@@ -261,25 +263,39 @@ describe("the transactional file sink", () => {
   });
 });
 
+/**
+ * Runs `steps` on an operator once through, then once more for every step restoring it
+ * from its exported rows (through JSON, as a savepoint would) just before that step: each
+ * run must give the output of the uninterrupted one, which is returned.
+ */
+function expectRestoresAtEveryStep<Op extends RowState>(make: (out: unknown[]) => Op, steps: number, step: (op: NoInfer<Op>, i: number) => void, finish: (op: NoInfer<Op>) => void): unknown[] {
+  const run = (cut: number | null): unknown[] => {
+    const out: unknown[] = [];
+    let op = make(out);
+    for (let i = 0; i < steps; i++) {
+      if (i === cut) {
+        const { rows, meta } = op.exportRows();
+        op = make(out);
+        op.importRows(JSON.parse(JSON.stringify(rows)), JSON.parse(JSON.stringify(meta)));
+      }
+      step(op, i);
+    }
+    finish(op);
+    return out;
+  };
+  const whole = run(null);
+  for (let cut = 1; cut < steps; cut++) expect(run(cut)).toEqual(whole);
+  return whole;
+}
+
 describe("session windows in checkpoints", () => {
   // A count per session, as generated code would give it, with and without `merge`.
-  class Count {
-    $dirty = false;
-    n = 0;
-    constructor(readonly $key: unknown) {}
-    $saveTo(c: unknown[][]): void {
-      c[0]!.push(this.n);
-    }
-    $loadFrom(c: readonly unknown[][], i: number): void {
-      this.n = c[0]![i] as number;
-    }
-  }
   const agg = (merge: boolean) => ({
-    create: (k: unknown) => new Count(k),
-    add: (s: Count) => void (s.n += 1),
-    result: (s: Count, k: unknown, start: number, end: number) => ({ k, start, end, n: s.n }),
+    create: (k: unknown) => new Counter(k),
+    add: (s: Counter) => void (s.n += 1),
+    result: (s: Counter, k: unknown, start: number, end: number) => ({ k, start, end, n: s.n }),
     fields: 1,
-    ...(merge ? { merge: (a: Count, b: Count) => void (a.n += b.n) } : {}),
+    ...(merge ? { merge: (a: Counter, b: Counter) => void (a.n += b.n) } : {}),
   });
   const spec = { kind: "session" as const, size: 5000, every: 5000, allowedLateness: 0 };
   // Out of order, so that sessions merge: [k, time] pairs, then the watermark after each.
@@ -288,24 +304,17 @@ describe("session windows in checkpoints", () => {
   it("restore merged and open sessions, with or without their elements, to the output of an uninterrupted run", async () => {
     const { SessionWindowOperator } = await import("../runtime/time/window.js");
     for (const merge of [true, false]) {
-      const run = (cut: number | null): unknown[] => {
-        const out: unknown[] = [];
-        let op = new SessionWindowOperator("s", spec, agg(merge), (v) => out.push(v), null);
-        input.forEach(([k, t], i) => {
-          if (i === cut) {
-            const { rows, meta } = op.exportRows();
-            op = new SessionWindowOperator("s", spec, agg(merge), (v) => out.push(v), null);
-            op.importRows(JSON.parse(JSON.stringify(rows)), JSON.parse(JSON.stringify(meta)));
-          }
+      const whole = expectRestoresAtEveryStep(
+        (out) => new SessionWindowOperator("s", spec, agg(merge), (v) => out.push(v), null),
+        input.length,
+        (op, i) => {
+          const [k, t] = input[i]!;
           op.element({ k, t }, k, k, t);
           op.watermark(t - 20000);
-        });
-        op.watermark(Infinity);
-        return out;
-      };
-      const whole = run(null);
+        },
+        (op) => op.watermark(Infinity),
+      );
       expect(whole).toContainEqual({ k: "a", start: 12000, end: 25000, n: 3 });
-      for (let cut = 1; cut < input.length; cut++) expect(run(cut)).toEqual(whole);
     }
   });
 });
@@ -317,27 +326,21 @@ describe("window joins in checkpoints", () => {
       const spec = { kind: "window" as const, within: 0, window };
       // [side, key, time]: both sides of several keys, several windows, the watermark after each.
       const input: [number, string, number][] = [[0, "a", 1000], [1, "b", 2000], [1, "a", 3000], [0, "b", 9000], [0, "a", 12000], [1, "a", 14000], [1, "b", 16000], [0, "b", 17000], [1, "a", 26000]];
-      const run = (cut: number | null): unknown[] => {
-        const out: unknown[] = [];
-        const make = () => new JoinOperator("j", spec, (l, r) => ({ l, r }), (v, k, t) => out.push({ v, k, t }));
-        let op = make();
-        input.forEach(([side, k, t], i) => {
-          if (i === cut) {
-            const { rows, meta } = op.exportRows();
-            op = make();
-            op.importRows(JSON.parse(JSON.stringify(rows)), JSON.parse(JSON.stringify(meta)));
-          }
+      const whole = expectRestoresAtEveryStep(
+        (out) => new JoinOperator("j", spec, (l, r) => ({ l, r }), (v, k, t) => out.push({ v, k, t })),
+        input.length,
+        (op, i) => {
+          const [side, k, t] = input[i]!;
           op.element(side, `${side}${k}@${t}`, k, k, t);
           op.watermark(t - 1000, 0);
           op.watermark(t - 1000, 1);
-        });
-        op.watermark(Infinity, 0);
-        op.watermark(Infinity, 1);
-        return out;
-      };
-      const whole = run(null);
+        },
+        (op) => {
+          op.watermark(Infinity, 0);
+          op.watermark(Infinity, 1);
+        },
+      );
       expect(whole.length).toBeGreaterThan(3);
-      for (let cut = 1; cut < input.length; cut++) expect(run(cut)).toEqual(whole);
     }
   });
 });
@@ -368,24 +371,17 @@ describe("tumbling and sliding windows in checkpoints", () => {
   it("restore open windows (fired and allowed-late too) to the output of an uninterrupted run", async () => {
     const { FixedWindowOperator } = await import("../runtime/time/fixed.js");
     for (const spec of [{ kind: "sliding" as const, size: 4000, every: 2000, allowedLateness: 1000 }, { kind: "tumbling" as const, size: 5000, every: 5000, allowedLateness: 0 }]) {
-      const run = (cut: number | null): unknown[] => {
-        const out: unknown[] = [];
-        let op = new FixedWindowOperator("w", spec, agg, (v) => out.push(v), null);
-        input.forEach(([k, t, v], i) => {
-          if (i === cut) {
-            const { rows, meta } = op.exportRows();
-            op = new FixedWindowOperator("w", spec, agg, (v) => out.push(v), null);
-            op.importRows(JSON.parse(JSON.stringify(rows)), JSON.parse(JSON.stringify(meta)));
-          }
+      const whole = expectRestoresAtEveryStep(
+        (out) => new FixedWindowOperator("w", spec, agg, (v) => out.push(v), null),
+        input.length,
+        (op, i) => {
+          const [k, t, v] = input[i]!;
           op.element({ v }, k, k, t);
           op.watermark(t - 1500);
-        });
-        op.watermark(Infinity);
-        return out;
-      };
-      const whole = run(null);
+        },
+        (op) => op.watermark(Infinity),
+      );
       expect(whole.length).toBeGreaterThan(5);
-      for (let cut = 1; cut < input.length; cut++) expect(run(cut)).toEqual(whole);
     }
   });
 

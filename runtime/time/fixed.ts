@@ -13,21 +13,18 @@
 // are read too.
 
 import type { MapKey, StateObject } from "../api.js";
-import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
 import { MinHeap } from "./heap.js";
-import type { Emit, WindowAggregate, WindowSpec } from "./window.js";
+import { WindowOperatorBase } from "./window.js";
 
 /** A generated state class carries its typed key. */
 type Keyed = { readonly $key: unknown };
 
-export class FixedWindowOperator<S extends StateObject> implements StateStore, RowState {
-  readonly incremental = false;
+export class FixedWindowOperator<S extends StateObject> extends WindowOperatorBase<S> {
   /** Window end -> key -> accumulator, keys in the order of their first element in the window. */
   private readonly buckets = new Map<number, Map<MapKey, S>>();
   /** Ends not fired yet, and ends fired but not freed (allowed lateness). */
   private readonly toFire = new MinHeap<number>((a, b) => a < b);
   private readonly toFree = new MinHeap<number>((a, b) => a < b);
-  private wm = -Infinity;
   /**
    * The buckets of the last element's windows, by their place in its window list: the next
    * element nearly always falls in the same windows (event time moves slowly), and then
@@ -35,25 +32,6 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
    */
   private cacheFirst = NaN;
   private readonly cache: (Map<MapKey, S> | undefined)[] = [];
-  /** Elements too late for all their windows, with no `late:` stream to go to. */
-  dropped = 0;
-  readonly partName = "windows";
-
-  constructor(
-    readonly uid: string,
-    private readonly spec: WindowSpec,
-    private readonly agg: WindowAggregate<S>,
-    private readonly emit: Emit,
-    private readonly late: Emit | null,
-  ) {}
-
-  get watermarkValue(): number {
-    return this.wm;
-  }
-
-  get lateDropped(): number {
-    return this.dropped;
-  }
 
   /** Keys holding at least one window. */
   get size(): number {
@@ -122,10 +100,7 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
       // emitted, updated, at once.
       if (end <= wm) this.emit(this.agg.result(acc, key, start, end), key, end - 1);
     }
-    if (!added && contained > 0) {
-      if (this.late) this.late(x, key, ts);
-      else this.dropped++;
-    }
+    if (!added && contained > 0) this.lateElement(x, key, ts);
   }
 
   /** The watermark advanced: fire the windows it reached, by end; free what it passed. */
@@ -150,18 +125,6 @@ export class FixedWindowOperator<S extends StateObject> implements StateStore, R
   }
 
   // ---- checkpoints -----------------------------------------------------------------------
-
-  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
-    return snapshotRows(this.uid, this);
-  }
-
-  restore(bytes: Buffer): void {
-    restoreRows(bytes, this);
-  }
-
-  savepointMapKey(key: unknown): MapKey {
-    return plainMapKey(key, "");
-  }
 
   /**
    * Per key, its windows in one flat list: start, end, fired, order, then the accumulator's

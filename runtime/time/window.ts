@@ -86,26 +86,23 @@ interface Bucket<S> {
 
 export type Emit = (value: unknown, key: unknown, ts: number) => void;
 
-export class SessionWindowOperator<S extends StateObject> implements StateStore, RowState {
+/**
+ * What tumbling/sliding (fixed.ts) and session window operators share: their inputs, the
+ * watermark, late elements, and checkpoints and savepoints through exportRows/importRows.
+ */
+export abstract class WindowOperatorBase<S extends StateObject> implements StateStore, RowState {
   readonly incremental = false;
-  private readonly keys = new Map<MapKey, KeyWindows<S>>();
-  /** Windows by end. A heap of the distinct ends not fired yet, and of those fired, not freed. */
-  private readonly buckets = new Map<number, Bucket<S>>();
-  private readonly toFire = new MinHeap<number>((a, b) => a < b);
-  private readonly toFree = new MinHeap<number>((a, b) => a < b);
-  /** Sessions: freed sessions' bounds, by when they can be forgotten (end + gap + allowed_lateness). */
-  private readonly forget = new MinHeap<{ time: number; kw: KeyWindows<S>; bounds: [number, number] }>((a, b) => a.time < b.time);
-  private wm = -Infinity;
-  private seq = 0;
+  readonly partName = "windows";
+  protected wm = -Infinity;
   /** Elements too late for all their windows, with no `late:` stream to go to. */
   dropped = 0;
 
   constructor(
     readonly uid: string,
-    private readonly spec: WindowSpec,
-    private readonly agg: WindowAggregate<S>,
-    private readonly emit: Emit,
-    private readonly late: Emit | null,
+    protected readonly spec: WindowSpec,
+    protected readonly agg: WindowAggregate<S>,
+    protected readonly emit: Emit,
+    protected readonly late: Emit | null,
   ) {}
 
   /** The operator's event-time watermark (for the admin endpoint). */
@@ -117,6 +114,42 @@ export class SessionWindowOperator<S extends StateObject> implements StateStore,
   get lateDropped(): number {
     return this.dropped;
   }
+
+  abstract readonly size: number;
+  abstract readonly changed: number;
+  abstract element(x: unknown, mk: MapKey, key: unknown, ts: number): void;
+  abstract watermark(w: number): void;
+  abstract exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown };
+  abstract importRows(rows: [MapKey, unknown, unknown][], meta: unknown): void;
+
+  /** An element too late for every window it falls in: to the `late:` stream, or counted. */
+  protected lateElement(x: unknown, key: unknown, ts: number): void {
+    if (this.late) this.late(x, key, ts);
+    else this.dropped++;
+  }
+
+  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
+    return snapshotRows(this.uid, this);
+  }
+
+  restore(bytes: Buffer): void {
+    restoreRows(bytes, this);
+  }
+
+  savepointMapKey(key: unknown): MapKey {
+    return plainMapKey(key, "");
+  }
+}
+
+export class SessionWindowOperator<S extends StateObject> extends WindowOperatorBase<S> {
+  private readonly keys = new Map<MapKey, KeyWindows<S>>();
+  /** Windows by end. A heap of the distinct ends not fired yet, and of those fired, not freed. */
+  private readonly buckets = new Map<number, Bucket<S>>();
+  private readonly toFire = new MinHeap<number>((a, b) => a < b);
+  private readonly toFree = new MinHeap<number>((a, b) => a < b);
+  /** Sessions: freed sessions' bounds, by when they can be forgotten (end + gap + allowed_lateness). */
+  private readonly forget = new MinHeap<{ time: number; kw: KeyWindows<S>; bounds: [number, number] }>((a, b) => a.time < b.time);
+  private seq = 0;
 
   get size(): number {
     return this.keys.size;
@@ -148,11 +181,6 @@ export class SessionWindowOperator<S extends StateObject> implements StateStore,
     }
     win.filed = win.end;
     b.entries.push(win);
-  }
-
-  private lateElement(x: unknown, key: unknown, ts: number): void {
-    if (this.late) this.late(x, key, ts);
-    else this.dropped++;
   }
 
   element(x: unknown, mk: MapKey, key: unknown, ts: number): void {
@@ -309,19 +337,6 @@ export class SessionWindowOperator<S extends StateObject> implements StateStore,
 
   // ---- checkpoints -----------------------------------------------------------------------
 
-  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
-    return snapshotRows(this.uid, this);
-  }
-
-  restore(bytes: Buffer): void {
-    restoreRows(bytes, this);
-  }
-
-  readonly partName = "windows";
-
-  savepointMapKey(key: unknown): MapKey {
-    return plainMapKey(key, "");
-  }
 
   /**
    * Per key: [its sessions as [start, end, fired, order, null (the accumulator fields of
