@@ -7,11 +7,9 @@
 // (session end, then the order of each session's first bid).
 //
 //   node q11.mjs [events = 1000000] [seed = 42]
-import { writeSync } from "node:fs";
 import { NexmarkGenerator, kindOf } from "../../../runtime/nexmark.js";
+import { MinHeap, events, flush, seed, warnLate, write } from "../common.js";
 
-const events = Number(process.argv[2] ?? 1_000_000);
-const seed = Number(process.argv[3] ?? 42);
 const gap = 10_000;
 
 class Session {
@@ -23,52 +21,6 @@ class Session {
     /** Order of the session's first bid (sessions ending together fire in this order). */
     readonly seq: number,
   ) {}
-}
-
-/** A binary min-heap of numbers (the session ends not fired yet). */
-class MinHeap {
-  private readonly a: number[] = [];
-
-  get size(): number {
-    return this.a.length;
-  }
-
-  peek(): number {
-    return this.a[0]!;
-  }
-
-  push(x: number): void {
-    const a = this.a;
-    let i = a.length;
-    a.push(x);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]! <= x) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = x;
-  }
-
-  pop(): number {
-    const a = this.a;
-    const top = a[0]!;
-    const x = a.pop()!;
-    const n = a.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && a[c + 1]! < a[c]!) c++;
-        if (a[c]! >= x) break;
-        a[i] = a[c]!;
-        i = c;
-      }
-      a[i] = x;
-    }
-    return top;
-  }
 }
 
 const gen = new NexmarkGenerator(seed);
@@ -88,15 +40,6 @@ let forgotten = 0;
 let watermark = -Infinity;
 let seq = 0;
 let late = 0;
-let out = "";
-
-function write(line: string): void {
-  out += line;
-  if (out.length > 65536) {
-    writeSync(1, out);
-    out = "";
-  }
-}
 
 function file(s: Session): void {
   let b = buckets.get(s.end);
@@ -165,5 +108,5 @@ for (let i = 0; i < events; i++) {
   if (b.dateTime > watermark) advance(b.dateTime);
 }
 advance(Infinity); // end of input: everything still open fires, in order
-writeSync(1, out);
-if (late > 0) process.stderr.write(`warn: q11: ${late} bid${late === 1 ? "" : "s"} came too late and ${late === 1 ? "was" : "were"} dropped\n`);
+flush();
+warnLate("q11", late, "bid");

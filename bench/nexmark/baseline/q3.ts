@@ -6,23 +6,16 @@
 // event, bids included (they are generated and passed over). Output gathered in a string
 // and written in large chunks.
 // Usage: node q3.mjs [events = 1000000] [seed = 42]
-import { writeSync } from "node:fs";
 import { NexmarkGenerator, type Auction, type Person } from "../../../runtime/nexmark.js";
+import { events, flush, seed, write } from "../common.js";
 
-const events = Number(process.argv[2] ?? 1_000_000);
-const seed = Number(process.argv[3] ?? 42);
 const gen = new NexmarkGenerator(seed);
 
 const personsById = new Map<number, Person[]>();
 const auctionsBySeller = new Map<number, Auction[]>();
-let out = "";
 
 function emit(p: Person, a: Auction): void {
-  out += JSON.stringify({ name: p.name, city: p.city, state: p.state, id: a.id }) + "\n";
-  if (out.length > 65536) {
-    writeSync(1, out);
-    out = "";
-  }
+  write(JSON.stringify({ name: p.name, city: p.city, state: p.state, id: a.id }) + "\n");
 }
 
 for (let i = 0; i < events; i++) {
@@ -45,4 +38,4 @@ for (let i = 0; i < events; i++) {
     else list.push(a);
   }
 }
-writeSync(1, out);
+flush();

@@ -8,11 +8,9 @@
 // included (q8 reads nothing of a bid but its time).
 //
 //   node q8.mjs [events = 1000000] [seed = 42]
-import { writeSync } from "node:fs";
 import { NexmarkGenerator } from "../../../runtime/nexmark.js";
+import { EventTimeWindows, events, flush, seed, warnLate, write } from "../common.js";
 
-const events = Number(process.argv[2] ?? 1_000_000);
-const seed = Number(process.argv[3] ?? 42);
 const size = 10_000;
 
 /** One person id in one window: the names of its people (ids are unique: one at most) and the reserves of its auctions. */
@@ -21,45 +19,8 @@ class Group {
   reserves: number[] = [];
 }
 
-const gen = new NexmarkGenerator(seed);
-const windows = new Map<number, Map<number, Group>>(); // window end -> person id -> group, in first-seen order
-let lowest = Infinity; // smallest window end not yet fired
-let watermark = -Infinity;
-let late = 0;
-let out = "";
-
-function write(line: string): void {
-  out += line;
-  if (out.length > 65536) {
-    writeSync(1, out);
-    out = "";
-  }
-}
-
-/** The group of `id` in the window holding `ts`, or null when that window already fired (the element is late). */
-function group(id: number, ts: number): Group | null {
-  const end = Math.floor(ts / size) * size + size;
-  if (watermark >= end) {
-    late++;
-    return null;
-  }
-  let w = windows.get(end);
-  if (w === undefined) {
-    w = new Map();
-    windows.set(end, w);
-    if (end < lowest) lowest = end;
-  }
-  let g = w.get(id);
-  if (g === undefined) {
-    g = new Group();
-    w.set(id, g);
-  }
-  return g;
-}
-
-function fire(end: number): void {
-  const w = windows.get(end);
-  if (w === undefined) return;
+/** Prints the pairs of a window: per person id in first-seen order, each person with each of its auctions. */
+function fire(_end: number, w: Map<number, Group>): void {
   for (const [id, g] of w) {
     if (g.reserves.length === 0) continue;
     for (const name of g.names) {
@@ -67,7 +28,26 @@ function fire(end: number): void {
       for (const reserve of g.reserves) write(head + reserve + "}\n");
     }
   }
-  windows.delete(end);
+}
+
+const gen = new NexmarkGenerator(seed);
+// Window end -> person id -> group, in first-seen order.
+const windows = new EventTimeWindows<Map<number, Group>>(size, () => new Map(), fire);
+let late = 0;
+
+/** The group of `id` in the window holding `ts`, or null when that window already fired (the element is late). */
+function group(id: number, ts: number): Group | null {
+  const w = windows.at(Math.floor(ts / size) * size + size);
+  if (w === undefined) {
+    late++;
+    return null;
+  }
+  let g = w.get(id);
+  if (g === undefined) {
+    g = new Group();
+    w.set(id, g);
+  }
+  return g;
 }
 
 for (let i = 0; i < events; i++) {
@@ -79,16 +59,8 @@ for (let i = 0; i < events; i++) {
     const a = e.auction;
     group(a.seller, a.dateTime)?.reserves.push(a.reserve);
   }
-  const ts = e.dateTime;
-  if (ts > watermark) {
-    watermark = ts;
-    while (lowest <= watermark) {
-      fire(lowest);
-      lowest += size;
-    }
-  }
+  windows.advance(e.dateTime);
 }
-// End of input: the watermark goes to +infinity, everything still open fires in order.
-for (const end of [...windows.keys()].sort((a, b) => a - b)) fire(end);
-writeSync(1, out);
-if (late > 0) process.stderr.write(`warn: q8: ${late} element${late === 1 ? "" : "s"} came too late and ${late === 1 ? "was" : "were"} dropped\n`);
+windows.close(); // end of input: the watermark goes to +infinity, everything still open fires in order
+flush();
+warnLate("q8", late, "element");

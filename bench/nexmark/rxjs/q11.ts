@@ -7,24 +7,11 @@
 // last bid + gap); a bid that connects to a session already fired is too late and dropped.
 //
 //   node q11.mjs [events = 1000000] [seed = 42]
-import { writeSync } from "node:fs";
-import { Observable, endWith, filter, map, mergeMap, scan } from "rxjs";
-import { NexmarkGenerator, kindOf, type Bid } from "../../../runtime/nexmark.js";
+import type { Bid } from "../../../runtime/nexmark.js";
+import { MinHeap, events, seed, warnLate } from "../common.js";
+import { nexmarkBids, printJsonLines, scanFiring } from "./common.js";
 
-const events = Number(process.argv[2] ?? 1_000_000);
-const seed = Number(process.argv[3] ?? 42);
 const gap = 10_000;
-
-/** The bids among events 0 … n - 1 of the generator. */
-function nexmarkBids(n: number, seed: number): Observable<Bid> {
-  return new Observable<Bid>((subscriber) => {
-    const gen = new NexmarkGenerator(seed);
-    for (let i = 0; i < n && !subscriber.closed; i++) {
-      if (kindOf(i) === 2) subscriber.next(gen.bid(i));
-    }
-    subscriber.complete();
-  });
-}
 
 interface Session {
   bidder: number;
@@ -40,45 +27,6 @@ interface Row {
   bids: number;
   start: number;
   end: number;
-}
-
-/** A binary min-heap of numbers. */
-class MinHeap {
-  private readonly a: number[] = [];
-
-  get size(): number {
-    return this.a.length;
-  }
-
-  peek(): number {
-    return this.a[0]!;
-  }
-
-  push(x: number): void {
-    const a = this.a;
-    let i = a.length;
-    a.push(x);
-    while (i > 0 && a[(i - 1) >> 1]! > x) {
-      a[i] = a[(i - 1) >> 1]!;
-      i = (i - 1) >> 1;
-    }
-    a[i] = x;
-  }
-
-  pop(): number {
-    const a = this.a;
-    const top = a[0]!;
-    const x = a.pop()!;
-    let i = 0;
-    for (let c = 1; c < a.length; c = 2 * i + 1) {
-      if (c + 1 < a.length && a[c + 1]! < a[c]!) c++;
-      if (a[c]! >= x) break;
-      a[i] = a[c]!;
-      i = c;
-    }
-    if (a.length > 0) a[i] = x;
-    return top;
-  }
 }
 
 interface SessionState {
@@ -165,26 +113,6 @@ function step(st: SessionState, b: Bid | null): SessionState {
 }
 
 const state: SessionState = { open: new Map(), byEnd: new Map(), ends: new MinHeap(), fired: new Map(), watermark: -Infinity, seq: 0, late: 0, rows: [] };
-let out = "";
-nexmarkBids(events, seed)
-  .pipe(
-    endWith(null),
-    scan(step, state),
-    filter((st) => st.rows.length > 0),
-    mergeMap((st) => st.rows),
-    map((row) => JSON.stringify(row) + "\n"),
-  )
-  .subscribe({
-    next(line) {
-      out += line;
-      if (out.length > 65536) {
-        writeSync(1, out);
-        out = "";
-      }
-    },
-    complete() {
-      writeSync(1, out);
-      const n = state.late;
-      if (n > 0) process.stderr.write(`warn: q11: ${n} bid${n === 1 ? "" : "s"} came too late and ${n === 1 ? "was" : "were"} dropped\n`);
-    },
-  });
+const rows$ = nexmarkBids(events, seed).pipe(scanFiring(step, state));
+
+printJsonLines(rows$, () => warnLate("q11", state.late, "bid"));

@@ -5,21 +5,10 @@
 // arriving element paired with the other side's elements of its key in arrival order). The
 // subscriber prints each pair as a JSON line, writing output in large chunks.
 // Usage: node q3.mjs [events = 1000000] [seed = 42]
-import { writeSync } from "node:fs";
-import { Observable, type OperatorFunction, connect, defer, filter, map, merge, mergeMap } from "rxjs";
-import { NexmarkGenerator, type Auction, type NexmarkEvent, type Person } from "../../../runtime/nexmark.js";
-
-const events = Number(process.argv[2] ?? 1_000_000);
-const seed = Number(process.argv[3] ?? 42);
-
-/** All events 0 … n-1. */
-function nexmark(n: number, seed: number): Observable<NexmarkEvent> {
-  return new Observable<NexmarkEvent>((sub) => {
-    const gen = new NexmarkGenerator(seed);
-    for (let i = 0; i < n && !sub.closed; i++) sub.next(gen.event(i));
-    sub.complete();
-  });
-}
+import { type OperatorFunction, connect, defer, filter, map, merge, mergeMap } from "rxjs";
+import type { Auction, Person } from "../../../runtime/nexmark.js";
+import { events, seed } from "../common.js";
+import { nexmark, printJsonLines } from "./common.js";
 
 /** An element of the left or the right input of a join. */
 type Side<L, R> = { side: "left"; x: L } | { side: "right"; x: R };
@@ -78,14 +67,4 @@ const q3$ = nexmark(events, seed).pipe(
   ),
 );
 
-let out = "";
-q3$.subscribe({
-  next: (row) => {
-    out += JSON.stringify(row) + "\n";
-    if (out.length > 65536) {
-      writeSync(1, out);
-      out = "";
-    }
-  },
-  complete: () => writeSync(1, out),
-});
+printJsonLines(q3$);

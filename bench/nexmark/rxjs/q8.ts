@@ -9,26 +9,11 @@
 // every event, bids included (q8 reads nothing of a bid but its time).
 //
 //   node q8.mjs [events = 1000000] [seed = 42]
-import { writeSync } from "node:fs";
-import { Observable, endWith, filter, map, mergeMap, scan } from "rxjs";
-import { NexmarkGenerator, type Auction, type NexmarkEvent, type Person } from "../../../runtime/nexmark.js";
+import type { Auction, NexmarkEvent as Event, Person } from "../../../runtime/nexmark.js";
+import { events, seed, warnLate } from "../common.js";
+import { nexmark, printJsonLines, scanFiring } from "./common.js";
 
-const events = Number(process.argv[2] ?? 1_000_000);
-const seed = Number(process.argv[3] ?? 42);
 const size = 10_000;
-
-type Event = NexmarkEvent;
-
-/** Events 0 … n - 1 of the generator. */
-function nexmark(n: number, seed: number): Observable<Event> {
-  return new Observable<Event>((subscriber) => {
-    const gen = new NexmarkGenerator(seed);
-    for (let i = 0; i < n && !subscriber.closed; i++) {
-      subscriber.next(gen.event(i));
-    }
-    subscriber.complete();
-  });
-}
 
 interface Row {
   id: number;
@@ -47,12 +32,12 @@ interface JoinState {
   watermark: number;
   late: number;
   /** The rows of the windows the last step fired. */
-  fired: Row[];
+  rows: Row[];
 }
 
 function fire(st: JoinState, end: number): void {
   for (const [id, g] of st.windows.get(end) ?? []) {
-    for (const p of g.persons) for (const a of g.auctions) st.fired.push({ id, name: p.name, reserve: a.reserve });
+    for (const p of g.persons) for (const a of g.auctions) st.rows.push({ id, name: p.name, reserve: a.reserve });
   }
   st.windows.delete(end);
 }
@@ -72,7 +57,7 @@ function add(st: JoinState, id: number, ts: number): Group | null {
 
 /** One event (null: the end of the input), then the watermark step after it. */
 function step(st: JoinState, e: Event | null): JoinState {
-  st.fired = [];
+  st.rows = [];
   if (e === null) {
     for (const end of [...st.windows.keys()].sort((a, b) => a - b)) fire(st, end);
     return st;
@@ -87,27 +72,7 @@ function step(st: JoinState, e: Event | null): JoinState {
   return st;
 }
 
-const state: JoinState = { windows: new Map(), watermark: -Infinity, late: 0, fired: [] };
-let out = "";
-nexmark(events, seed)
-  .pipe(
-    endWith(null),
-    scan(step, state),
-    filter((st) => st.fired.length > 0),
-    mergeMap((st) => st.fired),
-    map((row) => JSON.stringify(row) + "\n"),
-  )
-  .subscribe({
-    next(line) {
-      out += line;
-      if (out.length > 65536) {
-        writeSync(1, out);
-        out = "";
-      }
-    },
-    complete() {
-      writeSync(1, out);
-      const n = state.late;
-      if (n > 0) process.stderr.write(`warn: q8: ${n} element${n === 1 ? "" : "s"} came too late and ${n === 1 ? "was" : "were"} dropped\n`);
-    },
-  });
+const state: JoinState = { windows: new Map(), watermark: -Infinity, late: 0, rows: [] };
+const rows$ = nexmark(events, seed).pipe(scanFiring(step, state));
+
+printJsonLines(rows$, () => warnLate("q8", state.late, "element"));
