@@ -748,20 +748,17 @@ function chainBody(node: Extract<Node, { kind: "chain" }>, value: TS.Expression,
       case "flat_map": {
         const item = env.names.fresh("$item");
         const body = st.lambda.body;
-        // A list of at most one element, possibly under a condition (`if c then [x] else
-        // []`): the element goes on directly, with no list made for it.
-        const one = (e: A.Expr): A.Expr | null | false => (e.kind === "List" && e.items.length <= 1 ? (e.items[0] ?? null) : false);
-        if (one(body) !== false) {
-          const x = one(body);
-          if (x) out.push(n.constDecl(item, gen.expr(x, env)), ...chainBody(node, n.id(item), k, env, gen, g, inLoop, i + 1));
-          return out;
-        }
-        if (body.kind === "Cond" && one(body.then) !== false && one(body.else) !== false && !(one(body.then) && one(body.else))) {
-          const x = (one(body.then) || one(body.else)) as A.Expr | null;
-          if (x) {
-            const cond = gen.expr(body.cond, env);
-            const rest = [n.constDecl(item, gen.expr(x, env)), ...chainBody(node, n.id(item), k, env, gen, g, inLoop, i + 1)];
-            out.push(n.if(one(body.then) ? cond : n.f.createLogicalNot(n.paren(cond)), rest));
+        // At most one element (`[x]`, `[]`, `if c then [x] else []`): it goes on directly,
+        // with no list made for it.
+        const one = singleItem(body);
+        if (one) {
+          if (one.item) {
+            const rest = [n.constDecl(item, gen.expr(one.item, env)), ...chainBody(node, n.id(item), k, env, gen, g, inLoop, i + 1)];
+            if (!one.cond) out.push(...rest);
+            else {
+              const cond = gen.expr(one.cond, env);
+              out.push(n.if(one.when ? cond : n.f.createLogicalNot(n.paren(cond)), rest));
+            }
           }
           return out;
         }
@@ -773,6 +770,21 @@ function chainBody(node: Extract<Node, { kind: "chain" }>, value: TS.Expression,
   }
   out.push(...g.forward(node, v, k, env.names));
   return out;
+}
+
+/**
+ * A flat_map body that makes at most one element: `[x]` or `[]`, or `if c then [x] else []`
+ * either way round (the element is made when `cond` is `when`). Null for other bodies.
+ */
+function singleItem(body: A.Expr): { item: A.Expr | null; cond: A.Expr | null; when: boolean } | null {
+  const listOfOne = (e: A.Expr): A.Expr | null | undefined => (e.kind === "List" && e.items.length <= 1 ? (e.items[0] ?? null) : undefined);
+  const whole = listOfOne(body);
+  if (whole !== undefined) return { item: whole, cond: null, when: true };
+  if (body.kind !== "Cond") return null;
+  const then = listOfOne(body.then);
+  const otherwise = listOfOne(body.else);
+  if (then === undefined || otherwise === undefined || (then && otherwise)) return null;
+  return { item: then ?? otherwise, cond: body.cond, when: then !== null };
 }
 
 /** An expression of field reads, records, lists and literals only: it cannot fail or call out. */
