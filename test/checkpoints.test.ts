@@ -2,7 +2,7 @@
 // real processes. (Crash safety under SIGKILL is in faults.test.ts.)
 
 import { execa } from "execa";
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileIn, lines, runBundle, STACK_LINE, tempDir, writeFiles } from "./helpers.js";
@@ -35,6 +35,34 @@ source n: int = sequence(from: 1, to: ${to})
 let counts = n |> key_by(x => x % 5000) |> aggregate(x => { k: key, n: count(), s: sum(x) })
 sink counts |> filter(c => c.n % 20 == 0) -> file("out/counts.jsonl")
 `;
+
+/** The counting job on a followed file of numbers: it runs until it is stopped. */
+const following = (policy: string) =>
+  counting(policy).replace(/source n: int = sequence\(from: 1, to: \d+\)/, 'source n: int = file("in.jsonl", follow: true)');
+
+const numbers = (from: number, to: number): string => {
+  let t = "";
+  for (let i = from; i <= to; i++) t += `${i}\n`;
+  return t;
+};
+
+/**
+ * Runs a job on a followed file, appending more numbers every 20 ms, until its checkpoint
+ * history satisfies `done`; then stops it with SIGTERM. Waits on the job's progress, not on
+ * the clock, so a fast or a slow machine sees the same test.
+ */
+async function feedUntil(bundle: string, cwd: string, done: (h: History[]) => boolean, args: string[] = []) {
+  const child = execa(process.execPath, [bundle, ...args], { cwd, reject: false, stdin: "ignore" });
+  let next = 1_000_000;
+  for (let i = 0; i < 1500 && !done(history(join(cwd, "chk"))); i++) {
+    appendFileSync(join(cwd, "in.jsonl"), numbers(next, next + 499));
+    next += 500;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGTERM");
+  const run = await child;
+  return { run, entries: history(join(cwd, "chk")) };
+}
 
 /** Starts a job, waits until it runs and a little more, sends a signal; returns the result. */
 async function stopWith(bundle: string, cwd: string, signal: "SIGTERM" | "SIGINT", after: number, args: string[] = []) {
@@ -88,23 +116,26 @@ describe("checkpoints", () => {
 
   it("logs each checkpoint at debug and appends it to history.jsonl; incremental ones write only changed keys", async () => {
     const dir = tempDir();
-    const bundle = await compileIn(dir, counting('  every 20ms\n  storage "./chk"\n  incremental true', 1_000_000));
-    const r = await runBundle(bundle, { cwd: dir, args: ["--log-level", "debug"] });
-    expect(r.exitCode).toBe(0);
-    expect(r.stderr).toMatch(/debug: checkpoint 1 \(full\) complete: [\d.]+ ms, pause [\d.]+ ms, \d+ bytes, \d+ keys/);
-    const h = history(join(dir, "chk"));
-    expect(h.length).toBeGreaterThan(3);
-    for (const e of h) expect(e).toMatchObject({ status: "completed", id: expect.any(Number), durationMs: expect.any(Number), pauseMs: expect.any(Number), bytes: expect.any(Number), keys: expect.any(Number) });
-    expect(h[0]!.kind).toBe("full");
-    expect(h.some((e) => e.kind === "incremental")).toBe(true);
+    writeFileSync(join(dir, "in.jsonl"), numbers(1, 200_000));
+    const bundle = await compileIn(dir, following('  every 20ms\n  storage "./chk"\n  incremental true'));
+    const h = await feedUntil(bundle, dir, (h) => h.length > 3 && h.some((e) => e.kind === "incremental" && e.keys < 5000), ["--log-level", "debug"]);
+    expect(h.run.exitCode).toBe(0);
+    expect(h.run.stderr).toMatch(/debug: checkpoint 1 \(full\) complete: [\d.]+ ms, pause [\d.]+ ms, \d+ bytes, \d+ keys/);
+    expect(h.entries.length).toBeGreaterThan(3);
+    for (const e of h.entries) expect(e).toMatchObject({ status: "completed", id: expect.any(Number), durationMs: expect.any(Number), pauseMs: expect.any(Number), bytes: expect.any(Number), keys: expect.any(Number) });
+    expect(h.entries[0]!.kind).toBe("full");
+    // An incremental checkpoint writes the keys changed since the one before: fewer than all.
+    expect(h.entries.some((e) => e.kind === "incremental" && e.keys < 5000), JSON.stringify(h.entries)).toBe(true);
   });
 
   it("min_pause spaces checkpoints; timeout abandons a slow one, and the output is still complete", async () => {
     const dir = tempDir();
-    const spaced = await compileIn(dir, counting('  every 1ms\n  min_pause 100ms\n  storage "./chk"'));
-    expect((await runBundle(spaced, { cwd: dir })).exitCode).toBe(0);
-    const h = history(join(dir, "chk"));
-    expect(h.length).toBeGreaterThan(2);
+    writeFileSync(join(dir, "in.jsonl"), numbers(1, 1000));
+    const spaced = await compileIn(dir, following('  every 1ms\n  min_pause 100ms\n  storage "./chk"'));
+    const fed = await feedUntil(spaced, dir, (h) => h.length > 3);
+    expect(fed.run.exitCode).toBe(0);
+    const h = fed.entries;
+    expect(h.length).toBeGreaterThan(3);
     for (let i = 1; i < h.length - 1; i++) {
       const gap = Date.parse(h[i]!.startedAt) - (Date.parse(h[i - 1]!.startedAt) + h[i - 1]!.durationMs);
       expect(gap).toBeGreaterThanOrEqual(95);
