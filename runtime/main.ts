@@ -338,7 +338,10 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
       }
       const delay = restartDelay(policy, attempt);
       log.warn(`${e.message} — restarting from the last checkpoint in ${delay} ms (restart ${attempt + 1} of ${policy.attempts})`);
-      await Promise.race([new Promise((r) => setTimeout(r, delay)), stop.promise]);
+      // SIGTERM ends the wait (and its timer, which would otherwise keep the process alive).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((r) => (timer = setTimeout(r, delay))), stop.promise]);
+      clearTimeout(timer);
     }
   } finally {
     process.off("SIGTERM", onTerm);
