@@ -10,6 +10,7 @@ import {
   CHECKPOINT_OPTIONS, RESTART_OPTIONS, SINKS, SOURCES, defaultCheckpoint, defaultRestart,
   type ArgSpec, type CheckpointPolicy, type ConnectorSpec, type OptionKind, type RestartPolicy,
 } from "./connectors.js";
+import { checkPathCollisions } from "./collisions.js";
 import type { Diagnostics } from "./diagnostics/diagnostic.js";
 import { readImports, signatureText, type ImportedFn } from "./imports.js";
 import { NEXMARK_SOURCES, PRELUDE } from "./nexmark.js";
@@ -344,6 +345,7 @@ class Checker {
     for (const d of this.program.decls) if (d.kind === "Source" && this.owns(d.name.name, d)) this.checkSource(d);
     for (const d of this.program.decls) if (d.kind === "Let" && this.owns(d.name.name, d)) this.streamOf(d.name.name, d.name.span);
     for (const d of this.program.decls) if (d.kind === "Sink") this.checkSink(d);
+    checkPathCollisions(this.out, this.diags);
     this.checkPolicies();
     this.assignUids();
     // Lets in declaration order (streamOf may have visited them in dependency order).

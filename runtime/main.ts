@@ -18,10 +18,12 @@ import { TimerService } from "./time/timers.js";
 import { FixedWindowOperator } from "./time/fixed.js";
 import { SessionWindowOperator, type WindowAggregate } from "./time/window.js";
 import { Coordinator } from "./checkpoint/coordinator.js";
-import { ensureRoot, IncompleteCheckpoint, listCheckpoints, loadVerified, removeAll, retain, type CheckpointMetadata, type HistoryEntry } from "./checkpoint/storage.js";
+import { checkStorage, ensureRoot, IncompleteCheckpoint, listCheckpoints, loadVerified, removeAll, retain, type CheckpointMetadata, type HistoryEntry } from "./checkpoint/storage.js";
 import { BadRecordError, JobError } from "./errors.js";
 import { FlowRuntimeError } from "./lib.js";
+import { LockSet } from "./locks.js";
 import { Log, type Level } from "./log.js";
+import { checkPaths, lockTargets } from "./paths.js";
 import { FileSink, sinkHeader, StdoutSink, TransactionalFileSink, type LineWriter } from "./sinks.js";
 import { FileSource, NexmarkSource, RecordErrors, SequenceSource, StdinSource, ValuesSource, type BatchResult, type Source, type SourcePosition } from "./sources.js";
 import { GlobalStateStore, KeyedStateStore, type StateStore } from "./state.js";
@@ -287,6 +289,8 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
 
   const stop = new Stop();
   const live = new Live();
+  // The checkpoint folder and output files, locked for the process's life (runtime/locks.ts).
+  const locks = new LockSet(m.job);
   let admin: AdminServer | null = null;
   if (adminPort !== undefined) {
     const port = Number(adminPort);
@@ -321,7 +325,7 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
   try {
     const policy = m.restart;
     for (let attempt = 0; ; attempt++) {
-      const outcome = await runOnce(job, flags, attempt === 0 && flags.fresh, log, stop, live);
+      const outcome = await runOnce(job, flags, attempt === 0 && flags.fresh, log, stop, live, locks);
       if (outcome.kind !== "failed") return 0;
       const e = outcome.error;
       const canRestart = policy && policy.strategy !== "none" && attempt < policy.attempts && restartable(e) && !stop.requested;
@@ -334,13 +338,17 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
       }
       const delay = restartDelay(policy, attempt);
       log.warn(`${e.message} — restarting from the last checkpoint in ${delay} ms (restart ${attempt + 1} of ${policy.attempts})`);
-      await Promise.race([new Promise((r) => setTimeout(r, delay)), stop.promise]);
+      // SIGTERM ends the wait (and its timer, which would otherwise keep the process alive).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((r) => (timer = setTimeout(r, delay))), stop.promise]);
+      clearTimeout(timer);
     }
   } finally {
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);
     live.dropRequests("the job ended before the savepoint could be taken");
     await admin?.close();
+    locks.releaseAll();
   }
   void onStdoutError;
 }
@@ -383,6 +391,23 @@ function chooseCheckpoint(root: string, shown: string, m: Manifest, log: Log): C
   return null;
 }
 
+/**
+ * The warning when checkpoints exist but none can be used: the job starts from the
+ * beginning, and what that does to its outputs.
+ */
+function startingOver(m: Manifest, shown: string, found: number): string {
+  const files = [
+    ...m.sinks.flatMap((s) => (s.connector === "file" ? [s.path] : [])),
+    ...m.sources.flatMap((s) => ((s.connector === "file" || s.connector === "stdin") && s.onError.policy === "dead_letter" && s.onError.deadLetter ? [s.onError.deadLetter] : [])),
+  ];
+  const stdout = m.sinks.some((s) => s.connector === "stdout");
+  const effects = [
+    files.length ? `${files.join(", ")} ${files.length === 1 ? "is" : "are"} replaced by this run's output (an exactly-once file holds what the run it belongs to commits)` : null,
+    stdout ? "stdout prints the output again from the start" : null,
+  ].filter((x) => x !== null);
+  return `no usable checkpoint in ${shown} (${found} found, none complete and intact): the job starts from the beginning of its input${effects.length ? `; ${effects.join("; ")}` : ""}`;
+}
+
 /** A savepoint to start from: its folder, metadata, and what of it this job takes over. */
 interface StartingSavepoint {
   dir: string;
@@ -420,11 +445,14 @@ function savepointFolder(dir: string, jobName: string): string {
   return path;
 }
 
-async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, stop: Stop, live: Live): Promise<Outcome> {
+async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, stop: Stop, live: Live, locks: LockSet): Promise<Outcome> {
   const m = job.manifest;
   const cp = m.checkpoint;
   const root = cp ? resolve(flags.checkpointDir ?? cp.storage) : null;
+  const shownRoot = cp ? (flags.checkpointDir ?? cp.storage) : null;
   const sources: Source[] = [];
+  /** Inputs opened before the graph is built (closed with `sources`). */
+  const opened: Source[] = [];
   const writers: LineWriter[] = [];
   const transactional: TransactionalFileSink[] = [];
   const policies: { name: string; errors: RecordErrors; deadLetter: boolean }[] = [];
@@ -432,6 +460,22 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
   live.historyFile = root ? join(root, "history.jsonl") : null;
   try {
     let sp = openSavepoint(flags, m);
+    // Nothing is written before every check has passed (docs/operations.md, "Safety"): paths
+    // that collide, inputs that cannot be read, a checkpoint folder that is not one, and
+    // locks held by another copy of the job all stop it with every file as it was.
+    const rootAt = root ? { path: root, shown: shownRoot! } : null;
+    checkPaths(m, rootAt);
+    // Inputs first: each must be a readable regular file.
+    const pending: (Source | null)[] = m.sources.map((s) => {
+      if (s.connector !== "file" && s.connector !== "stdin") return null;
+      const errors = new RecordErrors(s.onError, null);
+      policies.push({ name: s.name, errors, deadLetter: s.onError.policy === "dead_letter" });
+      const src = s.connector === "file" ? new FileSource(s.name, s, errors) : new StdinSource(s.name, s, errors);
+      opened.push(src); // closed in `finally` if a later check fails
+      return src;
+    });
+    if (root) checkStorage(root, shownRoot!, fresh);
+    locks.acquireAll(lockTargets(m, rootAt));
     // Which checkpoint to resume from.
     let restored: CheckpointMetadata | null = null;
     let nextId = 1;
@@ -451,7 +495,10 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
           restored = resumed;
           log.info(`savepoint ${sp.shown} was restored before: resuming from checkpoint ${resumed.id} taken since`);
         } else removeAll(root);
-      } else restored = chooseCheckpoint(root, flags.checkpointDir ?? cp!.storage, m, log);
+      } else {
+        restored = chooseCheckpoint(root, shownRoot!, m, log);
+        if (!restored && listCheckpoints(root).length > 0) log.warn(startingOver(m, shownRoot!, listCheckpoints(root).length));
+      }
       nextId = (listCheckpoints(root)[0] ?? 0) + 1;
       retain(root, restored ? [restored] : []);
       if (restored) log.info(`resuming from checkpoint ${restored.id} in ${flags.checkpointDir ?? cp!.storage}`);
@@ -470,13 +517,6 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
       transactional.push(t);
       return t;
     };
-    // Inputs first: a missing input file stops the job before any output is touched.
-    const pending: (Source | null)[] = m.sources.map((s) => {
-      if (s.connector !== "file" && s.connector !== "stdin") return null;
-      const errors = new RecordErrors(s.onError, null);
-      policies.push({ name: s.name, errors, deadLetter: s.onError.policy === "dead_letter" });
-      return s.connector === "file" ? new FileSource(s.name, s, errors) : new StdinSource(s.name, s, errors);
-    });
     m.sources.forEach((s, i) => {
       if ((s.connector === "file" || s.connector === "stdin") && s.onError.policy === "dead_letter" && s.onError.deadLetter) {
         const dl = openWriter(s.onError.deadLetter, null, i, "dead_letter");
@@ -672,7 +712,7 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
   } finally {
     live.state = "restarting";
     live.status = null;
-    for (const s of sources) s.close();
+    for (const s of new Set([...sources, ...opened])) s.close();
   }
 }
 

@@ -4,12 +4,13 @@
 // positioned reads; stdin asynchronously (it cannot be replayed). Bad records go through the
 // source's on_error policy.
 
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, readSync } from "node:fs";
 import { parse as csvParse, type Parser } from "csv-parse";
 import type { OnErrorManifest, SourceManifest } from "./api.js";
 import { csvRowConverter, jsonConverter, type Converter } from "./convert.js";
 import { BadRecordError, ConversionError, describeFsError, JobError } from "./errors.js";
 import { NexmarkGenerator, type NexmarkKind } from "./nexmark.js";
+import { openInput } from "./paths.js";
 import type { LineWriter } from "./sinks.js";
 
 export const BATCH_SIZE = 1024;
@@ -475,11 +476,8 @@ export class FileSource implements Source {
     private readonly m: Extract<SourceManifest, { connector: "file" }>,
     private readonly errors: RecordErrors,
   ) {
-    try {
-      this.fd = openSync(m.path, "r");
-    } catch (e) {
-      throw new JobError("FLOW5002", `cannot read ${m.path} for source \`${name}\`: ${describeFsError(e)}`, "paths in connectors are resolved against the working directory of the running job");
-    }
+    // A regular file, or FLOW5002 (a folder, a FIFO: runtime/paths.ts).
+    this.fd = openInput(m.path, name);
     this.csv = m.format === "csv" ? new CsvDecoder(name, m.path, m, errors) : null;
     this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, m.path, m.format, m, errors);
     this.lines = new LineBuffer(m.format === "jsonl");

@@ -58,6 +58,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Flips bytes in a state file of the newest completed checkpoint; returns its id. */
 function corruptNewest(dir: string): number | null {
   const chk = join(dir, "chk");
+  if (!existsSync(chk)) return null; // every run so far was killed before it got this far
   const ids = readdirSync(chk).filter((n) => /^chk-\d+$/.test(n) && existsSync(join(chk, n, "_metadata"))).sort().reverse();
   const newest = ids[0];
   if (!newest) return null;

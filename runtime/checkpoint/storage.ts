@@ -14,10 +14,11 @@
 // checkpoint whose checksums all verify.
 
 import { createHash } from "node:crypto";
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { OperatorManifest } from "../api.js";
+import { describeFsError, JobError } from "../errors.js";
 import type { SourcePosition } from "../sources.js";
 
 export const FORMAT = "flowc-checkpoints 1";
@@ -138,7 +139,60 @@ export function writeFileAtomic(path: string, text: string): void {
 export function ensureRoot(root: string): void {
   mkdirSync(root, { recursive: true });
   const marker = join(root, "FORMAT");
-  if (!existsSync(marker)) writeFileSync(marker, FORMAT + "\n");
+  let text: string | null = null;
+  try {
+    text = readFileSync(marker, "utf8");
+  } catch {
+    // a new folder
+  }
+  // Atomically, so that a crash never leaves a FORMAT file that checkStorage would refuse.
+  if (text?.trim() !== FORMAT) writeFileAtomic(marker, FORMAT + "\n");
+}
+
+/** Names flowc writes in a storage folder (runtime/locks.ts writes LOCK and its temporary files). */
+const OURS = /^(FORMAT(\.tmp)?|LOCK(\..+)?|history\.jsonl|sinks|chk-\d+)$/;
+
+function listed(names: string[]): string {
+  const shown = names.sort().slice(0, 5).join(", ");
+  return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
+}
+
+/**
+ * Refuses (FLOW5012) a storage folder that flowc cannot have written in this format, before
+ * anything in it is changed: a FORMAT file with another version or anything else in it, or
+ * none where checkpoints exist; a folder of other files altogether is refused even with
+ * --fresh (which would delete its `chk-*` and `sinks` entries).
+ */
+export function checkStorage(root: string, shown: string, fresh: boolean): void {
+  let names: string[];
+  try {
+    if (!statSync(root).isDirectory()) throw new JobError("FLOW5012", `the checkpoint folder ${shown} is not a folder`, "point --checkpoint-dir (or `storage` in the checkpoint block) at a folder of its own");
+    names = readdirSync(root);
+  } catch (e) {
+    if (e instanceof JobError) throw e;
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new JobError("FLOW5012", `cannot read the checkpoint folder ${shown}: ${describeFsError(e)}`);
+  }
+  const foreign = names.filter((n) => !OURS.test(n));
+  const fix = "start over with --fresh (its checkpoints are deleted and its file sinks replaced), or point --checkpoint-dir at another folder";
+  let text: string;
+  try {
+    text = readFileSync(join(root, "FORMAT"), "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new JobError("FLOW5012", `cannot read ${join(shown, "FORMAT")}: ${describeFsError(e)}`);
+    if (foreign.length) {
+      throw new JobError("FLOW5012", `${shown} is not a checkpoint folder: it has no FORMAT file and holds ${listed(foreign)}`, "point --checkpoint-dir (or `storage` in the checkpoint block) at an empty or new folder: flowc does not write into a folder of other files");
+    }
+    const found = names.filter((n) => /^(chk-\d+|sinks|history\.jsonl)$/.test(n));
+    if (found.length && !fresh) throw new JobError("FLOW5012", `the checkpoint folder ${shown} holds ${listed(found)} but no FORMAT file, so what it holds cannot be trusted`, fix);
+    return;
+  }
+  const line = text.trim();
+  if (line === FORMAT || fresh) return;
+  const version = /^flowc-checkpoints (\d+)$/.exec(line);
+  if (version) throw new JobError("FLOW5012", `the checkpoint folder ${shown} is in checkpoint format ${version[1]}, and this job reads format ${FORMAT.slice(FORMAT.lastIndexOf(" ") + 1)}`, `run the flowc that wrote it, or ${fix}`);
+  const found = line.length > 40 ? `${JSON.stringify(line.slice(0, 40))}…` : JSON.stringify(line);
+  throw new JobError("FLOW5012", `the FORMAT file of checkpoint folder ${shown} does not hold "${FORMAT}" but ${line ? found : "nothing"}`, fix);
 }
 
 /** Checkpoint ids that have a folder, newest first. */
