@@ -54,7 +54,8 @@ export interface AdminJob {
   stop(savepoint: { dir: string | null } | null): Promise<string | null>;
 }
 
-class HttpError extends Error {
+/** A request refused or failed: answered with `status` and `{"error": message}`. */
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,

@@ -6,10 +6,11 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startAdmin, type AdminJob, type AdminServer, type CheckpointStats, type JobStatus } from "./admin.js";
+import { HttpError, startAdmin, type AdminJob, type AdminServer, type CheckpointStats, type JobStatus } from "./admin.js";
 import { captureOperator, restoreOperator } from "./savepoint/capture.js";
 import { planRestore, refusal, type RestorePlan } from "./savepoint/compat.js";
 import { readPartRows, readSavepoint, SavepointError, writeSavepoint, type SavepointMetadata } from "./savepoint/format.js";
+import { newSavepointFolder, SavepointDirError, savepointTarget } from "./savepoint/root.js";
 import { parseArgs } from "node:util";
 import type { BuiltJob, EmitFn, JobContext, JobModule, JoinSpec, Manifest, OperatorManifest, RestartManifest, SourceBinding, StateObject, WindowAggregateCode, WindowSpec } from "./api.js";
 import { DedupOperator } from "./time/dedup.js";
@@ -36,7 +37,8 @@ Options:
   --fresh                       ignore (and delete) existing checkpoints: start from the beginning
   --from-savepoint <dir>        start from a savepoint (state by operator uid and state name)
   --allow-non-restored-state    start even when some of the savepoint's state has no place in this job
-  --savepoint-dir <dir>         where savepoints go unless a request names a folder (default ./savepoints/<job>)
+  --savepoint-dir <dir>         the savepoint root: savepoints go here, or to a folder a request
+                                names inside it (default ./savepoints/<job>)
   --admin-port <port>           serve the admin endpoint on 127.0.0.1:<port> (0: any free port)
   --admin-token <token>         require \`Authorization: Bearer <token>\` on the admin endpoint
   --log-level <level>           error, warn (default), info or debug; the log goes to stderr
@@ -201,9 +203,22 @@ class Live {
 }
 
 function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop): AdminJob {
-  const savepoint = (dir: string | null): Promise<string> => {
-    if (stop.requested) return Promise.reject(new Error("the job is stopping"));
-    return new Promise((resolveP, reject) => live.requests.push({ dir: resolve(dir ?? flags.savepointDir), resolve: resolveP, reject }));
+  const savepoint = async (dir: string | null): Promise<string> => {
+    if (stop.requested) throw new Error("the job is stopping");
+    let target: string;
+    try {
+      // Checked now, so a refused folder is answered at once (400), not after the batch.
+      target = savepointTarget(flags.savepointDir, dir);
+    } catch (e) {
+      if (e instanceof SavepointDirError) throw new HttpError(400, e.message);
+      throw e;
+    }
+    try {
+      return await new Promise<string>((resolveP, reject) => live.requests.push({ dir: target, resolve: resolveP, reject }));
+    } catch (e) {
+      if (e instanceof SavepointDirError) throw new HttpError(400, e.message);
+      throw e;
+    }
   };
   return {
     status: () => {
@@ -412,14 +427,6 @@ function openSavepoint(flags: Flags, m: Manifest): StartingSavepoint | null {
   return { dir, shown, meta, plan };
 }
 
-/** A folder for a new savepoint: savepoint-<job>-<time>, unique in `dir`. */
-function savepointFolder(dir: string, jobName: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  let path = join(dir, `savepoint-${jobName}-${stamp}`);
-  for (let i = 2; existsSync(path); i++) path = join(dir, `savepoint-${jobName}-${stamp}-${i}`);
-  return path;
-}
-
 async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, stop: Stop, live: Live): Promise<Outcome> {
   const m = job.manifest;
   const cp = m.checkpoint;
@@ -571,7 +578,7 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
         coordinator!.check();
       }
       for (const w of writers) await w.flush();
-      const path = savepointFolder(dir, m.job);
+      const path = newSavepointFolder(flags.savepointDir, dir, m.job);
       const fileWriters = writers.filter((w): w is FileSink | TransactionalFileSink => w instanceof FileSink || w instanceof TransactionalFileSink);
       await writeSavepoint(path, {
         format: "flowc-savepoint",

@@ -1,0 +1,148 @@
+// The admin endpoint is safe by default, end to end with real job processes and real HTTP
+// requests: requests a web page could make (a foreign Host or Origin, a cross-site fetch,
+// a form or text/plain body) are refused while curl and `flowc savepoint` keep working;
+// a request's savepoint folder stays inside the job's savepoint root, and no path can hang
+// the job; the token can come from FLOWC_ADMIN_TOKEN or a file, and an empty one is a
+// usage error.
+
+import { execa, type ResultPromise } from "execa";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { compileIn, flowc, lines, STACK_LINE, tempDir } from "./helpers.js";
+
+interface Running {
+  child: ResultPromise;
+  url: string;
+  port: number;
+}
+
+/** Jobs still running when a test ends (it failed): killed, so none is left behind. */
+const children: ResultPromise[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === undefined) c.kill("SIGKILL");
+});
+
+/** Starts a bundle with the admin endpoint on a free port; resolves once it serves. */
+async function start(bundle: string, cwd: string, args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
+  const child = execa(process.execPath, [bundle, "--admin-port", "0", "--log-level", "info", ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1", ...env } });
+  children.push(child);
+  let err = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      const m = /admin endpoint on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m && /running:/.test(err)) resolve(m[1]!);
+    });
+    void child.then((r) => reject(new Error(`the job exited (${r.exitCode}) before serving:\n${err}`)));
+  });
+  return { child, url, port: Number(new URL(url).port) };
+}
+
+interface Answer {
+  status: number;
+  headers: string;
+  body: { error?: string; path?: string; state?: string; stopping?: boolean; sources?: { records: number }[] };
+}
+
+async function status(url: string, token?: string): Promise<{ status: number; body: Answer["body"] }> {
+  const res = await fetch(`${url}/status`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  return { status: res.status, body: (await res.json()) as Answer["body"] };
+}
+
+/** Waits until the job has read `n` records. */
+async function waitForRecords(url: string, n: number, token?: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const s = await status(url, token);
+    if ((s.body.sources?.[0]?.records ?? 0) >= n) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the job did not read ${n} records`);
+}
+
+const JOB = `job clicks
+type Click = { user: string, page: string }
+source clicks: Click = file("clicks.jsonl", follow: true)
+let counts = clicks
+  |> key_by(c => c.user)
+  |> aggregate(c => { user: key, n: count() })
+sink counts -> file("out/counts.jsonl")
+`;
+const click = (user: string) => JSON.stringify({ user, page: "/" }) + "\n";
+
+describe("the admin endpoint", () => {
+  it("refuses savepoint folders outside the job's savepoint root with 400, and the job goes on", async () => {
+    const dir = tempDir("flowc-admin-root-");
+    writeFileSync(join(dir, "clicks.jsonl"), click("ann"));
+    mkdirSync(join(dir, "elsewhere"));
+    mkdirSync(join(dir, "savepoints/clicks"), { recursive: true });
+    symlinkSync(join(dir, "elsewhere"), join(dir, "savepoints/clicks/out"));
+    symlinkSync(join(dir, "nowhere"), join(dir, "savepoints/clicks/dangling"));
+    const job = await start(await compileIn(dir, JOB), dir);
+    await waitForRecords(job.url, 1);
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${job.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Answer["body"] };
+    };
+
+    // This one used to freeze the job for good (Node's recursive mkdir loops on /proc).
+    const proc = await post("/savepoints", { dir: "/proc/self/x" });
+    expect(proc.status).toBe(400);
+    expect(proc.body.error).toMatch(/"dir" "\/proc\/self\/x" is outside the job's savepoint root .*savepoints\/clicks/);
+    for (const outside of ["../../elsewhere", "a/../../x", "..", join(dir, "elsewhere"), "/tmp", "out", "out/deeper", "dangling/x"]) {
+      const r = await post("/savepoints", { dir: outside });
+      expect(r.status, `${outside}: ${JSON.stringify(r.body)}`).toBe(400);
+      expect(r.body.error).toMatch(/savepoint root/);
+    }
+    const stopOutside = await post("/stop", { savepoint: true, dir: "/tmp" });
+    expect(stopOutside.status).toBe(400);
+
+    // The job is still running and reading.
+    appendFileSync(join(dir, "clicks.jsonl"), click("bo"));
+    await waitForRecords(job.url, 2);
+    expect((await status(job.url)).body.state).toBe("running");
+    expect(readdirSync(join(dir, "elsewhere"))).toEqual([]);
+    expect(existsSync(join(dir, "x"))).toBe(false);
+
+    // Inside the root: relative to it (flowc savepoint --dir), or absolute within it.
+    const nested = await flowc(["savepoint", job.url, "--dir", "nested/deeper"], { cwd: dir });
+    expect(nested.exitCode, nested.stderr).toBe(0);
+    const nestedPath = lines(nested.stdout).at(-1)!;
+    expect(nestedPath.startsWith(join(dir, "savepoints/clicks/nested/deeper/savepoint-clicks-"))).toBe(true);
+    expect((await flowc(["savepoint", "inspect", nestedPath], { cwd: dir })).exitCode).toBe(0);
+    const absolute = await post("/savepoints", { dir: join(dir, "savepoints/clicks/abs") });
+    expect(absolute.status, absolute.body.error).toBe(201);
+    expect(absolute.body.path!.startsWith(join(dir, "savepoints/clicks/abs/savepoint-clicks-"))).toBe(true);
+    const climbsBack = await post("/savepoints", { dir: "abs/../back" });
+    expect(climbsBack.status, climbsBack.body.error).toBe(201);
+    expect(climbsBack.body.path!.startsWith(join(dir, "savepoints/clicks/back/savepoint-clicks-"))).toBe(true);
+
+    const stopped = await flowc(["savepoint", job.url, "--stop", "--dir", "last"], { cwd: dir });
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(lines(stopped.stdout).at(-1)!.startsWith(join(dir, "savepoints/clicks/last/savepoint-clicks-"))).toBe(true);
+    expect((await job.child).exitCode).toBe(0);
+  });
+
+  it("answers a savepoint request with an error, and keeps running, when its savepoint root cannot be made", async () => {
+    const dir = tempDir("flowc-admin-badroot-");
+    writeFileSync(join(dir, "clicks.jsonl"), click("ann"));
+    writeFileSync(join(dir, "a-file"), "");
+    const bundle = await compileIn(dir, JOB);
+    for (const [root, why] of [
+      ["/proc/self/x", /^cannot create the folder \/proc\/self\/x: ENOENT/],
+      ["a-file/sp", /^\/.*\/a-file is not a folder$/],
+    ] as const) {
+      const job = await start(bundle, dir, ["--savepoint-dir", root]);
+      await waitForRecords(job.url, 1);
+      const res = await fetch(`${job.url}/savepoints`, { method: "POST" });
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as Answer["body"]).error).toMatch(why);
+      expect((await status(job.url)).body.state).toBe("running");
+      job.child.kill("SIGTERM");
+      const ended = await job.child;
+      expect(ended.exitCode).toBe(0);
+      expect(ended.stderr).not.toMatch(STACK_LINE);
+    }
+  });
+
+});
