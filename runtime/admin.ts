@@ -1,5 +1,5 @@
 // The admin endpoint of a running job (`--admin-port N`, docs/operations.md): HTTP on
-// 127.0.0.1 only, optionally behind a bearer token (`--admin-token T`).
+// 127.0.0.1 only, optionally behind a bearer token (admin-token.ts).
 //
 //   GET  /status        job, uptime, records in and out per operator, watermarks, last checkpoint
 //   GET  /checkpoints   the checkpoint history (history.jsonl)
@@ -10,9 +10,9 @@
 // Requests are answered between two batches of the job's loop (a savepoint is a consistent
 // cut), so an answer can wait for the batch in progress.
 
-import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tokenChecker } from "./admin-token.js";
 import type { Log } from "./log.js";
 
 export interface OperatorStatus {
@@ -144,18 +144,13 @@ export interface AdminServer {
 
 export async function startAdmin(port: number, token: string | null, job: AdminJob, jobName: string, log: Log): Promise<AdminServer> {
   let registry: Awaited<ReturnType<typeof metricsRegistry>> | null = null;
-  const expected = token === null ? null : Buffer.from(`Bearer ${token}`);
-  const authorized = (req: IncomingMessage): boolean => {
-    if (expected === null) return true;
-    const got = Buffer.from(req.headers.authorization ?? "");
-    return got.length === expected.length && timingSafeEqual(got, expected);
-  };
+  const authorized = token === null ? () => true : tokenChecker(token);
   const server = createServer((req, res) => {
     void (async () => {
       try {
-        if (!authorized(req)) {
+        if (!authorized(req.headers.authorization)) {
           res.setHeader("www-authenticate", "Bearer");
-          throw new HttpError(401, "this endpoint needs `Authorization: Bearer <token>` (the job's --admin-token)");
+          throw new HttpError(401, "this endpoint needs `Authorization: Bearer <token>` (the job's --admin-token, --admin-token-file or FLOWC_ADMIN_TOKEN)");
         }
         const path = (req.url ?? "/").split("?")[0];
         const route = `${req.method} ${path}`;

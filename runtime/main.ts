@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { HttpError, startAdmin, type AdminJob, type AdminServer, type CheckpointStats, type JobStatus } from "./admin.js";
+import { resolveToken, TOKEN_ENV, TokenError } from "./admin-token.js";
 import { captureOperator, restoreOperator } from "./savepoint/capture.js";
 import { planRestore, refusal, type RestorePlan } from "./savepoint/compat.js";
 import { readPartRows, readSavepoint, SavepointError, writeSavepoint, type SavepointMetadata } from "./savepoint/format.js";
@@ -41,12 +42,14 @@ Options:
                                 names inside it (default ./savepoints/<job>)
   --admin-port <port>           serve the admin endpoint on 127.0.0.1:<port> (0: any free port)
   --admin-token <token>         require \`Authorization: Bearer <token>\` on the admin endpoint
+  --admin-token-file <path>     the same, the token being the file's first line (not shown by ps)
   --log-level <level>           error, warn (default), info or debug; the log goes to stderr
   -h, --help                    show this help
   --version                     show the compiler that built this job
 
 With a checkpoint block, the job resumes from its newest complete checkpoint.
-Admin endpoint: GET /status, /checkpoints, /metrics; POST /savepoints, /stop.
+Admin endpoint: GET /status, /checkpoints, /metrics; POST /savepoints, /stop. Without a
+token flag, ${TOKEN_ENV} is the token if set.
 Exit codes: 0 done or stopped, 1 bad input or a failing job, 2 usage error, 70 internal error.
 `;
 
@@ -257,6 +260,7 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
         "savepoint-dir": { type: "string" },
         "admin-port": { type: "string" },
         "admin-token": { type: "string" },
+        "admin-token-file": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -298,7 +302,16 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
     process.stderr.write(`error: --admin-port must be a port number (0 to 65535), not ${JSON.stringify(adminPort)}\n`);
     return 2;
   }
-  if (values["admin-token"] !== undefined && adminPort === undefined) log.warn("--admin-token has no effect without --admin-port");
+  let token: string | null;
+  try {
+    // The environment variable only matters when there is an endpoint to protect.
+    token = resolveToken({ flag: values["admin-token"], flagName: "--admin-token", file: values["admin-token-file"], fileFlagName: "--admin-token-file", env: adminPort === undefined ? undefined : process.env[TOKEN_ENV] });
+  } catch (e) {
+    if (!(e instanceof TokenError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return 2;
+  }
+  for (const flag of ["admin-token", "admin-token-file"] as const) if (values[flag] !== undefined && adminPort === undefined) log.warn(`--${flag} has no effect without --admin-port`);
 
   const stop = new Stop();
   const live = new Live();
@@ -310,7 +323,7 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
       return 2;
     }
     try {
-      admin = await startAdmin(port, values["admin-token"] ?? null, adminJob(live, m, flags, stop), m.job, log);
+      admin = await startAdmin(port, token, adminJob(live, m, flags, stop), m.job, log);
     } catch (e) {
       process.stderr.write(`error: cannot serve the admin endpoint on 127.0.0.1:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "the port is in use" : (e as Error).message}\n`);
       return 1;

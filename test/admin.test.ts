@@ -9,7 +9,7 @@ import { execa, type ResultPromise } from "execa";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { compileIn, flowc, lines, STACK_LINE, tempDir } from "./helpers.js";
+import { compileIn, flowc, lines, runBundle, STACK_LINE, tempDir } from "./helpers.js";
 
 interface Running {
   child: ResultPromise;
@@ -145,4 +145,68 @@ describe("the admin endpoint", () => {
     }
   });
 
+  it("takes its token from FLOWC_ADMIN_TOKEN or --admin-token-file, and flowc savepoint reads FLOWC_ADMIN_TOKEN", async () => {
+    const dir = tempDir("flowc-admin-token-");
+    writeFileSync(join(dir, "clicks.jsonl"), click("ann"));
+    const bundle = await compileIn(dir, JOB);
+
+    const fromEnv = await start(bundle, dir, [], { FLOWC_ADMIN_TOKEN: "from-env" });
+    expect((await status(fromEnv.url)).status).toBe(401);
+    expect((await status(fromEnv.url, "from-en")).status).toBe(401);
+    expect((await status(fromEnv.url, "from-env")).status).toBe(200);
+    expect((await flowc(["savepoint", fromEnv.url], { cwd: dir })).exitCode).toBe(1);
+    const sp = await flowc(["savepoint", fromEnv.url], { cwd: dir, env: { FLOWC_ADMIN_TOKEN: "from-env" } });
+    expect(sp.exitCode, sp.stderr).toBe(0);
+    fromEnv.child.kill("SIGTERM");
+    expect((await fromEnv.child).exitCode).toBe(0);
+
+    // The file's first line, trimmed; the file wins over the environment.
+    writeFileSync(join(dir, "token"), "  from-file \nsecond line\n");
+    const fromFile = await start(bundle, dir, ["--admin-token-file", "token"], { FLOWC_ADMIN_TOKEN: "from-env" });
+    expect((await status(fromFile.url, "from-env")).status).toBe(401);
+    expect((await status(fromFile.url, "from-file")).status).toBe(200);
+    const lower = await fetch(`${fromFile.url}/status`, { headers: { authorization: "bearer from-file" } });
+    expect(lower.status).toBe(200);
+    const byFile = await flowc(["savepoint", fromFile.url, "--token-file", "token"], { cwd: dir, env: { FLOWC_ADMIN_TOKEN: "from-env" } });
+    expect(byFile.exitCode, byFile.stderr).toBe(0);
+    fromFile.child.kill("SIGTERM");
+    expect((await fromFile.child).exitCode).toBe(0);
+
+    // The flag wins over the environment too.
+    const fromFlag = await start(bundle, dir, ["--admin-token", "from-flag"], { FLOWC_ADMIN_TOKEN: "from-env" });
+    expect((await status(fromFlag.url, "from-env")).status).toBe(401);
+    expect((await status(fromFlag.url, "from-flag")).status).toBe(200);
+    fromFlag.child.kill("SIGTERM");
+    expect((await fromFlag.child).exitCode).toBe(0);
+  });
+
+  it("makes an empty token, an unreadable token file or two token flags at once a usage error (exit 2)", async () => {
+    const dir = tempDir("flowc-admin-badtoken-");
+    writeFileSync(join(dir, "clicks.jsonl"), click("ann"));
+    writeFileSync(join(dir, "empty"), "\n  \nsecond\n");
+    writeFileSync(join(dir, "token"), "t0ken\n");
+    // Not followed: a job that starts would read the file and exit 0.
+    const bundle = await compileIn(dir, JOB.replace(", follow: true", ""));
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [["--admin-token", ""], {}, /error: --admin-token is empty/],
+      [["--admin-token-file", "empty"], {}, /error: the first line of --admin-token-file empty is empty/],
+      [["--admin-token-file", "missing"], {}, /error: cannot read --admin-token-file missing: no such file/],
+      [["--admin-token-file", "."], {}, /error: cannot read --admin-token-file \.: it is not a file/],
+      [[], { FLOWC_ADMIN_TOKEN: "" }, /error: FLOWC_ADMIN_TOKEN is set but empty/],
+      [["--admin-token", "a\tb"], {}, /error: --admin-token must be printable ASCII/],
+      [["--admin-token", "t0ken", "--admin-token-file", "token"], {}, /error: give the token once: --admin-token or --admin-token-file, not both/],
+    ];
+    for (const [args, env, message] of cases) {
+      const r = await runBundle(bundle, { cwd: dir, args: ["--admin-port", "0", ...args], env });
+      expect(r.exitCode, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(STACK_LINE);
+    }
+    const emptyFlag = await flowc(["savepoint", "http://127.0.0.1:9", "--token", ""], { cwd: dir });
+    expect(emptyFlag.exitCode).toBe(2);
+    expect(emptyFlag.stderr).toMatch(/error: --token is empty/);
+    const emptyEnv = await flowc(["savepoint", "http://127.0.0.1:9"], { cwd: dir, env: { FLOWC_ADMIN_TOKEN: "" } });
+    expect(emptyEnv.exitCode).toBe(2);
+    expect(emptyEnv.stderr).toMatch(/error: FLOWC_ADMIN_TOKEN is set but empty/);
+  });
 });
