@@ -49,7 +49,7 @@ Options:
 
 With a checkpoint block, the job resumes from its newest complete checkpoint.
 Admin endpoint: GET /status, /checkpoints, /metrics; POST /savepoints, /stop. Without a
-token flag, ${TOKEN_ENV} is the token if set.
+token flag, ${TOKEN_ENV} is the token if set. Requests from web pages are refused.
 Exit codes: 0 done or stopped, 1 bad input or a failing job, 2 usage error, 70 internal error.
 `;
 

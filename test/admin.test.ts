@@ -7,6 +7,7 @@
 
 import { execa, type ResultPromise } from "execa";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { compileIn, flowc, lines, runBundle, STACK_LINE, tempDir } from "./helpers.js";
@@ -45,6 +46,35 @@ interface Answer {
   body: { error?: string; path?: string; state?: string; stopping?: boolean; sources?: { records: number }[] };
 }
 
+/**
+ * One HTTP/1.1 request written byte for byte on a socket, so every header is exactly the
+ * one given (no Content-Length unless given: what `curl -X POST <url>` sends).
+ */
+function raw(port: number, requestLine: string, headers: Record<string, string>, body = ""): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (d) => chunks.push(d));
+    socket.on("error", reject);
+    socket.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const split = text.indexOf("\r\n\r\n");
+      const head = text.slice(0, split);
+      try {
+        resolve({ status: Number(/^HTTP\/1\.[01] (\d+)/.exec(head)?.[1]), headers: head, body: JSON.parse(text.slice(split + 4)) as Answer["body"] });
+      } catch (e) {
+        reject(new Error(`${requestLine} ${JSON.stringify(headers)}: not an HTTP answer with a JSON body (${(e as Error).message}):\n${text}`));
+      }
+    });
+    const lines = [requestLine, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), "Connection: close", "", ""];
+    // Not end(): the server would take the half-close for an abandoned request.
+    socket.write(lines.join("\r\n") + body);
+  });
+}
+
+/** The headers curl 7.88 sends for `curl -X POST http://127.0.0.1:<port>/<path>`. */
+const curl = (port: number) => ({ Host: `127.0.0.1:${port}`, "User-Agent": "curl/7.88.1", Accept: "*/*" });
+
 async function status(url: string, token?: string): Promise<{ status: number; body: Answer["body"] }> {
   const res = await fetch(`${url}/status`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   return { status: res.status, body: (await res.json()) as Answer["body"] };
@@ -71,6 +101,62 @@ sink counts -> file("out/counts.jsonl")
 const click = (user: string) => JSON.stringify({ user, page: "/" }) + "\n";
 
 describe("the admin endpoint", () => {
+  it("refuses a foreign Host or Origin, cross-site fetches and browser content types, and still serves curl and flowc savepoint", async () => {
+    const dir = tempDir("flowc-admin-csrf-");
+    writeFileSync(join(dir, "clicks.jsonl"), click("ann"));
+    const job = await start(await compileIn(dir, JOB), dir);
+    const p = job.port;
+    await waitForRecords(job.url, 1);
+
+    // DNS rebinding: a name other than the bound address.
+    const rebound = await raw(p, "GET /status HTTP/1.1", { Host: `evil.example:${p}` });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body.error).toMatch(/Host header "evil\.example:\d+" is not this endpoint's address \(127\.0\.0\.1:\d+ or localhost:\d+\)/);
+    expect((await raw(p, "POST /stop HTTP/1.1", { Host: `evil.example:${p}` })).status).toBe(403);
+    expect((await raw(p, "GET /status HTTP/1.1", { Host: `[::1]:${p}` })).status).toBe(403);
+    expect((await raw(p, "GET /status HTTP/1.0", {})).status).toBe(403);
+    expect((await raw(p, "GET /status HTTP/1.1", { Host: `localhost:${p}` })).status).toBe(200);
+
+    // A web page's form or fetch: a foreign Origin, or a cross-site fetch without one.
+    const csrf = await raw(p, "POST /stop HTTP/1.1", { Host: `127.0.0.1:${p}`, Origin: "http://evil.example", "Content-Type": "text/plain", "Content-Length": "2" }, "{}");
+    expect(csrf.status).toBe(403);
+    expect(csrf.body.error).toMatch(/Origin http:\/\/evil\.example is not this endpoint's \(http:\/\/127\.0\.0\.1:\d+ or http:\/\/localhost:\d+\)/);
+    expect((await raw(p, "POST /savepoints HTTP/1.1", { Host: `localhost:${p}`, Origin: "null" })).status).toBe(403);
+    expect((await raw(p, "POST /savepoints HTTP/1.1", { Host: `localhost:${p}`, Origin: `http://localhost:${p + 1}` })).status).toBe(403);
+    expect((await raw(p, "GET /status HTTP/1.1", { Host: `localhost:${p}`, Origin: "http://evil.example" })).status).toBe(403);
+    const crossSite = await raw(p, "POST /stop HTTP/1.1", { Host: `localhost:${p}`, "Sec-Fetch-Site": "cross-site" });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body.error).toMatch(/Sec-Fetch-Site: cross-site/);
+
+    // Bodies a browser can send without asking first (text/plain, forms), or no type at all.
+    const plain = await raw(p, "POST /stop HTTP/1.1", { ...curl(p), "Content-Type": "text/plain", "Content-Length": "2" }, "{}");
+    expect(plain.status).toBe(415);
+    expect(plain.body.error).toMatch(/must have Content-Type: application\/json, not text\/plain/);
+    expect((await raw(p, "POST /savepoints HTTP/1.1", { ...curl(p), "Content-Type": "application/x-www-form-urlencoded", "Content-Length": "5" }, "dir=x")).status).toBe(415);
+    expect((await raw(p, "POST /savepoints HTTP/1.1", { ...curl(p), "Content-Type": "multipart/form-data; boundary=b", "Content-Length": "0" })).status).toBe(415);
+    expect((await raw(p, "POST /stop HTTP/1.1", { ...curl(p), "Content-Length": "2" }, "{}")).status).toBe(415);
+    expect((await raw(p, "POST /stop HTTP/1.1", { ...curl(p), "Transfer-Encoding": "chunked" }, "2\r\n{}\r\n0\r\n\r\n")).status).toBe(415);
+
+    // None of it stopped the job or took a savepoint.
+    appendFileSync(join(dir, "clicks.jsonl"), click("bo"));
+    await waitForRecords(job.url, 2);
+    expect((await status(job.url)).body.state).toBe("running");
+    expect(existsSync(join(dir, "savepoints"))).toBe(false);
+
+    // The endpoint's own page (either name), JSON with a charset, and flowc savepoint are served.
+    const own = await raw(p, "POST /savepoints HTTP/1.1", { Host: `localhost:${p}`, Origin: `http://localhost:${p}`, "Content-Type": "application/json; charset=utf-8", "Content-Length": "2" }, "{}");
+    expect(own.status, own.body.error).toBe(201);
+    expect(own.body.path).toMatch(/savepoints\/clicks\/savepoint-clicks-/);
+    const sp = await flowc(["savepoint", job.url], { cwd: dir });
+    expect(sp.exitCode, sp.stderr).toBe(0);
+
+    // curl -X POST http://127.0.0.1:<port>/stop: no body, no Content-Type, no Origin.
+    const stopped = await raw(p, "POST /stop HTTP/1.1", curl(p));
+    expect(stopped.status, stopped.body.error).toBe(200);
+    expect(stopped.body).toEqual({ stopping: true });
+    expect((await job.child).exitCode).toBe(0);
+  });
+
   it("refuses savepoint folders outside the job's savepoint root with 400, and the job goes on", async () => {
     const dir = tempDir("flowc-admin-root-");
     writeFileSync(join(dir, "clicks.jsonl"), click("ann"));
