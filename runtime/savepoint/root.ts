@@ -44,7 +44,7 @@ function nearestExisting(path: string): string | null {
   }
 }
 
-/** The real path of `path` if it is inside the root's real path; else throws `refuse()`. */
+/** Throws `refuse()` unless the real path of `path` (its nearest existing part) is inside the root's. */
 function checkReal(root: string, path: string, refuse: () => SavepointDirError): void {
   const at = nearestExisting(path);
   // Nothing of the root exists yet: nothing below it can lead elsewhere.
