@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { resolveToken, TOKEN_ENV, TokenError } from "../runtime/admin-token.js";
 import { compile, frontEnd, timings, type FrontEnd } from "./compile.js";
 import { dot, mermaid } from "./graph.js";
 import { plan } from "./plan.js";
@@ -22,7 +23,7 @@ Usage:
   flowc check <file.flow> --against-savepoint <dir>  what restoring that savepoint into this job would do
   flowc run <file.flow> [-- <job args>]              compile to a temporary folder and run the job
   flowc graph <file.flow> [--format mermaid|dot]     draw the job graph (sources, operators, sinks)
-  flowc savepoint <admin-url> [--stop] [--dir <dir>] [--token <t>]
+  flowc savepoint <admin-url> [--stop] [--dir <dir>] [--token <t> | --token-file <f>]
                                                      take a savepoint of a running job; prints its path
   flowc savepoint inspect <dir> [--json] [--dump <uid>.<state>]
                                                      what a savepoint holds; one state's keys and values
@@ -36,8 +37,10 @@ Options:
   --allow-non-restored-state
                         check --against-savepoint: accept dropping state that does not map
   --stop                savepoint: stop the job after the savepoint (it exits 0)
-  --dir <dir>           savepoint: the folder for the savepoint (the job's, relative to its working directory)
-  --token <t>           savepoint: the job's --admin-token (or FLOWC_ADMIN_TOKEN)
+  --dir <dir>           savepoint: the folder for the savepoint, inside the job's savepoint root
+                        (--savepoint-dir); relative to that root
+  --token <t>           savepoint: the job's admin token (else FLOWC_ADMIN_TOKEN)
+  --token-file <f>      savepoint: the token is the first line of <f>
   -h, --help            this help
   -v, --version         the version
 
@@ -172,9 +175,16 @@ async function cmdSavepoint(args: string[]): Promise<number> {
     inspect(positionals[0]!, { json: values.json ?? false, dump: values.dump ?? null });
     return EXIT.ok;
   }
-  const { values, positionals } = parseArgs({ args, options: { stop: { type: "boolean" }, dir: { type: "string" }, token: { type: "string" } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args, options: { stop: { type: "boolean" }, dir: { type: "string" }, token: { type: "string" }, "token-file": { type: "string" } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError("savepoint takes the job's admin URL: flowc savepoint http://127.0.0.1:<port> [--stop] [--dir <dir>] (or: flowc savepoint inspect <dir>)");
-  await triggerSavepoint(positionals[0]!, { stop: values.stop ?? false, dir: values.dir ?? null, token: values.token ?? process.env.FLOWC_ADMIN_TOKEN ?? null });
+  let token: string | null;
+  try {
+    token = resolveToken({ flag: values.token, flagName: "--token", file: values["token-file"], fileFlagName: "--token-file", env: process.env[TOKEN_ENV] });
+  } catch (e) {
+    if (e instanceof TokenError) throw new UsageError(e.message);
+    throw e;
+  }
+  await triggerSavepoint(positionals[0]!, { stop: values.stop ?? false, dir: values.dir ?? null, token });
   return EXIT.ok;
 }
 

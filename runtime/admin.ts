@@ -1,5 +1,5 @@
 // The admin endpoint of a running job (`--admin-port N`, docs/operations.md): HTTP on
-// 127.0.0.1 only, optionally behind a bearer token (`--admin-token T`).
+// 127.0.0.1 only, optionally behind a bearer token (admin-token.ts).
 //
 //   GET  /status        job, uptime, records in and out per operator, watermarks, last checkpoint
 //   GET  /checkpoints   the checkpoint history (history.jsonl)
@@ -7,12 +7,19 @@
 //   POST /savepoints    takes a savepoint; body {"dir": "…"} optional; 201 {"path": "…"}
 //   POST /stop          stops the job like SIGTERM; body {"savepoint": true, "dir": "…"} optional
 //
+// Safe without a token against what a web page in the operator's browser can do
+// (docs/operations.md, "The admin endpoint" under "Safety"): a request whose Host is not
+// 127.0.0.1:<port> or localhost:<port> is refused (DNS rebinding), so is one with an
+// Origin other than the endpoint's own or a cross-site Sec-Fetch-Site (403); a POST with a
+// body or a Content-Type must be `application/json` (415), which a page cannot send to
+// another origin without asking first. A bare POST (curl -X POST …) is served.
+//
 // Requests are answered between two batches of the job's loop (a savepoint is a consistent
 // cut), so an answer can wait for the batch in progress.
 
-import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tokenChecker } from "./admin-token.js";
 import type { Log } from "./log.js";
 
 export interface OperatorStatus {
@@ -54,7 +61,8 @@ export interface AdminJob {
   stop(savepoint: { dir: string | null } | null): Promise<string | null>;
 }
 
-class HttpError extends Error {
+/** A request refused or failed: answered with `status` and `{"error": message}`. */
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -69,7 +77,50 @@ function send(res: ServerResponse, status: number, body: unknown, type = "applic
   res.end(text);
 }
 
+/**
+ * Refuses (403) what a web page could send: a Host other than this endpoint's address (a
+ * page's own name rebound to 127.0.0.1), an Origin other than the endpoint's own, a
+ * Sec-Fetch-Site other than same-origin or none. Programs (curl, flowc, Prometheus) send
+ * the address they connected to and no Origin.
+ */
+function refuseForeign(req: IncomingMessage, port: number): void {
+  const names = [`127.0.0.1:${port}`, `localhost:${port}`];
+  const host = req.headers.host?.toLowerCase();
+  // Browsers leave out the default port.
+  if (host === undefined || !(names.includes(host) || (port === 80 && (host === "127.0.0.1" || host === "localhost")))) {
+    throw new HttpError(403, `the Host header ${JSON.stringify(req.headers.host ?? "")} is not this endpoint's address (${names.join(" or ")}); requests for other names are refused (they can come from a web page through DNS rebinding)`);
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    const own = names.map((n) => `http://${n}`);
+    const o = origin.toLowerCase();
+    if (!(own.includes(o) || (port === 80 && (o === "http://127.0.0.1" || o === "http://localhost")))) {
+      throw new HttpError(403, `requests from other web pages are refused: Origin ${origin} is not this endpoint's (${own.join(" or ")})`);
+    }
+  }
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") {
+    throw new HttpError(403, `requests from other web pages are refused (Sec-Fetch-Site: ${site})`);
+  }
+}
+
+/**
+ * A POST's body must be JSON, said so by `Content-Type: application/json`, when it has a
+ * body or a Content-Type at all (415 otherwise): the types a page can send to another
+ * origin without asking first (text/plain, forms) are refused. No body and no type (curl
+ * -X POST) is an empty request.
+ */
+function requireJson(req: IncomingMessage): void {
+  const type = req.headers["content-type"];
+  const length = req.headers["content-length"];
+  const hasBody = (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
+  if (!hasBody && type === undefined) return;
+  if (type?.split(";")[0]!.trim().toLowerCase() === "application/json") return;
+  throw new HttpError(415, `a request with a body must have Content-Type: application/json, not ${type === undefined ? "none" : type} (form and text/plain posts, which web pages can send, are refused)`);
+}
+
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  requireJson(req);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -143,18 +194,15 @@ export interface AdminServer {
 
 export async function startAdmin(port: number, token: string | null, job: AdminJob, jobName: string, log: Log): Promise<AdminServer> {
   let registry: Awaited<ReturnType<typeof metricsRegistry>> | null = null;
-  const expected = token === null ? null : Buffer.from(`Bearer ${token}`);
-  const authorized = (req: IncomingMessage): boolean => {
-    if (expected === null) return true;
-    const got = Buffer.from(req.headers.authorization ?? "");
-    return got.length === expected.length && timingSafeEqual(got, expected);
-  };
+  const authorized = token === null ? () => true : tokenChecker(token);
+  let bound = port;
   const server = createServer((req, res) => {
     void (async () => {
       try {
-        if (!authorized(req)) {
+        refuseForeign(req, bound);
+        if (!authorized(req.headers.authorization)) {
           res.setHeader("www-authenticate", "Bearer");
-          throw new HttpError(401, "this endpoint needs `Authorization: Bearer <token>` (the job's --admin-token)");
+          throw new HttpError(401, "this endpoint needs `Authorization: Bearer <token>` (the job's --admin-token, --admin-token-file or FLOWC_ADMIN_TOKEN)");
         }
         const path = (req.url ?? "/").split("?")[0];
         const route = `${req.method} ${path}`;
@@ -194,7 +242,8 @@ export async function startAdmin(port: number, token: string | null, job: AdminJ
       resolve();
     });
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  bound = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${bound}`;
   return {
     url,
     close: () =>

@@ -6,10 +6,12 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startAdmin, type AdminJob, type AdminServer, type CheckpointStats, type JobStatus } from "./admin.js";
+import { HttpError, startAdmin, type AdminJob, type AdminServer, type CheckpointStats, type JobStatus } from "./admin.js";
+import { resolveToken, TOKEN_ENV, TokenError } from "./admin-token.js";
 import { captureOperator, restoreOperator } from "./savepoint/capture.js";
 import { planRestore, refusal, type RestorePlan } from "./savepoint/compat.js";
 import { readPartRows, readSavepoint, SavepointError, writeSavepoint, type SavepointMetadata } from "./savepoint/format.js";
+import { newSavepointFolder, SavepointDirError, savepointTarget } from "./savepoint/root.js";
 import { parseArgs } from "node:util";
 import type { BuiltJob, EmitFn, JobContext, JobModule, JoinSpec, Manifest, OperatorManifest, RestartManifest, SourceBinding, StateObject, WindowAggregateCode, WindowSpec } from "./api.js";
 import { DedupOperator } from "./time/dedup.js";
@@ -38,15 +40,18 @@ Options:
   --fresh                       ignore (and delete) existing checkpoints: start from the beginning
   --from-savepoint <dir>        start from a savepoint (state by operator uid and state name)
   --allow-non-restored-state    start even when some of the savepoint's state has no place in this job
-  --savepoint-dir <dir>         where savepoints go unless a request names a folder (default ./savepoints/<job>)
+  --savepoint-dir <dir>         the savepoint root: savepoints go here, or to a folder a request
+                                names inside it (default ./savepoints/<job>)
   --admin-port <port>           serve the admin endpoint on 127.0.0.1:<port> (0: any free port)
   --admin-token <token>         require \`Authorization: Bearer <token>\` on the admin endpoint
+  --admin-token-file <path>     the same, the token being the file's first line (not shown by ps)
   --log-level <level>           error, warn (default), info or debug; the log goes to stderr
   -h, --help                    show this help
   --version                     show the compiler that built this job
 
 With a checkpoint block, the job resumes from its newest complete checkpoint.
-Admin endpoint: GET /status, /checkpoints, /metrics; POST /savepoints, /stop.
+Admin endpoint: GET /status, /checkpoints, /metrics; POST /savepoints, /stop. Without a
+token flag, ${TOKEN_ENV} is the token if set. Requests from web pages are refused.
 Exit codes: 0 done or stopped, 1 bad input or a failing job, 2 usage error, 70 internal error.
 `;
 
@@ -203,9 +208,22 @@ class Live {
 }
 
 function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop): AdminJob {
-  const savepoint = (dir: string | null): Promise<string> => {
-    if (stop.requested) return Promise.reject(new Error("the job is stopping"));
-    return new Promise((resolveP, reject) => live.requests.push({ dir: resolve(dir ?? flags.savepointDir), resolve: resolveP, reject }));
+  const savepoint = async (dir: string | null): Promise<string> => {
+    if (stop.requested) throw new Error("the job is stopping");
+    let target: string;
+    try {
+      // Checked now, so a refused folder is answered at once (400), not after the batch.
+      target = savepointTarget(flags.savepointDir, dir);
+    } catch (e) {
+      if (e instanceof SavepointDirError) throw new HttpError(400, e.message);
+      throw e;
+    }
+    try {
+      return await new Promise<string>((resolveP, reject) => live.requests.push({ dir: target, resolve: resolveP, reject }));
+    } catch (e) {
+      if (e instanceof SavepointDirError) throw new HttpError(400, e.message);
+      throw e;
+    }
   };
   return {
     status: () => {
@@ -244,6 +262,7 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
         "savepoint-dir": { type: "string" },
         "admin-port": { type: "string" },
         "admin-token": { type: "string" },
+        "admin-token-file": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -285,7 +304,16 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
     process.stderr.write(`error: --admin-port must be a port number (0 to 65535), not ${JSON.stringify(adminPort)}\n`);
     return 2;
   }
-  if (values["admin-token"] !== undefined && adminPort === undefined) log.warn("--admin-token has no effect without --admin-port");
+  let token: string | null;
+  try {
+    // The environment variable only matters when there is an endpoint to protect.
+    token = resolveToken({ flag: values["admin-token"], flagName: "--admin-token", file: values["admin-token-file"], fileFlagName: "--admin-token-file", env: adminPort === undefined ? undefined : process.env[TOKEN_ENV] });
+  } catch (e) {
+    if (!(e instanceof TokenError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return 2;
+  }
+  for (const flag of ["admin-token", "admin-token-file"] as const) if (values[flag] !== undefined && adminPort === undefined) log.warn(`--${flag} has no effect without --admin-port`);
 
   const stop = new Stop();
   const live = new Live();
@@ -299,7 +327,7 @@ export async function run(job: JobModule, argv: string[]): Promise<number> {
       return 2;
     }
     try {
-      admin = await startAdmin(port, values["admin-token"] ?? null, adminJob(live, m, flags, stop), m.job, log);
+      admin = await startAdmin(port, token, adminJob(live, m, flags, stop), m.job, log);
     } catch (e) {
       process.stderr.write(`error: cannot serve the admin endpoint on 127.0.0.1:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "the port is in use" : (e as Error).message}\n`);
       return 1;
@@ -435,14 +463,6 @@ function openSavepoint(flags: Flags, m: Manifest): StartingSavepoint | null {
     throw new JobError(refused.code, `cannot restore savepoint ${shown}: ${refused.message}${lines}`, refused.hint);
   }
   return { dir, shown, meta, plan };
-}
-
-/** A folder for a new savepoint: savepoint-<job>-<time>, unique in `dir`. */
-function savepointFolder(dir: string, jobName: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  let path = join(dir, `savepoint-${jobName}-${stamp}`);
-  for (let i = 2; existsSync(path); i++) path = join(dir, `savepoint-${jobName}-${stamp}-${i}`);
-  return path;
 }
 
 async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, stop: Stop, live: Live, locks: LockSet): Promise<Outcome> {
@@ -611,7 +631,7 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
         coordinator!.check();
       }
       for (const w of writers) await w.flush();
-      const path = savepointFolder(dir, m.job);
+      const path = newSavepointFolder(flags.savepointDir, dir, m.job);
       const fileWriters = writers.filter((w): w is FileSink | TransactionalFileSink => w instanceof FileSink || w instanceof TransactionalFileSink);
       await writeSavepoint(path, {
         format: "flowc-savepoint",

@@ -13,8 +13,8 @@
 // itself; a folder without it is not a savepoint.
 
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { TypeDesc } from "../api.js";
 import { writeDurable, writeFileAtomic } from "../checkpoint/storage.js";
 import type { SourcePosition } from "../sources.js";
@@ -91,12 +91,18 @@ function digest(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** Writes a captured savepoint's files, then its metadata, durably. */
+/**
+ * Writes a captured savepoint's files, then its metadata, durably, into `dir`, a new empty
+ * folder (savepoint/root.ts makes it). The operators' subfolders are made with a plain
+ * mkdir each: a recursive mkdir can loop for ever on some file systems (see root.ts).
+ */
 export async function writeSavepoint(dir: string, meta: Omit<SavepointMetadata, "checksum" | "operators"> & { operators: (Omit<SavepointOperator, "parts"> & { parts: (Omit<SavepointPart, "bytes" | "sha256"> & { text: string })[] })[] }): Promise<SavepointMetadata> {
   const operators: SavepointOperator[] = [];
   for (const op of meta.operators) {
     const parts: SavepointPart[] = [];
     for (const p of op.parts) {
+      const sub = dirname(join(dir, p.file));
+      if (sub !== dir && !existsSync(sub)) mkdirSync(sub);
       const buf = Buffer.from(p.text);
       await writeDurable(join(dir, p.file), [buf]);
       parts.push({ name: p.name, internal: p.internal, file: p.file, keys: p.keys, bytes: buf.length, sha256: digest(buf) });
