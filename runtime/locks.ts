@@ -19,10 +19,11 @@
 //                                            it locks (symbolic links resolved first)
 
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
-import { dirname, relative, resolve, sep } from "node:path";
+import { dirname, relative, sep } from "node:path";
 import { JobError, describeFsError } from "./errors.js";
+import { makeFolders } from "./folders.js";
 
 /** Who holds a lock, as written in the lock file (one JSON object). */
 export interface Holder {
@@ -116,19 +117,6 @@ export interface LockTarget {
   created: string[];
 }
 
-/** mkdir -p that returns the folders it created, outermost first. */
-function makeFolders(dir: string): string[] {
-  const made: string[] = [];
-  let d = resolve(dir);
-  while (!existsSync(d)) {
-    made.unshift(d);
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
-  }
-  if (made.length) mkdirSync(dir, { recursive: true });
-  return made;
-}
 
 /** The locks a job holds, taken once and kept until the process ends. */
 export class LockSet {

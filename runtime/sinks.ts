@@ -9,12 +9,13 @@
 //   (commit). A commit is idempotent: recovery cuts the target back to the length before the
 //   checkpoint's commit and appends its segments again, so nothing is lost or doubled.
 
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { SinkManifest, SinkWriter } from "./api.js";
 import { createHash, type Hash } from "node:crypto";
 import type { FileRef, SinkTransaction } from "./checkpoint/storage.js";
 import { describeFsError, JobError } from "./errors.js";
+import { makeFolders } from "./folders.js";
 
 export interface LineWriter extends SinkWriter {
   /** Writes what was gathered; may return a promise when the output is backed up. */
@@ -91,7 +92,7 @@ export class FileSink implements LineWriter {
     resumeAt: number | null = null,
   ) {
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      makeFolders(dirname(path));
       if (resumeAt === null) this.fd = openSync(path, "w");
       else {
         this.fd = openSync(path, existsSync(path) ? "r+" : "w+");
@@ -162,7 +163,7 @@ export class TransactionalFileSink implements LineWriter {
   ) {
     this.header = header;
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      makeFolders(dirname(path));
       this.target = openSync(path, existsSync(path) ? "r+" : "w+");
     } catch (e) {
       throw writeError(path, e);
@@ -232,7 +233,7 @@ export class TransactionalFileSink implements LineWriter {
     try {
       if (!this.segment) {
         const rel = join("sinks", `${this.role}-${this.index}`, `seg-${String(this.nextCheckpoint).padStart(6, "0")}-${this.counter++}`);
-        mkdirSync(dirname(join(this.root, rel)), { recursive: true });
+        makeFolders(dirname(join(this.root, rel)));
         this.segment = { fd: openSync(join(this.root, rel), "w"), rel, bytes: 0, hash: createHash("sha256") };
       }
       writeSync(this.segment.fd, buf);

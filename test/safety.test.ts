@@ -305,6 +305,20 @@ describe("paths that collide", () => {
       expect(tree(dir)).toEqual(before);
     }
   });
+  it("a checkpoint folder or sink under /proc is refused at once: making folders never loops (the job never hangs)", async () => {
+    const dir = tempDir();
+    writeFiles(dir, { "in.jsonl": '{"n":1}\n' });
+    const withCheckpoints = await compileIn(tempDir(), copying("every 1s", "copier", false));
+    const r = await runBundle(withCheckpoints, { cwd: dir, args: ["--checkpoint-dir", "/proc/self/flowc-x/chk"] });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/error\[FLOW5004\]: cannot lock the checkpoint folder \/proc\/self\/flowc-x\/chk: .*cannot create the folder \/proc\/\d+\/flowc-x: ENOENT/);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    const toProc = await compileIn(tempDir(), job(`sink r -> file("/proc/self/flowc-y/out.jsonl")\n`));
+    const s = await runBundle(toProc, { cwd: dir });
+    expect(s.exitCode).toBe(1);
+    expect(s.stderr).toMatch(/error\[FLOW5004\]: .*\/proc\/(self|\d+)\/flowc-y/);
+    expect(s.stderr).not.toMatch(STACK_LINE);
+  });
 });
 
 describe("inputs are validated before any output is touched", () => {

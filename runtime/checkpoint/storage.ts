@@ -14,11 +14,12 @@
 // checkpoint whose checksums all verify.
 
 import { createHash } from "node:crypto";
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { OperatorManifest } from "../api.js";
 import { describeFsError, JobError } from "../errors.js";
+import { makeFolders } from "../folders.js";
 import type { SourcePosition } from "../sources.js";
 
 export const FORMAT = "flowc-checkpoints 1";
@@ -85,7 +86,7 @@ export function fsyncDir(dir: string): void {
 
 /** Writes buffers to a new file and fsyncs it, without blocking the batch loop. */
 export async function writeDurable(path: string, buffers: readonly Buffer[]): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolders(dirname(path));
   const fh = await open(path, "w");
   try {
     await fh.writev(buffers as Buffer[]);
@@ -107,7 +108,7 @@ export async function writeMetadataInBackground(root: string, meta: Omit<Checkpo
   const full: CheckpointMetadata = { ...meta, checksum: metadataChecksum(meta) };
   const path = join(root, checkpointDirName(meta.id), METADATA);
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  makeFolders(dir);
   const tmp = `${path}.tmp`;
   await writeDurable(tmp, [Buffer.from(JSON.stringify(full, null, 1))]);
   await rename(tmp, path);
@@ -123,7 +124,7 @@ export async function writeMetadataInBackground(root: string, meta: Omit<Checkpo
 /** Writes a file so that it exists whole or not at all: a temp file, fsync, rename, fsync of the folder. */
 export function writeFileAtomic(path: string, text: string): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  makeFolders(dir);
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, "w");
   try {
@@ -137,7 +138,7 @@ export function writeFileAtomic(path: string, text: string): void {
 }
 
 export function ensureRoot(root: string): void {
-  mkdirSync(root, { recursive: true });
+  makeFolders(root);
   const marker = join(root, "FORMAT");
   let text: string | null = null;
   try {

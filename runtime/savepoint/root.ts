@@ -3,13 +3,11 @@
 // absolute and inside it); a folder that lies outside, by `..`, an absolute path or a
 // symbolic link anywhere on the way, is refused before anything is written.
 //
-// Folders are made one at a time with plain mkdir, never with `mkdir -p` semantics:
-// Node's recursive mkdir loops for ever (at full CPU, on the main thread for mkdirSync, in
-// a libuv worker for the async one) when mkdir answers ENOENT for a path whose parent
-// exists, which is what /proc does (`/proc/self/x`). With one mkdir per missing path
-// component, any path costs a bounded number of file-system calls.
+// Folders are made one at a time with plain mkdir (runtime/folders.ts), never with Node's
+// recursive mkdir, which can loop for ever on a path such as `/proc/self/x`.
 
-import { lstatSync, mkdirSync, realpathSync, statSync } from "node:fs";
+import { mkdirSync, realpathSync } from "node:fs";
+import { makeFolders, statOrNone } from "../folders.js";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 
 /** A request's folder is refused: the admin endpoint answers 400 with this message. */
@@ -24,16 +22,6 @@ function inside(root: string, path: string): boolean {
 function errorText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   return err.code ? `${err.code}${err.code === "ENOENT" ? " (no such file or folder)" : err.code === "EACCES" ? " (permission denied)" : ""}` : err.message;
-}
-
-/** lstat or stat, undefined when nothing is there (also when a parent is a file: ENOTDIR). */
-function statOrNone(path: string, follow: boolean) {
-  try {
-    return follow ? statSync(path, { throwIfNoEntry: false }) : lstatSync(path, { throwIfNoEntry: false });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
-    throw e;
-  }
 }
 
 /** The nearest of `path` and its parents that exists (symbolic links are not followed). */
@@ -80,37 +68,6 @@ export function savepointTarget(root: string, dir: string | null): string {
     throw new SavepointDirError(`"dir" ${JSON.stringify(dir)} cannot be used: ${errorText(e)}`);
   }
   return target;
-}
-
-/** Makes `path` and its missing parents, one plain mkdir each (see the top of the file). */
-function makeFolders(path: string): void {
-  const missing: string[] = [];
-  for (let p = path; ; p = dirname(p)) {
-    let st;
-    let link;
-    try {
-      st = statOrNone(p, true);
-      link = st ? undefined : statOrNone(p, false);
-    } catch (e) {
-      throw new Error(`cannot use the folder ${p}: ${errorText(e)}`);
-    }
-    if (link) throw new Error(`${p} is a symbolic link that leads nowhere`);
-    if (st) {
-      if (!st.isDirectory()) throw new Error(`${p} is not a folder`);
-      break;
-    }
-    missing.push(p);
-    if (dirname(p) === p) break;
-  }
-  for (const p of missing.reverse()) {
-    try {
-      mkdirSync(p);
-    } catch (e) {
-      // Made meanwhile by someone else: fine if it is a folder.
-      if ((e as NodeJS.ErrnoException).code === "EEXIST" && statOrNone(p, true)?.isDirectory()) continue;
-      throw new Error(`cannot create the folder ${p}: ${errorText(e)}`);
-    }
-  }
 }
 
 /**
