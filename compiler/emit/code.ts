@@ -180,11 +180,11 @@ export class CodeGen {
     const r = this.expr(e.right, env);
     switch (e.op) {
       case "+":
-        return n.bin(l, K.PlusToken, r);
       case "-":
-        return n.bin(l, K.MinusToken, r);
-      case "*":
-        return n.bin(l, K.AsteriskToken, r);
+      case "*": {
+        const op = e.op === "+" ? K.PlusToken : e.op === "-" ? K.MinusToken : K.AsteriskToken;
+        return this.intChecked(n.bin(l, op, r), this.typeOf(e), `\`${e.op}\``, e.opSpan);
+      }
       case "/":
         return n.bin(l, K.SlashToken, r);
       case "%": {
@@ -224,6 +224,16 @@ export class CodeGen {
       case "??":
         return n.bin(l, K.QuestionQuestionToken, r);
     }
+  }
+
+  /**
+   * An arithmetic result of type int (or timestamp, duration: integer milliseconds) checked
+   * against the int range (FLOW5013, at `span`); other types (float, string) as they are.
+   * Unary minus needs no check: the range is symmetric and every int in it.
+   */
+  intChecked(result: TS.Expression, t: Type, what: string, span: A.Span): TS.Expression {
+    if (!isIntLike(t)) return result;
+    return this.lib("checkInt", [result, this.n.str(what), this.n.str(this.location(span))]);
   }
 
   private lib(name: string, args: TS.Expression[]): TS.Expression {
@@ -278,7 +288,8 @@ export class CodeGen {
       case "round":
       case "floor":
       case "ceil":
-        return n.call(n.prop(n.id("Math"), target.name), [v(0)]);
+        // Of an int: the int itself. Of a float: an int, or FLOW5013 beyond the int range.
+        return isIntLike(target.argTypes[0]!) ? n.call(n.prop(n.id("Math"), target.name), [v(0)]) : this.lib(target.name, [v(0), n.str(this.location(e.span))]);
       case "min":
       case "max": {
         const numeric = target.argTypes.every((t) => t.kind === "prim" && t.name !== "string");
@@ -336,13 +347,11 @@ export class CodeGen {
           const zero = valueType.kind === "prim" && valueType.name === "string" ? n.str("") : n.num(0);
           const keyName = env.names.fresh("$key");
           const current = n.paren(n.bin(n.method(target, "get", [n.id(keyName)]), K.QuestionQuestionToken, zero));
-          return [
-            n.block([
-              n.constDecl(keyName, key),
-              n.expr(n.method(target, "set", [n.id(keyName), n.bin(current, s.op === "+=" ? K.PlusToken : K.MinusToken, value)])),
-            ]),
-          ];
+          const updated = this.intChecked(n.bin(current, s.op === "+=" ? K.PlusToken : K.MinusToken, value), valueType, `\`${s.op}\``, s.span);
+          return [n.block([n.constDecl(keyName, key), n.expr(n.method(target, "set", [n.id(keyName), updated]))])];
         }
+        // `x += v` on an int: `x = $lib.checkInt(x + v, …)` (x is a local or a state field).
+        if (s.op !== "=" && isIntLike(stripOptional(b.type))) return [n.assign(target, this.intChecked(n.bin(target, s.op === "+=" ? K.PlusToken : K.MinusToken, value), stripOptional(b.type), `\`${s.op}\``, s.span))];
         return [n.assign(target, value, s.op)];
       }
       case "IfStmt":
@@ -429,8 +438,8 @@ export class CodeGen {
           return typeOf(x, "string");
         case "bool":
           return typeOf(x, "boolean");
-        case "float":
-          return typeOf(x, "number");
+        case "float": // finite: JSON.parse reads a number beyond the float range as Infinity
+          return n.method(n.id("Number"), "isFinite", [x]);
         default: // int, timestamp, duration: exact integers
           return n.bin(typeOf(x, "number"), K.AmpersandAmpersandToken, n.method(n.id("Number"), "isSafeInteger", [x]));
       }
@@ -488,6 +497,11 @@ export class CodeGen {
     }
     return n.call(n.prop(n.id("JSON"), "stringify"), [value]);
   }
+}
+
+/** int, timestamp and duration: integers, exact only within ±(2^53 − 1). */
+export function isIntLike(t: Type): boolean {
+  return t.kind === "prim" && (t.name === "int" || t.name === "timestamp" || t.name === "duration");
 }
 
 /** Records, lists and maps compare by content, primitives with ===. */
