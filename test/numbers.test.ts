@@ -161,6 +161,14 @@ sink r -> stdout()`;
   });
 });
 
+describe("parse_int and parse_float", () => {
+  it("parse_int of a number beyond the range is null, as for text that is no number; parse_float may give infinity", async () => {
+    const r = await compileAndRun(job(`source s: string = values(["9007199254740991", "9007199254740992", "-9007199254740992", "1e400"])\nsink s |> map(x => { i: parse_int(x), f: parse_float(x) }) -> stdout()`));
+    expect(r.exitCode).toBe(0);
+    expect(lines(r.stdout)).toEqual([`{"i":${MAX},"f":${MAX}}`, '{"i":null,"f":9007199254740992}', '{"i":null,"f":-9007199254740992}', '{"i":null,"f":null}']);
+  });
+});
+
 describe("floats stay IEEE", () => {
   it("float arithmetic beyond the float range gives Infinity, printed as null, without an error", async () => {
     const r = await compileAndRun(
