@@ -24,7 +24,8 @@ export const MAX_INT = 9007199254740991;
 // comparison of Math.abs (which V8 compiles to one instruction; two comparisons, `r > MAX ||
 // r < -MAX`, cost several times as much in a micro-benchmark), with the number itself, not
 // MAX_INT (a module variable, loaded at each check instead of folded), and build their error
-// in a separate function, so that they stay small enough for V8 to inline at every call.
+// in a separate function. Generated code inlines checkInt's comparison in function bodies
+// (compiler/emit/code.ts, inlineIntChecks) and calls it only elsewhere.
 
 /**
  * An int result (`+ - *`, `sum`, `+=`, `-=` on ints, timestamps and durations), checked
@@ -32,8 +33,13 @@ export const MAX_INT = 9007199254740991;
  * job stops (FLOW5013) instead of going on with a rounded number.
  */
 export function checkInt(r: number, what: string, location: string): number {
-  if (Math.abs(r) > 9007199254740991) throw intResultOutOfRange(r, what, location);
+  if (Math.abs(r) > 9007199254740991) intOutOfRange(r, what, location);
   return r;
+}
+
+/** FLOW5013 for an int result `r` of `what` (generated code inlines the check before it). */
+export function intOutOfRange(r: number, what: string, location: string): never {
+  throw new FlowRuntimeError(`integer out of range: the result of ${what} (${r}) is ${BEYOND}`, location, "FLOW5013");
 }
 
 /** `floor(x)` of a float: an int, or FLOW5013 when x is beyond the int range (or NaN). */
@@ -58,10 +64,6 @@ export function round(x: number, location: string): number {
 }
 
 const BEYOND = `beyond ±${MAX_INT}, where ints stop being exact`;
-
-function intResultOutOfRange(r: number, what: string, location: string): FlowRuntimeError {
-  return new FlowRuntimeError(`integer out of range: the result of ${what} (${r}) is ${BEYOND}`, location, "FLOW5013");
-}
 
 function floatOutOfRange(fn: string, x: number, location: string): FlowRuntimeError {
   const what = Number.isNaN(x) ? `\`${fn}\` of NaN has no int value` : `\`${fn}\` of ${x} is ${BEYOND}`;
