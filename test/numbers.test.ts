@@ -150,6 +150,16 @@ sink r -> stdout()`;
     expect(await outOfRange(body('per["a"] += x.v\n  total = per["a"] ?? 0'), ints(MAX, 1), /--> job\.flow:7:3$/m, /the result of `\+=`/)).toEqual([String(MAX)]);
   });
 
+  it("a state's initial value (computed outside any function of the job)", async () => {
+    const body = `source n: int = values([1, 2])
+let r = n |> key_by(x => x) |> process(x) as p {
+  state total: int = 9007199254740991 + 1
+  emit total
+}
+sink r -> stdout()`;
+    expect(await outOfRange(body, {}, /--> job\.flow:4:39$/m, /the result of `\+` \(9007199254740992\)/)).toEqual([]);
+  });
+
   it("floor, ceil and round of a float beyond the range (or NaN), at the call", async () => {
     const fl = `type F = { x: float }\nsource f: F = file("f.jsonl")`;
     const floats = (...xs: string[]): Record<string, string> => ({ "f.jsonl": xs.map((x) => `{"x":${x}}`).join("\n") + "\n" });
