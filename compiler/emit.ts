@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { StatementStructures, ts as TS } from "ts-morph";
 import type { StatefulStage } from "./check.js";
-import { CodeGen, Names, type Env } from "./emit/code.js";
+import { CodeGen, inlineIntChecks, Names, type Env } from "./emit/code.js";
 import { buildBody } from "./emit/graph.js";
 import { Nodes, fieldName } from "./emit/tsnodes.js";
 import { accumulatorName, type JobGraph } from "./plan.js";
@@ -160,7 +160,7 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
       name: fnName(fn.name),
       parameters: params,
       returnType: typeText(fn.result),
-      statements: n.printAll([n.ret(gen.expr(fn.decl.body, env))]),
+      statements: n.printAll(inlineIntChecks(n, [n.ret(gen.expr(fn.decl.body, env))])),
     });
   }
 
@@ -206,7 +206,7 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
     docs: ["Wires the job graph: one function per node, called synchronously for each element."],
     parameters: [{ name: "$ctx", type: "$rt.JobContext" }],
     returnType: "$rt.BuiltJob",
-    statements: n.printAll(buildBody(graph, gen, n, stateClass, fieldCounts)),
+    statements: n.printAll(inlineIntChecks(n, buildBody(graph, gen, n, stateClass, fieldCounts))),
   });
 
   const sf = project.createSourceFile(JOB_FILE, { statements: [header.trimEnd(), ...statements] });

@@ -8,8 +8,15 @@ import { ConversionError } from "./errors.js";
 
 export type Converter = (raw: unknown, path: string) => unknown;
 
+/** Ints (and timestamps, durations) are exact up to this, in both directions (LANGUAGE.md 5). */
+const MAX_INT = 9007199254740991;
+
+/** A number that JSON.parse or Number() read as ±Infinity: its text was beyond the float range. */
+const HUGE = "a number beyond the float range (±1.8e308)";
+
 function describe(v: unknown): string {
   if (v === null) return "null";
+  if (typeof v === "number" && !Number.isFinite(v)) return Number.isNaN(v) ? "NaN" : HUGE;
   if (v === undefined) return "nothing (the field is missing)";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "an object";
@@ -56,17 +63,35 @@ function setField(out: Record<string, unknown>, name: string, value: unknown): v
   else out[name] = value;
 }
 
-/** A converter for JSON values. */
-export function jsonConverter(d: TypeDesc): Converter {
+/** An integer (int, timestamp, duration) beyond ±(2^53 − 1), or one too large for a float. */
+function outOfRange(p: string, d: TypeDesc, v: number): never {
+  // Not the number itself: JSON.parse has already rounded it (9007199254740993 reads as …992).
+  throw new ConversionError(p, `expected ${typeName(d)}, found ${Number.isFinite(v) ? `a number beyond ±${MAX_INT}, where ints stop being exact` : HUGE}`);
+}
+
+/** Whether a number that is not a safe integer is out of the int range (not a fraction). */
+const beyond = (v: number): boolean => !Number.isFinite(v) || (Number.isInteger(v) && Math.abs(v) > MAX_INT);
+
+/**
+ * A converter for JSON values. Input (`input`, the default) takes floats that are finite
+ * only: JSON.parse reads a number beyond the float range as Infinity, which is a bad
+ * record. Results of imported functions may be any IEEE float.
+ */
+export function jsonConverter(d: TypeDesc, input = true): Converter {
   switch (d.t) {
     case "int":
       return (v, p) => {
         if (typeof v === "number" && Number.isSafeInteger(v)) return v;
-        if (typeof v === "number" && Number.isInteger(v)) throw new ConversionError(p, `expected int, found ${v}, which is too large to be exact (ints are exact up to 9007199254740991)`);
+        if (typeof v === "number" && beyond(v)) return outOfRange(p, d, v);
         return fail(p, d, v);
       };
     case "float":
-      return (v, p) => (typeof v === "number" ? v : fail(p, d, v));
+      if (!input) return (v, p) => (typeof v === "number" ? v : fail(p, d, v));
+      return (v, p) => {
+        if (Number.isFinite(v)) return v;
+        if (typeof v === "number") throw new ConversionError(p, `expected float, found ${HUGE}`);
+        return fail(p, d, v);
+      };
     case "bool":
       return (v, p) => (typeof v === "boolean" ? v : fail(p, d, v));
     case "string":
@@ -74,6 +99,7 @@ export function jsonConverter(d: TypeDesc): Converter {
     case "timestamp":
       return (v, p) => {
         if (typeof v === "number" && Number.isSafeInteger(v)) return v;
+        if (typeof v === "number" && beyond(v)) return outOfRange(p, d, v);
         if (typeof v === "string") {
           const ms = parseTimestamp(v);
           if (!Number.isNaN(ms)) return ms;
@@ -84,15 +110,16 @@ export function jsonConverter(d: TypeDesc): Converter {
     case "duration":
       return (v, p) => {
         if (typeof v === "number" && Number.isSafeInteger(v)) return v;
-        if (typeof v === "string" && !Number.isNaN(parseDuration(v))) return parseDuration(v);
+        if (typeof v === "number" && beyond(v)) return outOfRange(p, d, v);
+        if (typeof v === "string" && Number.isSafeInteger(parseDuration(v))) return parseDuration(v);
         return fail(p, d, v);
       };
     case "optional": {
-      const inner = jsonConverter(d.of);
+      const inner = jsonConverter(d.of, input);
       return (v, p) => (v === null || v === undefined ? null : inner(v, p));
     }
     case "list": {
-      const inner = jsonConverter(d.of);
+      const inner = jsonConverter(d.of, input);
       return (v, p) => {
         if (!Array.isArray(v)) return fail(p, d, v);
         const out = new Array(v.length);
@@ -102,7 +129,7 @@ export function jsonConverter(d: TypeDesc): Converter {
     }
     case "map": {
       const key = textConverter(d.key);
-      const value = jsonConverter(d.value);
+      const value = jsonConverter(d.value, input);
       return (v, p) => {
         if (v === null || typeof v !== "object" || Array.isArray(v)) return fail(p, d, v);
         const out = new Map<unknown, unknown>();
@@ -111,7 +138,7 @@ export function jsonConverter(d: TypeDesc): Converter {
       };
     }
     case "record": {
-      const fields = d.fields.map((f) => ({ name: f.name, convert: jsonConverter(f.type), optional: f.type.t === "optional" }));
+      const fields = d.fields.map((f) => ({ name: f.name, convert: jsonConverter(f.type, input), optional: f.type.t === "optional" }));
       return (v, p) => {
         if (v === null || typeof v !== "object" || Array.isArray(v)) return fail(p, d, v);
         const src = v as Record<string, unknown>;
@@ -128,6 +155,9 @@ export function jsonConverter(d: TypeDesc): Converter {
   }
 }
 
+/** A float written in decimal: `1`, `-2.5`, `.5`, `1e-3` (as `parse_float` reads them). */
+const FLOAT_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** A converter for text cells (csv fields, map keys): strings to primitives. */
 export function textConverter(d: TypeDesc): (s: string, path: string) => unknown {
   switch (d.t) {
@@ -138,13 +168,16 @@ export function textConverter(d: TypeDesc): (s: string, path: string) => unknown
         const t = s.trim();
         const n = /^[+-]?\d+$/.test(t) ? Number(t) : NaN;
         if (Number.isSafeInteger(n)) return n;
+        if (!Number.isNaN(n)) throw new ConversionError(p, `expected int, found ${describe(s)}, beyond ±${MAX_INT}, where ints stop being exact`);
         throw new ConversionError(p, `expected int, found ${describe(s)}`);
       };
     case "float":
+      // Decimal notation only (as parse_float): not hex, "Infinity" or "NaN".
       return (s, p) => {
         const t = s.trim();
-        const n = t === "" ? NaN : Number(t);
-        if (!Number.isNaN(n)) return n;
+        const n = FLOAT_TEXT.test(t) ? Number(t) : NaN;
+        if (Number.isFinite(n)) return n;
+        if (!Number.isNaN(n)) throw new ConversionError(p, `expected float, found ${describe(s)}, beyond the float range (±1.8e308)`);
         throw new ConversionError(p, `expected float, found ${describe(s)}`);
       };
     case "bool":
@@ -159,6 +192,7 @@ export function textConverter(d: TypeDesc): (s: string, path: string) => unknown
         const t = s.trim();
         const n = /^[+-]?\d+$/.test(t) ? Number(t) : parseTimestamp(t);
         if (Number.isSafeInteger(n)) return n;
+        if (!Number.isNaN(n)) throw new ConversionError(p, `expected a timestamp, found ${describe(s)}, beyond ±${MAX_INT}, where ints stop being exact`);
         throw new ConversionError(p, `expected a timestamp (integer milliseconds or RFC 3339), found ${describe(s)}`);
       };
     case "duration":
@@ -166,6 +200,7 @@ export function textConverter(d: TypeDesc): (s: string, path: string) => unknown
         const t = s.trim();
         const n = /^\d+$/.test(t) ? Number(t) : parseDuration(t);
         if (Number.isSafeInteger(n)) return n;
+        if (!Number.isNaN(n)) throw new ConversionError(p, `expected a duration, found ${describe(s)}, beyond ±${MAX_INT} milliseconds, where ints stop being exact`);
         throw new ConversionError(p, `expected a duration (milliseconds or such as 5s), found ${describe(s)}`);
       };
     case "optional": {

@@ -17,6 +17,59 @@ export class FlowRuntimeError extends Error {
   }
 }
 
+/** The largest `int`: ints are exact up to 2^53 − 1, and so is every int result (LANGUAGE.md 5). */
+export const MAX_INT = 9007199254740991;
+
+// The checks below are on the hot path of every job that does int arithmetic. They are one
+// comparison of Math.abs (which V8 compiles to one instruction; two comparisons, `r > MAX ||
+// r < -MAX`, cost several times as much in a micro-benchmark), with the number itself, not
+// MAX_INT (a module variable, loaded at each check instead of folded), and build their error
+// in a separate function. Generated code inlines checkInt's comparison in function bodies
+// (compiler/emit/code.ts, inlineIntChecks) and calls it only elsewhere.
+
+/**
+ * An int result (`+ - *`, `sum`, `+=`, `-=` on ints, timestamps and durations), checked
+ * against the int range: beyond ±(2^53 − 1) a JavaScript number is no longer exact, so the
+ * job stops (FLOW5013) instead of going on with a rounded number.
+ */
+export function checkInt(r: number, what: string, location: string): number {
+  if (Math.abs(r) > 9007199254740991) intOutOfRange(r, what, location);
+  return r;
+}
+
+/** FLOW5013 for an int result `r` of `what` (generated code inlines the check before it). */
+export function intOutOfRange(r: number, what: string, location: string): never {
+  throw new FlowRuntimeError(`integer out of range: the result of ${what} (${r}) is ${BEYOND}`, location, "FLOW5013");
+}
+
+/** `floor(x)` of a float: an int, or FLOW5013 when x is beyond the int range (or NaN). */
+export function floor(x: number, location: string): number {
+  const r = Math.floor(x);
+  if (!(Math.abs(r) <= 9007199254740991)) throw floatOutOfRange("floor", x, location);
+  return r;
+}
+
+/** `ceil(x)` of a float: an int, or FLOW5013. */
+export function ceil(x: number, location: string): number {
+  const r = Math.ceil(x);
+  if (!(Math.abs(r) <= 9007199254740991)) throw floatOutOfRange("ceil", x, location);
+  return r;
+}
+
+/** `round(x)` of a float, halves up (as Java's Math.round): an int, or FLOW5013. */
+export function round(x: number, location: string): number {
+  const r = Math.round(x);
+  if (!(Math.abs(r) <= 9007199254740991)) throw floatOutOfRange("round", x, location);
+  return r;
+}
+
+const BEYOND = `beyond ±${MAX_INT}, where ints stop being exact`;
+
+function floatOutOfRange(fn: string, x: number, location: string): FlowRuntimeError {
+  const what = Number.isNaN(x) ? `\`${fn}\` of NaN has no int value` : `\`${fn}\` of ${x} is ${BEYOND}`;
+  return new FlowRuntimeError(`integer out of range: ${what}`, location, "FLOW5013");
+}
+
 /** `undefined` (a missing map entry, list index or `?.` on null) as the language's null. */
 export function nul<T>(v: T | undefined): T | null {
   return v === undefined ? null : v;

@@ -488,7 +488,7 @@ async function runOnce(job: JobModule, flags: Flags, fresh: boolean, log: Log, s
     // Inputs first: each must be a readable regular file.
     const pending: (Source | null)[] = m.sources.map((s) => {
       if (s.connector !== "file" && s.connector !== "stdin") return null;
-      const errors = new RecordErrors(s.onError, null);
+      const errors = new RecordErrors(s.onError, null, (message) => log.warn(message));
       policies.push({ name: s.name, errors, deadLetter: s.onError.policy === "dead_letter" });
       const src = s.connector === "file" ? new FileSource(s.name, s, errors) : new StdinSource(s.name, s, errors);
       opened.push(src); // closed in `finally` if a later check fails

@@ -5,7 +5,6 @@
 // source's on_error policy.
 
 import { closeSync, fstatSync, readSync } from "node:fs";
-import { parse as csvParse, type Parser } from "csv-parse";
 import type { OnErrorManifest, SourceManifest } from "./api.js";
 import { csvRowConverter, jsonConverter, type Converter } from "./convert.js";
 import { BadRecordError, ConversionError, describeFsError, JobError } from "./errors.js";
@@ -64,6 +63,8 @@ export class RecordErrors {
     private readonly policy: OnErrorManifest,
     /** Where dead letters go (set once the writer is open). */
     public deadLetter: LineWriter | null,
+    /** The job's log at warn level, for what is odd in the input but not bad (a csv column named twice). */
+    readonly warn: (message: string) => void = () => {},
   ) {}
 
   handle(err: BadRecordError): void {
@@ -206,6 +207,8 @@ export class LineBuffer {
   lineNo = 0;
   /** Byte offset just after the last line taken. */
   offset = 0;
+  /** Whether the last line taken ended with \r\n (rather than \n). */
+  cr = false;
 
   constructor(private readonly decodeChunks = false) {}
 
@@ -283,6 +286,7 @@ export class LineBuffer {
     }
     let stop = nl;
     if (stop > this.start && this.buf[stop - 1] === 13) stop--;
+    this.cr = stop < nl;
     const text = this.buf.toString("utf8", this.start, stop);
     this.start = Math.min(nl + 1, this.end);
     this.offset = this.base + this.start;
@@ -296,6 +300,7 @@ export class LineBuffer {
     const from = this.textPos;
     const nl = text.indexOf("\n", from);
     const stop = nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    this.cr = stop < nl;
     const line = text.slice(from, stop);
     this.start += nl + 1 - from;
     this.textPos = nl + 1;
@@ -356,63 +361,223 @@ class LineDecoder {
   }
 }
 
-/** Turns csv records (the first one the header) into typed records, tracking byte offsets. */
+/**
+ * How far a csv record may go on past the end of its first line (a quoted field with line
+ * breaks), in bytes from its start. A quote still open by then is taken to be a mistake:
+ * the record is the first line alone, and is bad.
+ */
+export const CSV_SPAN_LIMIT = 1 << 20;
+
+/** A line of a record that goes on past its first line: its text, number, the offset after it and its line break. */
+interface CsvLine {
+  text: string;
+  no: number;
+  end: number;
+  cr: boolean;
+}
+
+/** What `parseCsvRecord` found wrong: a problem, and whether it is a quote still open at the end. */
+interface CsvProblem {
+  problem: string;
+  /** The 1-based field where a quote opens and is not closed (unclosed), else 0. */
+  unclosed: number;
+  /** The character index the problem is at. */
+  at: number;
+}
+
+/**
+ * The cells of one csv record (RFC 4180): fields separated by commas; a field that starts
+ * with a quote is quoted, may hold commas, line breaks and doubled quotes, and ends at its
+ * closing quote, which a comma or the end of the record follows; a field that does not start
+ * with a quote holds no quote. Anything else is a problem.
+ */
+export function parseCsvRecord(text: string): string[] | CsvProblem {
+  if (text.indexOf('"') < 0) return text.split(",");
+  const cells: string[] = [];
+  let i = 0;
+  for (;;) {
+    const field = cells.length + 1;
+    if (text.charCodeAt(i) === 34) {
+      let value = "";
+      let from = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', from);
+        if (q < 0) return { problem: `the quote that opens field ${field} is not closed`, unclosed: field, at: i };
+        value += text.slice(from, q);
+        if (text.charCodeAt(q + 1) === 34) {
+          value += '"';
+          from = q + 2;
+          continue;
+        }
+        i = q + 1;
+        break;
+      }
+      cells.push(value);
+      if (i >= text.length) return cells;
+      if (text.charCodeAt(i) !== 44) return { problem: `field ${field} goes on after its closing quote (a quoted field ends at a comma or the end of the line)`, unclosed: 0, at: i };
+      i++;
+    } else {
+      const comma = text.indexOf(",", i);
+      const cell = text.slice(i, comma < 0 ? text.length : comma);
+      const q = cell.indexOf('"');
+      if (q >= 0) return { problem: `field ${field} has a quote but does not start with one (quote the whole field and double its quotes: "a""b" for a"b)`, unclosed: 0, at: i + q };
+      cells.push(cell);
+      if (comma < 0) return cells;
+      i = comma + 1;
+    }
+    if (i >= text.length) {
+      cells.push(""); // a comma at the end: one more, empty field
+      return cells;
+    }
+  }
+}
+
+/** How many double quotes a line holds. */
+function quoteCount(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('"'); i >= 0; i = text.indexOf('"', i + 1)) n++;
+  return n;
+}
+
+/** Columns whose header name is used more than once: `warned` keeps each warning to once per process. */
+const warned = new Set<string>();
+
+/**
+ * Turns csv lines (the first record the header) into typed records. A record is one line,
+ * or more while a quoted field is open (RFC 4180 allows line breaks inside quotes), up to
+ * CSV_SPAN_LIMIT bytes. A record that is not valid csv, or whose quote is still open at the
+ * end of the input or at that limit, is bad: the bad record is its first line alone, and
+ * reading goes on with the next line (so an unclosed quote costs one line, not the rest of
+ * the file). Keeps the position after the last record taken: the byte offset and line.
+ */
 class CsvDecoder {
-  private parser!: Parser;
   private convert: ((cells: string[], line: number) => unknown) | null = null;
-  private failed: Error | null = null;
   private width = 0;
-  /** File offset where the current parser started, and the line before it. */
-  private base = 0;
-  private lineBase = 0;
   header: string[] | null = null;
-  /** The position after the last row taken. */
+  /** The position after the last record taken (or bad line passed). */
   offset = 0;
   line = 0;
+  /** The lines so far of a record whose quoted field goes on past its first line. */
+  private open: CsvLine[] = [];
+  private openQuotes = 0;
+  /** The field whose quote is open (for messages). */
+  private openField = 0;
+  /** Lines to read again, from `againAt`: those after the first line of a bad record that spanned lines. */
+  private again: CsvLine[] = [];
+  private againAt = 0;
 
   constructor(
     private readonly sourceName: string,
     private readonly file: string,
     private readonly m: SourceManifest,
     private readonly errors: RecordErrors,
-  ) {
-    this.restart(0, 0);
-  }
+    private readonly lines: LineBuffer,
+  ) {}
 
-  /** A new parser reading from a file offset; with a known header, it is not read again. */
-  restart(offset: number, line: number, header: string[] | null = this.header): void {
-    this.base = this.offset = offset;
-    this.lineBase = this.line = line;
-    this.failed = null;
-    this.parser = csvParse({ info: true, relax_column_count: true, bom: offset === 0, skip_empty_lines: true });
-    this.parser.on("error", (e) => {
-      this.failed = e;
-    });
+  /** Starts over at a position (after a seek; the line buffer is reset by the caller); with a known header, it is not read again. */
+  restart(offset: number, line: number, header: string[] | null): void {
+    this.offset = offset;
+    this.line = line;
+    this.open = [];
+    this.again = [];
+    this.againAt = 0;
+    this.convert = null;
+    this.header = null;
     if (header) this.useHeader(header, line);
   }
 
-  write(chunk: Buffer, out: unknown[]): void {
-    this.parser.write(chunk);
-    this.drain(out);
+  /**
+   * Takes lines into `out` until it holds `max` records or a record fails the job:
+   * "input" when the line buffer needs more input first, "end" at the end of the input.
+   */
+  decode(out: unknown[], max: number): "input" | "end" | "full" {
+    const lines = this.lines;
+    while (out.length < max && !this.errors.failure) {
+      if (this.againAt < this.again.length) {
+        const l = this.again[this.againAt++]!;
+        if (this.againAt === this.again.length) {
+          this.again = [];
+          this.againAt = 0;
+        }
+        this.take(l.text, l.no, l.end, l.cr, out);
+        continue;
+      }
+      const text = lines.nextLine();
+      if (text === null) {
+        if (!lines.eof) return "input";
+        if (this.open.length === 0) return "end";
+        this.unclosed("is never closed (a quoted field may span lines, but this one reaches the end of the input)");
+        continue;
+      }
+      this.take(text, lines.lineNo, lines.offset, lines.cr, out);
+    }
+    return "full";
   }
 
-  end(out: unknown[]): void {
-    this.parser.end();
-    this.drain(out);
+  /** One line: a record of its own, the start of one that spans lines, or the next line of one. */
+  private take(text: string, no: number, end: number, cr: boolean, out: unknown[]): void {
+    const quotes = text.indexOf('"') < 0 ? 0 : quoteCount(text);
+    if (this.open.length === 0) {
+      if ((quotes & 1) === 0) {
+        // The usual case: a record on one line (an empty line is no record).
+        if (text.length > 0) {
+          const cells = parseCsvRecord(text);
+          if (Array.isArray(cells)) this.record(cells, text, no, out);
+          else this.bad(no, `not valid csv: ${cells.problem}`, text);
+        }
+        this.offset = end;
+        this.line = no;
+        return;
+      }
+      // An odd number of quotes: a quoted field goes on to the next line, unless the line
+      // is wrong before that quote.
+      const p = parseCsvRecord(text);
+      if (Array.isArray(p) || p.unclosed === 0) {
+        this.bad(no, `not valid csv: ${Array.isArray(p) ? "unbalanced quotes" : p.problem}`, text);
+        this.offset = end;
+        this.line = no;
+        return;
+      }
+      this.open = [{ text, no, end, cr }];
+      this.openQuotes = quotes;
+      this.openField = p.unclosed;
+      return;
+    }
+    this.open.push({ text, no, end, cr });
+    this.openQuotes += quotes;
+    if ((this.openQuotes & 1) === 0) {
+      const lines = this.open;
+      let all = lines[0]!.text;
+      for (let i = 1; i < lines.length; i++) all += (lines[i - 1]!.cr ? "\r\n" : "\n") + lines[i]!.text;
+      const cells = parseCsvRecord(all);
+      if (!Array.isArray(cells)) {
+        const at = lines[0]!.no + (all.slice(0, cells.at).match(/\n/g)?.length ?? 0);
+        this.unclosed(`is not closed on this line, and the lines after it do not complete the record (line ${at}: ${cells.problem})`);
+        return;
+      }
+      this.open = [];
+      this.record(cells, all, lines[0]!.no, out);
+      this.offset = end;
+      this.line = no;
+      return;
+    }
+    if (end - this.offset > CSV_SPAN_LIMIT) this.unclosed("is not closed within 1 MiB (a quoted field may span lines, up to 1 MiB from the start of its record)");
   }
 
-  private drain(out: unknown[]): void {
-    let r: { record: string[]; info: { lines: number; bytes: number } } | null;
-    while ((r = this.parser.read()) !== null) {
-      this.row(r.record, this.lineBase + r.info.lines, out);
-      this.offset = this.base + r.info.bytes;
-      this.line = this.lineBase + r.info.lines;
-    }
-    if (this.failed) {
-      const e = this.failed as Error & { lines?: number };
-      this.errors.handle(new BadRecordError(this.sourceName, this.file, this.lineBase + (e.lines ?? 0), null, `not valid csv (${e.message})`, ""));
-      this.restart(this.offset, this.line);
-    }
+  /** The open record is bad: its first line alone; the lines after it are read again. */
+  private unclosed(how: string): void {
+    const [first, ...rest] = this.open;
+    this.open = [];
+    this.bad(first!.no, `not valid csv: the quote that opens field ${this.openField} ${how}; the record is taken to be this line alone`, first!.text);
+    this.offset = first!.end;
+    this.line = first!.no;
+    this.again = rest.concat(this.again.slice(this.againAt));
+    this.againAt = 0;
+  }
+
+  private bad(no: number, problem: string, raw: string, field: string | null = null): void {
+    if (!this.convert) throw new JobError("FLOW5001", `bad csv header in ${this.file}, line ${no}: ${problem}`);
+    this.errors.handle(new BadRecordError(this.sourceName, this.file, no, field, problem, raw));
   }
 
   private useHeader(cells: string[], line: number): void {
@@ -424,23 +589,34 @@ class CsvDecoder {
       if (!(e instanceof ConversionError)) throw e;
       throw new JobError("FLOW5001", `bad csv header in ${this.file}, line ${line}: ${e.problem}`);
     }
+    // A column named twice: the type reads the first of them (a warning, once).
+    if (this.m.type.t !== "record") return;
+    for (const f of this.m.type.fields) {
+      const first = cells.indexOf(f.name);
+      if (first < 0 || cells.indexOf(f.name, first + 1) < 0) continue;
+      const at = cells.flatMap((c, i) => (c === f.name ? [i + 1] : []));
+      const message = `source \`${this.sourceName}\`: the header of ${this.file} has the column \`${f.name}\` ${at.length} times (columns ${at.join(", ")}); field \`${f.name}\` reads the first, column ${at[0]}`;
+      if (warned.has(message)) continue;
+      warned.add(message);
+      this.errors.warn(message);
+    }
   }
 
-  private row(cells: string[], line: number, out: unknown[]): void {
+  private record(cells: string[], raw: string, line: number, out: unknown[]): void {
     if (this.errors.failure) return; // on_error "fail": nothing after the bad record
     if (!this.convert) {
       this.useHeader(cells, line);
       return;
     }
     if (cells.length !== this.width) {
-      this.errors.handle(new BadRecordError(this.sourceName, this.file, line, null, `expected ${this.width} columns like the header, found ${cells.length}`, cells.join(",")));
+      this.bad(line, `expected ${this.width} columns like the header, found ${cells.length}`, raw);
       return;
     }
     try {
       out.push(this.convert(cells, line));
     } catch (e) {
       if (!(e instanceof ConversionError)) throw e;
-      this.errors.handle(new BadRecordError(this.sourceName, this.file, line, e.path || null, e.problem, cells.join(",")));
+      this.bad(line, e.problem, raw, e.path || null);
     }
   }
 }
@@ -461,7 +637,6 @@ export class FileSource implements Source {
   private readonly lineDecoder: LineDecoder | null;
   private readonly csv: CsvDecoder | null;
   private records = 0;
-  private csvDone = false;
   /**
    * After a seek into a batch that was consumed part way: how many of its records to drop.
    * The batch is read again from the same position, so it is the same batch; its bad
@@ -478,9 +653,9 @@ export class FileSource implements Source {
   ) {
     // A regular file, or FLOW5002 (a folder, a FIFO: runtime/paths.ts).
     this.fd = openInput(m.path, name);
-    this.csv = m.format === "csv" ? new CsvDecoder(name, m.path, m, errors) : null;
-    this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, m.path, m.format, m, errors);
     this.lines = new LineBuffer(m.format === "jsonl");
+    this.csv = m.format === "csv" ? new CsvDecoder(name, m.path, m, errors, this.lines) : null;
+    this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, m.path, m.format, m, errors);
     this.follow = m.follow === true;
   }
 
@@ -535,24 +710,26 @@ export class FileSource implements Source {
     const out: unknown[] = [];
     let waiting = false;
     if (this.csv) {
-      while (out.length < BATCH_SIZE && !this.csvDone && !this.errors.failure) {
-        // A new buffer per read: the csv parser may keep a reference to the previous one.
-        const chunk = Buffer.allocUnsafe(1 << 16);
-        const n = this.read(chunk, 0, chunk.length);
+      let ended = false;
+      while (!this.errors.failure) {
+        const r = this.csv.decode(out, BATCH_SIZE);
+        if (r !== "input") {
+          ended = r === "end";
+          break;
+        }
+        const [buf, at, len] = this.lines.space();
+        const n = this.read(buf, at, len);
         if (n === 0 && this.follow) {
           this.atEnd();
           waiting = true;
           break;
         }
-        if (n === 0) {
-          this.csv.end(out);
-          this.csvDone = true;
-        } else this.csv.write(chunk.subarray(0, n), out);
+        this.lines.wrote(n);
       }
       this.records += out.length;
       if (out.length === 0 && this.errors.failure) throw this.errors.failure;
       if (out.length === 0 && waiting) return WAIT;
-      return out.length === 0 && this.csvDone ? null : out;
+      return out.length === 0 && ended ? null : out;
     }
     const decoder = this.lineDecoder!;
     const lines = this.lines;
@@ -593,10 +770,8 @@ export class FileSource implements Source {
   seek(p: SourcePosition): void {
     const offset = p.offset ?? 0;
     this.filePos = offset;
-    if (this.csv) {
-      this.csvDone = false;
-      this.csv.restart(offset, p.line ?? 0, p.header ?? null);
-    } else this.lines.reset(offset, p.line ?? 0);
+    this.lines.reset(offset, p.line ?? 0);
+    this.csv?.restart(offset, p.line ?? 0, p.header ?? null);
     this.records = p.records + (p.skip ?? 0);
     this.replaySkip = p.skip ?? 0;
     this.sought = this.replaySkip > 0 ? { ...p } : null;
@@ -624,16 +799,20 @@ export class StdinSource implements Source {
     private readonly errors: RecordErrors,
   ) {
     this.chunks = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    this.csv = m.format === "csv" ? new CsvDecoder(name, "stdin", m, errors) : null;
-    this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, "stdin", m.format, m, errors);
     this.lines = new LineBuffer(m.format === "jsonl");
+    this.csv = m.format === "csv" ? new CsvDecoder(name, "stdin", m, errors, this.lines) : null;
+    this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, "stdin", m.format, m, errors);
   }
 
   async next(): Promise<BatchResult> {
     if (this.errors.failure) throw this.errors.failure;
     const out: unknown[] = [];
     while (out.length === 0 && !this.done && !this.errors.failure) {
-      if (!this.csv) {
+      if (this.csv) {
+        const r = this.csv.decode(out, BATCH_SIZE);
+        if (r === "end") this.done = true;
+        if (r !== "input" || out.length > 0 || this.errors.failure) break;
+      } else {
         let line: string | null;
         while (out.length < BATCH_SIZE && !this.errors.failure && (line = this.lines.nextLine()) !== null) this.lineDecoder!.decode(line, this.lines.lineNo, out);
         if (out.length > 0 || this.errors.failure) break;
@@ -643,12 +822,7 @@ export class StdinSource implements Source {
         }
       }
       const r = await this.chunks.next();
-      if (r.done) {
-        if (this.csv) {
-          this.csv.end(out);
-          this.done = true;
-        } else this.lines.wrote(0);
-      } else if (this.csv) this.csv.write(r.value, out);
+      if (r.done) this.lines.wrote(0);
       else this.lines.append(r.value);
     }
     this.records += out.length;

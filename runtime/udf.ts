@@ -9,7 +9,7 @@ import { FlowRuntimeError } from "./lib.js";
 
 /** A checker for an imported function's result: returns the value as a .flow value. */
 export function importResult(fn: string, type: TypeDesc, location: string): (value: unknown) => unknown {
-  const convert = jsonConverter(type);
+  const convert = jsonConverter(type, false);
   return (value) => {
     try {
       return convert(value, "");

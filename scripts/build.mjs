@@ -28,7 +28,7 @@ export async function build({ quiet = false } = {}) {
     target: "node20",
     // Small dependencies are bundled (one file loads faster than forty); the big ones,
     // loaded only when compiling, stay in node_modules.
-    external: ["ts-morph", "esbuild", "handlebars", "execa", "csv-parse", "v8-compile-cache", "vscode-languageserver", "vscode-languageserver-textdocument"],
+    external: ["ts-morph", "esbuild", "handlebars", "execa", "v8-compile-cache", "vscode-languageserver", "vscode-languageserver-textdocument"],
     sourcemap: true,
     logLevel: quiet ? "error" : "warning",
   });

@@ -10,8 +10,8 @@ import type { ts as TS } from "ts-morph";
 import * as A from "../ast.js";
 import type { CheckedProgram, StatefulStage } from "../check.js";
 import { accumulatorName, type GraphNode, type JobGraph } from "../plan.js";
-import { isOptional, type Type } from "../types.js";
-import { CodeGen, Names, type Env } from "./code.js";
+import { isOptional, stripOptional, type Type } from "../types.js";
+import { CodeGen, isIntLike, Names, type Env } from "./code.js";
 import { fieldName, type Nodes } from "./tsnodes.js";
 
 type Node = GraphNode;
@@ -236,7 +236,8 @@ class GraphCode {
       };
       switch (a.fn) {
         case "sum":
-          add.push(...guard([n.assign(acc, xv, "+=")]));
+          // A sum of ints stays an exact int or stops the job (FLOW5013 at the `sum`).
+          add.push(...guard([isIntLike(stripOptional(a.valueType)) ? n.assign(acc, gen.intChecked(n.bin(acc, K.PlusToken, xv), stripOptional(a.valueType), "`sum`", a.call.span)) : n.assign(acc, xv, "+=")]));
           break;
         case "avg":
           add.push(...guard([n.assign(n.prop(acc, "sum"), xv, "+="), n.assign(n.prop(acc, "n"), n.num(1), "+=")]));
@@ -345,7 +346,7 @@ class GraphCode {
    * None for other aggregates.
    */
   private sessionMerge(st: Extract<StatefulStage, { kind: "aggregate" }>): TS.ObjectLiteralElementLike[] {
-    const { n, K } = this;
+    const { n, K, gen } = this;
     const ofInts = (t: Type): boolean => {
       const b = t.kind === "optional" ? t.inner : t;
       return b.kind === "prim" && b.name === "int";
@@ -366,7 +367,9 @@ class GraphCode {
           return n.if(n.bin(n.bin(fr, K.ExclamationEqualsEqualsToken, n.null()), K.AmpersandAmpersandToken, n.paren(n.bin(n.bin(to, K.EqualsEqualsEqualsToken, n.null()), K.BarBarToken, n.bin(n.nonNull(fr), a.fn === "min" ? K.LessThanToken : K.GreaterThanToken, n.nonNull(to))))), [n.assign(to, fr)]);
         case "count_distinct":
           return n.forOf("$v", fr, [n.expr(n.method(to, "add", [n.id("$v")]))]);
-        default: // count, sum
+        case "sum": // of ints (mergeable)
+          return n.assign(to, gen.intChecked(n.bin(to, K.PlusToken, fr), stripOptional(a.valueType), "`sum`", a.call.span));
+        default: // count
           return n.assign(to, fr, "+=");
       }
     });
