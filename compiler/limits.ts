@@ -46,18 +46,19 @@ const LEVELS = new Set([
  * first node (in source order) one level too deep. Walks the tree without recursing.
  */
 export function checkNesting(program: A.Program, diags: Diagnostics): boolean {
-  const stack: { v: unknown; level: number }[] = [{ v: program, level: 0 }];
+  // Each entry: a value, the level of the node it is in and that node's kind.
+  const stack: { v: unknown; level: number; parent: string }[] = [{ v: program, level: 0, parent: "" }];
   while (stack.length > 0) {
-    const { v, level } = stack.pop()!;
+    const { v, level, parent } = stack.pop()!;
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], level });
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], level, parent });
       continue;
     }
     if (v === null || typeof v !== "object") continue;
     const node = v as { kind?: string; span?: A.Span };
     const here = typeof node.kind === "string" && LEVELS.has(node.kind) ? level + 1 : level;
     if (here > MAX_NESTING) {
-      const chain = node.kind === "Cond" || node.kind === "IfStmt";
+      const chain = [node.kind, parent].some((k) => k === "Cond" || k === "IfStmt");
       diags.error("FLOW1004", node.span!, `nesting too deep: expressions and statements nest more than ${MAX_NESTING} levels here`, {
         label: `level ${here}`,
         hints: [
@@ -68,7 +69,7 @@ export function checkNesting(program: A.Program, diags: Diagnostics): boolean {
       return false;
     }
     const children = Object.entries(node).filter(([k]) => k !== "span" && k !== "keyword" && k !== "opSpan");
-    for (let i = children.length - 1; i >= 0; i--) stack.push({ v: children[i]![1], level: here });
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ v: children[i]![1], level: here, parent: node.kind ?? parent });
   }
   return true;
 }
