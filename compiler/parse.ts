@@ -11,7 +11,7 @@ import grammar from "./grammar/flow.ohm-bundle.js";
 import { Diagnostics } from "./diagnostics/diagnostic.js";
 import { reportSyntaxError } from "./diagnostics/syntax.js";
 import { checkNesting, reportTooDeep } from "./limits.js";
-import { scan } from "./scan.js";
+import { scan, type Scan } from "./scan.js";
 import { SourceFile } from "./source.js";
 
 export interface ParseResult {
@@ -486,21 +486,57 @@ export function parse(text: string, file: string): ParseResult {
     reportTooDeep(diags, src, scanned.tooDeep);
     return { program: null, source: src, diagnostics: diags };
   }
-  const match = grammar.match(scanned.text);
-  if (match.failed()) {
-    const pos = scanned.toOriginal(match.getRightmostFailurePosition());
-    reportSyntaxError(diags, src, pos, expectations(match));
-    moreSyntaxErrors(src, pos, diags);
-    return { program: null, source: src, diagnostics: diags };
-  }
-  current = { src, diags, original: scanned.toOriginal };
-  let program: A.Program;
-  try {
-    program = semantics(match)["ast"]() as A.Program;
-  } finally {
-    current = null;
+  let program = byDeclaration(src, diags, scanned);
+  if (!program) {
+    const match = grammar.match(scanned.text);
+    if (match.failed()) {
+      const pos = scanned.toOriginal(match.getRightmostFailurePosition());
+      reportSyntaxError(diags, src, pos, expectations(match));
+      moreSyntaxErrors(src, pos, diags);
+      return { program: null, source: src, diagnostics: diags };
+    }
+    program = withSemantics(src, diags, scanned.toOriginal, () => semantics(match)["ast"]() as A.Program);
   }
   // Later stages recurse once per level: a program nested deeper than they take stops here.
   if (!checkNesting(program, diags)) return { program: null, source: src, diagnostics: diags };
   return { program, source: src, diagnostics: diags };
+}
+
+function withSemantics<T>(src: SourceFile, diags: Diagnostics, original: (offset: number) => number, build: () => T): T {
+  current = { src, diags, original };
+  try {
+    return build();
+  } finally {
+    current = null;
+  }
+}
+
+/**
+ * Parses the `job` line and then each top-level declaration on its own, so that Ohm's memo
+ * table holds one declaration at a time (it holds hundreds of bytes per character; a
+ * generated file of 40,000 `fn`s did not fit in the heap as one parse). The scan finds
+ * where declarations start: a reserved declaration keyword outside brackets, which nothing
+ * in a declaration can continue with, so each piece parses exactly as it does within the
+ * whole file. When a piece does not parse (a syntax error, or a keyword where the scan was
+ * wrong), this gives up and the whole text is parsed as one, for the usual messages.
+ */
+function byDeclaration(src: SourceFile, diags: Diagnostics, scanned: Scan): A.Program | null {
+  const { text, declStarts, toOriginal } = scanned;
+  if (declStarts.length < 2) return null;
+  // The semantic actions' diagnostics (literals out of range, escapes) count once all pieces parsed.
+  const found = new Diagnostics();
+  const bounds = [0, ...declStarts, text.length];
+  let head: A.Program | null = null;
+  const decls: A.Decl[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const start = bounds[i]!;
+    const match = grammar.match(text.slice(start, bounds[i + 1]), i === 0 ? "Program" : "Decl");
+    if (match.failed()) return null;
+    const node = withSemantics(src, found, (p) => toOriginal(start + p), () => semantics(match)["ast"]());
+    if (i === 0) head = node as A.Program;
+    else decls.push(node as A.Decl);
+  }
+  diags.list.push(...found.list);
+  // As in the whole parse, the program's span runs to the end of the text.
+  return { kind: "Program", span: src.span(head!.span.start, toOriginal(text.length)), job: head!.job, decls };
 }

@@ -119,6 +119,8 @@ export function scan(text: string): Scan {
   let lastWasOperand = false;
   const declStarts: number[] = [];
   let sawJob = false;
+  /** Whether the token before was `.` or `?.`: a keyword after it is a field name. */
+  let afterDot = false;
   const addChain = (start: number, end: number): void => {
     chains[chains.length - 1]!++;
     estimate++;
@@ -167,6 +169,8 @@ export function scan(text: string): Scan {
       // An unterminated block comment: the parser reports it, and nothing after it matters.
       break;
     }
+    const wasAfterDot = afterDot;
+    afterDot = false;
     // strings
     if (c === 34) {
       let j = i + 1;
@@ -199,7 +203,7 @@ export function scan(text: string): Scan {
       } else if (STARTERS.has(word)) {
         operandStart();
         if (NESTING_WORDS.has(word)) addChain(i, j);
-        if (chains.length === 1 && TOP_LEVEL.has(word) && sawJob) declStarts.push(outLength + (i - copiedTo));
+        if (chains.length === 1 && TOP_LEVEL.has(word) && sawJob && !wasAfterDot) declStarts.push(outLength + (i - copiedTo));
         if (word === "job") sawJob = true;
         lastWasOperand = false;
       } else {
@@ -248,7 +252,9 @@ export function scan(text: string): Scan {
     if (op === ",") resetChain();
     else if (!SEPARATORS.has(op)) addChain(i, i + len);
     lastWasOperand = false;
+    afterDot = op === "." || op === "?.";
     i += len;
+    continue;
   }
 
   if (cs.length === 0) return { text, toOriginal: (p) => p, tooDeep, declStarts };
