@@ -46,19 +46,20 @@ const LEVELS = new Set([
  * first node (in source order) one level too deep. Walks the tree without recursing.
  */
 export function checkNesting(program: A.Program, diags: Diagnostics): boolean {
-  // Each entry: a value, the level of the node it is in and that node's kind.
-  const stack: { v: unknown; level: number; parent: string }[] = [{ v: program, level: 0, parent: "" }];
+  // Each entry: a value, the level of the node it is in, and how many of those levels are
+  // `if`s (a long `else if` chain gets its own hint).
+  const stack: { v: unknown; level: number; ifs: number }[] = [{ v: program, level: 0, ifs: 0 }];
   while (stack.length > 0) {
-    const { v, level, parent } = stack.pop()!;
+    const { v, level, ifs } = stack.pop()!;
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], level, parent });
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], level, ifs });
       continue;
     }
     if (v === null || typeof v !== "object") continue;
     const node = v as { kind?: string; span?: A.Span };
     const here = typeof node.kind === "string" && LEVELS.has(node.kind) ? level + 1 : level;
     if (here > MAX_NESTING) {
-      const chain = [node.kind, parent].some((k) => k === "Cond" || k === "IfStmt");
+      const chain = ifs > here / 2;
       diags.error("FLOW1004", node.span!, `nesting too deep: expressions and statements nest more than ${MAX_NESTING} levels here`, {
         label: `level ${here}`,
         hints: [
@@ -69,7 +70,8 @@ export function checkNesting(program: A.Program, diags: Diagnostics): boolean {
       return false;
     }
     const children = Object.entries(node).filter(([k]) => k !== "span" && k !== "keyword" && k !== "opSpan");
-    for (let i = children.length - 1; i >= 0; i--) stack.push({ v: children[i]![1], level: here, parent: node.kind ?? parent });
+    const ifsHere = node.kind === "Cond" || node.kind === "IfStmt" ? ifs + 1 : ifs;
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ v: children[i]![1], level: here, ifs: ifsHere });
   }
   return true;
 }

@@ -478,7 +478,8 @@ function moreSyntaxErrors(src: SourceFile, firstFailure: number, diags: Diagnost
   }
 }
 
-export function parse(text: string, file: string): ParseResult {
+/** `byDeclaration: false` parses the text as one (the tests compare the two ways). */
+export function parse(text: string, file: string, opts: { byDeclaration?: boolean } = {}): ParseResult {
   const src = new SourceFile(file, text);
   const diags = new Diagnostics();
   const scanned = scan(text);
@@ -486,7 +487,7 @@ export function parse(text: string, file: string): ParseResult {
     reportTooDeep(diags, src, scanned.tooDeep);
     return { program: null, source: src, diagnostics: diags };
   }
-  let program = byDeclaration(src, diags, scanned);
+  let program = opts.byDeclaration === false ? null : byDeclaration(src, diags, scanned);
   if (!program) {
     const match = grammar.match(scanned.text);
     if (match.failed()) {
