@@ -12,6 +12,8 @@
 //    nesting. The scan measures brackets and chains of operators and keywords, so that a
 //    program nested too deeply gets FLOW1004 before anything recurses into it
 //    (docs/language.md, "Limits").
+// 3. Declarations. It notes where each top-level declaration starts, so that the parser can
+//    take them one at a time (parse.ts, byDeclaration).
 
 /** The deepest nesting of brackets — `(`, `[`, `{` — a program may have. */
 export const MAX_BRACKETS = 1000;
@@ -25,7 +27,12 @@ export const MAX_BRACKETS = 1000;
  */
 export const MAX_NESTING = 800;
 
-/** How many levels records, lists, maps and optionals may nest inside each other in a type. */
+/**
+ * How many levels records, lists, maps and optionals may nest inside each other in a type.
+ * TypeScript stops comparing types 100 levels deep, and the generated code compares a
+ * record type's description (in the job's manifest) at about four levels per record:
+ * records 24 deep already failed to type-check.
+ */
 export const MAX_TYPE_NESTING = 16;
 
 /**
