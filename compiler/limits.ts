@@ -101,7 +101,13 @@ function typeDepth(t: Type, limit: number): number {
  * innermost expression that goes past the limit.
  */
 export function checkTypeNesting(checked: CheckedProgram, diags: Diagnostics): void {
-  const tooDeep = (t: Type): boolean => typeDepth(t, MAX_TYPE_NESTING) > MAX_TYPE_NESTING;
+  // Many expressions share one type object (a stream's element type): each is measured once.
+  const measured = new WeakMap<Type, boolean>();
+  const tooDeep = (t: Type): boolean => {
+    let deep = measured.get(t);
+    if (deep === undefined) measured.set(t, (deep = typeDepth(t, MAX_TYPE_NESTING) > MAX_TYPE_NESTING));
+    return deep;
+  };
   const report = (span: A.Span): void =>
     diags.error("FLOW1004", span, `nesting too deep: this type nests records, lists, maps and optionals more than ${MAX_TYPE_NESTING} levels deep`, {
       hints: [`types nest at most ${MAX_TYPE_NESTING} levels; flatten the data, for example into records with more fields`],
