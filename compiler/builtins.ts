@@ -10,6 +10,9 @@ export const BUILTINS = [
 ] as const;
 export type BuiltinName = (typeof BUILTINS)[number];
 
+/** The built-ins that compute with numbers: the hint for an unknown maths function lists them. */
+export const NUMERIC_BUILTINS: readonly BuiltinName[] = ["abs", "round", "floor", "ceil", "min", "max"];
+
 export const AGGREGATES = ["count", "sum", "avg", "min", "max", "first", "last", "count_distinct", "collect", "top"] as const;
 export type AggName = (typeof AGGREGATES)[number];
 

@@ -5,7 +5,7 @@
 
 import { dirname, resolve } from "node:path";
 import * as A from "./ast.js";
-import { AGG_ARITY, BUILTINS, SIGNATURES, isAggregate, isBuiltin, resolveBuiltin, type AggName, type BuiltinName } from "./builtins.js";
+import { AGG_ARITY, BUILTINS, NUMERIC_BUILTINS, SIGNATURES, isAggregate, isBuiltin, resolveBuiltin, type AggName, type BuiltinName } from "./builtins.js";
 import {
   CHECKPOINT_OPTIONS, RESTART_OPTIONS, SINKS, SOURCES, defaultCheckpoint, defaultRestart,
   type ArgSpec, type CheckpointPolicy, type ConnectorSpec, type OptionKind, type RestartPolicy,
@@ -14,7 +14,7 @@ import { checkPathCollisions } from "./collisions.js";
 import type { Diagnostics } from "./diagnostics/diagnostic.js";
 import { readImports, signatureText, type ImportedFn } from "./imports.js";
 import { NEXMARK_SOURCES, PRELUDE } from "./nexmark.js";
-import { closest, didYouMean } from "./suggest.js";
+import { closest, didYouMean, unknownFunctionHint } from "./suggest.js";
 import {
   PRIMITIVES, T, assignable, isComparable, isKeyType, isNumeric, isOptional, isPrim, join, recordShape,
   sameType, stripOptional, typeToString, type PrimitiveName, type RecordType, type Type,
@@ -1003,7 +1003,7 @@ class Checker {
     this.expr(e, new Scope(null));
     if (e.kind !== "Duration") {
       const negative = e.kind === "Unary" && e.op === "-" && e.operand.kind === "Duration";
-      this.diags.error("FLOW4010", e.span, negative ? `\`${what}\` cannot be negative` : `\`${what}\` must be a duration literal such as 10s`, { hints: [e.kind === "Int" ? `write a unit: ${e.value}s, ${e.value}ms, …` : undefined] });
+      this.diags.error("FLOW4010", e.span, negative ? `\`${what}\` cannot be negative` : `\`${what}\` must be a duration literal such as 10s`, { hints: [e.kind === "Int" ? `write a unit: ${e.text}s, ${e.text}ms, …` : undefined] });
       return null;
     }
     if (e.ms === 0 && !zeroOk) {
@@ -1821,7 +1821,7 @@ class Checker {
     }
     checkArgs(scope);
     const candidates = [...BUILTINS, ...this.namesOfKind("fn"), ...(scope.aggMode === "top" ? ["count", "sum", "avg", "first", "last", "count_distinct", "collect", "top"] : [])];
-    this.diags.error("FLOW2004", e.callee.span, `unknown function \`${name}\``, { hints: [didYouMean(name, candidates)] });
+    this.diags.error("FLOW2004", e.callee.span, `unknown function \`${name}\``, { hints: [unknownFunctionHint(name, candidates, NUMERIC_BUILTINS)] });
     return T.error;
   }
 
@@ -2121,7 +2121,7 @@ class Checker {
     };
     switch (kind.kind) {
       case "duration": {
-        if (lit?.kind !== "Duration") return bad("a duration such as 10s", lit?.kind === "Int" ? `write a unit: \`${name} ${lit.value}s\` or \`${name} ${lit.value}ms\`` : undefined);
+        if (lit?.kind !== "Duration") return bad("a duration such as 10s", lit?.kind === "Int" ? `write a unit: \`${name} ${lit.text}s\` or \`${name} ${lit.text}ms\`` : undefined);
         const ms = sign * lit.ms;
         if (ms < kind.min || (ms === kind.min && !kind.minInclusive)) return impossible(kind.minInclusive ? "cannot be negative" : "must be longer than zero");
         return ms;
@@ -2255,7 +2255,7 @@ function mismatchHint(found: Type, want: Type, e: A.Expr): string | undefined {
   if (isPrim(want, "string") && found.kind === "prim") return "convert it with to_string(…)";
   if (isNumeric(want) && isPrim(found, "string")) return "parse it with parse_int(…) or parse_float(…)";
   if (isPrim(want, "int") && isPrim(found, "float")) return "round it with round(…), floor(…) or ceil(…)";
-  if (isPrim(want, "duration") && e.kind === "Int") return `write a unit: ${e.value}s, ${e.value}ms, …`;
+  if (isPrim(want, "duration") && e.kind === "Int") return `write a unit: ${e.text}s, ${e.text}ms, …`;
   if (want.kind === "record" && found.kind === "record") {
     const missing = want.fields.filter((f) => !found.fields.some((g) => g.name === f.name)).map((f) => f.name);
     const extra = found.fields.filter((f) => !want.fields.some((g) => g.name === f.name)).map((f) => f.name);

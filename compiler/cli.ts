@@ -2,9 +2,11 @@
 // (diagnostics, a failing job), 2 a usage error, 70 a bug in flowc itself.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { resolveToken, TOKEN_ENV, TokenError } from "../runtime/admin-token.js";
 import { compile, frontEnd, timings, type FrontEnd } from "./compile.js";
 import { dot, mermaid } from "./graph.js";
@@ -50,6 +52,86 @@ Exit codes: 0 ok, 1 errors in the .flow file or a failing job, 2 usage error, 70
 
 class UsageError extends Error {}
 
+// ---- a bigger stack -------------------------------------------------------------------------
+//
+// Parsing, checking and emitting recurse once per level of nesting, and the main thread's
+// stack (about 1 MB) holds some 60 nested brackets. A command that runs out of it starts
+// again in a worker thread with a stack of WORKER_STACK_MB, which holds everything the
+// nesting limits let through (docs/language.md, "Limits"); the language server always runs
+// there. Ordinary programs never pay for the worker (about 30 ms to start).
+
+/** The worker's stack. The deepest programs the limits let through need about 32 MB of it. */
+export const WORKER_STACK_MB = 256;
+
+/** What a worker is told: the command line, and what the main thread knows about its terminal. */
+interface WorkerData {
+  flowcArgv: string[];
+  stderrIsTTY: boolean;
+}
+
+const fromMain = (isMainThread ? null : (workerData as WorkerData | null)?.flowcArgv ? (workerData as WorkerData) : null);
+
+/** Whether stderr is a terminal (in a worker: the process's stderr, not the worker's pipe). */
+function stderrIsTTY(): boolean {
+  return fromMain ? fromMain.stderrIsTTY : process.stderr.isTTY === true;
+}
+
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack size/i.test(e.message);
+}
+
+/** Runs `main(argv)` in a worker thread with a big stack; resolves to its exit code. */
+function inWorker(argv: string[], opts: { stdin: boolean }): Promise<number> {
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: { flowcArgv: argv, stderrIsTTY: process.stderr.isTTY === true } satisfies WorkerData,
+    resourceLimits: { stackSizeMb: WORKER_STACK_MB },
+    stdin: opts.stdin,
+  });
+  if (opts.stdin) process.stdin.pipe(worker.stdin!);
+  // `flowc run` in the worker: signals reach this thread only, so they are passed on to the job.
+  let child: number | null = null;
+  const forward = (sig: NodeJS.Signals) => (): void => {
+    if (child !== null) process.kill(child, sig);
+  };
+  const onInt = forward("SIGINT");
+  const onTerm = forward("SIGTERM");
+  worker.on("message", (m: { forwardSignalsTo?: number | null }) => {
+    if (m.forwardSignalsTo === undefined) return;
+    child = m.forwardSignalsTo;
+    if (child !== null) {
+      process.on("SIGINT", onInt);
+      process.on("SIGTERM", onTerm);
+    } else {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    }
+  });
+  return new Promise((resolve) => {
+    let failed = false;
+    worker.on("error", (e) => {
+      failed = true;
+      process.stderr.write(internalError(e));
+    });
+    worker.on("exit", (code) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      if (opts.stdin) {
+        process.stdin.unpipe(worker.stdin!);
+        process.stdin.destroy();
+      }
+      resolve(failed ? EXIT.internal : code);
+    });
+  });
+}
+
+function internalError(e: unknown): string {
+  return (
+    `internal compiler error: ${(e as Error).message}\n` +
+    `This is a bug in flowc ${VERSION}, not in your job. Please report it with the .flow file and this output:\n` +
+    `${(e as Error).stack ?? ""}\n`
+  );
+}
+
 function readSource(file: string): string | null {
   try {
     if (statSync(file).isDirectory()) {
@@ -66,7 +148,7 @@ function readSource(file: string): string | null {
 
 function printDiagnostics(fe: FrontEnd): void {
   if (fe.diagnostics.length === 0) return;
-  process.stderr.write(renderDiagnostics(fe.diagnostics, (f) => (f === fe.source.name ? fe.source : undefined), wantsColor(process.stderr)));
+  process.stderr.write(renderDiagnostics(fe.diagnostics, (f) => (f === fe.source.name ? fe.source : undefined), wantsColor({ isTTY: stderrIsTTY() })));
 }
 
 function oneFile(positionals: string[], command: string): string {
@@ -137,15 +219,22 @@ async function cmdRun(args: string[]): Promise<number> {
     if (!result.ok || !result.outFile) return EXIT.user;
     const { execa } = await import("execa");
     const child = execa(process.execPath, ["--enable-source-maps", result.outFile, ...jobArgs], { stdio: "inherit", reject: false });
-    // The job handles SIGINT/SIGTERM itself; the launcher waits for it.
+    // The job handles SIGINT/SIGTERM itself; the launcher waits for it. In a worker, the
+    // main thread gets the signals and passes them on.
     const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
     const onInt = forward("SIGINT");
     const onTerm = forward("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
+    if (fromMain) parentPort!.postMessage({ forwardSignalsTo: child.pid ?? null });
+    else {
+      process.on("SIGINT", onInt);
+      process.on("SIGTERM", onTerm);
+    }
     const r = await child;
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
+    if (fromMain) parentPort!.postMessage({ forwardSignalsTo: null });
+    else {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    }
     return r.exitCode ?? (r.signal ? 128 + 15 : EXIT.internal);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -215,6 +304,8 @@ export async function main(argv: string[]): Promise<number> {
         return cmdGraph(rest);
       case "lsp": {
         if (rest.length && !(rest.length === 1 && rest[0] === "--stdio")) throw new UsageError("lsp takes no arguments: it speaks LSP on stdin and stdout");
+        // The server keeps running on whatever the editor sends: it gets the big stack from the start.
+        if (isMainThread) return await inWorker(argv, { stdin: true });
         (await import("./lsp.js")).startLanguageServer();
         // Runs until the client exits (the connection ends the process).
         return await new Promise<number>(() => undefined);
@@ -233,13 +324,19 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${(e as Error).message}\n\nRun \`flowc --help\` for usage.\n`);
       return EXIT.usage;
     }
-    const name = (e as Error).constructor?.name;
-    process.stderr.write(
-      `internal compiler error: ${(e as Error).message}\n` +
-        `This is a bug in flowc ${VERSION}, not in your job. Please report it with the .flow file and this output:\n` +
-        `${(e as Error).stack ?? ""}\n`,
-    );
-    void name;
+    // Nesting the main thread's stack cannot hold (but the limits allow): again, with more stack.
+    if (isStackOverflow(e) && isMainThread && ["compile", "check", "run", "graph"].includes(argv[0]!)) return await inWorker(argv, { stdin: false });
+    process.stderr.write(internalError(e));
     return EXIT.internal;
   }
+}
+
+// In a worker started by inWorker: run the command (v8-compile-cache as bin/flowc does).
+if (fromMain) {
+  try {
+    createRequire(import.meta.url)("v8-compile-cache");
+  } catch {
+    // Only slower without it.
+  }
+  process.exitCode = await main(fromMain.flowcArgv);
 }

@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type * as A from "./ast.js";
 import { check, type CheckOptions, type CheckedProgram } from "./check.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
+import { checkTypeNesting } from "./limits.js";
 import { parse } from "./parse.js";
 import { plan, type JobGraph } from "./plan.js";
 import type { SourceFile } from "./source.js";
@@ -30,6 +31,7 @@ export function frontEnd(text: string, file: string, opts: CheckOptions = {}): F
   const parsed = parse(text, file);
   debugCrash("check");
   const checked = parsed.program ? check(parsed.program, parsed.diagnostics, opts) : null;
+  if (checked) checkTypeNesting(checked, parsed.diagnostics);
   const diagnostics = parsed.diagnostics.sorted();
   return { source: parsed.source, program: parsed.program, checked, diagnostics, ok: !parsed.diagnostics.hasErrors };
 }

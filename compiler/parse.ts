@@ -1,13 +1,17 @@
 // parse: .flow text -> AST. The grammar lives in grammar/flow.ohm; the build turns it into a
 // bundle (grammar/flow.ohm-bundle.js) so the compiler does not re-compile the grammar at start.
 // Every node gets a span. Syntax errors become FLOW1001 diagnostics, never exceptions.
+// Ohm parses the scanned text (scan.ts: comments and string bodies taken out, nesting
+// measured); spans and string values are read through the scan's map from the original.
 
-import type { NonterminalNode, Node as OhmNode } from "ohm-js";
+import type { MatchResult, NonterminalNode, Node as OhmNode } from "ohm-js";
 import type * as A from "./ast.js";
 import type { FlowActionDict } from "./grammar/flow.ohm-bundle.js";
 import grammar from "./grammar/flow.ohm-bundle.js";
 import { Diagnostics } from "./diagnostics/diagnostic.js";
 import { reportSyntaxError } from "./diagnostics/syntax.js";
+import { checkNesting, reportTooDeep } from "./limits.js";
+import { scan, type Scan } from "./scan.js";
 import { SourceFile } from "./source.js";
 
 export interface ParseResult {
@@ -16,12 +20,13 @@ export interface ParseResult {
   diagnostics: Diagnostics;
 }
 
-// Set for the duration of one `parse` call: the semantic actions read them.
-let current: { src: SourceFile; diags: Diagnostics } | null = null;
+// Set for the duration of one `parse` call: the semantic actions read them. `original` maps
+// an offset in the text Ohm parsed to the offset in the source.
+let current: { src: SourceFile; diags: Diagnostics; original: (offset: number) => number } | null = null;
 
 function spanOf(node: OhmNode): A.Span {
   const { startIdx, endIdx } = node.source;
-  return current!.src.span(startIdx, endIdx);
+  return current!.src.span(current!.original(startIdx), current!.original(endIdx));
 }
 
 
@@ -44,10 +49,24 @@ function intValue(node: OhmNode, digits: string): number {
   return value;
 }
 
+function floatValue(node: OhmNode): number {
+  const value = Number(node.sourceString.replace(/_/g, ""));
+  if (!Number.isFinite(value)) {
+    current!.diags.error("FLOW1003", spanOf(node), `float literal ${node.sourceString} is too large`, {
+      hints: ["floats go up to about 1.8e308"],
+    });
+    return 0;
+  }
+  return value;
+}
+
 /** Decodes the escapes of a string literal's body; reports unknown ones. */
 function decodeString(node: OhmNode): string {
-  const raw = node.sourceString.slice(1, -1);
-  const base = node.source.startIdx + 1;
+  // The body as written: Ohm saw `""` for a non-empty string.
+  const { start, end } = spanOf(node);
+  const raw = current!.src.text.slice(start + 1, end - 1);
+  if (!raw.includes("\\")) return raw;
+  const base = start + 1;
   let out = "";
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i]!;
@@ -405,10 +424,10 @@ const actions: FlowActionDict<unknown> = {
     return { kind: "Duration", span: spanOf(this), ms, text: this.sourceString } satisfies A.Literal;
   },
   float_fraction(_d, _dot, _f, _e) {
-    return { kind: "Float", span: spanOf(this), value: Number(this.sourceString.replace(/_/g, "")), text: this.sourceString } satisfies A.Literal;
+    return { kind: "Float", span: spanOf(this), value: floatValue(this), text: this.sourceString } satisfies A.Literal;
   },
   float_exponent(_d, _e) {
-    return { kind: "Float", span: spanOf(this), value: Number(this.sourceString.replace(/_/g, "")), text: this.sourceString } satisfies A.Literal;
+    return { kind: "Float", span: spanOf(this), value: floatValue(this), text: this.sourceString } satisfies A.Literal;
   },
   int(digits) {
     return { kind: "Int", span: spanOf(this), value: intValue(this, digits.sourceString), text: this.sourceString } satisfies A.Literal;
@@ -428,6 +447,11 @@ const semantics = grammar.createSemantics().addOperation<unknown>("ast", actions
 
 type Failures = { getText(): string; isDescription(): boolean; isFluffy(): boolean }[];
 
+function expectations(match: MatchResult): { text: string; description: boolean }[] {
+  const failures = (match as unknown as { getRightmostFailures(): Failures }).getRightmostFailures();
+  return failures.filter((f) => !f.isFluffy()).map((f) => ({ text: f.getText(), description: f.isDescription() }));
+}
+
 /**
  * After a syntax error, parsing resumes at the next line that starts a declaration, so that
  * one run reports the syntax errors of several declarations (at most ten).
@@ -442,32 +466,78 @@ function moreSyntaxErrors(src: SourceFile, firstFailure: number, diags: Diagnost
     const next = declStart.exec(text);
     if (!next) return;
     const start = next.index;
-    const m = grammar.match(text.slice(start), "DeclList");
+    const rest = scan(text.slice(start));
+    // A line inside a comment can start like a declaration; what follows it may then nest
+    // deeper than the parser takes.
+    if (rest.tooDeep) return;
+    const m = grammar.match(rest.text, "DeclList");
     if (!m.failed()) return;
-    const pos = start + m.getRightmostFailurePosition();
-    const items = (m as unknown as { getRightmostFailures(): Failures }).getRightmostFailures().filter((f) => !f.isFluffy()).map((f) => ({ text: f.getText(), description: f.isDescription() }));
-    reportSyntaxError(diags, src, pos, items);
+    const pos = start + rest.toOriginal(m.getRightmostFailurePosition());
+    reportSyntaxError(diags, src, pos, expectations(m));
     from = pos;
   }
 }
 
-export function parse(text: string, file: string): ParseResult {
+/** `byDeclaration: false` parses the text as one (the tests compare the two ways). */
+export function parse(text: string, file: string, opts: { byDeclaration?: boolean } = {}): ParseResult {
   const src = new SourceFile(file, text);
   const diags = new Diagnostics();
-  const match = grammar.match(text);
-  if (match.failed()) {
-    const pos = match.getRightmostFailurePosition();
-    const failures = (match as unknown as { getRightmostFailures(): { getText(): string; isDescription(): boolean; isFluffy(): boolean }[] }).getRightmostFailures();
-    const items = failures.filter((f) => !f.isFluffy()).map((f) => ({ text: f.getText(), description: f.isDescription() }));
-    reportSyntaxError(diags, src, pos, items);
-    moreSyntaxErrors(src, pos, diags);
+  const scanned = scan(text);
+  if (scanned.tooDeep) {
+    reportTooDeep(diags, src, scanned.tooDeep);
     return { program: null, source: src, diagnostics: diags };
   }
-  current = { src, diags };
+  let program = opts.byDeclaration === false ? null : byDeclaration(src, diags, scanned);
+  if (!program) {
+    const match = grammar.match(scanned.text);
+    if (match.failed()) {
+      const pos = scanned.toOriginal(match.getRightmostFailurePosition());
+      reportSyntaxError(diags, src, pos, expectations(match));
+      moreSyntaxErrors(src, pos, diags);
+      return { program: null, source: src, diagnostics: diags };
+    }
+    program = withSemantics(src, diags, scanned.toOriginal, () => semantics(match)["ast"]() as A.Program);
+  }
+  // Later stages recurse once per level: a program nested deeper than they take stops here.
+  if (!checkNesting(program, diags)) return { program: null, source: src, diagnostics: diags };
+  return { program, source: src, diagnostics: diags };
+}
+
+function withSemantics<T>(src: SourceFile, diags: Diagnostics, original: (offset: number) => number, build: () => T): T {
+  current = { src, diags, original };
   try {
-    const program = semantics(match)["ast"]() as A.Program;
-    return { program, source: src, diagnostics: diags };
+    return build();
   } finally {
     current = null;
   }
+}
+
+/**
+ * Parses the `job` line and then each top-level declaration on its own, so that Ohm's memo
+ * table holds one declaration at a time (it holds hundreds of bytes per character; a
+ * generated file of 40,000 `fn`s did not fit in the heap as one parse). The scan finds
+ * where declarations start: a reserved declaration keyword outside brackets, which nothing
+ * in a declaration can continue with, so each piece parses exactly as it does within the
+ * whole file. When a piece does not parse (a syntax error, or a keyword where the scan was
+ * wrong), this gives up and the whole text is parsed as one, for the usual messages.
+ */
+function byDeclaration(src: SourceFile, diags: Diagnostics, scanned: Scan): A.Program | null {
+  const { text, declStarts, toOriginal } = scanned;
+  if (declStarts.length < 2) return null;
+  // The semantic actions' diagnostics (literals out of range, escapes) count once all pieces parsed.
+  const found = new Diagnostics();
+  const bounds = [0, ...declStarts, text.length];
+  let head: A.Program | null = null;
+  const decls: A.Decl[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const start = bounds[i]!;
+    const match = grammar.match(text.slice(start, bounds[i + 1]), i === 0 ? "Program" : "Decl");
+    if (match.failed()) return null;
+    const node = withSemantics(src, found, (p) => toOriginal(start + p), () => semantics(match)["ast"]());
+    if (i === 0) head = node as A.Program;
+    else decls.push(node as A.Decl);
+  }
+  diags.list.push(...found.list);
+  // As in the whole parse, the program's span runs to the end of the text.
+  return { kind: "Program", span: src.span(head!.span.start, toOriginal(text.length)), job: head!.job, decls };
 }

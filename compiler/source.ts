@@ -10,13 +10,15 @@ export class SourceFile {
     readonly name: string,
     readonly text: string,
   ) {
-    const starts = [0];
+    // A byte order mark is not part of the first line: column 1 is the character after it.
+    const starts = [text.charCodeAt(0) === 0xfeff ? 1 : 0];
     for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
     this.lineStarts = starts;
   }
 
   /** 1-based line and column (in UTF-16 units, as editors count) of an offset. */
   position(offset: number): { line: number; col: number } {
+    offset = Math.max(offset, this.lineStarts[0]!);
     const starts = this.lineStarts;
     let lo = 0;
     let hi = starts.length - 1;

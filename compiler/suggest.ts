@@ -23,3 +23,21 @@ export function didYouMean(name: string, candidates: Iterable<string>): string |
   const c = closest(name, candidates);
   return c === undefined ? undefined : `did you mean \`${c}\`?`;
 }
+
+/** What other languages call their maths functions (lower case). */
+const MATHS = new Set([
+  "sqrt", "cbrt", "pow", "power", "exp", "expm1", "log", "ln", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
+  "sinh", "cosh", "tanh", "trunc", "truncate", "sign", "signum", "hypot", "mod", "fmod", "clamp", "random", "rand", "square", "cube",
+]);
+
+/**
+ * The hint for an unknown function: the closest known name; for a maths function flowc does
+ * not have (`sqrt`, `pow`, …), the numeric built-ins it has and how to import one.
+ */
+export function unknownFunctionHint(name: string, candidates: Iterable<string>, numeric: readonly string[]): string | undefined {
+  const near = didYouMean(name, candidates);
+  if (near !== undefined || !MATHS.has(name.toLowerCase())) return near;
+  const list = numeric.map((n) => `\`${n}\``);
+  const listed = list.length > 1 ? `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}` : list.join("");
+  return `there is no \`${name}\` built-in (the numeric built-ins are ${listed}); a TypeScript function can compute it: \`import { ${name} } from "./maths.ts"\``;
+}

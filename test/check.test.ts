@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { frontEnd } from "../compiler/compile.js";
 import { catalogue } from "../compiler/diagnostics/catalogue.js";
 import { renderDiagnostics } from "../compiler/diagnostics/render.js";
-import { ROOT } from "./helpers.js";
+import { diagnose, ROOT } from "./helpers.js";
 
 const dir = join(ROOT, "test", "golden", "errors");
 const cases = readdirSync(dir).filter((f) => f.endsWith(".flow")).sort();
@@ -40,5 +40,18 @@ describe("the examples", () => {
   it.each(examples)("%s checks without diagnostics", (name) => {
     const fe = frontEnd(readFileSync(join(ROOT, "dsl-examples", name), "utf8"), name);
     expect(renderDiagnostics(fe.diagnostics, () => fe.source)).toBe("\n");
+  });
+});
+
+describe("literals in messages", () => {
+  it("are quoted as written: underscores kept, a too-large integer not rounded or replaced", () => {
+    const job = (size: string) => `job j\nsource n: int = values([1]) event_time(x => x) watermark 1s\nsink n |> key_by(x => 1) |> window(tumbling(${size})) |> aggregate(x => count()) as c -> stdout()\n`;
+    expect(diagnose(job("1_000"))).toMatch(/`size` must be a duration literal such as 10s\n[\s\S]*hint: write a unit: 1_000s, 1_000ms, …/);
+    const big = diagnose(job("9007199254740993"));
+    expect(big).toMatch(/integer literal 9007199254740993 is too large/);
+    expect(big).toMatch(/hint: write a unit: 9007199254740993s, 9007199254740993ms, …/);
+    expect(big).not.toMatch(/9007199254740992|\b0s\b/);
+    const option = diagnose("job j\ncheckpoint { every 1_500 }\nsource n: int = values([1])\nsink n -> stdout()\n");
+    expect(option).toMatch(/`every` expects a duration such as 10s, found `1_500`\n[\s\S]*hint: write a unit: `every 1_500s` or `every 1_500ms`/);
   });
 });

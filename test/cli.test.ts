@@ -130,6 +130,26 @@ sink z -> stdout()
     expect(r.stderr).toMatch(/3 errors/);
   });
 
+  it("a float literal too large to be finite is FLOW1003 for check and compile alike, not an internal error", async () => {
+    writeFiles(work, { "huge.flow": "job huge\nsource n: float = values([1.5])\nsink n |> map(x => x * 1e400) -> stdout()\n" });
+    for (const args of [["check", "huge.flow"], ["compile", "huge.flow", "-o", "huge-out"]]) {
+      const r = await flowc(args, { cwd: work });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^error\[FLOW1003\]: float literal 1e400 is too large\n --> huge\.flow:3:24\n/);
+      expect(r.stderr).not.toMatch(/internal/);
+    }
+  });
+
+  it("a file that starts with a byte order mark checks, and columns count from the character after it", async () => {
+    writeFiles(work, { "bom.flow": "\uFEFF" + bad, "bom-ok.flow": "\uFEFF" + good });
+    expect((await flowc(["check", "bom-ok.flow"], { cwd: work })).exitCode).toBe(0);
+    const r = await flowc(["check", "--json", "bom.flow"], { cwd: work });
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ code: "FLOW3001", line: 3, column: 28, endLine: 3, endColumn: 33 })]);
+    writeFiles(work, { "bom-first-line.flow": "\uFEFFjob 1x\n" });
+    const first = await flowc(["check", "bom-first-line.flow"], { cwd: work });
+    expect(first.stderr).toMatch(/^error\[FLOW1001\]: expected an identifier, found `1x`\n --> bom-first-line\.flow:1:5\n  \|\n1 \| job 1x\n  \|     \^\^ /);
+  });
+
   it("colours diagnostics only on a terminal: never when piped or with NO_COLOR, on request with FORCE_COLOR", async () => {
     const piped = await flowc(["check", "broken.flow"], { cwd: work, env: { NO_COLOR: undefined } });
     expect(piped.stderr).not.toMatch(/\x1b\[/);

@@ -140,6 +140,38 @@ sink d -> stdout()
     await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: other } });
   });
 
+  it("reports FLOW1004 for a document nested too deep instead of crashing, and checks one nested 300 deep", async () => {
+    const deep = pathToFileURL(join(dir, "deep.flow")).href;
+    const body = (depth: number) => `job deep\nsource n: int = values([1])\nsink n |> map(x => ${"(".repeat(depth)}x + 1${")".repeat(depth)}) -> stdout()\n`;
+    await rpc.sendNotification("textDocument/didOpen", { textDocument: { uri: deep, languageId: "flow", version: 1, text: body(1000) } });
+    const [d, ...rest] = await diagnostics(deep, 0);
+    expect(rest).toEqual([]);
+    expect(d!.code).toBe("FLOW1004");
+    expect(d!.message).toMatch(/^nesting too deep: more than 1000 brackets are open here/);
+    // `map(` is bracket 1; the 1000th parenthesis (bracket 1001) is at character 1018.
+    expect(d!.range.start).toEqual({ line: 2, character: 1018 });
+    await rpc.sendNotification("textDocument/didChange", { textDocument: { uri: deep, version: 2 }, contentChanges: [{ text: body(300) }] });
+    expect(await diagnostics(deep, 1)).toEqual([]);
+    const hover = (await rpc.sendRequest("textDocument/hover", { textDocument: { uri: deep }, position: { line: 2, character: 319 } })) as { contents: { value: string } };
+    expect(hover.contents.value).toContain("x: int");
+    await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: deep } });
+  });
+
+  it("accepts a byte order mark and shows an invisible character in a message escaped", async () => {
+    const bom = pathToFileURL(join(dir, "bom.flow")).href;
+    // The document as the client has it starts with the mark: positions count it on line 0.
+    const text = "\uFEFFjob 1x\nsource n: int = values([1])\nsink n -> stdout()\n";
+    await rpc.sendNotification("textDocument/didOpen", { textDocument: { uri: bom, languageId: "flow", version: 1, text } });
+    const [d] = await diagnostics(bom, 0);
+    expect(d!.message).toMatch(/^expected an identifier, found `1x`/);
+    expect(d!.range.start).toEqual({ line: 0, character: 5 });
+    await rpc.sendNotification("textDocument/didChange", { textDocument: { uri: bom, version: 2 }, contentChanges: [{ text: "\uFEFFjob ok\nsource n: int = values([1])\nsink n |> map(x => x \u200B+ 1) -> stdout()\n" }] });
+    const [z] = await diagnostics(bom, 1);
+    expect(z!.message).toMatch(/found `\\u\{200B\}`/);
+    expect(z!.range.start).toEqual({ line: 2, character: 21 });
+    await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: bom } });
+  });
+
   it("completes stage names after |>, connectors, record fields after a dot, and keywords", async () => {
     const complete = async (text: string, line: number, character: number): Promise<string[]> => {
       await rpc.sendNotification("textDocument/didChange", { textDocument: { uri, version: Date.now() }, contentChanges: [{ text }] });

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type * as A from "../compiler/ast.js";
 import { parse } from "../compiler/parse.js";
 import { printAst } from "../compiler/print.js";
-import { ROOT } from "./helpers.js";
+import { diagnose, ROOT } from "./helpers.js";
 
 const examples = readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".flow")).sort();
 
@@ -126,6 +126,58 @@ describe("syntax errors", () => {
   it("report integers that are too large to be exact", () => {
     const r = parse("job j\nfn f(): int = 9007199254740993\n", "e.flow");
     expect(r.diagnostics.list[0]).toMatchObject({ code: "FLOW1003" });
+  });
+
+  it("report float literals too large to be finite, quoting them as written", () => {
+    const r = parse("job j\nfn f(): float = 1.5 + 1_0e400 - 1e308\n", "e.flow");
+    expect(r.diagnostics.list.map((d) => [d.code, d.message, d.span.col])).toEqual([["FLOW1003", "float literal 1_0e400 is too large", 23]]);
+  });
+
+  it("show an invisible character in the message escaped, with carets under the escape", () => {
+    const d = error("job j\nlet x = y \u200B|> map(v => v)\n");
+    expect(d.message).toMatch(/, found `\\u\{200B\}`$/);
+    expect(diagnose("job j\nlet x = y \u200B|> map(v => v)\n")).toContain("2 | let x = y \\u{200B}|> map(v => v)\n  |           ^^^^^^^^ unexpected `\\u{200B}`");
+  });
+});
+
+describe("the text around the code", () => {
+  const program = "job j\nsource n: int = values([1])\nlet d = n |> map(x => y)\nsink d -> stdout()\n";
+
+  it("a byte order mark at the start is not part of the first line: columns count from the character after it", () => {
+    const plain = parse(program, "j.flow");
+    const marked = parse("\uFEFF" + program, "j.flow");
+    expect(marked.diagnostics.list).toEqual([]);
+    expect(printAst(marked.program)).toBe(printAst(plain.program));
+    expect(diagnose("\uFEFFjob 1x\n")).toBe(diagnose("job 1x\n"));
+    expect(diagnose("\uFEFF" + program)).toBe(diagnose(program));
+  });
+
+  it("a byte order mark anywhere else is an error that shows the mark escaped", () => {
+    expect(diagnose("job j\n\uFEFFsink n -> stdout()\n")).toMatch(/^error\[FLOW1001\]: expected .*, found `\\u\{FEFF\}`\n --> job\.flow:2:1\n/);
+  });
+
+  it("spans and string values read through comments and long strings as written", () => {
+    const long = "x".repeat(10_000);
+    const text = `job j /* a\nblock */ // line\nsource s: string = values(["${long}", "a\\tb", ""])\n\n\n   // more\nlet d = s |> map(v => v + "!")\nsink d -> stdout()\n`;
+    const r = parse(text, "j.flow");
+    expect(r.diagnostics.list).toEqual([]);
+    const all = nodes(r.program);
+    for (const n of all) if (n.kind === "Ident") expect(text.slice(n.span!.start, n.span!.end)).toBe((n as A.Ident).name);
+    const strings = all.filter((n): n is A.StringLit => n.kind === "String");
+    expect(strings.map((n) => n.value)).toEqual([long, "a\tb", "", "!"]);
+    expect(strings.map((n) => text.slice(n.span.start, n.span.end))).toEqual([`"${long}"`, '"a\\tb"', '""', '"!"']);
+    expect([strings[3]!.span.line, strings[3]!.span.col]).toEqual([7, 27]);
+  });
+
+  it("declarations parsed one by one give the program, spans and diagnostics the whole text gives", () => {
+    const goldens = readdirSync(join(ROOT, "test", "golden", "errors")).filter((f) => f.endsWith(".flow")).map((f) => join("test", "golden", "errors", f));
+    for (const file of [...examples.map((f) => join("dsl-examples", f)), ...goldens]) {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      const pieces = parse(text, file);
+      const whole = parse(text, file, { byDeclaration: false });
+      expect(JSON.stringify(pieces.program), file).toBe(JSON.stringify(whole.program));
+      expect(pieces.diagnostics.list, file).toEqual(whole.diagnostics.list);
+    }
   });
 });
 

@@ -29,6 +29,22 @@ export interface DiagnosticOptions {
   hints?: (string | undefined | null | false)[];
 }
 
+/**
+ * Characters that show as nothing or as something else: control and format characters (a
+ * byte order mark, zero-width spaces and joiners, bidirectional overrides), line and
+ * paragraph separators, spaces other than the plain space, unassigned and private-use code
+ * points, lone surrogates.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]|(?! )\p{Zs}/gu;
+
+/**
+ * A message with its invisible characters written as the language writes them in strings,
+ * `\u{FEFF}`, so that `found \`\u{FEFF}\`` says what is there (docs/errors.md).
+ */
+export function visible(text: string): string {
+  return text.replace(INVISIBLE, (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}}`);
+}
+
 /** Collects diagnostics for one compilation. */
 export class Diagnostics {
   readonly list: Diagnostic[] = [];
@@ -45,12 +61,12 @@ export class Diagnostics {
     const diag: Diagnostic = {
       code,
       severity,
-      message,
+      message: visible(message),
       span,
-      notes: opts.notes ?? [],
-      hints: (opts.hints ?? []).filter((h): h is string => typeof h === "string" && h.length > 0),
+      notes: (opts.notes ?? []).map((n) => ({ ...n, message: visible(n.message) })),
+      hints: (opts.hints ?? []).filter((h): h is string => typeof h === "string" && h.length > 0).map(visible),
     };
-    if (opts.label !== undefined) diag.label = opts.label;
+    if (opts.label !== undefined) diag.label = visible(opts.label);
     this.list.push(diag);
   }
 

@@ -5,7 +5,7 @@
 import pc from "picocolors";
 import type { Span } from "../ast.js";
 import type { SourceFile } from "../source.js";
-import type { Diagnostic } from "./diagnostic.js";
+import { visible, type Diagnostic } from "./diagnostic.js";
 
 export type SourceLookup = (file: string) => SourceFile | undefined;
 
@@ -59,9 +59,12 @@ function frame(span: Span, label: string | undefined, sources: SourceLookup, c: 
   if (!src || span.line > src.lineCount) return lines;
   const { line: endLine, col: endCol } = src.position(Math.max(span.start, span.end - 1));
   const raw = src.lineText(span.line);
-  const text = raw.replace(/\t/g, "    ");
+  const text = shownLine(raw);
   const startCol = visualColumn(raw, span.col);
-  const lastCol = endLine === span.line ? visualColumn(raw, endCol) : text.length;
+  // An escaped invisible character at the end gets carets under all of its escape.
+  const last = raw.codePointAt(endCol - 1);
+  const lastWidth = last !== undefined && last >= 0x7f ? Math.max(1, shownChar(String.fromCodePoint(last)).length) : 1;
+  const lastCol = endLine === span.line ? visualColumn(raw, endCol) + (lastWidth > 2 ? lastWidth - 1 : 0) : text.length;
   const carets = "^".repeat(Math.max(1, lastCol - startCol + 1));
   const gutter = `${String(span.line).padStart(width - 1)} `;
   lines.push(`${pad}${c.cyan("|")}`);
@@ -71,10 +74,31 @@ function frame(span: Span, label: string | undefined, sources: SourceLookup, c: 
   return lines;
 }
 
-/** The column a character lands on once tabs are shown as four spaces. */
+/** How a character of a source line is shown: a tab as four spaces, an invisible one escaped. */
+function shownChar(ch: string): string {
+  return ch === "\t" ? "    " : visible(ch);
+}
+
+/** A source line as shown in a code frame. */
+function shownLine(raw: string): string {
+  return raw.replace(/\t/g, "    ").replace(/[^\x20-\x7e]/gu, visible);
+}
+
+/** The column a character lands on once the line is shown (shownLine). */
 function visualColumn(raw: string, col: number): number {
   let v = 1;
-  for (let i = 0; i < col - 1 && i < raw.length; i++) v += raw[i] === "\t" ? 4 : 1;
+  for (let i = 0; i < col - 1 && i < raw.length; i++) {
+    const code = raw.codePointAt(i)!;
+    if (code < 0x7f && code !== 9) {
+      v++;
+      continue;
+    }
+    const ch = String.fromCodePoint(code);
+    const shown = shownChar(ch);
+    // Visible characters keep counting UTF-16 units, as columns do.
+    v += shown === ch ? ch.length : shown.length;
+    i += ch.length - 1;
+  }
   return v;
 }
 
