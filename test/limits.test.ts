@@ -81,11 +81,11 @@ describe("nesting a person or a generator writes", () => {
     expect(graph.stdout).toMatch(/^flowchart/);
   });
 
-  it("calls and sums nested 790 deep compile, and the job's own stack takes the generated code", async () => {
+  it("calls nested 790 deep and sums nested 395 deep (each `+` counts two levels) compile, and the job's own stack takes the generated code", async () => {
     const calls = `fn f(x: int): int = x + 1\nsink numbers |> map(x => ${"f(".repeat(790)}x${")".repeat(790)}) -> stdout()\n`;
-    const sums = `sink numbers |> map(x => ${"1 + (".repeat(790)}x${")".repeat(790)}) -> file("sums.jsonl")\n`;
+    const sums = `sink numbers |> map(x => ${"1 + (".repeat(395)}x${")".repeat(395)}) -> file("sums.jsonl")\n`;
     expect(await compileAndRunCli(dir, "calls.flow", HEAD + calls + sums)).toEqual(["790", "791", "1089", "1389", "1490"]);
-    expect(lines(readFileSync(join(dir, "sums.jsonl"), "utf8"))).toEqual(["790", "791", "1089", "1389", "1490"]);
+    expect(lines(readFileSync(join(dir, "sums.jsonl"), "utf8"))).toEqual(["395", "396", "694", "994", "1095"]);
   });
 
   it("records and lists 16 levels deep compile and print", async () => {
@@ -114,6 +114,11 @@ describe("nesting deeper than the limits", () => {
     expect(out).toMatch(/expressions and statements nest more than 800 levels here\n   --> chain\.flow:801:8\n/);
     expect(out).toMatch(/801 \|     if x == 797 then 7970 else \n {4}\| {8}\^ level 801\n/);
     expect(out).toMatch(/each `else if` branch nests one level deeper/);
+  });
+
+  it("sums nested 401 deep are FLOW1004 (each `+` counts two levels), not a job whose own parser overflows", async () => {
+    const out = await tooDeep(dir, "sums.flow", `${HEAD}sink numbers |> map(x => ${"1 + (".repeat(401)}x${")".repeat(401)}) -> stdout()\n`);
+    expect(out).toMatch(/expressions and statements nest more than 800 levels here\n --> sums\.flow:3:/);
   });
 
   it("an operator chain too long to parse is FLOW1004 at the token where the scan stops it", async () => {
