@@ -19,11 +19,11 @@
 //                                            it locks (symbolic links resolved first)
 
 import { randomBytes } from "node:crypto";
-import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, relative, sep } from "node:path";
 import { JobError, describeFsError } from "./errors.js";
-import { makeFolders } from "./folders.js";
+import { makeFolders, writeFileSynced } from "./files.js";
 
 /** Who holds a lock, as written in the lock file (one JSON object). */
 export interface Holder {
@@ -223,13 +223,7 @@ export class LockSet {
 /** Creates the lock file with `text` if it does not exist; false if it does. */
 function createExclusive(lockFile: string, text: string): boolean {
   const tmp = `${lockFile}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const fd = openSync(tmp, "wx");
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSynced(tmp, text, "wx");
   try {
     linkSync(tmp, lockFile);
     return true;
@@ -239,13 +233,7 @@ function createExclusive(lockFile: string, text: string): boolean {
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS" && code !== "EOPNOTSUPP") throw e;
     // A file system without hard links: O_EXCL creation (a reader may briefly see it empty).
     try {
-      const lfd = openSync(lockFile, "wx");
-      try {
-        writeSync(lfd, text);
-        fsyncSync(lfd);
-      } finally {
-        closeSync(lfd);
-      }
+      writeFileSynced(lockFile, text, "wx");
       return true;
     } catch (e2) {
       if ((e2 as NodeJS.ErrnoException).code === "EEXIST") return false;

@@ -15,7 +15,7 @@ import type { SinkManifest, SinkWriter } from "./api.js";
 import { createHash, type Hash } from "node:crypto";
 import type { FileRef, SinkTransaction } from "./checkpoint/storage.js";
 import { describeFsError, JobError } from "./errors.js";
-import { makeFolders } from "./folders.js";
+import { makeFolders } from "./files.js";
 
 export interface LineWriter extends SinkWriter {
   /** Writes what was gathered; may return a promise when the output is backed up. */

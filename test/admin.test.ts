@@ -5,18 +5,13 @@
 // the job; the token can come from FLOWC_ADMIN_TOKEN or a file, and an empty one is a
 // usage error.
 
-import { execa, type ResultPromise } from "execa";
+import type { ResultPromise } from "execa";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { compileIn, flowc, lines, runBundle, STACK_LINE, tempDir } from "./helpers.js";
+import { compileIn, flowc, lines, runBundle, STACK_LINE, startWithAdmin, tempDir, type RunningJob } from "./helpers.js";
 
-interface Running {
-  child: ResultPromise;
-  url: string;
-  port: number;
-}
 
 /** Jobs still running when a test ends (it failed): killed, so none is left behind. */
 const children: ResultPromise[] = [];
@@ -25,19 +20,8 @@ afterEach(() => {
 });
 
 /** Starts a bundle with the admin endpoint on a free port; resolves once it serves. */
-async function start(bundle: string, cwd: string, args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
-  const child = execa(process.execPath, [bundle, "--admin-port", "0", "--log-level", "info", ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1", ...env } });
-  children.push(child);
-  let err = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      const m = /admin endpoint on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m && /running:/.test(err)) resolve(m[1]!);
-    });
-    void child.then((r) => reject(new Error(`the job exited (${r.exitCode}) before serving:\n${err}`)));
-  });
-  return { child, url, port: Number(new URL(url).port) };
+function start(bundle: string, cwd: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningJob> {
+  return startWithAdmin(bundle, cwd, { args, env, started: children });
 }
 
 interface Answer {

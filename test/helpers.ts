@@ -1,7 +1,7 @@
 // Shared by the test suites: compile .flow text in-process, run bundles and the CLI as real
 // processes, and make temporary folders.
 
-import { execa } from "execa";
+import { execa, type ResultPromise } from "execa";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -102,3 +102,33 @@ export function lines(text: string): string[] {
 
 /** A JavaScript stack trace line, which a user's own mistake must never show. */
 export const STACK_LINE = /^\s+at .+:\d+:\d+\)?$/m;
+
+/** A job started with its admin endpoint on a free port. */
+export interface RunningJob {
+  child: ResultPromise;
+  /** The admin endpoint, http://127.0.0.1:<port>. */
+  url: string;
+  port: number;
+  /** The job's stderr so far. */
+  stderr: () => string;
+}
+
+/**
+ * Starts a bundle with `--admin-port 0 --log-level info` in `cwd`; resolves once it runs and
+ * serves (the URL is read from its log). `started`, when given, collects the child so that
+ * a test's cleanup can kill it.
+ */
+export async function startWithAdmin(bundle: string, cwd: string, opts: { args?: string[]; env?: Record<string, string>; started?: ResultPromise[] } = {}): Promise<RunningJob> {
+  const child = execa(process.execPath, [bundle, "--admin-port", "0", "--log-level", "info", ...(opts.args ?? [])], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1", ...opts.env } });
+  opts.started?.push(child);
+  let err = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      const m = /admin endpoint on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m && /running:/.test(err)) resolve(m[1]!);
+    });
+    void child.then((r) => reject(new Error(`the job exited (${r.exitCode}) before serving:\n${err}`)));
+  });
+  return { child, url, port: Number(new URL(url).port), stderr: () => err };
+}

@@ -5,31 +5,16 @@
 // empty), a renamed uid is refused (and accepted with --allow-non-restored-state), and a
 // changed state type is refused naming both types.
 
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bidRows, compileIn, flowc, lines, STACK_LINE, tempDir } from "./helpers.js";
+import { bidRows, compileIn, flowc, lines, STACK_LINE, startWithAdmin, tempDir, type RunningJob } from "./helpers.js";
 
-interface Running {
-  child: ResultPromise;
-  url: string;
-  stderr: () => string;
-}
 
 /** Starts a bundle with the admin endpoint on a free port; resolves once it serves. */
-async function start(bundle: string, cwd: string, args: string[] = []): Promise<Running> {
-  const child = execa(process.execPath, [bundle, "--admin-port", "0", "--log-level", "info", ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
-  let err = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      const m = /admin endpoint on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m && /running:/.test(err)) resolve(m[1]!);
-    });
-    void child.then((r) => reject(new Error(`the job exited (${r.exitCode}) before serving:\n${err}`)));
-  });
-  return { child, url, stderr: () => err };
+function start(bundle: string, cwd: string, args: string[] = []): Promise<RunningJob> {
+  return startWithAdmin(bundle, cwd, { args });
 }
 
 async function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {

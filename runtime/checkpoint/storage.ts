@@ -14,12 +14,12 @@
 // checkpoint whose checksums all verify.
 
 import { createHash } from "node:crypto";
-import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { OperatorManifest } from "../api.js";
 import { describeFsError, JobError } from "../errors.js";
-import { makeFolders } from "../folders.js";
+import { makeFolders, writeFileSynced } from "../files.js";
 import type { SourcePosition } from "../sources.js";
 
 export const FORMAT = "flowc-checkpoints 1";
@@ -126,13 +126,7 @@ export function writeFileAtomic(path: string, text: string): void {
   const dir = dirname(path);
   makeFolders(dir);
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSynced(tmp, text, "w");
   renameSync(tmp, path);
   fsyncDir(dir);
 }

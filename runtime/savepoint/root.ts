@@ -7,7 +7,7 @@
 // recursive mkdir, which can loop for ever on a path such as `/proc/self/x`.
 
 import { mkdirSync, realpathSync } from "node:fs";
-import { makeFolders, statOrNone } from "../folders.js";
+import { makeFolders, statOrNone } from "../files.js";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 
 /** A request's folder is refused: the admin endpoint answers 400 with this message. */

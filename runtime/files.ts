@@ -1,10 +1,11 @@
-// Making folders without Node's recursive mkdir. `mkdirSync(p, { recursive: true })` loops
+// File-system helpers of the runtime: writing a file durably, and making folders without
+// Node's recursive mkdir. `mkdirSync(p, { recursive: true })` loops
 // for ever (at full CPU, on the main thread; the async one in a libuv worker) when mkdir
 // answers ENOENT for a path whose parent exists, which is what /proc does (`/proc/self/x`):
 // a job given such a path would hang and ignore SIGTERM. Here each missing path component
 // costs one plain mkdir, so any path costs a bounded number of file-system calls.
 
-import { lstatSync, mkdirSync, statSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 function errorText(e: unknown): string {
@@ -56,4 +57,18 @@ export function makeFolders(path: string): string[] {
     }
   }
   return made;
+}
+
+/**
+ * Writes `text` into a file opened with `flags` ("w", or "wx": only a new file) and fsyncs
+ * it before closing; the open's error (EEXIST with "wx") goes to the caller.
+ */
+export function writeFileSynced(path: string, text: string, flags: "w" | "wx"): void {
+  const fd = openSync(path, flags);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
