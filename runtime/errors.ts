@@ -58,7 +58,7 @@ export function describeFsError(e: unknown): string {
   }
 }
 
-/** An output file that cannot be written (FLOW5004). */
+/** An output file that cannot be written (FLOW5004); a JobError, which says more already, as it is. */
 export function writeError(path: string, e: unknown): JobError {
-  return new JobError("FLOW5004", `cannot write ${path}: ${describeFsError(e)}`);
+  return e instanceof JobError ? e : new JobError("FLOW5004", `cannot write ${path}: ${describeFsError(e)}`);
 }

@@ -18,14 +18,12 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === undefined) c.kill("SIGKILL");
 });
 
+// Checkpoints in the default storage folder (./checkpoints/metered).
 const JOB = `job metered
 checkpoint {
   every 100ms
-  storage "./chk"
 }
-type Click = { user: string, ts: timestamp }
-source clicks: Click = file("clicks.jsonl", follow: true)
-  event_time(c => c.ts) watermark 1s
+source clicks: { user: string, ts: timestamp } = file("clicks.jsonl", follow: true) event_time(c => c.ts) watermark 1s
 let counts = clicks
   |> key_by(c => c.user)
   |> window(tumbling(10s))

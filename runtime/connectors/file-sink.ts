@@ -2,55 +2,39 @@
 // complete when the job ends (FileSink). Under checkpoints it is transactional, committed
 // by checkpoints (transactional-file.ts). A source's dead-letter file is opened the same way.
 
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SinkManifest } from "../api.js";
-import { JobError, writeError } from "../errors.js";
+import { writeError } from "../errors.js";
 import { makeFolders } from "../files.js";
-import { FLUSH_AT, type Sink, type SinkAt, type SinkConnector, type SinkRole } from "./contract.js";
+import type { Sink, SinkConnector, SinkRole } from "./contract.js";
+import { cutBack, FileOutput } from "./file-output.js";
 import { TransactionalFileSink } from "./transactional-file.js";
 
 /**
  * A file written as lines arrive (no checkpoints): replaced at start, or, restoring a
  * savepoint, cut back to the length it had then and continued.
  */
-export class FileSink implements Sink {
+export class FileSink extends FileOutput implements Sink {
   private fd: number;
-  private pending = "";
   readonly transaction = null;
   /** The file's length: what was written so far. */
-  length = 0;
-  lines = 0;
-  bytes = 0;
+  protected length = 0;
 
-  constructor(
-    readonly index: number,
-    readonly role: SinkRole,
-    readonly path: string,
-    header: string | null,
-    resumeAt: number | null = null,
-  ) {
+  constructor(index: number, role: SinkRole, path: string, header: string | null, resumeAt: number | null = null) {
+    super(index, role, path);
     try {
       makeFolders(dirname(path));
       if (resumeAt === null) this.fd = openSync(path, "w");
       else {
         this.fd = openSync(path, existsSync(path) ? "r+" : "w+");
-        const size = fstatSync(this.fd).size;
-        if (size < resumeAt) throw new JobError("FLOW5004", `cannot continue ${path}: it is shorter (${size} bytes) than when the savepoint was taken (${resumeAt} bytes); was it changed outside the job?`);
-        ftruncateSync(this.fd, resumeAt);
+        cutBack(this.fd, path, resumeAt);
         this.length = resumeAt;
       }
     } catch (e) {
-      if (e instanceof JobError) throw e;
       throw writeError(path, e);
     }
     if (header !== null && resumeAt === null) this.pending = header + "\n";
-  }
-
-  write(line: string): void {
-    this.pending += line + "\n";
-    this.lines++;
-    if (this.pending.length > FLUSH_AT) this.flush();
   }
 
   flush(): void {
@@ -70,10 +54,6 @@ export class FileSink implements Sink {
     this.flush();
     fsyncSync(this.fd);
     closeSync(this.fd);
-  }
-
-  savepointAt(): SinkAt {
-    return { index: this.index, role: this.role, path: this.path, length: this.length };
   }
 }
 

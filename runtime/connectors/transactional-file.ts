@@ -9,13 +9,13 @@ import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, r
 import { dirname, join } from "node:path";
 import { JobError, writeError } from "../errors.js";
 import { makeFolders } from "../files.js";
-import { FLUSH_AT, type FileRef, type Sink, type SinkAt, type SinkRole, type SinkTransaction, type Staged, type TransactionalSink } from "./contract.js";
+import type { FileRef, Sink, SinkRole, SinkTransaction, Staged, TransactionalSink } from "./contract.js";
+import { cutBack, FileOutput } from "./file-output.js";
 
 /** A file sink under checkpoints: staged segments, committed when a checkpoint completes. */
-export class TransactionalFileSink implements Sink, TransactionalSink {
+export class TransactionalFileSink extends FileOutput implements Sink, TransactionalSink {
   private target: number;
   private committed = 0;
-  private pending = "";
   private segment: { fd: number; rel: string; bytes: number; hash: Hash } | null = null;
   /** Sealed segments (fsynced) that no completed checkpoint has committed yet. */
   private sealed: { rel: string; bytes: number; sha256: string }[] = [];
@@ -23,16 +23,15 @@ export class TransactionalFileSink implements Sink, TransactionalSink {
   private counter = 0;
   /** Which checkpoint the next segment is staged for (names only). */
   private nextCheckpoint = 1;
-  lines = 0;
-  bytes = 0;
 
   constructor(
-    readonly index: number,
-    readonly role: SinkRole,
-    readonly path: string,
+    index: number,
+    role: SinkRole,
+    path: string,
     header: string | null,
     private readonly root: string,
   ) {
+    super(index, role, path);
     this.header = header;
     try {
       makeFolders(dirname(path));
@@ -57,12 +56,9 @@ export class TransactionalFileSink implements Sink, TransactionalSink {
   /** Restoring a savepoint: the file is cut back to the length it had when the savepoint was taken. */
   resumeAt(length: number): void {
     try {
-      const size = fstatSync(this.target).size;
-      if (size < length) throw new JobError("FLOW5004", `cannot continue ${this.path}: it is shorter (${size} bytes) than when the savepoint was taken (${length} bytes); was it changed outside the job?`);
-      ftruncateSync(this.target, length);
+      cutBack(this.target, this.path, length);
       fsyncSync(this.target);
     } catch (e) {
-      if (e instanceof JobError) throw e;
       throw writeError(this.path, e);
     }
     this.committed = length;
@@ -85,16 +81,9 @@ export class TransactionalFileSink implements Sink, TransactionalSink {
       }
       fsyncSync(this.target);
     } catch (e) {
-      if (e instanceof JobError) throw e;
       throw writeError(this.path, e);
     }
     this.committed = txn.length;
-  }
-
-  write(line: string): void {
-    this.pending += line + "\n";
-    this.lines++;
-    if (this.pending.length > FLUSH_AT) this.flush();
   }
 
   flush(): void {
@@ -157,7 +146,6 @@ export class TransactionalFileSink implements Sink, TransactionalSink {
       for (const rel of txn.segments) this.appendSegment(rel);
       fsyncSync(this.target);
     } catch (e) {
-      if (e instanceof JobError) throw e;
       throw writeError(this.path, e);
     }
     this.committed = txn.length;
@@ -195,7 +183,8 @@ export class TransactionalFileSink implements Sink, TransactionalSink {
     closeSync(this.target);
   }
 
-  savepointAt(): SinkAt {
-    return { index: this.index, role: this.role, path: this.path, length: this.committed };
+  /** The committed output's length (a savepoint is taken once a checkpoint committed it). */
+  protected get length(): number {
+    return this.committed;
   }
 }
