@@ -6,7 +6,8 @@
 //
 // 1. Start-up: dsl-examples/running_sum.flow, each bundle's size and N cold starts of
 //    `node running_sum.mjs` (a new process each, stdout to /dev/null), before and after in
-//    turn: the best and the median.
+//    turn: the best and the median; then the same with `--admin-port 0` (the endpoint is
+//    started and closed again: the embedded chunk is inflated and evaluated).
 // 2. Nexmark: each query of bench/nexmark/queries/ for `--events` events, compiled by both;
 //    both must print the same bytes; then best of `--runs` interleaved runs each.
 // Prints markdown tables (bench/README.md, "Before and after").
@@ -26,7 +27,7 @@ const before = resolve(positionals[0]);
 const RUNS = Number(values.runs ?? 5);
 const STARTS = Number(values.starts ?? 20);
 const EVENTS = Number(values.events ?? 1_000_000);
-const queries = values.queries ? values.queries.split(",") : QUERIES;
+const queries = values.queries === "none" ? [] : values.queries ? values.queries.split(",") : QUERIES;
 const log = (line) => process.stderr.write(`${line}\n`);
 const fmt = (n) => n.toLocaleString("en-US");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -47,11 +48,11 @@ function compileBoth(file, transform = (t) => t) {
   });
 }
 
-/** One cold start: `node bundle` as a new process, wall time in ms. */
-function start(bundle) {
+/** One cold start: `node bundle args` as a new process, wall time in ms. */
+function start(bundle, args = []) {
   const devnull = openSync("/dev/null", "w");
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [bundle], { stdio: ["ignore", devnull, "pipe"] });
+  const r = spawnSync(process.execPath, [bundle, ...args], { stdio: ["ignore", devnull, "pipe"] });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   closeSync(devnull);
   if (r.status !== 0) throw new Error(`${bundle} failed: ${r.stderr}`);
@@ -61,12 +62,14 @@ function start(bundle) {
 // 1. Start-up of the smallest example.
 log(`start-up: ${STARTS} cold starts of running_sum each, interleaved`);
 const sumBundles = compileBoth(join(root, "dsl-examples", "running_sum.flow"));
-const startMs = sumBundles.map(() => []);
-for (const b of sumBundles) start(b); // the file cache warm for both
-for (let i = 0; i < STARTS; i++) sumBundles.forEach((b, s) => startMs[s].push(start(b)));
 console.log(`Start-up of dsl-examples/running_sum.flow (${STARTS} cold starts each, interleaved)\n`);
-console.log("| bundle | size | best | median |\n|---|---:|---:|---:|");
-sides.forEach((side, s) => console.log(`| ${side.name} | ${fmt(statSync(sumBundles[s]).size)} bytes | ${Math.min(...startMs[s]).toFixed(1)} ms | ${median(startMs[s]).toFixed(1)} ms |`));
+console.log("| bundle | flags | size | best | median |\n|---|---|---:|---:|---:|");
+for (const args of [[], ["--admin-port", "0"]]) {
+  const startMs = sumBundles.map(() => []);
+  for (const b of sumBundles) start(b, args); // the file cache warm for both
+  for (let i = 0; i < STARTS; i++) sumBundles.forEach((b, s) => startMs[s].push(start(b, args)));
+  sides.forEach((side, s) => console.log(`| ${side.name} | ${args.join(" ") || "none"} | ${fmt(statSync(sumBundles[s]).size)} bytes | ${Math.min(...startMs[s]).toFixed(1)} ms | ${median(startMs[s]).toFixed(1)} ms |`));
+}
 
 // 2. Nexmark, before and after.
 log(`nexmark: ${fmt(EVENTS)} events per query, best of ${RUNS} interleaved runs`);
@@ -80,6 +83,6 @@ for (const q of queries) {
   log(`${q}: before ${best[0].toFixed(0)} ms, after ${best[1].toFixed(0)} ms`);
   rows.push({ q, before: best[0], after: best[1] });
 }
-console.log(`\nNexmark (${fmt(EVENTS)} events per query; best of ${RUNS} interleaved runs; same output checked)\n`);
-console.log("| query | before events/s | after events/s | after/before |\n|---|---:|---:|---:|");
+if (rows.length) console.log(`\nNexmark (${fmt(EVENTS)} events per query; best of ${RUNS} interleaved runs; same output checked)\n`);
+if (rows.length) console.log("| query | before events/s | after events/s | after/before |\n|---|---:|---:|---:|");
 for (const r of rows) console.log(`| ${r.q} | ${fmt(Math.round(EVENTS / (r.before / 1000)))} | ${fmt(Math.round(EVENTS / (r.after / 1000)))} | ${(r.before / r.after).toFixed(2)} |`);

@@ -3,7 +3,7 @@
 // Every connector is one module in this folder, found by the manifest's `connector` name in
 // table.ts; the driver and the checkpoint coordinator know connectors only through these
 // interfaces. The checkpoint storage imports its types from here too, so this module
-// imports nothing but types.
+// imports only types (from api.ts, errors.ts and log.ts).
 //
 // Two conventions on manifest entries (runtime/api.ts) that the driver relies on:
 // - `path`: the local file a connector reads (a source) or writes (a sink). Path checks,
