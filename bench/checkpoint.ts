@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const log = new Log("bench", "error");
   const store = fill();
   const policy = { every: 1, mode: "exactly_once" as const, storage: root, retain: 2, timeout: 600_000, minPause: 0, incremental: true };
-  const coord = new Coordinator(policy, root, manifest, { stores: [store], positions: () => [], sinks: [] }, log, null, 1);
+  const coord = new Coordinator(policy, root, manifest, { operators: [store], positions: () => [], sinks: [] }, log, null, 1);
 
   // Full checkpoint of all keys (capture, write, checksums, metadata): the first one is full.
   let t = performance.now();

@@ -1,9 +1,22 @@
 // bundle: the generated module + the runtime -> one self-contained dist/<job>.mjs (with a
 // source map), via esbuild. The result runs with plain `node`, without node_modules.
+//
+// Only the runtime the job uses is bundled: the entry (templates/entry.ts.hbs) imports the
+// connectors its manifest names and the operators it has (the tables in
+// runtime/connectors/table.ts and runtime/time/table.ts), so esbuild leaves the others out.
+// The admin endpoint and prom-client, which every job can serve (--admin-port), are one
+// minified, compressed chunk built with the compiler (scripts/build.mjs), embedded as a
+// string and evaluated only when the endpoint is asked for (runtime/admin-embedded.ts).
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
+import type { Manifest } from "../runtime/api.js";
+import { connectorsOf, SINK_CONNECTORS, SOURCE_CONNECTORS } from "../runtime/connectors/table.js";
+import { OPERATOR_MODULES, operatorsOf } from "../runtime/time/table.js";
+import { ROOT, RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
+
+/** The admin endpoint's chunk (scripts/build.mjs writes it). */
+export const ADMIN_CHUNK = join(ROOT, "build", "admin-chunk.txt");
 
 export interface BundleOptions {
   job: string;
@@ -14,17 +27,57 @@ export interface BundleOptions {
   modulePath: string;
   /** The .flow file's folder: imports of TypeScript files resolve from here. */
   sourceDir: string;
+  /** The job's manifest: which connectors and operators to bundle. */
+  manifest: Manifest;
 }
 
 /** An esbuild failure on generated code: a compiler bug. */
 export class BundleError extends Error {}
+
+/** A part of the runtime the entry imports: `import { name as local } from "@flowc/runtime/<module>"`, registered under `key`. */
+interface EntryPart {
+  key: string;
+  name: string;
+  local: string;
+  module: string;
+}
+
+/** The entry's imports: the connectors the manifest names and the operators it has. */
+function entryParts(m: Manifest): { sources: EntryPart[]; sinks: EntryPart[]; operators: EntryPart[] } {
+  const used = connectorsOf(m);
+  const part = (kind: string, key: string, module: string | undefined, name: string, i: number): EntryPart => {
+    if (module === undefined) throw new BundleError(`the runtime has no ${kind} ${JSON.stringify(key)} (runtime/connectors/table.ts)`);
+    return { key: JSON.stringify(key), name, local: `${kind}${i}`, module };
+  };
+  const sourceModules: Record<string, string> = SOURCE_CONNECTORS;
+  const sinkModules: Record<string, string> = SINK_CONNECTORS;
+  return {
+    sources: used.sources.map((c, i) => part("source", c, sourceModules[c] && `connectors/${sourceModules[c]}`, "connector", i)),
+    sinks: used.sinks.map((c, i) => part("sink", c, sinkModules[c] && `connectors/${sinkModules[c]}`, "connector", i)),
+    operators: operatorsOf(m).map((o, i) => part("operator", o, OPERATOR_MODULES[o], "factory", i)),
+  };
+}
+
+function adminChunk(): string {
+  try {
+    return readFileSync(ADMIN_CHUNK, "utf8");
+  } catch {
+    throw new BundleError(`${ADMIN_CHUNK} is missing: build flowc first (npm run build)`);
+  }
+}
 
 export async function bundle(opts: BundleOptions): Promise<void> {
   const esbuild = await import("esbuild");
   const Handlebars = (await import("handlebars")).default;
   const hb = Handlebars.create();
   hb.registerHelper("comment", (s: unknown) => String(s).replace(/[\r\n\u2028\u2029]+/g, " "));
-  const entry = hb.compile(readFileSync(join(TEMPLATES_DIR, "entry.ts.hbs"), "utf8"), { strict: true, noEscape: true, knownHelpers: { comment: true }, knownHelpersOnly: true })({ job: opts.job });
+  const parts = entryParts(opts.manifest);
+  const entry = hb.compile(readFileSync(join(TEMPLATES_DIR, "entry.ts.hbs"), "utf8"), { strict: true, noEscape: true, knownHelpers: { comment: true }, knownHelpersOnly: true })({
+    job: opts.job,
+    imports: [...parts.sources, ...parts.sinks, ...parts.operators],
+    ...parts,
+  });
+  const chunk = adminChunk();
   try {
     await esbuild.build({
       stdin: { contents: entry, loader: "ts", resolveDir: RUNTIME_DIR, sourcefile: `${opts.job}.entry.ts` },
@@ -37,13 +90,16 @@ export async function bundle(opts: BundleOptions): Promise<void> {
       legalComments: "none",
       logLevel: "silent",
       alias: { "@flowc/runtime": RUNTIME_DIR },
-      // CommonJS dependencies bundled into ESM (prom-client) require Node's modules: give them `require`.
+      define: { FLOWC_ADMIN_CHUNK: JSON.stringify(chunk) },
+      // CommonJS dependencies bundled into ESM (a user's imports may have some) require Node's modules: give them `require`.
       banner: { js: `// ${opts.job}: compiled by flowc. Run with: node ${opts.job}.mjs --help\nimport { createRequire as __flowcCreateRequire } from "node:module";\nconst require = __flowcCreateRequire(import.meta.url);` },
       plugins: [
         {
           name: "flowc-job",
           setup(build) {
             build.onResolve({ filter: /^flowc:job$/ }, () => ({ path: opts.modulePath, namespace: "flowc-job" }));
+            // The admin endpoint: the embedded chunk in place of the plain import.
+            build.onResolve({ filter: /^\.\/admin-load\.js$/ }, (args) => (args.importer.startsWith(RUNTIME_DIR) ? { path: join(RUNTIME_DIR, "admin-embedded.ts") } : undefined));
             build.onLoad({ filter: /.*/, namespace: "flowc-job" }, () => ({ contents: opts.code, loader: "ts", resolveDir: opts.sourceDir }));
           },
         },

@@ -69,7 +69,7 @@ export async function compile(text: string, file: string, opts: CompileOptions):
   const esbuildReady = import("esbuild").then((esbuild) => esbuild.transform("", {})).catch(() => undefined);
   const { emit } = await import("./emit.js");
   const { bundle } = await import("./bundle.js");
-  const { code } = await emit(graph, { sourceName: basename(file), version: VERSION, timings, format: opts.emitTs });
+  const { code, manifest } = await emit(graph, { sourceName: basename(file), version: VERSION, timings, format: opts.emitTs });
   const outDir = resolve(opts.outDir);
   mkdirSync(outDir, { recursive: true });
   const outFile = join(outDir, `${graph.job}.mjs`);
@@ -77,7 +77,7 @@ export async function compile(text: string, file: string, opts: CompileOptions):
   if (opts.emitTs) writeFileSync(tsFile, code);
   const t = performance.now();
   await esbuildReady;
-  await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)) });
+  await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)), manifest });
   timings["bundle"] = performance.now() - t;
   return { ...fe, graph, outFile, ...(opts.emitTs ? { tsFile } : {}) };
 }

@@ -151,6 +151,12 @@ async function metricsRegistry(job: AdminJob, name: string): Promise<{ metrics()
   const registry = new prom.Registry();
   registry.setDefaultLabels({ job: name });
   prom.collectDefaultMetrics({ register: registry });
+  // prom-client's totals of active handles, requests and resources are gauges named
+  // `…_total`, a suffix Prometheus keeps for counters (`promtool check metrics` refuses
+  // them). Their per-type gauges (`nodejs_active_handles{type="…"}`, …) stay and sum to them.
+  for (const metric of registry.getMetricsAsArray()) {
+    if (!(metric instanceof prom.Counter) && metric.name.endsWith("_total")) registry.removeSingleMetric(metric.name);
+  }
   type Read = (set: (labels: Record<string, string | number>, v: number) => void) => void;
   // Values are read from the job when scraped: each metric is reset, then set from `read`.
   const counter = (metric: string, help: string, labels: string[], read: Read) =>
@@ -164,10 +170,11 @@ async function metricsRegistry(job: AdminJob, name: string): Promise<{ metrics()
   counter("flowc_sink_records_total", "Records written to each sink.", ["sink"], (set) => job.status().sinks.forEach((s) => set({ sink: String(s.index) }, s.records)));
   counter("flowc_sink_bytes_total", "Bytes written to each sink (stdout: all stdout sinks together).", ["sink"], (set) => job.status().sinks.forEach((s) => set({ sink: String(s.index) }, s.bytes)));
   gauge("flowc_state_keys", "Keys held in each stateful operator's state.", ["operator"], (set) => job.status().operators.forEach((o) => set({ operator: o.uid }, o.keys)));
-  gauge("flowc_watermark_milliseconds", "Event-time watermark of each source and operator (absent before the first).", ["of"], (set) => {
+  // In seconds since the epoch: Prometheus's base unit of time (promtool refuses milliseconds).
+  gauge("flowc_watermark_seconds", "Event-time watermark of each source and operator, in seconds since the epoch (absent before the first).", ["of"], (set) => {
     const st = job.status();
-    for (const s of st.sources) if (s.watermark !== null) set({ of: `source:${s.name}` }, s.watermark);
-    for (const o of st.operators) if (o.watermark !== null) set({ of: `operator:${o.uid}` }, o.watermark);
+    for (const s of st.sources) if (s.watermark !== null) set({ of: `source:${s.name}` }, s.watermark / 1000);
+    for (const o of st.operators) if (o.watermark !== null) set({ of: `operator:${o.uid}` }, o.watermark / 1000);
   });
   counter("flowc_checkpoints_total", "Checkpoints by outcome.", ["status"], (set) => {
     const c = job.checkpointStats();

@@ -57,3 +57,8 @@ export function describeFsError(e: unknown): string {
       return (e as Error).message;
   }
 }
+
+/** An output file that cannot be written (FLOW5004); a JobError, which says more already, as it is. */
+export function writeError(path: string, e: unknown): JobError {
+  return e instanceof JobError ? e : new JobError("FLOW5004", `cannot write ${path}: ${describeFsError(e)}`);
+}

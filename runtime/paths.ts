@@ -8,6 +8,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Manifest } from "./api.js";
+import { deadLetterOf, localPath } from "./connectors/contract.js";
 import { describeFsError, JobError } from "./errors.js";
 import { shownPath } from "./locks.js";
 
@@ -30,12 +31,15 @@ interface Resolved {
 export function pathUses(m: Manifest): PathUse[] {
   const uses: PathUse[] = [];
   for (const s of m.sources) {
-    if (s.connector === "file") uses.push({ role: "input", path: s.path, what: `the input of source \`${s.name}\` (${s.path})` });
-    if ((s.connector === "file" || s.connector === "stdin") && s.onError.policy === "dead_letter" && s.onError.deadLetter) {
-      uses.push({ role: "dead_letter", path: s.onError.deadLetter, what: `the dead-letter file of source \`${s.name}\` (${s.onError.deadLetter})` });
-    }
+    const input = localPath(s);
+    if (input !== null) uses.push({ role: "input", path: input, what: `the input of source \`${s.name}\` (${input})` });
+    const dead = deadLetterOf(s);
+    if (dead !== null) uses.push({ role: "dead_letter", path: dead, what: `the dead-letter file of source \`${s.name}\` (${dead})` });
   }
-  for (const s of m.sinks) if (s.connector === "file") uses.push({ role: "sink", path: s.path, what: `the sink file ${s.path}` });
+  for (const s of m.sinks) {
+    const output = localPath(s);
+    if (output !== null) uses.push({ role: "sink", path: output, what: `the sink file ${output}` });
+  }
   return uses;
 }
 

@@ -4,69 +4,9 @@
 
 import type { KeyedState, MapKey, StateObject } from "./api.js";
 import { decodeSnapshot, encodeSnapshot } from "./checkpoint/snapshot.js";
-import { keyOf } from "./lib.js";
+import { OperatorBase, plainMapKey, type ObjectState, type Snapshot } from "./operator.js";
 
-/**
- * Operators whose state is a runtime structure (windows, timers, joins, dedup) give it as
- * rows: (map key, typed key, data) per key, and operator-wide values. Checkpoints and
- * savepoints are both written from these rows.
- */
-export interface RowState {
-  exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown };
-  importRows(rows: [MapKey, unknown, unknown][], meta: unknown): void;
-  /** Savepoints: the name of the part these rows go to (`windows`, `timers`, …). */
-  readonly partName: string;
-  /** Savepoints: the map key of a typed key read back (the data may say more: a window). */
-  savepointMapKey(key: unknown, data: unknown): MapKey;
-}
-
-/** A full snapshot file of a RowState's rows. */
-export function snapshotRows(uid: string, state: RowState): { buffers: Buffer[]; keys: number; bytes: number } {
-  const { rows, meta } = state.exportRows();
-  return encodeSnapshot(uid, "full", 1, true, rows.map((r) => r[0]).values(), rows.map((r) => new RowObject(r[1], r[2])).values(), rows.length, true, meta);
-}
-
-/** A row seen as a state object of one field (its data), for encodeSnapshot. */
-class RowObject {
-  $dirty = false;
-  constructor(
-    readonly $key: unknown,
-    private readonly data: unknown,
-  ) {}
-  $saveTo(c: unknown[][]): void {
-    c[0]!.push(this.data);
-  }
-  $loadFrom(): void {}
-}
-
-/** Loads a snapshot file written by snapshotRows. */
-export function restoreRows(bytes: Buffer, state: RowState): void {
-  const rows: [MapKey, unknown, unknown][] = [];
-  const index = decodeSnapshot(bytes, (mk, key, columns, i) => rows.push([mk, key, columns[0]![i]]));
-  state.importRows(rows, index.meta);
-}
-
-/** The map key of a typed key read back from a savepoint: records by their JSON text. */
-export function plainMapKey(key: unknown, unkeyed: MapKey | undefined): MapKey {
-  if (key === null || key === undefined) return unkeyed as MapKey;
-  return typeof key === "object" ? keyOf(key) : (key as MapKey);
-}
-
-/** What the checkpoint coordinator needs from any operator state. */
-export interface StateStore {
-  readonly uid: string;
-  /** Whether the store can write deltas (false: every snapshot is full). */
-  readonly incremental?: boolean;
-  /** Keys held, and keys changed since the last snapshot. */
-  readonly size: number;
-  readonly changed: number;
-  /** Encodes all keys (full) or the changed ones (delta), resetting the changed set. */
-  snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number };
-  /** Applies a snapshot file (a full one first, then deltas in order). */
-  restore(bytes: Buffer): void;
-}
-
-export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, StateStore {
+export class KeyedStateStore<S extends StateObject> extends OperatorBase implements KeyedState<S>, ObjectState {
   readonly map = new Map<MapKey, S>();
   /** Keys changed since the last snapshot, and their state objects (no lookups at snapshot time). */
   private dirtyKeys: MapKey[] = [];
@@ -82,7 +22,28 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
     private readonly typedKeys = false,
     /** Whether changed keys are tracked (only incremental checkpoints need them). */
     private readonly tracking = true,
-  ) {}
+  ) {
+    super();
+  }
+
+  override get incremental(): boolean {
+    return true;
+  }
+
+  override get objects(): ObjectState {
+    return this;
+  }
+
+  entries(): { key: unknown; obj: StateObject }[] {
+    return [...this.map].map(([mk, obj]) => {
+      const key = (obj as { $key?: unknown }).$key;
+      return { key: key !== undefined ? key : mk, obj };
+    });
+  }
+
+  objectFor(key: unknown): StateObject {
+    return this.restoreKey(plainMapKey(key, ""), key);
+  }
 
   get(mapKey: MapKey, key: unknown): S {
     let s = this.map.get(mapKey);
@@ -132,15 +93,16 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
     }
   }
 
-  get size(): number {
+  override get size(): number {
     return this.map.size;
   }
 
+  /** Keys changed since the last snapshot. */
   get changed(): number {
     return this.dirtyKeys.length + this.deleted.length;
   }
 
-  snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number } {
+  snapshot(kind: "full" | "delta"): Snapshot {
     const r =
       kind === "full"
         ? encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, this.map.keys(), this.map.values(), this.map.size, this.tracking)
@@ -169,7 +131,7 @@ export class KeyedStateStore<S extends StateObject> implements KeyedState<S>, St
 }
 
 /** The state of an operator on an unkeyed stream: a single object (always written). */
-export class GlobalStateStore<S extends StateObject> implements StateStore {
+export class GlobalStateStore<S extends StateObject> extends OperatorBase implements ObjectState {
   readonly value: S;
 
   constructor(
@@ -177,18 +139,31 @@ export class GlobalStateStore<S extends StateObject> implements StateStore {
     readonly fields: number,
     create: () => S,
   ) {
+    super();
     this.value = create();
   }
 
-  get size(): number {
+  override get incremental(): boolean {
+    return true;
+  }
+
+  override get size(): number {
     return 1;
   }
 
-  get changed(): number {
-    return 1;
+  override get objects(): ObjectState {
+    return this;
   }
 
-  snapshot(kind: "full" | "delta"): { buffers: Buffer[]; keys: number; bytes: number } {
+  entries(): { key: unknown; obj: StateObject }[] {
+    return [{ key: null, obj: this.value }];
+  }
+
+  objectFor(): StateObject {
+    return this.value;
+  }
+
+  snapshot(kind: "full" | "delta"): Snapshot {
     return encodeSnapshot(this.uid, kind, this.fields, false, [""].values(), [this.value].values(), 1);
   }
 

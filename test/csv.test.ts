@@ -8,8 +8,9 @@ import { execa } from "execa";
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileSource, RecordErrors, type SourcePosition } from "../runtime/sources.js";
-import type { LineWriter } from "../runtime/sinks.js";
+import type { SourcePosition } from "../runtime/connectors/contract.js";
+import { FileSource } from "../runtime/connectors/file-source.js";
+import { RecordErrors } from "../runtime/connectors/on-error.js";
 import { compileAndRun, compileIn, lines, runBundle, STACK_LINE, tempDir, writeFiles } from "./helpers.js";
 
 const job = (body: string): string => `job t\n${body}\n`;
@@ -213,7 +214,7 @@ describe("csv positions", () => {
     const m = { name: "rs", connector: "file" as const, type: { t: "record" as const, name: "R", fields: [{ name: "id", type: { t: "int" as const } }, { name: "name", type: { t: "string" as const } }] }, path: join(dir, "r.csv"), format: "csv" as const, onError: { policy: "dead_letter" as const, deadLetter: "bad" }, follow: false, eventTime: null };
     const reader = () => {
       const dead: string[] = [];
-      const sink = { write: (l: string) => void dead.push(l), flush() {}, close() {}, lines: 0, bytes: 0 } as unknown as LineWriter;
+      const sink = { write: (l: string) => void dead.push(l) };
       return { src: new FileSource("rs", m, new RecordErrors(m.onError, sink)), dead };
     };
     // One run to the end, keeping the position and the dead letters after each batch.

@@ -6,8 +6,9 @@ import { describe, expect, it } from "vitest";
 import { csvRowConverter, jsonConverter, parseTimestamp, textConverter } from "../runtime/convert.js";
 import { ConversionError } from "../runtime/errors.js";
 import { csvRow, equals, imod, jsonNumber, jsonString, substr, topInsert } from "../runtime/lib.js";
-import { LineBuffer } from "../runtime/sources.js";
-import { KeyedStateStore, type RowState } from "../runtime/state.js";
+import { LineBuffer } from "../runtime/connectors/lines.js";
+import type { RowState } from "../runtime/operator.js";
+import { KeyedStateStore } from "../runtime/state.js";
 
 /** A count per key: the shape of a generated state class. */
 class Counter {
@@ -223,7 +224,7 @@ describe("helpers for generated code", () => {
 
 describe("the transactional file sink", () => {
   it("re-commits a checkpoint whose commit was interrupted half way: nothing lost, nothing doubled", async () => {
-    const { TransactionalFileSink } = await import("../runtime/sinks.js");
+    const { TransactionalFileSink } = await import("../runtime/connectors/transactional-file.js");
     const { mkdtempSync, readFileSync, writeFileSync, appendFileSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");

@@ -250,5 +250,26 @@ sink visits |> filter(v => v.bidder % 50 == 0) -> file("out/visits.jsonl")
     expect((await b.child).exitCode).toBe(0);
     outputs.forEach((f, i) => expect(readFileSync(join(work, f), "utf8"), f).toBe(expected[i]));
   });
-});
 
+  it("records each dead-letter file under its source's index, with checkpoints or without", async () => {
+    const text = (checkpoints: boolean) => `job dl
+${checkpoints ? 'checkpoint {\n  every 100ms\n  storage "./chk"\n}\n' : ""}type Click = { user: string, page: string }
+source first: Click = file("first.jsonl", follow: true)
+source second: Click = file("second.jsonl", follow: true, on_error: "dead_letter", dead_letter: "bad.jsonl")
+sink first -> file("out/first.jsonl")
+sink second -> file("out/second.jsonl")
+`;
+    for (const checkpoints of [false, true]) {
+      const dir = tempDir("flowc-sp-dl-");
+      writeFileSync(join(dir, "first.jsonl"), clicks([["ann", "/"]]));
+      writeFileSync(join(dir, "second.jsonl"), clicks([["bo", "/a"]]) + "not json\n");
+      const job = await start(await compileIn(dir, text(checkpoints)), dir);
+      for (let i = 0; i < 300 && !readFileSync(join(dir, "bad.jsonl"), "utf8").includes("not json"); i++) await new Promise((r) => setTimeout(r, 50));
+      const sp = await flowc(["savepoint", job.url, "--stop"], { cwd: dir });
+      expect(sp.exitCode, sp.stderr).toBe(0);
+      expect((await job.child).exitCode).toBe(0);
+      const ins = await flowc(["savepoint", "inspect", lines(sp.stdout).at(-1)!], { cwd: dir });
+      expect(ins.stdout).toMatch(/^ {2}dead letters of source 1 {2}"bad\.jsonl" {2}\d+ bytes$/m);
+    }
+  });
+});

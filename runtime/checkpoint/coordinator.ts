@@ -15,19 +15,18 @@
 import { join } from "node:path";
 import type { CheckpointManifest, Manifest } from "../api.js";
 import type { Log } from "../log.js";
-import type { TransactionalFileSink } from "../sinks.js";
-import type { SourcePosition } from "../sources.js";
-import type { StateStore } from "../state.js";
-import { appendHistory, checkpointDirName, retain, sha256, writeDurable, writeMetadataInBackground, type CheckpointMetadata, type FileRef, type HistoryEntry, type SinkTransaction } from "./storage.js";
+import type { FileRef, SinkTransaction, SourcePosition, Staged, TransactionalSink } from "../connectors/contract.js";
+import type { StatefulOperator } from "../operator.js";
+import { appendHistory, checkpointDirName, retain, sha256, writeDurable, writeMetadataInBackground, type CheckpointMetadata, type HistoryEntry } from "./storage.js";
 
 /** A full snapshot at least every this many checkpoints, so delta chains stay short. */
 export const FULL_EVERY = 10;
 
 export interface CheckpointParts {
-  stores: StateStore[];
+  operators: StatefulOperator[];
   /** Each source's position at the cut. */
   positions: () => { name: string; position: SourcePosition }[];
-  sinks: TransactionalFileSink[];
+  sinks: TransactionalSink[];
 }
 
 interface Chain {
@@ -81,7 +80,7 @@ export class Coordinator {
         this.chains.set(op.uid, { files: op.files, refs, fullBytes: full, deltaBytes: deltas });
       }
     }
-    for (const s of parts.sinks) s.nextCheckpoint = this.nextId;
+    for (const s of parts.sinks) s.stageFor(this.nextId);
   }
 
   /** Whether a checkpoint should start now (between batches). */
@@ -124,7 +123,7 @@ export class Coordinator {
     let keys = 0;
     let bytes = 0;
     let anyDelta = false;
-    for (const store of this.parts.stores) {
+    for (const store of this.parts.operators) {
       const chain = this.chains.get(store.uid);
       const full = !this.policy.incremental || store.incremental === false || !chain || chain.files.length >= FULL_EVERY || chain.deltaBytes > chain.fullBytes;
       const snap = store.snapshot(full ? "full" : "delta");
@@ -136,14 +135,12 @@ export class Coordinator {
       if (!full) anyDelta = true;
     }
     const staged = this.parts.sinks.map((s) => s.preCommit());
-    const sinks: SinkTransaction[] = staged.map((x) => x.txn);
-    const sinkFiles: Record<string, FileRef> = Object.assign({}, ...staged.map((x) => x.files));
-    for (const s of this.parts.sinks) s.nextCheckpoint = this.nextId;
+    for (const s of this.parts.sinks) s.stageFor(this.nextId);
     const pauseMs = performance.now() - t0;
     this.lastPauseMs = pauseMs;
 
     const entry: HistoryEntry = { id, kind: anyDelta ? "incremental" : "full", status: "completed", startedAt: new Date(started).toISOString(), durationMs: 0, pauseMs, bytes, keys };
-    const work = this.complete(id, sources, writes, operators, sinks, sinkFiles, entry, t0);
+    const work = this.complete(id, sources, writes, operators, staged, entry, t0);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.policy.timeout);
@@ -190,11 +187,18 @@ export class Coordinator {
     sources: { name: string; position: SourcePosition }[],
     writes: { rel: string; buffers: Buffer[] }[],
     operators: { uid: string; files: string[] }[],
-    sinks: SinkTransaction[],
-    sinkFiles: Record<string, FileRef>,
+    /** Each sink's pre-commit, in the order of `parts.sinks` (a promise from an asynchronous sink). */
+    staged: (Staged | Promise<Staged>)[],
     entry: HistoryEntry,
     t0: number,
   ): Promise<void> {
+    const sinks: SinkTransaction[] = [];
+    const sinkFiles: Record<string, FileRef> = {};
+    for (const x of staged) {
+      const s = x instanceof Promise ? await x : x;
+      sinks.push(s.txn);
+      Object.assign(sinkFiles, s.files);
+    }
     // 4. state files in the background, then the metadata, atomically.
     const written: Record<string, FileRef> = {};
     for (const w of writes) {
@@ -235,10 +239,13 @@ export class Coordinator {
       });
     }
     this.completed.push(meta);
-    for (const txn of sinks) this.parts.sinks.find((s) => s.index === txn.index && s.role === txn.role)!.commit(txn);
+    for (let i = 0; i < sinks.length; i++) {
+      const committed = this.parts.sinks[i]!.commit(sinks[i]!);
+      if (committed) await committed;
+    }
     const keep = this.completed.slice(-this.policy.retain);
     this.completed.splice(0, this.completed.length - keep.length);
-    retain(this.root, keep, new Set(this.parts.sinks.flatMap((s) => s.openSegments())));
+    retain(this.root, keep, new Set(this.parts.sinks.flatMap((s) => s.uncommitted())));
     const done = { ...entry, durationMs: performance.now() - t0 };
     appendHistory(this.root, done);
     this.onHistory(done);

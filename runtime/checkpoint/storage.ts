@@ -20,27 +20,10 @@ import { dirname, join, relative } from "node:path";
 import type { OperatorManifest } from "../api.js";
 import { describeFsError, JobError } from "../errors.js";
 import { makeFolders, writeFileSynced } from "../files.js";
-import type { SourcePosition } from "../sources.js";
+import type { FileRef, SinkTransaction, SourcePosition } from "../connectors/contract.js";
 
 export const FORMAT = "flowc-checkpoints 1";
 export const METADATA = "_metadata";
-
-export interface FileRef {
-  sha256: string;
-  bytes: number;
-}
-
-export interface SinkTransaction {
-  index: number;
-  /** "sink" for a file sink, "dead_letter" for a source's dead-letter file. */
-  role: "sink" | "dead_letter";
-  path: string;
-  /** Length of the target file before this checkpoint's output, and after it. */
-  baseLength: number;
-  length: number;
-  /** Staged output this checkpoint commits, in order (paths relative to the storage folder). */
-  segments: string[];
-}
 
 export interface CheckpointMetadata {
   formatVersion: 1;

@@ -10,7 +10,6 @@
 // Record fields are .flow identifiers, which never start with `$`, so the tags cannot clash.
 
 import type { TypeDesc } from "../api.js";
-import { keyOf } from "../lib.js";
 
 function replacer(this: unknown, _key: string, v: unknown): unknown {
   if (v instanceof Map) return { $map: [...v] };
@@ -160,11 +159,4 @@ export function migrate(v: unknown, from: TypeDesc, to: TypeDesc): unknown {
     default:
       return v;
   }
-}
-
-/** The runtime's map key of a typed key: records by their JSON text; `unkeyed` for no key. */
-export function mapKeyOf(keyType: TypeDesc | null, key: unknown, unkeyed: string | undefined): string | number | boolean {
-  if (keyType === null) return unkeyed as string;
-  if (keyType.t === "record") return keyOf(key);
-  return key as string | number | boolean;
 }

@@ -4,7 +4,7 @@
 // savepoint is a consistent cut even though the files are written afterwards.
 
 import type { MapKey, OperatorManifest, StateObject } from "../api.js";
-import { GlobalStateStore, KeyedStateStore, plainMapKey, type RowState, type StateStore } from "../state.js";
+import type { RowState, StatefulOperator } from "../operator.js";
 import { decodeCanonical, encodeCanonical, encodeRow, migrate, sameType } from "./canonical.js";
 import type { SavepointRow } from "./format.js";
 
@@ -15,15 +15,9 @@ export interface CapturedPart {
   keys: number;
 }
 
-function isRowState(s: StateStore): s is StateStore & RowState {
-  return typeof (s as Partial<RowState>).exportRows === "function";
-}
-
-/** The stores of one operator: its state, and a process block's timers (`<uid>$timers`). */
-export function storesOf(stores: StateStore[], uid: string): { main: StateStore | null; timers: (StateStore & RowState) | null } {
-  const main = stores.find((s) => s.uid === uid) ?? null;
-  const timers = stores.find((s) => s.uid === `${uid}$timers`);
-  return { main, timers: timers && isRowState(timers) ? timers : null };
+/** The operators of one uid: its state, and a process block's timers (`<uid>$timers`). */
+export function operatorsWithUid(all: StatefulOperator[], uid: string): { main: StatefulOperator | null; timers: StatefulOperator | null } {
+  return { main: all.find((s) => s.uid === uid) ?? null, timers: all.find((s) => s.uid === `${uid}$timers`) ?? null };
 }
 
 /** Where each state lives in the generated state class's fields (see compiler/emit.ts). */
@@ -36,13 +30,6 @@ function ttlField(op: OperatorManifest, name: string): number {
   return i < 0 ? -1 : op.states.length + i;
 }
 
-/** Every key's state objects with their typed keys. */
-function entries(store: StateStore): { key: unknown; obj: StateObject }[] {
-  if (store instanceof KeyedStateStore) return [...(store as KeyedStateStore<StateObject & { $key?: unknown }>).map].map(([mk, obj]) => ({ key: obj.$key !== undefined ? obj.$key : mk, obj }));
-  if (store instanceof GlobalStateStore) return [{ key: null, obj: (store as GlobalStateStore<StateObject>).value }];
-  return [];
-}
-
 function fieldsOf(obj: StateObject, count: number): unknown[] {
   const cols: unknown[][] = [];
   for (let i = 0; i < count; i++) cols.push([]);
@@ -50,16 +37,12 @@ function fieldsOf(obj: StateObject, count: number): unknown[] {
   return cols.map((c) => c[0]);
 }
 
-function fieldCount(store: StateStore): number {
-  return store instanceof KeyedStateStore || store instanceof GlobalStateStore ? store.fields : 0;
-}
-
 /**
  * Captures one operator's state as savepoint parts (encoded now), and the operator-wide
  * values of its runtime structures by part name (in the canonical encoding).
  */
-export function captureOperator(op: OperatorManifest, stores: StateStore[]): { parts: CapturedPart[]; meta: Record<string, unknown> } {
-  const { main, timers } = storesOf(stores, op.uid);
+export function captureOperator(op: OperatorManifest, operators: StatefulOperator[]): { parts: CapturedPart[]; meta: Record<string, unknown> } {
+  const { main, timers } = operatorsWithUid(operators, op.uid);
   const parts: CapturedPart[] = [];
   const meta: Record<string, unknown> = {};
   const rowsPart = (s: RowState): CapturedPart => {
@@ -67,10 +50,10 @@ export function captureOperator(op: OperatorManifest, stores: StateStore[]): { p
     meta[s.partName] = JSON.parse(encodeCanonical(m));
     return { name: s.partName, internal: true, text: rows.map(([, key, value]) => encodeRow(key, value) + "\n").join(""), keys: rows.length };
   };
-  if (main && isRowState(main)) parts.push(rowsPart(main));
-  else if (main) {
-    const count = fieldCount(main);
-    const all = entries(main).map((e) => ({ key: e.key, f: fieldsOf(e.obj, count) }));
+  const objects = main?.objects;
+  if (main?.rows) parts.push(rowsPart(main.rows));
+  else if (objects) {
+    const all = objects.entries().map((e) => ({ key: e.key, f: fieldsOf(e.obj, objects.fields) }));
     // A reduce keeps `has` beside its value: a key without a value yet has no line.
     const present = op.kind === "reduce" ? all.filter((e) => e.f[1] === true) : all;
     for (const s of op.states) {
@@ -80,7 +63,7 @@ export function captureOperator(op: OperatorManifest, stores: StateStore[]): { p
       parts.push({ name: s.name, internal: false, text: lines.join(""), keys: lines.length });
     }
   }
-  if (timers) parts.push(rowsPart(timers));
+  if (timers?.rows) parts.push(rowsPart(timers.rows));
   return { parts, meta };
 }
 
@@ -103,9 +86,9 @@ function sameKey(a: unknown, b: unknown): boolean {
 }
 
 
-/** Loads one operator's state from savepoint parts into its (empty) stores. */
-export function restoreOperator(r: OperatorRestore, stores: StateStore[]): number {
-  const { main, timers } = storesOf(stores, r.op.uid);
+/** Loads one operator's state from savepoint parts into its (empty) operators. */
+export function restoreOperator(r: OperatorRestore, operators: StatefulOperator[]): number {
+  const { main, timers } = operatorsWithUid(operators, r.op.uid);
   let keys = 0;
   const loadRows = (s: RowState): void => {
     const found = r.rows(s.partName);
@@ -115,8 +98,9 @@ export function restoreOperator(r: OperatorRestore, stores: StateStore[]): numbe
     const meta = r.meta[s.partName];
     s.importRows(data, meta === null || meta === undefined ? undefined : decodeCanonical(JSON.stringify(meta)));
   };
-  if (main && r.internal && isRowState(main)) loadRows(main);
-  else if (main && !r.internal) {
+  const objects = main?.objects;
+  if (main?.rows && r.internal) loadRows(main.rows);
+  else if (objects && !r.internal) {
     const op = r.op;
     const names = [...r.states.keys()];
     const parts = names.map((name) => r.rows(name) ?? []);
@@ -142,14 +126,10 @@ export function restoreOperator(r: OperatorRestore, stores: StateStore[]): numbe
     const ti = names.map((name) => ttlField(op, name));
     const types = names.map((name) => r.states.get(name)!);
     const same = types.map((t) => sameType(t.from, t.to));
-    const count = fieldCount(main);
     const cols: unknown[][] = [];
-    for (let c = 0; c < count; c++) cols.push([undefined]);
+    for (let c = 0; c < objects.fields; c++) cols.push([undefined]);
     for (const { key, rows: found } of perKey) {
-      let obj: StateObject;
-      if (main instanceof KeyedStateStore) obj = (main as KeyedStateStore<StateObject>).restoreKey(plainMapKey(key, ""), key);
-      else if (main instanceof GlobalStateStore) obj = (main as GlobalStateStore<StateObject>).value;
-      else continue;
+      const obj = objects.objectFor(key);
       // Start from the object's own (initial) fields, then set the restored ones.
       for (const c of cols) c.length = 0;
       obj.$saveTo(cols);
@@ -165,6 +145,6 @@ export function restoreOperator(r: OperatorRestore, stores: StateStore[]): numbe
       keys++;
     }
   }
-  if (timers && r.timers) loadRows(timers);
+  if (timers?.rows && r.timers) loadRows(timers.rows);
   return keys;
 }

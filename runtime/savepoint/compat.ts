@@ -4,6 +4,7 @@
 // (`flowc check --against-savepoint`), so both say the same thing.
 
 import type { OperatorManifest, SourceManifest } from "../api.js";
+import { localPath } from "../connectors/contract.js";
 import { evolution, sameType, showType } from "./canonical.js";
 import type { SavepointMetadata, SavepointOperator } from "./format.js";
 
@@ -114,7 +115,7 @@ export function planRestore(sp: SavepointMetadata, job: { operators: OperatorMan
       add("dropped", `source ${s.name}`, `source \`${s.name}\` (${where}, at record ${s.position.records}) is not in this job`);
       continue;
     }
-    const path = src.connector === "file" ? src.path : null;
+    const path = localPath(src);
     if (src.connector !== s.connector || path !== s.path) {
       add("dropped", `source ${s.name}`, `source \`${s.name}\` read ${where} and reads ${src.connector}${path !== null ? ` ${JSON.stringify(path)}` : ""} now: its position does not apply`);
       continue;

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { TypeDesc } from "../api.js";
 import { writeDurable, writeFileAtomic } from "../checkpoint/storage.js";
-import type { SourcePosition } from "../sources.js";
+import type { SinkAt, SourcePosition } from "../connectors/contract.js";
 import { decodeCanonical } from "./canonical.js";
 
 export const SAVEPOINT_FORMAT = "flowc-savepoint";
@@ -56,13 +56,8 @@ export interface SavepointSource {
   position: SourcePosition;
 }
 
-export interface SavepointSink {
-  index: number;
-  role: "sink" | "dead_letter";
-  path: string;
-  /** The file's length holding exactly the output up to the savepoint. */
-  length: number;
-}
+/** A file sink's (or dead-letter file's) length at the savepoint. */
+export type SavepointSink = SinkAt;
 
 export interface SavepointMetadata {
   format: typeof SAVEPOINT_FORMAT;

@@ -3,11 +3,10 @@
 // watermark passes its time + d.
 
 import type { MapKey } from "../api.js";
-import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
+import { RowOperator, type OperatorFactories } from "../operator.js";
 import { MinHeap } from "./heap.js";
 
-export class DedupOperator implements StateStore, RowState {
-  readonly incremental = false;
+export class DedupOperator extends RowOperator {
   private readonly ids = new Map<MapKey, { id: unknown; kept: number[] }>();
   private readonly expiry = new MinHeap<{ time: number; mk: MapKey; ts: number }>((a, b) => a.time < b.time);
   private wm = -Infinity;
@@ -17,18 +16,15 @@ export class DedupOperator implements StateStore, RowState {
   constructor(
     readonly uid: string,
     private readonly within: number,
-  ) {}
+  ) {
+    super();
+  }
 
-  /** The operator's event-time watermark (for the admin endpoint). */
-  get watermarkValue(): number {
+  override currentWatermark(): number {
     return this.wm;
   }
 
-  get size(): number {
-    return this.ids.size;
-  }
-
-  get changed(): number {
+  override get size(): number {
     return this.ids.size;
   }
 
@@ -63,20 +59,8 @@ export class DedupOperator implements StateStore, RowState {
     }
   }
 
-  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
-    return snapshotRows(this.uid, this);
-  }
-
-  restore(bytes: Buffer): void {
-    restoreRows(bytes, this);
-  }
-
-  readonly partName = "dedup";
-
   /** Rows are keyed by the id (not the stream's key): records by their JSON text. */
-  savepointMapKey(id: unknown): MapKey {
-    return plainMapKey(id, "");
-  }
+  readonly partName = "dedup";
 
   /** Per id: the times of the elements kept. */
   exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
@@ -96,3 +80,5 @@ export class DedupOperator implements StateStore, RowState {
     }
   }
 }
+
+export const factory: NonNullable<OperatorFactories["dedup"]> = (uid, within) => new DedupOperator(uid, within);

@@ -34,14 +34,10 @@ export class FixedWindowOperator<S extends StateObject> extends WindowOperatorBa
   private readonly cache: (Map<MapKey, S> | undefined)[] = [];
 
   /** Keys holding at least one window. */
-  get size(): number {
+  override get size(): number {
     const keys = new Set<MapKey>();
     for (const b of this.buckets.values()) for (const mk of b.keys()) keys.add(mk);
     return keys.size;
-  }
-
-  get changed(): number {
-    return this.size;
   }
 
   /** Windows held, over all keys. */

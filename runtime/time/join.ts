@@ -18,16 +18,9 @@
 // to its own minus the window size (a window still open starts after that), and for
 // sessions to the earliest open session's start (or its own minus the gap, if earlier).
 
-import type { MapKey } from "../api.js";
-import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
+import type { EmitFn, JoinSpec, MapKey } from "../api.js";
+import { plainMapKey, RowOperator, type OperatorFactories } from "../operator.js";
 import { MinHeap } from "./heap.js";
-import type { Emit } from "./window.js";
-
-export interface JoinSpec {
-  kind: "interval" | "window" | "unbounded";
-  within: number;
-  window: { kind: "tumbling" | "sliding" | "session"; size: number; every: number } | null;
-}
 
 /** A session of a session-window join (both sides' elements, per key). */
 interface Session {
@@ -61,8 +54,7 @@ interface Group {
   seq: number;
 }
 
-export class JoinOperator implements StateStore, RowState {
-  readonly incremental = false;
+export class JoinOperator extends RowOperator {
   /** Interval and unbounded joins: one group per key. */
   private readonly groups = new Map<MapKey, Group>();
   private readonly expiry = new MinHeap<{ time: number; gk: MapKey; side: number; item: Item }>((a, b) => a.time < b.time);
@@ -82,8 +74,7 @@ export class JoinOperator implements StateStore, RowState {
   /** Elements that arrived too late to join. */
   late = 0;
 
-  /** For the end-of-job report. */
-  get lateDropped(): number {
+  override get lateDropped(): number {
     return this.late;
   }
 
@@ -91,18 +82,16 @@ export class JoinOperator implements StateStore, RowState {
     readonly uid: string,
     private readonly spec: JoinSpec,
     private readonly select: (left: unknown, right: unknown) => unknown,
-    private readonly emit: Emit,
-  ) {}
+    private readonly emit: EmitFn,
+  ) {
+    super();
+  }
 
   /** Groups held: keys (per window, for window joins). */
-  get size(): number {
+  override get size(): number {
     let n = this.groups.size + this.sessions.size;
     for (const b of this.byEnd.values()) n += b.size;
     return n;
-  }
-
-  get changed(): number {
-    return this.size;
   }
 
   /** All groups of interval, unbounded and window joins. */
@@ -311,18 +300,15 @@ export class JoinOperator implements StateStore, RowState {
   /** Session joins: open sessions by start (stale entries skipped). */
   private readonly sessionStarts = new MinHeap<{ start: number; s: Session }>((a, b) => a.start < b.start);
 
-  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
-    return snapshotRows(this.uid, this);
-  }
-
-  restore(bytes: Buffer): void {
-    restoreRows(bytes, this);
+  /** The watermark passed on (the admin endpoint shows it). */
+  override currentWatermark(): number {
+    return this.watermarkValue;
   }
 
   readonly partName = "join";
 
   /** Window joins keep a group per key and window: the window's start is in the data. */
-  savepointMapKey(key: unknown, data: unknown): MapKey {
+  override savepointMapKey(key: unknown, data: unknown): MapKey {
     const mk = plainMapKey(key, "");
     if (this.spec.kind === "window" && this.spec.window?.kind !== "session") return windowGroupKey(mk, (data as [number])[0]);
     return mk;
@@ -389,3 +375,5 @@ export class JoinOperator implements StateStore, RowState {
 function windowGroupKey(mk: MapKey, start: number): string {
   return `${typeof mk}:${String(mk)}@${start}`;
 }
+
+export const factory: NonNullable<OperatorFactories["join"]> = (uid, spec, select, emit) => new JoinOperator(uid, spec, select, emit);

@@ -5,7 +5,7 @@
 
 import type { MapKey } from "../api.js";
 import { FlowRuntimeError } from "../lib.js";
-import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
+import { plainMapKey, RowOperator, type OperatorFactories } from "../operator.js";
 import { MinHeap } from "./heap.js";
 
 export const USER = 0;
@@ -29,8 +29,7 @@ interface KeyTimers {
 /** What the generated operator does when a timer fires. */
 export type OnTimer = (kind: number, mk: MapKey, key: unknown, time: number) => void;
 
-export class TimerService implements StateStore, RowState {
-  readonly incremental = false;
+export class TimerService extends RowOperator {
   /** Per key: its typed key, and per kind (USER, TTL) time -> order of registration. */
   private readonly keys = new Map<MapKey, KeyTimers>();
   private readonly heap = new MinHeap<Entry>((a, b) => a.time < b.time || (a.time === b.time && a.seq < b.seq));
@@ -38,18 +37,20 @@ export class TimerService implements StateStore, RowState {
   private wm = -Infinity;
   onTimer: OnTimer = () => undefined;
 
-  constructor(readonly uid: string) {}
+  constructor(readonly uid: string) {
+    super();
+  }
 
-  /** The operator's event-time watermark (for the admin endpoint). */
+  /** The operator's event-time watermark: the clock of its state ttl. */
   get watermarkValue(): number {
     return this.wm;
   }
 
-  get size(): number {
-    return this.heap.size;
+  override currentWatermark(): number {
+    return this.wm;
   }
 
-  get changed(): number {
+  override get size(): number {
     return this.heap.size;
   }
 
@@ -91,17 +92,10 @@ export class TimerService implements StateStore, RowState {
     }
   }
 
-  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
-    return snapshotRows(this.uid, this);
-  }
-
-  restore(bytes: Buffer): void {
-    restoreRows(bytes, this);
-  }
-
   readonly partName = "timers";
 
-  savepointMapKey(key: unknown): MapKey {
+  /** A key's timers, read back from a savepoint: an unkeyed stream's have no map key. */
+  override savepointMapKey(key: unknown): MapKey {
     return plainMapKey(key, undefined);
   }
 
@@ -128,3 +122,5 @@ export class TimerService implements StateStore, RowState {
     }
   }
 }
+
+export const factory: NonNullable<OperatorFactories["timers"]> = (uid) => new TimerService(`${uid}$timers`);

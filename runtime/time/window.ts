@@ -25,16 +25,9 @@
 // must see the merged session's elements in arrival order: its accumulator is computed
 // again from them.
 
-import type { MapKey, StateObject } from "../api.js";
-import { plainMapKey, restoreRows, snapshotRows, type RowState, type StateStore } from "../state.js";
+import type { EmitFn, MapKey, StateObject, WindowSpec } from "../api.js";
+import { RowOperator } from "../operator.js";
 import { MinHeap } from "./heap.js";
-
-export interface WindowSpec {
-  kind: "tumbling" | "sliding" | "session";
-  size: number;
-  every: number;
-  allowedLateness: number;
-}
 
 /** The generated parts: the aggregate's state class and its update and result code. */
 export interface WindowAggregate<S extends StateObject> {
@@ -84,14 +77,11 @@ interface Bucket<S> {
   entries: Win<S>[];
 }
 
-export type Emit = (value: unknown, key: unknown, ts: number) => void;
-
 /**
  * What tumbling/sliding (fixed.ts) and session window operators share: their inputs, the
  * watermark, late elements, and checkpoints and savepoints through exportRows/importRows.
  */
-export abstract class WindowOperatorBase<S extends StateObject> implements StateStore, RowState {
-  readonly incremental = false;
+export abstract class WindowOperatorBase<S extends StateObject> extends RowOperator {
   readonly partName = "windows";
   protected wm = -Infinity;
   /** Elements too late for all their windows, with no `late:` stream to go to. */
@@ -101,43 +91,27 @@ export abstract class WindowOperatorBase<S extends StateObject> implements State
     readonly uid: string,
     protected readonly spec: WindowSpec,
     protected readonly agg: WindowAggregate<S>,
-    protected readonly emit: Emit,
-    protected readonly late: Emit | null,
-  ) {}
+    protected readonly emit: EmitFn,
+    protected readonly late: EmitFn | null,
+  ) {
+    super();
+  }
 
-  /** The operator's event-time watermark (for the admin endpoint). */
-  get watermarkValue(): number {
+  override currentWatermark(): number {
     return this.wm;
   }
 
-  /** For the end-of-job report. */
-  get lateDropped(): number {
+  override get lateDropped(): number {
     return this.dropped;
   }
 
-  abstract readonly size: number;
-  abstract readonly changed: number;
   abstract element(x: unknown, mk: MapKey, key: unknown, ts: number): void;
   abstract watermark(w: number): void;
-  abstract exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown };
-  abstract importRows(rows: [MapKey, unknown, unknown][], meta: unknown): void;
 
   /** An element too late for every window it falls in: to the `late:` stream, or counted. */
   protected lateElement(x: unknown, key: unknown, ts: number): void {
     if (this.late) this.late(x, key, ts);
     else this.dropped++;
-  }
-
-  snapshot(): { buffers: Buffer[]; keys: number; bytes: number } {
-    return snapshotRows(this.uid, this);
-  }
-
-  restore(bytes: Buffer): void {
-    restoreRows(bytes, this);
-  }
-
-  savepointMapKey(key: unknown): MapKey {
-    return plainMapKey(key, "");
   }
 }
 
@@ -151,11 +125,7 @@ export class SessionWindowOperator<S extends StateObject> extends WindowOperator
   private readonly forget = new MinHeap<{ time: number; kw: KeyWindows<S>; bounds: [number, number] }>((a, b) => a.time < b.time);
   private seq = 0;
 
-  get size(): number {
-    return this.keys.size;
-  }
-
-  get changed(): number {
+  override get size(): number {
     return this.keys.size;
   }
 

@@ -1,186 +1,11 @@
-// Sources hand out batches of typed records and keep their position (values index, sequence
-// value, file byte offset and line, csv header) so that a checkpoint records where to resume
-// and a restore seeks back there. Files are read synchronously in large chunks with
-// positioned reads; stdin asynchronously (it cannot be replayed). Bad records go through the
-// source's on_error policy.
+// Text inputs (file and stdin sources): bytes split into lines with their offsets and
+// numbers (LineBuffer), and lines decoded into typed records: jsonl and text (LineDecoder),
+// csv with its header (CsvDecoder). Bad records go through the source's on_error policy.
 
-import { closeSync, fstatSync, readSync } from "node:fs";
-import type { OnErrorManifest, SourceManifest } from "./api.js";
-import { csvRowConverter, jsonConverter, type Converter } from "./convert.js";
-import { BadRecordError, ConversionError, describeFsError, JobError } from "./errors.js";
-import { NexmarkGenerator, type NexmarkKind } from "./nexmark.js";
-import { openInput } from "./paths.js";
-import type { LineWriter } from "./sinks.js";
-
-export const BATCH_SIZE = 1024;
-
-/** How often a followed file (`follow: true`) is looked at again when it has nothing new (ms). */
-export const FOLLOW_POLL_MS = 50;
-
-/** A followed file has nothing new yet. */
-const WAIT = Symbol("wait");
-
-export type BatchResult = unknown[] | null;
-
-export interface SourcePosition {
-  /** Records handed out so far (values: the index; sequence: the count). */
-  records: number;
-  /** File sources: the byte offset after the last record handed out, and that line's number. */
-  offset?: number;
-  line?: number;
-  /** csv: the header's cells (a resumed source does not read the header again). */
-  header?: string[];
-  /** Records to read again and drop after seeking (a batch consumed part way). */
-  skip?: number;
-  /** Jobs with event time: the source's watermark at the checkpoint (null: none yet). */
-  watermark?: number | null;
-}
-
-export interface Source {
-  readonly name: string;
-  readonly replayable: boolean;
-  /** The next batch, null at the end of the input; a promise for asynchronous inputs. */
-  next(): BatchResult | Promise<BatchResult>;
-  /** The position after the last record handed out. */
-  position(): SourcePosition;
-  /** Resumes at a position taken from a checkpoint. */
-  seek(p: SourcePosition): void;
-  close(): void;
-}
-
-/** What to do with a bad record: stop, count it, or write it to a dead-letter file. */
-export class RecordErrors {
-  skipped = 0;
-  /**
-   * With on_error "fail": the bad record, held until the records before it have gone
-   * through the job (so the output does not depend on where batches end).
-   */
-  failure: BadRecordError | null = null;
-  /** While re-reading records a checkpoint already covers: they were handled then. */
-  replaying = false;
-
-  constructor(
-    private readonly policy: OnErrorManifest,
-    /** Where dead letters go (set once the writer is open). */
-    public deadLetter: LineWriter | null,
-    /** The job's log at warn level, for what is odd in the input but not bad (a csv column named twice). */
-    readonly warn: (message: string) => void = () => {},
-  ) {}
-
-  handle(err: BadRecordError): void {
-    if (this.replaying) return;
-    if (this.policy.policy === "fail") {
-      this.failure ??= err;
-      return;
-    }
-    this.skipped++;
-    if (this.deadLetter) {
-      this.deadLetter.write(JSON.stringify({ source: err.source, file: err.file, line: err.line, field: err.field, error: err.problem, record: err.raw }));
-    }
-  }
-}
-
-export class ValuesSource implements Source {
-  readonly replayable = true;
-  private index = 0;
-
-  constructor(
-    readonly name: string,
-    private readonly values: readonly unknown[],
-  ) {}
-
-  next(): BatchResult {
-    if (this.index >= this.values.length) return null;
-    const batch = this.values.slice(this.index, this.index + BATCH_SIZE);
-    this.index += batch.length;
-    return batch;
-  }
-
-  position(): SourcePosition {
-    return { records: this.index };
-  }
-
-  seek(p: SourcePosition): void {
-    this.index = p.records + (p.skip ?? 0);
-  }
-
-  close(): void {}
-}
-
-export class SequenceSource implements Source {
-  readonly replayable = true;
-  private nextValue: number;
-  private records = 0;
-
-  constructor(
-    readonly name: string,
-    private readonly from: number,
-    private readonly to: number,
-  ) {
-    this.nextValue = from;
-  }
-
-  next(): BatchResult {
-    if (this.nextValue > this.to) return null;
-    const n = Math.min(BATCH_SIZE, this.to - this.nextValue + 1);
-    const batch = new Array<number>(n);
-    for (let i = 0; i < n; i++) batch[i] = this.nextValue + i;
-    this.nextValue += n;
-    this.records += n;
-    return batch;
-  }
-
-  position(): SourcePosition {
-    return { records: this.records };
-  }
-
-  seek(p: SourcePosition): void {
-    this.records = p.records + (p.skip ?? 0);
-    this.nextValue = this.from + this.records;
-  }
-
-  close(): void {}
-}
-
-/** `nexmark(events: n, seed: s)` and its one-kind variants: generated by event index. */
-export class NexmarkSource implements Source {
-  readonly replayable = true;
-  private readonly gen: NexmarkGenerator;
-  /** The index of the next generator event to look at. */
-  private index = 0;
-
-  constructor(
-    readonly name: string,
-    private readonly kind: NexmarkKind,
-    private readonly events: number,
-    seed: number,
-  ) {
-    this.gen = new NexmarkGenerator(seed);
-  }
-
-  next(): BatchResult {
-    if (this.index >= this.events) return null;
-    const out: unknown[] = [];
-    this.index = this.gen.batch(this.kind, this.index, this.events, BATCH_SIZE, out);
-    return out;
-  }
-
-  /** `records`: generator events consumed (not elements handed out), so a seek is one step. */
-  position(): SourcePosition {
-    return { records: this.index };
-  }
-
-  seek(p: SourcePosition): void {
-    this.index = p.records;
-    // A batch consumed part way: skip that many elements of this kind again.
-    if (p.skip) {
-      const dropped: unknown[] = [];
-      this.index = this.gen.batch(this.kind, this.index, this.events, p.skip, dropped);
-    }
-  }
-
-  close(): void {}
-}
+import type { SourceBinding, SourceManifest } from "../api.js";
+import { csvRowConverter, jsonConverter, type Converter } from "../convert.js";
+import { BadRecordError, ConversionError, JobError } from "../errors.js";
+import type { BadRecords } from "./contract.js";
 
 /**
  * Splits byte chunks into lines, tracking the byte offset after each line and its number.
@@ -317,7 +142,7 @@ export class LineBuffer {
 type LineFormat = "jsonl" | "text";
 
 /** Turns lines of jsonl or text into typed records, through the on_error policy. */
-class LineDecoder {
+export class LineDecoder {
   private readonly convert: Converter;
   /** The job's own converter for this source's records (see SourceBinding.fromJson). */
   fast: ((raw: unknown) => unknown) | null = null;
@@ -327,7 +152,7 @@ class LineDecoder {
     private readonly file: string,
     private readonly format: LineFormat,
     m: SourceManifest,
-    private readonly errors: RecordErrors,
+    private readonly errors: BadRecords,
   ) {
     this.convert = jsonConverter(m.type);
   }
@@ -450,7 +275,7 @@ const warned = new Set<string>();
  * reading goes on with the next line (so an unclosed quote costs one line, not the rest of
  * the file). Keeps the position after the last record taken: the byte offset and line.
  */
-class CsvDecoder {
+export class CsvDecoder {
   private convert: ((cells: string[], line: number) => unknown) | null = null;
   private width = 0;
   header: string[] | null = null;
@@ -470,7 +295,7 @@ class CsvDecoder {
     private readonly sourceName: string,
     private readonly file: string,
     private readonly m: SourceManifest,
-    private readonly errors: RecordErrors,
+    private readonly errors: BadRecords,
     private readonly lines: LineBuffer,
   ) {}
 
@@ -621,229 +446,26 @@ class CsvDecoder {
   }
 }
 
-/**
- * A file read synchronously in chunks: jsonl, csv (with header) or text lines. With
- * `follow: true` it never ends: at its end it waits for more to be appended (a last line
- * without its line break waits for it), and its position goes into checkpoints as usual.
- */
-export class FileSource implements Source {
-  readonly replayable = true;
-  private readonly follow: boolean;
-  private closed = false;
-  private fd: number;
-  /** The file offset of the next read. */
-  private filePos = 0;
-  private readonly lines: LineBuffer;
-  private readonly lineDecoder: LineDecoder | null;
-  private readonly csv: CsvDecoder | null;
-  private records = 0;
-  /**
-   * After a seek into a batch that was consumed part way: how many of its records to drop.
-   * The batch is read again from the same position, so it is the same batch; its bad
-   * records were handled (dead-lettered) before the checkpoint and are not handled again.
-   */
-  private replaySkip = 0;
-  /** The position sought, while its skip is still to be replayed. */
-  private sought: SourcePosition | null = null;
+/** The manifest entry of a source that reads text: jsonl, csv or text lines. */
+export type TextSourceManifest = Extract<SourceManifest, { format: "jsonl" | "csv" | "text" }>;
 
-  constructor(
-    readonly name: string,
-    private readonly m: Extract<SourceManifest, { connector: "file" }>,
-    private readonly errors: RecordErrors,
-  ) {
-    // A regular file, or FLOW5002 (a folder, a FIFO: runtime/paths.ts).
-    this.fd = openInput(m.path, name);
-    this.lines = new LineBuffer(m.format === "jsonl");
-    this.csv = m.format === "csv" ? new CsvDecoder(name, m.path, m, errors, this.lines) : null;
-    this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, m.path, m.format, m, errors);
-    this.follow = m.follow === true;
-  }
-
-  /** A followed file at its end: nothing new yet (or it was cut, which cannot be followed). */
-  private atEnd(): void {
-    let size: number;
-    try {
-      size = fstatSync(this.fd).size;
-    } catch (e) {
-      throw new JobError("FLOW5002", `cannot read ${this.m.path}: ${describeFsError(e)}`);
-    }
-    if (size < this.filePos) {
-      throw new JobError("FLOW5002", `${this.m.path} was cut to ${size} bytes while source \`${this.name}\` followed it (it had read ${this.filePos})`, "a followed file may only grow; start the job with --fresh to read it again from the beginning");
-    }
-  }
-
-  private read(into: Buffer, at: number, length: number): number {
-    try {
-      const n = readSync(this.fd, into, at, length, this.filePos);
-      this.filePos += n;
-      return n;
-    } catch (e) {
-      throw new JobError("FLOW5002", `cannot read ${this.m.path}: ${describeFsError(e)}`);
-    }
-  }
-
-  next(): BatchResult | Promise<BatchResult> {
-    const r = this.next1();
-    if (r !== WAIT) return r;
-    // Followed and nothing new: look again a little later (until the source is closed).
-    return new Promise<void>((resolve) => setTimeout(resolve, FOLLOW_POLL_MS)).then(() => (this.closed ? null : this.next()));
-  }
-
-  private next1(): BatchResult | typeof WAIT {
-    if (this.replaySkip === 0) return this.read1();
-    const skip = this.replaySkip;
-    this.replaySkip = 0;
-    this.sought = null;
-    this.errors.replaying = true;
-    try {
-      const batch = this.read1();
-      if (batch === null || batch === WAIT || batch.length < skip) throw new Error(`internal: the input of \`${this.name}\` changed since the checkpoint`);
-      this.records -= skip;
-      return batch.slice(skip);
-    } finally {
-      this.errors.replaying = false;
-    }
-  }
-
-  private read1(): BatchResult | typeof WAIT {
-    if (this.errors.failure) throw this.errors.failure;
-    const out: unknown[] = [];
-    let waiting = false;
-    if (this.csv) {
-      let ended = false;
-      while (!this.errors.failure) {
-        const r = this.csv.decode(out, BATCH_SIZE);
-        if (r !== "input") {
-          ended = r === "end";
-          break;
-        }
-        const [buf, at, len] = this.lines.space();
-        const n = this.read(buf, at, len);
-        if (n === 0 && this.follow) {
-          this.atEnd();
-          waiting = true;
-          break;
-        }
-        this.lines.wrote(n);
-      }
-      this.records += out.length;
-      if (out.length === 0 && this.errors.failure) throw this.errors.failure;
-      if (out.length === 0 && waiting) return WAIT;
-      return out.length === 0 && ended ? null : out;
-    }
-    const decoder = this.lineDecoder!;
-    const lines = this.lines;
-    while (out.length < BATCH_SIZE && !this.errors.failure) {
-      const line = lines.nextLine();
-      if (line === null) {
-        if (lines.eof) break;
-        const [buf, at, len] = lines.space();
-        const n = this.read(buf, at, len);
-        if (n === 0 && this.follow) {
-          this.atEnd();
-          waiting = true;
-          break;
-        }
-        lines.wrote(n);
-        continue;
-      }
-      decoder.decode(line, lines.lineNo, out);
-    }
-    this.records += out.length;
-    if (out.length === 0 && this.errors.failure) throw this.errors.failure;
-    if (out.length === 0 && waiting) return WAIT;
-    return out.length === 0 && lines.eof ? null : out;
-  }
-
-  /** Installs the job's fast converter for jsonl records (SourceBinding.fromJson). */
-  setFastJson(f: ((raw: unknown) => unknown) | undefined): void {
-    if (this.lineDecoder && f) this.lineDecoder.fast = f;
-  }
-
-  position(): SourcePosition {
-    // Before the replay, the position is still the one sought (with its skip).
-    if (this.sought) return this.sought;
-    if (this.csv) return { records: this.records, offset: this.csv.offset, line: this.csv.line, ...(this.csv.header ? { header: this.csv.header } : {}) };
-    return { records: this.records, offset: this.lines.offset, line: this.lines.lineNo };
-  }
-
-  seek(p: SourcePosition): void {
-    const offset = p.offset ?? 0;
-    this.filePos = offset;
-    this.lines.reset(offset, p.line ?? 0);
-    this.csv?.restart(offset, p.line ?? 0, p.header ?? null);
-    this.records = p.records + (p.skip ?? 0);
-    this.replaySkip = p.skip ?? 0;
-    this.sought = this.replaySkip > 0 ? { ...p } : null;
-  }
-
-  close(): void {
-    this.closed = true;
-    closeSync(this.fd);
-  }
+/** A text source's decoders: its line buffer, and a csv decoder or a line decoder by format. */
+export interface TextDecoders {
+  lines: LineBuffer;
+  csv: CsvDecoder | null;
+  lineDecoder: LineDecoder | null;
 }
 
-/** Standard input, read asynchronously (it cannot be replayed). */
-export class StdinSource implements Source {
-  readonly replayable = false;
-  private readonly lines: LineBuffer;
-  private readonly lineDecoder: LineDecoder | null;
-  private readonly csv: CsvDecoder | null;
-  private readonly chunks: AsyncIterator<Buffer>;
-  private records = 0;
-  private done = false;
+export function textDecoders(source: string, file: string, m: TextSourceManifest, errors: BadRecords): TextDecoders {
+  const lines = new LineBuffer(m.format === "jsonl");
+  return {
+    lines,
+    csv: m.format === "csv" ? new CsvDecoder(source, file, m, errors, lines) : null,
+    lineDecoder: m.format === "csv" ? null : new LineDecoder(source, file, m.format, m, errors),
+  };
+}
 
-  constructor(
-    readonly name: string,
-    m: Extract<SourceManifest, { connector: "stdin" }>,
-    private readonly errors: RecordErrors,
-  ) {
-    this.chunks = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    this.lines = new LineBuffer(m.format === "jsonl");
-    this.csv = m.format === "csv" ? new CsvDecoder(name, "stdin", m, errors, this.lines) : null;
-    this.lineDecoder = m.format === "csv" ? null : new LineDecoder(name, "stdin", m.format, m, errors);
-  }
-
-  async next(): Promise<BatchResult> {
-    if (this.errors.failure) throw this.errors.failure;
-    const out: unknown[] = [];
-    while (out.length === 0 && !this.done && !this.errors.failure) {
-      if (this.csv) {
-        const r = this.csv.decode(out, BATCH_SIZE);
-        if (r === "end") this.done = true;
-        if (r !== "input" || out.length > 0 || this.errors.failure) break;
-      } else {
-        let line: string | null;
-        while (out.length < BATCH_SIZE && !this.errors.failure && (line = this.lines.nextLine()) !== null) this.lineDecoder!.decode(line, this.lines.lineNo, out);
-        if (out.length > 0 || this.errors.failure) break;
-        if (this.lines.eof) {
-          this.done = true;
-          break;
-        }
-      }
-      const r = await this.chunks.next();
-      if (r.done) this.lines.wrote(0);
-      else this.lines.append(r.value);
-    }
-    this.records += out.length;
-    if (out.length === 0 && this.errors.failure) throw this.errors.failure;
-    return out.length === 0 && this.done ? null : out;
-  }
-
-  /** Installs the job's fast converter for jsonl records (SourceBinding.fromJson). */
-  setFastJson(f: ((raw: unknown) => unknown) | undefined): void {
-    if (this.lineDecoder && f) this.lineDecoder.fast = f;
-  }
-
-  position(): SourcePosition {
-    return { records: this.records };
-  }
-
-  seek(): void {
-    // stdin cannot be replayed: it goes on from wherever the new process's input starts.
-  }
-
-  close(): void {
-    process.stdin.destroy();
-  }
+/** Installs the job's fast converter for jsonl records (SourceBinding.fromJson). */
+export function bindFastJson(decoder: LineDecoder | null, binding: SourceBinding<unknown>): void {
+  if (decoder && binding.fromJson) decoder.fast = binding.fromJson.bind(binding);
 }

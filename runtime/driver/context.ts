@@ -1,0 +1,64 @@
+// The JobContext the generated `build(ctx)` is given: it creates each stateful operator's
+// state and hands out the sinks. Windows, timers, joins and dedup come from the factories
+// the bundle holds (only those its job uses: runtime/time/table.ts).
+
+import type { DedupHandle, EmitFn, JobContext, JoinHandle, JoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
+import type { Sink } from "../connectors/contract.js";
+import type { OperatorFactories, StatefulOperator } from "../operator.js";
+import { GlobalStateStore, KeyedStateStore } from "../state.js";
+
+export class Context implements JobContext {
+  /** Every stateful operator, in the order the generated code created them. */
+  readonly operators: StatefulOperator[] = [];
+  readonly counts: Float64Array;
+
+  constructor(
+    private readonly manifest: Manifest,
+    private readonly sinks: Sink[],
+    private readonly factories: OperatorFactories,
+  ) {
+    this.counts = new Float64Array(manifest.operators.length * 2);
+  }
+
+  keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedStateStore<S> {
+    const typedKeys = this.manifest.operators.find((o) => o.uid === uid)?.key?.t === "record";
+    return this.add(new KeyedStateStore<S>(uid, fields, create, typedKeys, this.manifest.checkpoint?.incremental === true));
+  }
+
+  globalState<S extends StateObject>(uid: string, fields: number, create: () => S): S {
+    return this.add(new GlobalStateStore<S>(uid, fields, create)).value;
+  }
+
+  sink(index: number): Sink {
+    const s = this.sinks[index];
+    if (!s) throw new Error(`internal: no sink ${index}`);
+    return s;
+  }
+
+  window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowHandle {
+    return this.add(this.factory("window")(uid, spec, agg, emit, late));
+  }
+
+  timers(uid: string): TimersHandle {
+    return this.add(this.factory("timers")(uid));
+  }
+
+  join(uid: string, spec: JoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle {
+    return this.add(this.factory("join")(uid, spec, select, emit));
+  }
+
+  dedup(uid: string, within: number): DedupHandle {
+    return this.add(this.factory("dedup")(uid, within));
+  }
+
+  private add<T extends StatefulOperator>(op: T): T {
+    this.operators.push(op);
+    return op;
+  }
+
+  private factory<K extends keyof OperatorFactories>(name: K): NonNullable<OperatorFactories[K]> {
+    const f = this.factories[name];
+    if (!f) throw new Error(`internal: this bundle has no ${name} operator, but its job asks for one (compiler/bundle.ts chooses them from the manifest)`);
+    return f;
+  }
+}

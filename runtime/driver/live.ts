@@ -1,0 +1,108 @@
+// What lasts across the runs of one job process (a failed run restarts from its last
+// checkpoint): its flags, the stop request (SIGTERM, SIGINT, POST /stop), and what the
+// admin endpoint sees and asks for.
+
+import { existsSync, readFileSync } from "node:fs";
+import type { AdminJob, CheckpointStats, JobStatus } from "../admin.js";
+import type { Manifest } from "../api.js";
+import type { HistoryEntry } from "../checkpoint/storage.js";
+import type { Level } from "../log.js";
+import { SavepointDirError, savepointTarget } from "../savepoint/root.js";
+
+export interface Flags {
+  logLevel: Level;
+  checkpointDir: string | undefined;
+  fresh: boolean;
+  fromSavepoint: string | undefined;
+  allowNonRestored: boolean;
+  savepointDir: string;
+}
+
+/** SIGTERM / SIGINT: finish the batch, final checkpoint, commit, exit 0. */
+export class Stop {
+  requested = false;
+  readonly promise: Promise<"stop">;
+  private resolve!: (v: "stop") => void;
+
+  constructor() {
+    this.promise = new Promise((r) => (this.resolve = r));
+  }
+
+  request(): void {
+    this.requested = true;
+    this.resolve("stop");
+  }
+}
+
+/** A savepoint asked for over the admin endpoint, taken at the next batch boundary. */
+export interface SavepointRequest {
+  dir: string;
+  resolve(path: string): void;
+  reject(e: Error): void;
+}
+
+/** A run's part of the job's status. */
+export type RunStatus = Omit<JobStatus, "job" | "state" | "startedAt" | "uptimeSeconds">;
+
+/** What the admin endpoint sees of the job, across restarts. */
+export class Live {
+  readonly startedAt = Date.now();
+  state: JobStatus["state"] = "restarting";
+  /** The current run's status (null between runs). */
+  status: (() => RunStatus) | null = null;
+  readonly requests: SavepointRequest[] = [];
+  readonly stats: CheckpointStats = { completed: 0, failed: 0, abandoned: 0, lastDurationSeconds: null, lastBytes: null };
+  historyFile: string | null = null;
+
+  onHistory(e: HistoryEntry): void {
+    this.stats[e.status]++;
+    if (e.status === "completed") {
+      this.stats.lastDurationSeconds = e.durationMs / 1000;
+      this.stats.lastBytes = e.bytes;
+    }
+  }
+
+  /** Fails the savepoint requests still waiting (the job ended first). */
+  dropRequests(why: string): void {
+    for (const r of this.requests.splice(0)) r.reject(new Error(why));
+  }
+}
+
+/** The job as the admin endpoint asks it; `refused` makes the endpoint's 400 answers. */
+export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refused: (message: string) => Error): AdminJob {
+  const savepoint = async (dir: string | null): Promise<string> => {
+    if (stop.requested) throw new Error("the job is stopping");
+    let target: string;
+    try {
+      // Checked now, so a refused folder is answered at once (400), not after the batch.
+      target = savepointTarget(flags.savepointDir, dir);
+    } catch (e) {
+      if (e instanceof SavepointDirError) throw refused(e.message);
+      throw e;
+    }
+    try {
+      return await new Promise<string>((resolveP, reject) => live.requests.push({ dir: target, resolve: resolveP, reject }));
+    } catch (e) {
+      if (e instanceof SavepointDirError) throw refused(e.message);
+      throw e;
+    }
+  };
+  return {
+    status: () => {
+      const now = Date.now();
+      const base = { job: m.job, state: stop.requested ? "stopping" : live.state, startedAt: new Date(live.startedAt).toISOString(), uptimeSeconds: (now - live.startedAt) / 1000 } as const;
+      return { ...base, ...(live.status?.() ?? { sources: [], operators: [], sinks: [], lastCheckpoint: null }) };
+    },
+    history: () => {
+      if (!live.historyFile || !existsSync(live.historyFile)) return [];
+      return readFileSync(live.historyFile, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+    },
+    checkpointStats: () => live.stats,
+    savepoint,
+    stop: async (sp) => {
+      const path = sp ? await savepoint(sp.dir) : null;
+      stop.request();
+      return path;
+    },
+  };
+}

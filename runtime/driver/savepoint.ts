@@ -1,0 +1,88 @@
+// Taking a savepoint, between two batches: the state and positions at that boundary,
+// written to a new folder (runtime/savepoint/). Under checkpoints, a checkpoint taken at the
+// same cut commits the output the savepoint covers, so its sink lengths are committed ones.
+
+import { join } from "node:path";
+import type { Manifest } from "../api.js";
+import type { Coordinator } from "../checkpoint/coordinator.js";
+import { localPath, type SourcePosition } from "../connectors/contract.js";
+import { JobError } from "../errors.js";
+import { FlowRuntimeError } from "../lib.js";
+import type { Log } from "../log.js";
+import type { StatefulOperator } from "../operator.js";
+import { captureOperator } from "../savepoint/capture.js";
+import { writeSavepoint } from "../savepoint/format.js";
+import { newSavepointFolder } from "../savepoint/root.js";
+import type { Live } from "./live.js";
+import type { Outputs } from "./open.js";
+
+/** What a savepoint is taken of. */
+export interface SavepointParts {
+  m: Manifest;
+  operators: StatefulOperator[];
+  /** Each source's position (and watermark) at this boundary. */
+  positions: () => { name: string; position: SourcePosition }[];
+  outputs: Outputs;
+  coordinator: Coordinator | null;
+  /** The savepoint root (--savepoint-dir). */
+  root: string;
+  log: Log;
+}
+
+/** Takes a savepoint into a new folder under `dir` (in the savepoint root); its path. */
+export async function takeSavepoint(p: SavepointParts, dir: string): Promise<string> {
+  const { m, coordinator } = p;
+  let committed: Promise<void> | null = null;
+  if (coordinator) {
+    await coordinator.settle();
+    committed = coordinator.start("savepoint");
+  }
+  const operators = m.operators.map((op) => ({ op, ...captureOperator(op, p.operators) }));
+  const at = p.positions();
+  if (committed) {
+    await committed;
+    coordinator!.check();
+  }
+  for (const w of p.outputs.all) await w.flush();
+  const path = newSavepointFolder(p.root, dir, m.job);
+  await writeSavepoint(path, {
+    format: "flowc-savepoint",
+    version: 1,
+    job: m.job,
+    createdAt: new Date().toISOString(),
+    compiler: m.compiler,
+    flowFile: m.flowFile,
+    sources: at.map((pos, i) => {
+      const s = m.sources[i]!;
+      return { name: pos.name, connector: s.connector, path: localPath(s), position: pos.position };
+    }),
+    operators: operators.map(({ op, parts, meta }) => ({
+      uid: op.uid,
+      kind: op.kind,
+      key: op.key,
+      states: op.states,
+      spec: op.spec,
+      timers: op.timers,
+      ttl: op.ttl,
+      meta,
+      parts: parts.map((part) => ({ name: part.name, internal: part.internal, file: join(op.uid, `${part.internal ? "_" : ""}${part.name}.jsonl`), keys: part.keys, text: part.text })),
+    })),
+    sinks: p.outputs.all.flatMap((w) => w.savepointAt() ?? []),
+  });
+  p.log.info(`savepoint taken: ${path}`);
+  return path;
+}
+
+/** Takes the savepoints asked for over the admin endpoint since the last batch. */
+export async function serveRequests(p: SavepointParts, live: Live): Promise<void> {
+  while (live.requests.length) {
+    const r = live.requests.shift()!;
+    try {
+      r.resolve(await takeSavepoint(p, r.dir));
+    } catch (e) {
+      r.reject(e as Error);
+      if (e instanceof JobError || e instanceof FlowRuntimeError) throw e;
+      p.log.warn(`savepoint failed: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// Lean bundles (docs/architecture.md, "Lean bundles"): a bundle holds only the connectors and
+// operators its job uses, and the admin endpoint with prom-client as a compressed chunk that
+// is evaluated only with --admin-port; it stays one file that runs with plain node, without
+// node_modules, wherever it is copied.
+
+import type { ResultPromise } from "execa";
+import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { compileIn, flowc, ROOT, startWithAdmin, tempDir } from "./helpers.js";
+
+const children: ResultPromise[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === undefined) c.kill("SIGKILL");
+});
+
+/** Classes of runtime parts that a job uses only if it has them. */
+const PARTS = ["JoinOperator", "SessionWindowOperator", "FixedWindowOperator", "DedupOperator", "TimerService", "NexmarkGenerator", "FileSource", "CsvDecoder", "TransactionalFileSink"];
+
+/** The classes of PARTS a bundle defines (esbuild writes `var Name = class …`). */
+const defined = (code: string): string[] => PARTS.filter((p) => code.includes(`var ${p} = class`));
+
+describe("bundles", () => {
+  it("running_sum compiles to at most 150 KB, without the joins, windows, timers, dedup, Nexmark, file connectors or prom-client it does not use", async () => {
+    const dir = tempDir("flowc-lean-");
+    const r = await flowc(["compile", join(ROOT, "dsl-examples", "running_sum.flow"), "-o", dir]);
+    expect(r.exitCode).toBe(0);
+    const bundle = join(dir, "running_sum.mjs");
+    expect(statSync(bundle).size).toBeLessThanOrEqual(150_000);
+    const code = readFileSync(bundle, "utf8");
+    expect(defined(code)).toEqual([]);
+    expect(code).not.toContain("prom-client");
+    expect(code).toContain("var ValuesSource = class");
+  });
+
+  it("a job with a join, windows, dedup, timers and csv files holds those parts", async () => {
+    const dir = tempDir("flowc-parts-");
+    writeFileSync(join(dir, "a.csv"), "k,ts\n1,1000\n");
+    const bundle = await compileIn(
+      dir,
+      `job parts
+checkpoint {
+  every 1s
+  storage "./chk"
+}
+type E = { k: int, ts: timestamp }
+source a: E = file("a.csv") event_time(e => e.ts) watermark 1s
+source bids: Bid = nexmark_bids(events: 10) event_time(b => b.dateTime) watermark 1s
+let unique = a |> dedup(e => e.k, within: 5s)
+let sessions = unique |> key_by(e => e.k) |> window(session(gap: 5s)) |> aggregate(e => { k: key, n: count() })
+let fixed = bids |> key_by(b => b.auction) |> window(tumbling(10s)) |> aggregate(b => { auction: key, n: count() })
+let timed = unique
+  |> key_by(e => e.k)
+  |> process(e) as later {
+       timer at e.ts + 1s
+       on timer(t) {
+         emit { k: key, at: t }
+       }
+     }
+let pairs = join unique as x, bids as b on x.k == b.auction within 5s select { k: x.k, price: b.price }
+sink sessions -> file("s.jsonl")
+sink fixed -> stdout()
+sink timed -> stdout()
+sink pairs -> stdout()
+`,
+    );
+    const code = readFileSync(bundle, "utf8");
+    expect(defined(code)).toEqual(PARTS);
+  });
+
+  it("serves the admin endpoint, /metrics included, from a bundle copied alone into an empty folder", async () => {
+    const build = tempDir("flowc-copy-build-");
+    const bundle = await compileIn(build, `job copied\ntype C = { user: string }\nsource c: C = file("clicks.jsonl", follow: true)\nlet n = c |> key_by(x => x.user) |> aggregate(x => { user: key, n: count() })\nsink n -> stdout()\n`);
+    const dir = tempDir("flowc-copy-");
+    expect(readdirSync(dir)).toEqual([]);
+    copyFileSync(bundle, join(dir, "copied.mjs"));
+    writeFileSync(join(dir, "clicks.jsonl"), '{"user":"a"}\n{"user":"b"}\n{"user":"a"}\n');
+    const job = await startWithAdmin(join(dir, "copied.mjs"), dir, { started: children });
+    const status = (await (await fetch(`${job.url}/status`)).json()) as { state: string; sources: { records: number }[] };
+    expect(status.state).toBe("running");
+    const metrics = await (await fetch(`${job.url}/metrics`)).text();
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total\{job="copied"\} [\d.e-]+$/m);
+    expect(metrics).toMatch(/^flowc_operator_records_in_total\{operator="n",job="copied"\} \d+$/m);
+    const stop = await fetch(`${job.url}/stop`, { method: "POST" });
+    expect(stop.status).toBe(200);
+    const done = await job.child;
+    expect(done.exitCode).toBe(0);
+    expect(done.stdout).toContain('{"user":"a","n":2}');
+    expect(readdirSync(dir).sort()).toEqual(["clicks.jsonl", "copied.mjs"]);
+  });
+});
