@@ -4,11 +4,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type * as A from "./ast.js";
-import { check, type CheckOptions, type CheckedProgram } from "./check.js";
+import { check, type CheckOptions, type CheckedProgram } from "./check/index.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { checkTypeNesting } from "./limits.js";
 import { parse } from "./parse.js";
-import { plan, type JobGraph } from "./plan.js";
+import { assignUids, plan, type JobGraph, type Uids } from "./plan.js";
 import type { SourceFile } from "./source.js";
 import { VERSION } from "./version.js";
 
@@ -16,6 +16,8 @@ export interface FrontEnd {
   source: SourceFile;
   program: A.Program | null;
   checked: CheckedProgram | null;
+  /** The uids plan gives the stateful stages (the language server shows them). */
+  uids: Uids | null;
   diagnostics: Diagnostic[];
   ok: boolean;
 }
@@ -31,9 +33,11 @@ export function frontEnd(text: string, file: string, opts: CheckOptions = {}): F
   const parsed = parse(text, file);
   debugCrash("check");
   const checked = parsed.program ? check(parsed.program, parsed.diagnostics, opts) : null;
+  // Plan's uid rules run on every check, so that `flowc check` reports FLOW4006/FLOW4007.
+  const uids = checked ? assignUids(checked, parsed.diagnostics) : null;
   if (checked) checkTypeNesting(checked, parsed.diagnostics);
   const diagnostics = parsed.diagnostics.sorted();
-  return { source: parsed.source, program: parsed.program, checked, diagnostics, ok: !parsed.diagnostics.hasErrors };
+  return { source: parsed.source, program: parsed.program, checked, uids, diagnostics, ok: !parsed.diagnostics.hasErrors };
 }
 
 export interface CompileOptions {

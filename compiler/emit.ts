@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { StatementStructures, ts as TS } from "ts-morph";
-import type { StatefulStage } from "./check.js";
+import type { StatefulStage } from "./check/index.js";
 import { CodeGen, inlineIntChecks, Names, type Env } from "./emit/code.js";
 import { buildBody } from "./emit/graph.js";
 import { Nodes, fieldName } from "./emit/tsnodes.js";
@@ -170,6 +170,7 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
   for (const node of graph.nodes) {
     if (node.kind !== "operator") continue;
     const st = node.stage;
+    const uid = node.uid;
     const keyType = node.input.key ? typeText(node.input.key) : "undefined";
     const fields = stateFields(st, gen, n, typeText);
     const self = n.f.createThis();
@@ -177,12 +178,12 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
     const column = (i: number): TS.Expression => n.nonNull(n.f.createElementAccessExpression(cols, n.num(i)));
     // Checkpoints save and load the fields column by column (runtime/checkpoint/snapshot.ts).
     const save = fields.map((f, i) => n.expr(n.method(column(i), "push", [n.prop(self, f.name)])));
-    const load = fields.map((f, i) => n.assign(n.prop(self, f.name), n.f.createAsExpression(n.f.createElementAccessExpression(column(i), n.id("$i")), n.f.createIndexedAccessTypeNode(n.f.createTypeReferenceNode(stateClass(st.uid)), n.f.createLiteralTypeNode(n.str(f.name))))));
-    fieldCounts.set(st.uid, fields.length);
+    const load = fields.map((f, i) => n.assign(n.prop(self, f.name), n.f.createAsExpression(n.f.createElementAccessExpression(column(i), n.id("$i")), n.f.createIndexedAccessTypeNode(n.f.createTypeReferenceNode(stateClass(uid)), n.f.createLiteralTypeNode(n.str(f.name))))));
+    fieldCounts.set(uid, fields.length);
     statements.push({
       kind: StructureKind.Class,
-      name: stateClass(st.uid),
-      docs: [`State of ${st.kind} \`${st.uid}\` for one key.`],
+      name: stateClass(uid),
+      docs: [`State of ${st.kind} \`${uid}\` for one key.`],
       properties: [{ name: "$key", type: keyType, isReadonly: true }, { name: "$dirty", type: "boolean", initializer: "false" }, ...fields],
       ctors: [{ parameters: [{ name: "$key", type: keyType }], statements: ["this.$key = $key;"] }],
       methods: [

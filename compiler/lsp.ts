@@ -29,25 +29,13 @@ import {
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type * as A from "./ast.js";
 import { AGGREGATES, BUILTINS, SIGNATURES } from "./builtins.js";
-import type { Binding, CheckedProgram, StageInfo, StreamType } from "./check.js";
+import type { Binding, CheckedProgram, StageInfo, StatefulStage, StreamType } from "./check/index.js";
 import { frontEnd, type FrontEnd } from "./compile.js";
-import { SINKS, SOURCES } from "./connectors.js";
+import { SINKS, SOURCES } from "./connectors/index.js";
 import { KEYWORDS } from "./diagnostics/syntax.js";
+import { STAGES, stageDetail, stageSpec } from "./stages.js";
 import { stripOptional, typeToString, recordShape, type Type } from "./types.js";
 import { VERSION } from "./version.js";
-
-const STAGES: Record<string, string> = {
-  filter: "filter(x => cond): keeps the elements for which cond is true",
-  map: "map(x => value): one output per element",
-  flat_map: "flat_map(x => list): zero or more outputs per element",
-  key_by: "key_by(x => key): a keyed stream",
-  window: "window(tumbling(d) | sliding(d, every: e) | session(gap: g), allowed_lateness: d, late: name)",
-  aggregate: "aggregate(x => { … count(), sum(x.v) … }): a running or windowed aggregate",
-  reduce: "reduce((acc, x) => value): a running reduction per key",
-  process: "process(x) { state …  emit … }: per-key state, timers",
-  union: "union(b, c): merges streams of one type",
-  dedup: "dedup(x => id, within: d): drops repeated ids",
-};
 
 interface Analysis {
   text: string;
@@ -214,7 +202,7 @@ export class FlowLanguageServer {
         const st = a.stages.get(node as A.Stage)!;
         const nameSpan = node.kind === "CallStage" ? (node as A.CallStage).name.span : (node as A.ProcessStage).keyword;
         if (offset < nameSpan.start || offset > nameSpan.end) continue;
-        const uid = "uid" in st ? ` as ${st.uid}` : "";
+        const uid = st.kind !== "invalid" && stageSpec(st.kind)?.stateful ? ` as ${a.fe.uids?.get(st as StatefulStage) ?? ""}` : "";
         return { contents: code(`${st.kind}${uid}: ${streamText(st.input)}  →  ${streamText(st.output)}`) };
       }
       if (node.kind === "Ident") {
@@ -309,7 +297,7 @@ export class FlowLanguageServer {
     const before = text.slice(Math.max(0, offset - 200), offset);
     const items = (names: readonly string[], kind: CompletionItemKind, detail: (n: string) => string | undefined = () => undefined): CompletionItem[] =>
       names.map((label) => ({ label, kind, ...(detail(label) ? { detail: detail(label) } : {}) }));
-    if (/\|>\s*[A-Za-z_]*$/.test(before)) return items(Object.keys(STAGES), CompletionItemKind.Function, (n) => STAGES[n]);
+    if (/\|>\s*[A-Za-z_]*$/.test(before)) return STAGES.map((s) => ({ label: s.name, kind: CompletionItemKind.Function, detail: stageDetail(s) }));
     if (/\bsource\s+\w+\s*:\s*[^=\n]*=\s*[A-Za-z_]*$/.test(before)) return items(SOURCES.map((c) => c.name), CompletionItemKind.Function, (n) => SOURCES.find((c) => c.name === n)?.summary);
     if (/->\s*[A-Za-z_]*$/.test(before)) return items(SINKS.map((c) => c.name), CompletionItemKind.Function, (n) => SINKS.find((c) => c.name === n)?.summary);
     if (/\.\s*[A-Za-z_]*$/.test(before) && !/\d\.[A-Za-z_]*$/.test(before)) return this.fields(uri, text, offset - (/[A-Za-z_]*$/.exec(before)?.[0].length ?? 0));
