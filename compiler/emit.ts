@@ -10,6 +10,7 @@ import type { StatementStructures, ts as TS } from "ts-morph";
 import type { StatefulStage } from "./check/index.js";
 import { CodeGen, inlineIntChecks, Names, type Env } from "./emit/code.js";
 import { buildBody } from "./emit/graph.js";
+import { render } from "./emit/templates.js";
 import { Nodes, fieldName } from "./emit/tsnodes.js";
 import { accumulatorName, type JobGraph } from "./plan.js";
 import { RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
@@ -49,16 +50,11 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
   // scan of an ESM import and uses v8-compile-cache (about 150 ms of a cold compile).
   tsMorph ??= createRequire(import.meta.url)("ts-morph") as TsMorph;
   const t1 = performance.now();
-  const Handlebars = (await import("handlebars")).default;
   const { Project, StructureKind, VariableDeclarationKind, ts } = tsMorph;
   const n = new Nodes(ts);
   const manifest = buildManifest(graph, opts);
 
-  const hb = Handlebars.create();
-  hb.registerHelper("comment", (s: unknown) => String(s).replace(/[\r\n\u2028\u2029]+/g, " ").replace(/\*\//g, "* /"));
-  const render = (name: string, model: object): string =>
-    hb.compile(readFileSync(join(TEMPLATES_DIR, name), "utf8"), { strict: true, noEscape: true, knownHelpers: { comment: true }, knownHelpersOnly: true })(model);
-  const header = render("job.ts.hbs", {
+  const header = await render("job.ts.hbs", {
     version: opts.version,
     source: opts.sourceName,
     job: graph.job,
