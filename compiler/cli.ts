@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { resolveToken, TOKEN_ENV, TokenError } from "../runtime/admin-token.js";
-import { compile, frontEnd, timings, type FrontEnd } from "./compile.js";
+import { compile, frontEnd, type FrontEnd } from "./compile.js";
 import { dot, mermaid } from "./graph.js";
 import { plan } from "./plan.js";
 import { againstSavepoint, inspect, triggerSavepoint, UserError } from "./savepoints.js";
@@ -172,7 +172,7 @@ async function cmdCompile(args: string[]): Promise<number> {
   printDiagnostics(result);
   if (!result.ok || !result.outFile) return EXIT.user;
   const shown = relative(process.cwd(), result.outFile) || result.outFile;
-  if (process.env.FLOWC_TIMINGS) process.stderr.write(`timings (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}\n`);
+  if (process.env.FLOWC_TIMINGS) process.stderr.write(`timings (ms): ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}\n`);
   process.stderr.write(`compiled ${file} -> ${shown}${result.tsFile ? ` (+ ${relative(process.cwd(), result.tsFile)})` : ""} in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
   return EXIT.ok;
 }

@@ -49,12 +49,11 @@ export interface CompileResult extends FrontEnd {
   graph?: JobGraph;
   outFile?: string;
   tsFile?: string;
+  /** This compile's phase timings in ms, printed by the CLI when FLOWC_TIMINGS is set. */
+  timings: Record<string, number>;
 }
 
-/** Phase timings in ms, printed by the CLI when FLOWC_TIMINGS is set. */
-export const timings: Record<string, number> = {};
-
-function timed<T>(name: string, f: () => T): T {
+function timed<T>(timings: Record<string, number>, name: string, f: () => T): T {
   const t = performance.now();
   try {
     return f();
@@ -64,10 +63,11 @@ function timed<T>(name: string, f: () => T): T {
 }
 
 export async function compile(text: string, file: string, opts: CompileOptions): Promise<CompileResult> {
-  const fe = timed("parse+check", () => frontEnd(text, file));
-  if (!fe.ok || !fe.checked) return fe;
+  const timings: Record<string, number> = {};
+  const fe = timed(timings, "parse+check", () => frontEnd(text, file));
+  if (!fe.ok || !fe.checked) return { ...fe, timings };
   debugCrash("plan");
-  const graph = timed("plan", () => plan(fe.checked!, file));
+  const graph = timed(timings, "plan", () => plan(fe.checked!, file));
   // esbuild's service is a process of its own: started now, it comes up while this one
   // emits and type-checks (a tenth of a second off a cold compile on two cores).
   const esbuildReady = import("esbuild").then((esbuild) => esbuild.transform("", {})).catch(() => undefined);
@@ -83,5 +83,5 @@ export async function compile(text: string, file: string, opts: CompileOptions):
   await esbuildReady;
   await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)) });
   timings["bundle"] = performance.now() - t;
-  return { ...fe, graph, outFile, ...(opts.emitTs ? { tsFile } : {}) };
+  return { ...fe, graph, outFile, timings, ...(opts.emitTs ? { tsFile } : {}) };
 }
