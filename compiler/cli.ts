@@ -3,7 +3,7 @@
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
@@ -235,7 +235,8 @@ async function cmdRun(args: string[]): Promise<number> {
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
     }
-    return r.exitCode ?? (r.signal ? 128 + 15 : EXIT.internal);
+    // Ended by a signal: 128 + its number, as a shell reports it (130 for SIGINT, 137 for SIGKILL).
+    return r.exitCode ?? (r.signal ? 128 + constants.signals[r.signal] : EXIT.internal);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
