@@ -24,7 +24,6 @@ import { namedType } from "./type-exprs.js";
 
 export type * from "./model.js";
 export { accumulatorName } from "./expr.js";
-export { CHECKPOINT_OPTIONS, RESTART_OPTIONS, defaultCheckpoint, defaultRestart, type OptionKind } from "./policies.js";
 
 export interface CheckOptions {
   /** The folder `import` paths are resolved against (default: the .flow file's folder). */
