@@ -41,20 +41,16 @@ export function expr(cx: CheckContext, e: A.Expr, scope: Scope, expected?: Type)
   return t;
 }
 
+/** The type of each kind of literal. */
+const LITERAL_TYPES: Record<A.Literal["kind"], Type> = { Int: T.int, Float: T.float, String: T.string, Bool: T.bool, Null: T.null, Duration: T.duration };
+
+function isLiteral(e: A.Expr): e is A.Literal {
+  return e.kind in LITERAL_TYPES;
+}
+
 function exprInner(cx: CheckContext, e: A.Expr, scope: Scope, expected?: Type): Type {
+  if (isLiteral(e)) return LITERAL_TYPES[e.kind];
   switch (e.kind) {
-    case "Int":
-      return T.int;
-    case "Float":
-      return T.float;
-    case "String":
-      return T.string;
-    case "Bool":
-      return T.bool;
-    case "Null":
-      return T.null;
-    case "Duration":
-      return T.duration;
     case "Name":
       return name(cx, e, scope);
     case "Field":

@@ -2,6 +2,7 @@
 // checked against its kind, their defaults, and exactly-once's need for sources that can
 // replay (FLOW4005, asked of the connector table).
 
+import type { CheckpointManifest, RestartManifest } from "../../runtime/api.js";
 import type * as A from "../ast.js";
 import { sourceEntry } from "../connectors/index.js";
 import { didYouMean } from "../suggest.js";
@@ -34,23 +35,9 @@ export const RESTART_OPTIONS: Record<string, OptionKind> = {
   multiplier: { kind: "float", min: 1 },
 };
 
-export interface CheckpointPolicy {
-  every: number;
-  mode: "exactly_once" | "at_least_once";
-  storage: string;
-  retain: number;
-  timeout: number;
-  minPause: number;
-  incremental: boolean;
-}
-
-export interface RestartPolicy {
-  strategy: "fixed_delay" | "exponential_delay" | "none";
-  attempts: number;
-  delay: number;
-  maxDelay: number;
-  multiplier: number;
-}
+/** The policies as the manifest carries them to the runtime (declared in runtime/api.ts). */
+export type CheckpointPolicy = CheckpointManifest;
+export type RestartPolicy = RestartManifest;
 
 export function defaultCheckpoint(job: string): CheckpointPolicy {
   return { every: 10_000, mode: "exactly_once", storage: `./checkpoints/${job}`, retain: 1, timeout: 600_000, minPause: 0, incremental: false };
