@@ -13,6 +13,7 @@ import type { Binding, CheckedProgram } from "./check/index.js";
 import { frontEnd } from "./compile.js";
 import { SINKS, SOURCES } from "./connectors/index.js";
 import { KEYWORDS } from "./diagnostics/syntax.js";
+import type { TypeScriptFiles } from "./imports.js";
 import { STAGES, stageDetail } from "./stages.js";
 import { PRIMITIVES, stripOptional, typeToString, type Type } from "./types.js";
 
@@ -33,12 +34,14 @@ type Site =
 export interface CompletionOptions {
   /** Where `import` paths are resolved from. */
   baseDir: string;
+  /** The imported TypeScript files the language server keeps. */
+  typeScriptFiles?: TypeScriptFiles;
   /** The file as last checked: names for the fallback when the text at the cursor does not parse. */
   last: CheckedProgram | null;
 }
 
 export function completionAt(text: string, file: string, offset: number, opts: CompletionOptions): CompletionItem[] {
-  const found = siteAt(text, file, offset, opts.baseDir);
+  const found = siteAt(text, file, offset, opts);
   if (!found) return general(opts.last, offset);
   const { site, checked } = found;
   switch (site.kind) {
@@ -68,7 +71,7 @@ export function completionAt(text: string, file: string, offset: number, opts: C
 }
 
 /** The word at `offset` replaced by the placeholder, parsed and checked; where it ended up. */
-function siteAt(text: string, file: string, offset: number, baseDir: string): { site: Site; checked: CheckedProgram } | null {
+function siteAt(text: string, file: string, offset: number, opts: CompletionOptions): { site: Site; checked: CheckedProgram } | null {
   let start = offset;
   while (start > 0 && /[A-Za-z0-9_]/.test(text[start - 1]!)) start--;
   let end = offset;
@@ -78,7 +81,7 @@ function siteAt(text: string, file: string, offset: number, baseDir: string): { 
     const onUnknownName = (name: string, bindings: Binding[]): void => {
       if (name === PLACEHOLDER) visible = bindings;
     };
-    const fe = frontEnd(text.slice(0, start) + placeholder + text.slice(end), file, { baseDir, onUnknownName });
+    const fe = frontEnd(text.slice(0, start) + placeholder + text.slice(end), file, { baseDir: opts.baseDir, onUnknownName, ...(opts.typeScriptFiles ? { typeScriptFiles: opts.typeScriptFiles } : {}) });
     if (!fe.program || !fe.checked) continue;
     const site = findSite(fe.program, fe.checked, () => visible);
     if (site) return { site, checked: fe.checked };

@@ -32,6 +32,7 @@ import type * as A from "./ast.js";
 import { SIGNATURES } from "./builtins.js";
 import type { Binding, CheckedProgram, StageInfo, StatefulStage, StreamType } from "./check/index.js";
 import { frontEnd, type FrontEnd } from "./compile.js";
+import { TypeScriptFiles } from "./imports.js";
 import { completionAt } from "./completion.js";
 import { SINKS, SOURCES } from "./connectors/index.js";
 import { stageSpec } from "./stages.js";
@@ -76,8 +77,8 @@ function baseDirOf(uri: string): string {
   return uri.startsWith("file:") ? dirname(pathOf(uri)) : process.cwd();
 }
 
-function analyze(uri: string, text: string): Analysis {
-  const fe = frontEnd(text, pathOf(uri), { baseDir: baseDirOf(uri) });
+function analyze(uri: string, text: string, typeScriptFiles: TypeScriptFiles): Analysis {
+  const fe = frontEnd(text, pathOf(uri), { baseDir: baseDirOf(uri), typeScriptFiles });
   const stages = new Map<A.Stage, StageInfo>();
   for (const p of [...(fe.checked?.lets ?? []), ...(fe.checked?.sinks ?? [])]) for (const s of p.stages) stages.set(s.stage, s);
   return { text, fe, nodes: fe.program ? collect(fe.program) : [], stages };
@@ -104,6 +105,8 @@ export class FlowLanguageServer {
   private readonly analyses = new Map<string, Analysis>();
   /** The last analysis that parsed, per document: hover and completion while the text does not. */
   private readonly lastGood = new Map<string, Analysis>();
+  /** Imported TypeScript files, read again when they change. */
+  private readonly typeScriptFiles = new TypeScriptFiles();
 
   constructor(private readonly conn: Connection) {
     conn.onInitialize(() => ({
@@ -133,7 +136,7 @@ export class FlowLanguageServer {
     if (!doc) return undefined;
     let a = this.analyses.get(uri);
     if (!a || a.text !== doc.getText()) {
-      a = analyze(uri, doc.getText());
+      a = analyze(uri, doc.getText(), this.typeScriptFiles);
       this.analyses.set(uri, a);
       if (a.fe.program) this.lastGood.set(uri, a);
     }
@@ -298,7 +301,7 @@ export class FlowLanguageServer {
     const doc = this.docs.get(uri);
     if (!doc) return [];
     const last = this.analyses.get(uri)?.fe.checked ?? this.lastGood.get(uri)?.fe.checked ?? null;
-    return completionAt(doc.getText(), pathOf(uri), doc.offsetAt(pos), { baseDir: baseDirOf(uri), last });
+    return completionAt(doc.getText(), pathOf(uri), doc.offsetAt(pos), { baseDir: baseDirOf(uri), last, typeScriptFiles: this.typeScriptFiles });
   }
 }
 

@@ -140,6 +140,21 @@ sink d -> stdout()
     await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: other } });
   });
 
+  it("sees an imported TypeScript file's new signature after the file changes", async () => {
+    const doc = pathToFileURL(join(dir, "imports.flow")).href;
+    writeFileSync(join(dir, "udf.ts"), "export function twice(x: number): number {\n  return x * 2;\n}\n");
+    const text = 'job imports\nimport { twice } from "./udf.ts"\nsource n: float = values([1.0])\nsink n |> map(x => twice(x)) -> stdout()\n';
+    await rpc.sendNotification("textDocument/didOpen", { textDocument: { uri: doc, languageId: "flow", version: 1, text } });
+    expect(await diagnostics(doc, 0)).toEqual([]);
+    writeFileSync(join(dir, "udf.ts"), "export function twice(x: string): string {\n  return x + x;\n}\n");
+    await rpc.sendNotification("textDocument/didChange", { textDocument: { uri: doc, version: 2 }, contentChanges: [{ text: text + "\n" }] });
+    const [d, ...rest] = await diagnostics(doc, 1);
+    expect(rest).toEqual([]);
+    expect(d!.code).toBe("FLOW3001");
+    expect(d!.message).toMatch(/^expected string, found float/);
+    await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: doc } });
+  });
+
   it("reports FLOW1004 for a document nested too deep instead of crashing, and checks one nested 300 deep", async () => {
     const deep = pathToFileURL(join(dir, "deep.flow")).href;
     const body = (depth: number) => `job deep\nsource n: int = values([1])\nsink n |> map(x => ${"(".repeat(depth)}x + 1${")".repeat(depth)}) -> stdout()\n`;

@@ -13,7 +13,7 @@ import { dirname, resolve } from "node:path";
 import type * as A from "../ast.js";
 import { checkPathCollisions } from "../collisions.js";
 import type { Diagnostics } from "../diagnostics/diagnostic.js";
-import { readImports } from "../imports.js";
+import { readImports, TypeScriptFiles } from "../imports.js";
 import { owns, type CheckContext } from "./context.js";
 import { collectDeclarations } from "./declarations.js";
 import { checkFn, checkRecursion } from "./fns.js";
@@ -30,6 +30,8 @@ export interface CheckOptions {
   baseDir?: string;
   /** For completion: called with the bindings in scope wherever a name that is not declared is used. */
   onUnknownName?: (name: string, visible: Binding[]) => void;
+  /** The imported TypeScript files, kept between checks (the language server); else read for this check. */
+  typeScriptFiles?: TypeScriptFiles;
 }
 
 export function check(program: A.Program, diags: Diagnostics, opts: CheckOptions = {}): CheckedProgram {
@@ -70,12 +72,13 @@ export function check(program: A.Program, diags: Diagnostics, opts: CheckOptions
     streamOf: (name, span) => streamOf(cx, name, span),
   };
   const out = cx.out;
+  const typeScriptFiles = opts.typeScriptFiles ?? new TypeScriptFiles();
   collectDeclarations(cx);
   for (const [name, d] of cx.top) if (d.kind === "type") out.types.set(name, namedType(cx, name, d.decl.name.span));
   for (const d of program.decls) {
     if (d.kind === "FnDecl" && owns(cx, d.name.name, d)) checkFn(cx, d);
     if (d.kind === "Import") {
-      for (const f of readImports(d, cx.baseDir, diags)) {
+      for (const f of readImports(d, cx.baseDir, diags, typeScriptFiles)) {
         const top = cx.top.get(f.name);
         if (top?.kind === "import" && top.name === f.ident) out.imports.set(f.name, f);
       }
