@@ -30,12 +30,12 @@ import {
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type * as A from "./ast.js";
 import { SIGNATURES } from "./builtins.js";
-import type { Binding, CheckedProgram, StageInfo, StatefulStage, StreamType } from "./check/index.js";
+import type { Binding, CheckedProgram, StageInfo, StreamType } from "./check/index.js";
 import { frontEnd, type FrontEnd } from "./compile.js";
 import { TypeScriptFiles } from "./imports.js";
+import { isStateful } from "./plan.js";
 import { completionAt } from "./completion.js";
 import { SINKS, SOURCES } from "./connectors/index.js";
-import { stageSpec } from "./stages.js";
 import { stripOptional, typeToString, recordShape, type Type } from "./types.js";
 import { VERSION } from "./version.js";
 
@@ -210,7 +210,7 @@ export class FlowLanguageServer {
         const st = a.stages.get(node as A.Stage)!;
         const nameSpan = node.kind === "CallStage" ? (node as A.CallStage).name.span : (node as A.ProcessStage).keyword;
         if (offset < nameSpan.start || offset > nameSpan.end) continue;
-        const uid = st.kind !== "invalid" && stageSpec(st.kind)?.stateful ? ` as ${a.fe.uids?.get(st as StatefulStage) ?? ""}` : "";
+        const uid = isStateful(st) ? ` as ${a.fe.uids?.get(st) ?? ""}` : "";
         return { contents: code(`${st.kind}${uid}: ${streamText(st.input)}  →  ${streamText(st.output)}`) };
       }
       if (node.kind === "Ident") {
