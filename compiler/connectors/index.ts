@@ -29,11 +29,6 @@ export function sourceEntry(name: string): SourceEntry | undefined {
   return SOURCES.find((c) => c.name === name);
 }
 
-/** The sink connector called `name` in a .flow file. */
-export function sinkEntry(name: string): SinkEntry | undefined {
-  return SINKS.find((c) => c.name === name);
-}
-
 /** The module that resolved a source connector. */
 export function sourceModule(c: SourceConnector): SourceConnectorDef<SourceConnector> {
   return moduleOf(SOURCES, c.kind);
