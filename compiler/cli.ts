@@ -3,12 +3,12 @@
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { resolveToken, TOKEN_ENV, TokenError } from "../runtime/admin-token.js";
-import { compile, frontEnd, timings, type FrontEnd } from "./compile.js";
+import { compile, frontEnd, type FrontEnd } from "./compile.js";
 import { dot, mermaid } from "./graph.js";
 import { plan } from "./plan.js";
 import { againstSavepoint, inspect, triggerSavepoint, UserError } from "./savepoints.js";
@@ -172,7 +172,7 @@ async function cmdCompile(args: string[]): Promise<number> {
   printDiagnostics(result);
   if (!result.ok || !result.outFile) return EXIT.user;
   const shown = relative(process.cwd(), result.outFile) || result.outFile;
-  if (process.env.FLOWC_TIMINGS) process.stderr.write(`timings (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}\n`);
+  if (process.env.FLOWC_TIMINGS) process.stderr.write(`timings (ms): ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}\n`);
   process.stderr.write(`compiled ${file} -> ${shown}${result.tsFile ? ` (+ ${relative(process.cwd(), result.tsFile)})` : ""} in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
   return EXIT.ok;
 }
@@ -235,7 +235,8 @@ async function cmdRun(args: string[]): Promise<number> {
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
     }
-    return r.exitCode ?? (r.signal ? 128 + 15 : EXIT.internal);
+    // Ended by a signal: 128 + its number, as a shell reports it (130 for SIGINT, 137 for SIGKILL).
+    return r.exitCode ?? (r.signal ? 128 + constants.signals[r.signal] : EXIT.internal);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,11 +4,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type * as A from "./ast.js";
-import { check, type CheckOptions, type CheckedProgram } from "./check.js";
+import { check, type CheckOptions, type CheckedProgram } from "./check/index.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { checkTypeNesting } from "./limits.js";
 import { parse } from "./parse.js";
-import { plan, type JobGraph } from "./plan.js";
+import { assignUids, plan, type JobGraph, type Uids } from "./plan.js";
 import type { SourceFile } from "./source.js";
 import { VERSION } from "./version.js";
 
@@ -16,6 +16,8 @@ export interface FrontEnd {
   source: SourceFile;
   program: A.Program | null;
   checked: CheckedProgram | null;
+  /** The uids plan gives the stateful stages (the language server shows them). */
+  uids: Uids | null;
   diagnostics: Diagnostic[];
   ok: boolean;
 }
@@ -31,9 +33,11 @@ export function frontEnd(text: string, file: string, opts: CheckOptions = {}): F
   const parsed = parse(text, file);
   debugCrash("check");
   const checked = parsed.program ? check(parsed.program, parsed.diagnostics, opts) : null;
+  // Plan's uid rules run on every check, so that `flowc check` reports FLOW4006/FLOW4007.
+  const uids = checked ? assignUids(checked, parsed.diagnostics) : null;
   if (checked) checkTypeNesting(checked, parsed.diagnostics);
   const diagnostics = parsed.diagnostics.sorted();
-  return { source: parsed.source, program: parsed.program, checked, diagnostics, ok: !parsed.diagnostics.hasErrors };
+  return { source: parsed.source, program: parsed.program, checked, uids, diagnostics, ok: !parsed.diagnostics.hasErrors };
 }
 
 export interface CompileOptions {
@@ -45,12 +49,11 @@ export interface CompileResult extends FrontEnd {
   graph?: JobGraph;
   outFile?: string;
   tsFile?: string;
+  /** This compile's phase timings in ms, printed by the CLI when FLOWC_TIMINGS is set. */
+  timings: Record<string, number>;
 }
 
-/** Phase timings in ms, printed by the CLI when FLOWC_TIMINGS is set. */
-export const timings: Record<string, number> = {};
-
-function timed<T>(name: string, f: () => T): T {
+function timed<T>(timings: Record<string, number>, name: string, f: () => T): T {
   const t = performance.now();
   try {
     return f();
@@ -60,10 +63,11 @@ function timed<T>(name: string, f: () => T): T {
 }
 
 export async function compile(text: string, file: string, opts: CompileOptions): Promise<CompileResult> {
-  const fe = timed("parse+check", () => frontEnd(text, file));
-  if (!fe.ok || !fe.checked) return fe;
+  const timings: Record<string, number> = {};
+  const fe = timed(timings, "parse+check", () => frontEnd(text, file));
+  if (!fe.ok || !fe.checked) return { ...fe, timings };
   debugCrash("plan");
-  const graph = timed("plan", () => plan(fe.checked!, file));
+  const graph = timed(timings, "plan", () => plan(fe.checked!, file));
   // esbuild's service is a process of its own: started now, it comes up while this one
   // emits and type-checks (a tenth of a second off a cold compile on two cores).
   const esbuildReady = import("esbuild").then((esbuild) => esbuild.transform("", {})).catch(() => undefined);
@@ -79,5 +83,5 @@ export async function compile(text: string, file: string, opts: CompileOptions):
   await esbuildReady;
   await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)), manifest });
   timings["bundle"] = performance.now() - t;
-  return { ...fe, graph, outFile, ...(opts.emitTs ? { tsFile } : {}) };
+  return { ...fe, graph, outFile, timings, ...(opts.emitTs ? { tsFile } : {}) };
 }

@@ -7,9 +7,10 @@ import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { StatementStructures, ts as TS } from "ts-morph";
-import type { StatefulStage } from "./check.js";
+import type { StatefulStage } from "./check/index.js";
 import { CodeGen, inlineIntChecks, Names, type Env } from "./emit/code.js";
 import { buildBody } from "./emit/graph.js";
+import { render } from "./emit/templates.js";
 import { Nodes, fieldName } from "./emit/tsnodes.js";
 import { accumulatorName, type JobGraph } from "./plan.js";
 import { RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
@@ -49,16 +50,11 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
   // scan of an ESM import and uses v8-compile-cache (about 150 ms of a cold compile).
   tsMorph ??= createRequire(import.meta.url)("ts-morph") as TsMorph;
   const t1 = performance.now();
-  const Handlebars = (await import("handlebars")).default;
   const { Project, StructureKind, VariableDeclarationKind, ts } = tsMorph;
   const n = new Nodes(ts);
   const manifest = buildManifest(graph, opts);
 
-  const hb = Handlebars.create();
-  hb.registerHelper("comment", (s: unknown) => String(s).replace(/[\r\n\u2028\u2029]+/g, " ").replace(/\*\//g, "* /"));
-  const render = (name: string, model: object): string =>
-    hb.compile(readFileSync(join(TEMPLATES_DIR, name), "utf8"), { strict: true, noEscape: true, knownHelpers: { comment: true }, knownHelpersOnly: true })(model);
-  const header = render("job.ts.hbs", {
+  const header = await render("job.ts.hbs", {
     version: opts.version,
     source: opts.sourceName,
     job: graph.job,
@@ -170,6 +166,7 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
   for (const node of graph.nodes) {
     if (node.kind !== "operator") continue;
     const st = node.stage;
+    const uid = node.uid;
     const keyType = node.input.key ? typeText(node.input.key) : "undefined";
     const fields = stateFields(st, gen, n, typeText);
     const self = n.f.createThis();
@@ -177,12 +174,12 @@ export async function emit(graph: JobGraph, opts: EmitOptions): Promise<EmitResu
     const column = (i: number): TS.Expression => n.nonNull(n.f.createElementAccessExpression(cols, n.num(i)));
     // Checkpoints save and load the fields column by column (runtime/checkpoint/snapshot.ts).
     const save = fields.map((f, i) => n.expr(n.method(column(i), "push", [n.prop(self, f.name)])));
-    const load = fields.map((f, i) => n.assign(n.prop(self, f.name), n.f.createAsExpression(n.f.createElementAccessExpression(column(i), n.id("$i")), n.f.createIndexedAccessTypeNode(n.f.createTypeReferenceNode(stateClass(st.uid)), n.f.createLiteralTypeNode(n.str(f.name))))));
-    fieldCounts.set(st.uid, fields.length);
+    const load = fields.map((f, i) => n.assign(n.prop(self, f.name), n.f.createAsExpression(n.f.createElementAccessExpression(column(i), n.id("$i")), n.f.createIndexedAccessTypeNode(n.f.createTypeReferenceNode(stateClass(uid)), n.f.createLiteralTypeNode(n.str(f.name))))));
+    fieldCounts.set(uid, fields.length);
     statements.push({
       kind: StructureKind.Class,
-      name: stateClass(st.uid),
-      docs: [`State of ${st.kind} \`${st.uid}\` for one key.`],
+      name: stateClass(uid),
+      docs: [`State of ${st.kind} \`${uid}\` for one key.`],
       properties: [{ name: "$key", type: keyType, isReadonly: true }, { name: "$dirty", type: "boolean", initializer: "false" }, ...fields],
       ctors: [{ parameters: [{ name: "$key", type: keyType }], statements: ["this.$key = $key;"] }],
       methods: [

@@ -40,10 +40,10 @@ function boxOf(n: GraphNode, ops: OperatorManifest[]): Box {
     case "operator": {
       const st = n.stage;
       const kind = st.kind === "aggregate" && st.window ? "window aggregate" : st.kind;
-      return { id, shape: "operator", lines: [`${kind} ${st.uid}`, ...state(st.uid)] };
+      return { id, shape: "operator", lines: [`${kind} ${n.uid}`, ...state(n.uid)] };
     }
     case "join":
-      return { id, shape: "operator", lines: [`join ${n.join.uid}`, ...state(n.join.uid)] };
+      return { id, shape: "operator", lines: [`join ${n.uid}`, ...state(n.uid)] };
     case "sink":
       return { id, shape: "sink", lines: [`sink ${n.index}: ${connectorText(n.sink.connector as { kind: string; path?: string })}`] };
   }

@@ -3,7 +3,7 @@
 // T | null → T?, arrays → list, plain object types → records. A function that cannot be
 // mapped is an error at its import. ts-morph is loaded only when a file imports something.
 
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import type { Node, Project as ProjectT, Type as TsType } from "ts-morph";
@@ -27,7 +27,39 @@ export interface ImportedFn {
 
 type TsMorph = typeof import("ts-morph");
 let tsMorph: TsMorph | null = null;
-const projects = new Map<string, ProjectT>();
+
+/**
+ * The TypeScript projects of imported files, by path. Each check has its own, unless it is
+ * given one: the language server keeps one between checks, and a project whose files have
+ * changed on disk since it was read is read again.
+ */
+export class TypeScriptFiles {
+  private readonly projects = new Map<string, { project: ProjectT; stamps: [string, string][] }>();
+
+  project(path: string): ProjectT {
+    const known = this.projects.get(path);
+    if (known && known.stamps.every(([file, stamp]) => stampOf(file) === stamp)) return known.project;
+    tsMorph ??= createRequire(import.meta.url)("ts-morph") as TsMorph;
+    const project = new tsMorph.Project({
+      compilerOptions: { strict: true, target: tsMorph.ts.ScriptTarget.ES2022, module: tsMorph.ts.ModuleKind.ESNext, moduleResolution: tsMorph.ts.ModuleResolutionKind.Bundler, allowImportingTsExtensions: true, noEmit: true, skipLibCheck: true },
+      skipAddingFilesFromTsConfig: true,
+    });
+    project.addSourceFileAtPath(path);
+    project.resolveSourceFileDependencies();
+    this.projects.set(path, { project, stamps: project.getSourceFiles().map((sf) => [sf.getFilePath(), stampOf(sf.getFilePath())]) });
+    return project;
+  }
+}
+
+/** When a file last changed, and its size ("" when it is gone). */
+function stampOf(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.mtimeMs}:${st.size}`;
+  } catch {
+    return "";
+  }
+}
 
 /** A mapping failure: what could not be mapped and why. */
 class Unmappable extends Error {}
@@ -88,7 +120,7 @@ function map(t: TsType, at: Node, position: "param" | "result", seen: Set<TsType
 }
 
 /** Reads one `import { … } from "…"` declaration; reports what cannot be used. */
-export function readImports(decl: A.ImportDecl, baseDir: string, diags: Diagnostics): ImportedFn[] {
+export function readImports(decl: A.ImportDecl, baseDir: string, diags: Diagnostics, files: TypeScriptFiles): ImportedFn[] {
   const specifier = decl.from.value;
   const path = resolve(baseDir, specifier);
   if (!/\.(ts|mts|cts|tsx)$/.test(specifier)) {
@@ -99,18 +131,7 @@ export function readImports(decl: A.ImportDecl, baseDir: string, diags: Diagnost
     diags.error("FLOW2010", decl.from.span, `cannot find ${specifier}`, { hints: ["import paths are resolved against the folder of the .flow file"] });
     return [];
   }
-  tsMorph ??= createRequire(import.meta.url)("ts-morph") as TsMorph;
-  let project = projects.get(path);
-  if (!project) {
-    project = new tsMorph.Project({
-      compilerOptions: { strict: true, target: tsMorph.ts.ScriptTarget.ES2022, module: tsMorph.ts.ModuleKind.ESNext, moduleResolution: tsMorph.ts.ModuleResolutionKind.Bundler, allowImportingTsExtensions: true, noEmit: true, skipLibCheck: true },
-      skipAddingFilesFromTsConfig: true,
-    });
-    project.addSourceFileAtPath(path);
-    project.resolveSourceFileDependencies();
-    projects.set(path, project);
-  }
-  const sf = project.getSourceFileOrThrow(path);
+  const sf = files.project(path).getSourceFileOrThrow(path);
   const exported = sf.getExportedDeclarations();
   const out: ImportedFn[] = [];
   for (const ident of decl.names) {

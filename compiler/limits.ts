@@ -9,7 +9,7 @@
 //   (MAX_TYPE_NESTING; TypeScript gives up comparing types nested much deeper).
 
 import type * as A from "./ast.js";
-import type { CheckedProgram } from "./check.js";
+import type { CheckedProgram } from "./check/index.js";
 import type { Diagnostics } from "./diagnostics/diagnostic.js";
 import { MAX_BRACKETS, MAX_NESTING, MAX_TYPE_NESTING, type TooDeep } from "./scan.js";
 import type { SourceFile } from "./source.js";

@@ -7,13 +7,14 @@
 //   time; a stage's input and output streams; a type's definition; a function's signature;
 // - go to definition: streams, types, functions (and imported TypeScript functions), lambda
 //   parameters, locals and states;
-// - completion: stage names after `|>`, connectors after `source … =` and `->`, the fields
-//   of a record after `.`, otherwise keywords, built-ins and the names in the file.
+// - completion (compiler/completion.ts, from the parse tree and the checker's scopes): stage
+//   names after `|>`, connectors after `source … =` and `->`, streams, types, the fields of
+//   a record after `.`, the names in scope in an expression, otherwise keywords, built-ins
+//   and the names in the file.
 
 import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
-  CompletionItemKind,
   createConnection,
   DiagnosticSeverity,
   MarkupKind,
@@ -28,26 +29,15 @@ import {
 } from "vscode-languageserver/node.js";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type * as A from "./ast.js";
-import { AGGREGATES, BUILTINS, SIGNATURES } from "./builtins.js";
-import type { Binding, CheckedProgram, StageInfo, StreamType } from "./check.js";
+import { SIGNATURES } from "./builtins.js";
+import type { Binding, CheckedProgram, StageInfo, StreamType } from "./check/index.js";
 import { frontEnd, type FrontEnd } from "./compile.js";
-import { SINKS, SOURCES } from "./connectors.js";
-import { KEYWORDS } from "./diagnostics/syntax.js";
+import { TypeScriptFiles } from "./imports.js";
+import { isStateful } from "./plan.js";
+import { completionAt } from "./completion.js";
+import { SINKS, SOURCES } from "./connectors/index.js";
 import { stripOptional, typeToString, recordShape, type Type } from "./types.js";
 import { VERSION } from "./version.js";
-
-const STAGES: Record<string, string> = {
-  filter: "filter(x => cond): keeps the elements for which cond is true",
-  map: "map(x => value): one output per element",
-  flat_map: "flat_map(x => list): zero or more outputs per element",
-  key_by: "key_by(x => key): a keyed stream",
-  window: "window(tumbling(d) | sliding(d, every: e) | session(gap: g), allowed_lateness: d, late: name)",
-  aggregate: "aggregate(x => { … count(), sum(x.v) … }): a running or windowed aggregate",
-  reduce: "reduce((acc, x) => value): a running reduction per key",
-  process: "process(x) { state …  emit … }: per-key state, timers",
-  union: "union(b, c): merges streams of one type",
-  dedup: "dedup(x => id, within: d): drops repeated ids",
-};
 
 interface Analysis {
   text: string;
@@ -82,9 +72,13 @@ function collect(root: unknown): Analysis["nodes"] {
   return out;
 }
 
-function analyze(uri: string, text: string): Analysis {
-  const path = pathOf(uri);
-  const fe = frontEnd(text, path, { baseDir: uri.startsWith("file:") ? dirname(path) : process.cwd() });
+/** Where a document's `import` paths are resolved from (untitled ones: the working directory). */
+function baseDirOf(uri: string): string {
+  return uri.startsWith("file:") ? dirname(pathOf(uri)) : process.cwd();
+}
+
+function analyze(uri: string, text: string, typeScriptFiles: TypeScriptFiles): Analysis {
+  const fe = frontEnd(text, pathOf(uri), { baseDir: baseDirOf(uri), typeScriptFiles });
   const stages = new Map<A.Stage, StageInfo>();
   for (const p of [...(fe.checked?.lets ?? []), ...(fe.checked?.sinks ?? [])]) for (const s of p.stages) stages.set(s.stage, s);
   return { text, fe, nodes: fe.program ? collect(fe.program) : [], stages };
@@ -111,6 +105,8 @@ export class FlowLanguageServer {
   private readonly analyses = new Map<string, Analysis>();
   /** The last analysis that parsed, per document: hover and completion while the text does not. */
   private readonly lastGood = new Map<string, Analysis>();
+  /** Imported TypeScript files, read again when they change. */
+  private readonly typeScriptFiles = new TypeScriptFiles();
 
   constructor(private readonly conn: Connection) {
     conn.onInitialize(() => ({
@@ -140,7 +136,7 @@ export class FlowLanguageServer {
     if (!doc) return undefined;
     let a = this.analyses.get(uri);
     if (!a || a.text !== doc.getText()) {
-      a = analyze(uri, doc.getText());
+      a = analyze(uri, doc.getText(), this.typeScriptFiles);
       this.analyses.set(uri, a);
       if (a.fe.program) this.lastGood.set(uri, a);
     }
@@ -214,7 +210,7 @@ export class FlowLanguageServer {
         const st = a.stages.get(node as A.Stage)!;
         const nameSpan = node.kind === "CallStage" ? (node as A.CallStage).name.span : (node as A.ProcessStage).keyword;
         if (offset < nameSpan.start || offset > nameSpan.end) continue;
-        const uid = "uid" in st ? ` as ${st.uid}` : "";
+        const uid = isStateful(st) ? ` as ${a.fe.uids?.get(st) ?? ""}` : "";
         return { contents: code(`${st.kind}${uid}: ${streamText(st.input)}  →  ${streamText(st.output)}`) };
       }
       if (node.kind === "Ident") {
@@ -304,59 +300,8 @@ export class FlowLanguageServer {
   complete(uri: string, pos: { line: number; character: number }): CompletionItem[] {
     const doc = this.docs.get(uri);
     if (!doc) return [];
-    const text = doc.getText();
-    const offset = doc.offsetAt(pos);
-    const before = text.slice(Math.max(0, offset - 200), offset);
-    const items = (names: readonly string[], kind: CompletionItemKind, detail: (n: string) => string | undefined = () => undefined): CompletionItem[] =>
-      names.map((label) => ({ label, kind, ...(detail(label) ? { detail: detail(label) } : {}) }));
-    if (/\|>\s*[A-Za-z_]*$/.test(before)) return items(Object.keys(STAGES), CompletionItemKind.Function, (n) => STAGES[n]);
-    if (/\bsource\s+\w+\s*:\s*[^=\n]*=\s*[A-Za-z_]*$/.test(before)) return items(SOURCES.map((c) => c.name), CompletionItemKind.Function, (n) => SOURCES.find((c) => c.name === n)?.summary);
-    if (/->\s*[A-Za-z_]*$/.test(before)) return items(SINKS.map((c) => c.name), CompletionItemKind.Function, (n) => SINKS.find((c) => c.name === n)?.summary);
-    if (/\.\s*[A-Za-z_]*$/.test(before) && !/\d\.[A-Za-z_]*$/.test(before)) return this.fields(uri, text, offset - (/[A-Za-z_]*$/.exec(before)?.[0].length ?? 0));
-    const a = this.analyses.get(uri)?.fe.checked ? this.analyses.get(uri) : this.lastGood.get(uri);
-    const names: CompletionItem[] = [];
-    const checked = a?.fe.checked;
-    if (checked) {
-      names.push(...items([...checked.sources.map((s) => s.name), ...checked.lets.map((l) => l.name)], CompletionItemKind.Variable, () => "stream"));
-      names.push(...items([...checked.types.keys()], CompletionItemKind.Struct, () => "type"));
-      names.push(...items([...checked.fns.keys(), ...checked.imports.keys()], CompletionItemKind.Function, () => "fn"));
-      // Lambda parameters, locals and states declared in the same declaration, before the cursor.
-      const decl = checked.program.decls.find((d) => d.span.start <= offset && offset <= d.span.end);
-      const seen = new Set(names.map((n) => n.label));
-      for (const b of checked.names.values()) {
-        if (b.kind === "key" || seen.has(b.name) || !decl || b.span.start < decl.span.start || b.span.start > offset) continue;
-        seen.add(b.name);
-        names.push({ label: b.name, kind: b.kind === "state" ? CompletionItemKind.Field : CompletionItemKind.Variable, detail: typeToString(b.type) });
-      }
-    }
-    return [
-      ...names,
-      ...items(KEYWORDS, CompletionItemKind.Keyword),
-      ...items(["key", "event_time", "watermark", "idle"], CompletionItemKind.Keyword),
-      ...items([...new Set([...BUILTINS, ...AGGREGATES])], CompletionItemKind.Function, (n) => (n in SIGNATURES ? SIGNATURES[n as keyof typeof SIGNATURES] : `aggregate function ${n}`)),
-    ];
-  }
-
-  /** The fields of the record before a `.`: the text is checked with a placeholder field there. */
-  private fields(uri: string, text: string, at: number): CompletionItem[] {
-    const PLACEHOLDER = "__flowc_field__";
-    const patched = text.slice(0, at) + PLACEHOLDER + text.slice(at).replace(/^[A-Za-z_][A-Za-z0-9_]*/, "");
-    const a = analyze(uri, patched);
-    let type: Type | undefined;
-    if (a.fe.checked) {
-      for (const [expr] of a.fe.checked.exprTypes) {
-        if (expr.kind === "Field" && expr.field.name === PLACEHOLDER && expr.field.span.start === at) type = a.fe.checked.exprTypes.get(expr.object);
-      }
-    }
-    if (!type) {
-      // The text does not check yet: the name before the dot, as last seen.
-      const word = /([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*$/.exec(text.slice(0, at))?.[1];
-      const last = this.lastGood.get(uri)?.fe.checked;
-      if (word && last) for (const [expr, b] of last.names) if (expr.kind === "Name" && expr.name === word) type = b.type;
-    }
-    const rec = type ? stripOptional(type) : undefined;
-    if (rec?.kind !== "record") return [];
-    return rec.fields.map((f) => ({ label: f.name, kind: CompletionItemKind.Field, detail: typeToString(f.type) }));
+    const last = this.analyses.get(uri)?.fe.checked ?? this.lastGood.get(uri)?.fe.checked ?? null;
+    return completionAt(doc.getText(), pathOf(uri), doc.offsetAt(pos), { baseDir: baseDirOf(uri), last, typeScriptFiles: this.typeScriptFiles });
   }
 }
 

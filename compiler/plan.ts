@@ -1,14 +1,19 @@
 // plan: lowers the checked program into a job graph: sources, fused chains of stateless
 // stages, stateful operators with their uids and state layout, and sinks. Every node lists
 // the nodes it feeds; the graph is plain data (tests print it) and `emit` turns it into code.
+// Uids are given here (`assignUids`); the front end runs that part on every check, so
+// `flowc check` reports a missing or doubled uid.
 
 import type * as A from "./ast.js";
 import type {
-  CheckedProgram, FnInfo, JoinInfo, PipelineInfo, SinkInfo, SourceInfo, StageInfo, StatefulStage, StreamType,
-} from "./check.js";
-import type { CheckpointPolicy, RestartPolicy } from "./connectors.js";
+  CheckedProgram, CheckpointPolicy, FnInfo, JoinInfo, PipelineInfo, RestartPolicy, SinkInfo, SourceInfo, StageInfo, StatefulStage, StreamType,
+} from "./check/index.js";
+import { Diagnostics } from "./diagnostics/diagnostic.js";
+import { stageSpec } from "./stages.js";
 import { T, toDesc, type Type, type TypeDesc } from "./types.js";
 import type { OperatorManifest as RuntimeOperatorManifest } from "../runtime/api.js";
+
+export { accumulatorName } from "./check/index.js";
 
 export type StatelessStage = Extract<StageInfo, { kind: "filter" | "map" | "flat_map" | "key_by" }>;
 
@@ -30,9 +35,10 @@ interface NodeBase {
 
 export type GraphNode =
   | (NodeBase & { kind: "source"; source: SourceInfo; index: number })
-  | (NodeBase & { kind: "chain"; input: StreamType; stages: StatelessStage[] })
-  | (NodeBase & { kind: "operator"; input: StreamType; stage: StatefulStage })
-  | (NodeBase & { kind: "join"; input: StreamType; join: JoinInfo; left: StreamType; right: StreamType })
+  /** `dead`: merged into the chain before it by fusion, and dropped from the graph. */
+  | (NodeBase & { kind: "chain"; input: StreamType; stages: StatelessStage[]; dead: boolean })
+  | (NodeBase & { kind: "operator"; input: StreamType; stage: StatefulStage; uid: string })
+  | (NodeBase & { kind: "join"; input: StreamType; join: JoinInfo; left: StreamType; right: StreamType; uid: string })
   | (NodeBase & { kind: "sink"; input: StreamType; sink: SinkInfo; index: number });
 
 /** As in the runtime's manifest (runtime/api.ts). */
@@ -55,6 +61,12 @@ export interface JobGraph {
 }
 
 export function plan(checked: CheckedProgram, file: string): JobGraph {
+  const uids = assignUids(checked);
+  const uidOf = (x: StatefulStage | JoinInfo): string => {
+    const uid = uids.get(x);
+    if (uid === undefined) throw new Error("internal: a stateful stage without a uid");
+    return uid;
+  };
   const nodes: GraphNode[] = [];
   /** Which node (and which of its outputs) produces each named stream. */
   const producers = new Map<string, { id: number; port: "main" | "late" }>();
@@ -110,7 +122,8 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     if (p.join) {
       const j = p.join;
       const side = (t: Type): StreamType => ({ elem: t, key: null, time: j.output.time, window: null });
-      const node = add<Extract<GraphNode, { kind: "join" }>>({ kind: "join", label: j.uid, input: j.output, join: j, left: side(j.leftAlias.type), right: side(j.rightAlias.type), output: j.output });
+      const uid = uidOf(j);
+      const node = add<Extract<GraphNode, { kind: "join" }>>({ kind: "join", label: uid, uid, input: j.output, join: j, left: side(j.leftAlias.type), right: side(j.rightAlias.type), output: j.output });
       connect(producerOf(j.left), node.id);
       connect(producerOf(j.right), node.id);
       current = { id: node.id, port: "main" };
@@ -124,7 +137,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
         case "flat_map":
         case "key_by": {
           if (!open) {
-            open = add<Extract<GraphNode, { kind: "chain" }>>({ kind: "chain", label, input: st.input, stages: [], output: st.output });
+            open = add<Extract<GraphNode, { kind: "chain" }>>({ kind: "chain", label, input: st.input, stages: [], output: st.output, dead: false });
             connect(current, open.id);
             current = { id: open.id, port: "main" };
           }
@@ -133,7 +146,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
           break;
         }
         case "union": {
-          const merge = add<Extract<GraphNode, { kind: "chain" }>>({ kind: "chain", label: `${label}_union`, input: st.output, stages: [], output: st.output });
+          const merge = add<Extract<GraphNode, { kind: "chain" }>>({ kind: "chain", label: `${label}_union`, input: st.output, stages: [], output: st.output, dead: false });
           connect(current, merge.id);
           for (const other of st.others) connect(producerOf(other), merge.id);
           current = { id: merge.id, port: "main" };
@@ -148,7 +161,8 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
         case "reduce":
         case "process":
         case "dedup": {
-          const op = add<Extract<GraphNode, { kind: "operator" }>>({ kind: "operator", label: st.uid, input: pendingWindow ? pendingWindow.input : st.input, stage: st, output: st.output });
+          const uid = uidOf(st);
+          const op = add<Extract<GraphNode, { kind: "operator" }>>({ kind: "operator", label: uid, uid, input: pendingWindow ? pendingWindow.input : st.input, stage: st, output: st.output });
           connect(current, op.id);
           if (pendingWindow?.window.late) producers.set(pendingWindow.window.late, { id: op.id, port: "late" });
           pendingWindow = null;
@@ -162,7 +176,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     }
     if (current.port !== "main") {
       // A pipeline that is just a late stream: pass it through a chain so it has a node.
-      const pass = add<Extract<GraphNode, { kind: "chain" }>>({ kind: "chain", label, input: p.output, stages: [], output: p.output });
+      const pass = add<Extract<GraphNode, { kind: "chain" }>>({ kind: "chain", label, input: p.output, stages: [], output: p.output, dead: false });
       connect(current, pass.id);
       return pass.id;
     }
@@ -196,7 +210,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     if (n.kind === "join") {
       const sp = n.join.spec;
       const spec = sp.kind === "interval" ? `within ${showMs(sp.within)}` : sp.kind === "window" && sp.window ? `window ${showWindow(sp.window)}` : "unbounded";
-      operators.push({ uid: n.join.uid, kind: "join", key: toDesc(n.join.keyType), states: [{ name: "left", type: toDesc(T.list(n.join.leftAlias.type)) }, { name: "right", type: toDesc(T.list(n.join.rightAlias.type)) }], spec, timers: false, ttl: [] });
+      operators.push({ uid: n.uid, kind: "join", key: toDesc(n.join.keyType), states: [{ name: "left", type: toDesc(T.list(n.join.leftAlias.type)) }, { name: "right", type: toDesc(T.list(n.join.rightAlias.type)) }], spec, timers: false, ttl: [] });
       continue;
     }
     if (n.kind !== "operator") continue;
@@ -205,7 +219,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     const spec = st.kind === "aggregate" && st.window ? `${showWindow(st.window)}${st.window.allowedLateness ? `, allowed_lateness: ${showMs(st.window.allowedLateness)}` : ""}` : st.kind === "dedup" ? `within: ${showMs(st.within)}` : null;
     const process = st.kind === "process" ? st : null;
     operators.push({
-      uid: st.uid,
+      uid: n.uid,
       kind: windowed ? "window" : st.kind,
       key: n.input.key ? toDesc(n.input.key) : null,
       states: stateLayout(st),
@@ -238,36 +252,11 @@ export function stateLayout(st: StatefulStage): { name: string; type: TypeDesc }
       return st.states.map((s) => ({ name: s.name, type: toDesc(s.type) }));
     case "reduce":
       return [{ name: "acc", type: toDesc(T.optional(st.input.elem)) }];
-    case "aggregate": {
-      const names = aggregateStateNames(st);
-      return st.aggs.map((a, i) => ({ name: names[i]!, type: toDesc(accumulatorType(a)) }));
-    }
+    case "aggregate":
+      return st.aggs.map((a) => ({ name: a.stateName, type: toDesc(accumulatorType(a)) }));
     case "dedup":
       return [{ name: "kept", type: toDesc(T.list(T.timestamp)) }];
   }
-}
-
-/**
- * The names under which an aggregate's accumulators are kept (savepoints, inspect): the
- * result field that holds the aggregate function (`count: count()` keeps `count`), with the
- * function added when a field holds several (`avg2: sum(x) / count()` keeps `avg2_sum` and
- * `avg2_count`); `a<i>_<fn>` when the result is not a record literal.
- */
-export function aggregateStateNames(st: Extract<StatefulStage, { kind: "aggregate" }>): string[] {
-  const body = st.lambda.body;
-  const fieldOf = (call: { span: { start: number; end: number } }): string | null => {
-    if (body.kind !== "Record") return null;
-    const f = body.fields.find((x) => x.value.span.start <= call.span.start && call.span.end <= x.value.span.end);
-    return f ? f.name.name : null;
-  };
-  const fields = st.aggs.map((a) => fieldOf(a.call));
-  const names = st.aggs.map((a, i) => {
-    const f = fields[i];
-    if (f === null || f === undefined) return accumulatorName(i, a.fn);
-    return fields.filter((x) => x === f).length === 1 ? f : `${f}_${a.fn}`;
-  });
-  // Still the same name twice (`f: sum(x) + sum(y)`): number them.
-  return names.map((name, i) => (names.indexOf(name) !== i || names.lastIndexOf(name) !== i ? `${name}_${i}` : name));
 }
 
 export function showMs(ms: number): string {
@@ -279,10 +268,6 @@ export function showMs(ms: number): string {
 
 function showWindow(w: { kind: "tumbling" | "sliding" | "session"; size: number; every: number }): string {
   return w.kind === "tumbling" ? `tumbling(${showMs(w.size)})` : w.kind === "sliding" ? `sliding(${showMs(w.size)}, every: ${showMs(w.every)})` : `session(gap: ${showMs(w.size)})`;
-}
-
-export function accumulatorName(index: number, fn: string): string {
-  return `a${index}_${fn}`;
 }
 
 /** What an aggregate function keeps between elements. */
@@ -336,7 +321,7 @@ function fuse(nodes: GraphNode[]): void {
       b.outputs = [];
       b.inputs = 0;
       b.stages = [];
-      (b as { dead?: boolean }).dead = true;
+      b.dead = true;
       changed = true;
     }
   }
@@ -346,7 +331,7 @@ function fuse(nodes: GraphNode[]): void {
 function reachable(nodes: GraphNode[]): Set<number> {
   const live = new Set<number>();
   const visit = (n: GraphNode): boolean => {
-    if ((n as { dead?: boolean }).dead) return false;
+    if (n.kind === "chain" && n.dead) return false;
     let any = n.kind === "sink";
     for (const o of [...n.outputs, ...n.lateOutputs]) if (visit(nodes[o]!)) any = true;
     if (any) live.add(n.id);
@@ -391,10 +376,10 @@ export function describeGraph(g: JobGraph): string {
         lines.push(`#${n.id} chain ${n.label} [${n.stages.map((s) => s.kind).join(", ") || "merge"}]${outs}`);
         break;
       case "operator":
-        lines.push(`#${n.id} ${n.stage.kind === "aggregate" && n.stage.window ? `window ${n.stage.window.kind} aggregate` : n.stage.kind} uid=${n.stage.uid}${n.input.key ? " keyed" : ""}${outs}`);
+        lines.push(`#${n.id} ${n.stage.kind === "aggregate" && n.stage.window ? `window ${n.stage.window.kind} aggregate` : n.stage.kind} uid=${n.uid}${n.input.key ? " keyed" : ""}${outs}`);
         break;
       case "join":
-        lines.push(`#${n.id} join ${n.join.spec.kind} uid=${n.join.uid}${outs}`);
+        lines.push(`#${n.id} join ${n.join.spec.kind} uid=${n.uid}${outs}`);
         break;
       case "sink":
         lines.push(`#${n.id} sink ${n.sink.connector?.kind}${outs}`);
@@ -404,4 +389,80 @@ export function describeGraph(g: JobGraph): string {
   return lines.join("\n");
 }
 
-export type { A };
+// ---- uids --------------------------------------------------------------------------------
+
+/** The uid of each stateful stage and join. */
+export type Uids = Map<StatefulStage | JoinInfo, string>;
+
+/**
+ * Gives each stateful stage its uid: `as name`, else the `let` name (LANGUAGE.md section
+ * 10); a join takes its let's name. Reports to `diags` what leaves a stage without a uid
+ * (FLOW4006) and a uid used twice (FLOW4007). Lets are taken each after the streams it
+ * reads, so of two stages with one uid the downstream one is reported.
+ */
+export function assignUids(checked: CheckedProgram, diags: Diagnostics = new Diagnostics()): Uids {
+  const uids: Uids = new Map();
+  const taken = new Map<string, A.Span>();
+  const claim = (uid: string, span: A.Span): void => {
+    const prev = taken.get(uid);
+    if (prev) {
+      diags.error("FLOW4007", span, `uid \`${uid}\` is used by two stateful stages`, {
+        notes: [{ message: "the other one", span: prev }],
+        hints: ["give one of them its own uid with `as other_name`"],
+      });
+      return;
+    }
+    taken.set(uid, span);
+  };
+  const pipelines: { name: string | null; info: PipelineInfo }[] = [
+    ...checked.letsByDependency.map((l) => ({ name: l.name, info: l as PipelineInfo })),
+    ...checked.sinks.map((s) => ({ name: null, info: s as PipelineInfo })),
+  ];
+  for (const { name, info } of pipelines) {
+    let implicit: A.Span | null = null;
+    if (info.join) {
+      // A join keeps state: it takes the let's name (it cannot carry `as`).
+      const span = info.join.join.span;
+      if (!name) {
+        diags.error("FLOW4006", span, "this join keeps state, so it needs a uid", { hints: ["move the join into a `let` (the let's name becomes its uid) and sink that stream"] });
+      } else {
+        implicit = span;
+        uids.set(info.join, name);
+        claim(name, span);
+      }
+    }
+    for (const st of info.stages) {
+      if (!isStateful(st)) continue;
+      const s = st.stage;
+      const uidIdent = s.uid;
+      const span = s.kind === "ProcessStage" ? s.keyword : s.name.span;
+      if (uidIdent) {
+        uids.set(st, uidIdent.name);
+        claim(uidIdent.name, uidIdent.span);
+        continue;
+      }
+      if (!name) {
+        diags.error("FLOW4006", span, `this ${st.kind} keeps state, so it needs a uid`, {
+          hints: [`name it with \`as some_name\` after the stage, or move it into a \`let\` (the let's name becomes its uid)`],
+        });
+        continue;
+      }
+      if (implicit) {
+        diags.error("FLOW4006", span, `two stateful stages in \`let ${name}\` would both get the uid \`${name}\``, {
+          notes: [{ message: `this one already takes the uid \`${name}\``, span: implicit }],
+          hints: [`give this one its own uid: \`${s.kind === "ProcessStage" ? "process(…) as" : `${st.kind}(…) as`} ${name}_${st.kind}\``],
+        });
+        continue;
+      }
+      implicit = span;
+      uids.set(st, name);
+      claim(name, span);
+    }
+  }
+  return uids;
+}
+
+/** Whether a checked stage keeps state (the stage table's `stateful`). */
+export function isStateful(st: StageInfo): st is StatefulStage {
+  return st.kind !== "invalid" && stageSpec(st.kind)?.stateful === true;
+}

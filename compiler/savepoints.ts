@@ -76,9 +76,10 @@ export function inspect(dir: string, opts: { json: boolean; dump: string | null 
     return;
   }
   if (opts.json) {
-    const { checksum: _checksum, ...rest } = sp;
-    void _checksum;
-    process.stdout.write(JSON.stringify(rest, null, 2) + "\n");
+    // The metadata without its own checksum.
+    const shown: Partial<typeof sp> = { ...sp };
+    delete shown.checksum;
+    process.stdout.write(JSON.stringify(shown, null, 2) + "\n");
     return;
   }
   const out: string[] = [];

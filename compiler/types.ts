@@ -1,6 +1,10 @@
 // The types of the language (section 4) and the rules between them: printing, assignability
 // (int widens to float and timestamp, T to T?), joins, and which types are primitives.
 
+import type { TypeDesc } from "../runtime/api.js";
+
+export type { TypeDesc };
+
 export type PrimitiveName = "int" | "float" | "bool" | "string" | "timestamp" | "duration";
 
 export type Type =
@@ -190,14 +194,7 @@ export function containsMap(t: Type): boolean {
   }
 }
 
-/** Plain-data description of a type, stored in the job manifest and read by the runtime. */
-export type TypeDesc =
-  | { t: PrimitiveName }
-  | { t: "optional"; of: TypeDesc }
-  | { t: "list"; of: TypeDesc }
-  | { t: "map"; key: TypeDesc; value: TypeDesc }
-  | { t: "record"; name?: string; fields: { name: string; type: TypeDesc }[] };
-
+/** A type as plain data, stored in the job manifest and read by the runtime (declared in runtime/api.ts). */
 export function toDesc(t: Type): TypeDesc {
   switch (t.kind) {
     case "prim":

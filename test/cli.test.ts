@@ -1,7 +1,8 @@
 // The flowc command line and the bundle's own flags, run as real processes: exit codes
 // (0 ok, 1 user error, 2 usage error), messages, output locations, any working directory.
 
-import { existsSync, readFileSync } from "node:fs";
+import { execa } from "execa";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FLOWC, flowc, lines, ROOT, runBundle, STACK_LINE, tempDir, writeFiles } from "./helpers.js";
@@ -15,6 +16,25 @@ source n: int = values([1, 2, 3])
 let odd = n |> filter(x => x % 2)
 sink odd -> stdout()
 `;
+
+/** The pid of a child process of `pid` whose command line matches, once it has started. */
+async function childOf(pid: number, matches: (cmdline: string) => boolean): Promise<number> {
+  for (let i = 0; i < 1200; i++) {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number)) {
+        let cmdline = "";
+        try {
+          cmdline = readFileSync(`/proc/${child}/cmdline`, "utf8");
+        } catch {
+          continue; // it has ended meanwhile
+        }
+        if (matches(cmdline)) return child;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`process ${pid} started no such child`);
+}
 
 describe("flowc", () => {
   let work: string;
@@ -109,6 +129,18 @@ describe("flowc", () => {
     const r = await flowc(["run", "fails.flow"], { cwd: work });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/bad input in in\.jsonl, line 1, field `v`/);
+  });
+
+  it("run reports a job ended by a signal as 128 + that signal's number, as a shell does", async () => {
+    writeFiles(work, { "waits.flow": 'job waits\nsource lines: string = stdin(format: "text")\nsink lines -> stdout()\n' });
+    for (const [signal, code] of [["SIGKILL", 137], ["SIGHUP", 129]] as const) {
+      // The job waits for input on the launcher's stdin; it is killed, not the launcher.
+      const launcher = execa(FLOWC, ["run", "waits.flow"], { cwd: work, reject: false, stdin: "pipe", env: { NO_COLOR: "1" } });
+      const job = await childOf(launcher.pid!, (cmdline) => cmdline.includes("waits.mjs"));
+      process.kill(job, signal);
+      const r = await launcher;
+      expect(r.exitCode).toBe(code);
+    }
   });
 
   it("reports several independent mistakes in one run, in source order", async () => {

@@ -140,6 +140,21 @@ sink d -> stdout()
     await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: other } });
   });
 
+  it("sees an imported TypeScript file's new signature after the file changes", async () => {
+    const doc = pathToFileURL(join(dir, "imports.flow")).href;
+    writeFileSync(join(dir, "udf.ts"), "export function twice(x: number): number {\n  return x * 2;\n}\n");
+    const text = 'job imports\nimport { twice } from "./udf.ts"\nsource n: float = values([1.0])\nsink n |> map(x => twice(x)) -> stdout()\n';
+    await rpc.sendNotification("textDocument/didOpen", { textDocument: { uri: doc, languageId: "flow", version: 1, text } });
+    expect(await diagnostics(doc, 0)).toEqual([]);
+    writeFileSync(join(dir, "udf.ts"), "export function twice(x: string): string {\n  return x + x;\n}\n");
+    await rpc.sendNotification("textDocument/didChange", { textDocument: { uri: doc, version: 2 }, contentChanges: [{ text: text + "\n" }] });
+    const [d, ...rest] = await diagnostics(doc, 1);
+    expect(rest).toEqual([]);
+    expect(d!.code).toBe("FLOW3001");
+    expect(d!.message).toMatch(/^expected string, found float/);
+    await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: doc } });
+  });
+
   it("reports FLOW1004 for a document nested too deep instead of crashing, and checks one nested 300 deep", async () => {
     const deep = pathToFileURL(join(dir, "deep.flow")).href;
     const body = (depth: number) => `job deep\nsource n: int = values([1])\nsink n |> map(x => ${"(".repeat(depth)}x + 1${")".repeat(depth)}) -> stdout()\n`;
@@ -187,5 +202,56 @@ sink d -> stdout()
     expect(sinks).toEqual(expect.arrayContaining(["stdout", "file"]));
     const general = await complete(JOB, 8, 0);
     expect(general).toEqual(expect.arrayContaining(["let", "sink", "clicks", "per_user", "Click", "count", "len"]));
+  });
+
+  it("completes from the parse tree: what the place at the cursor takes, and the names the checker's scope holds there", async () => {
+    const doc = pathToFileURL(join(dir, "complete.flow")).href;
+    await rpc.sendNotification("textDocument/didOpen", { textDocument: { uri: doc, languageId: "flow", version: 1, text: "job c\n" } });
+    let version = 1;
+    const complete = async (text: string, line: number, character: number): Promise<{ label: string; detail?: string }[]> => {
+      await rpc.sendNotification("textDocument/didChange", { textDocument: { uri: doc, version: ++version }, contentChanges: [{ text }] });
+      return (await rpc.sendRequest("textDocument/completion", { textDocument: { uri: doc }, position: { line, character } })) as { label: string; detail?: string }[];
+    };
+    const labels = async (text: string, line: number, character: number): Promise<string[]> => (await complete(text, line, character)).map((i) => i.label);
+    const job = (lines: string[]): string => ["job c", "type Inner = { x: int, y: string }", "type Row = { id: int, inner: Inner, ts: timestamp }", ...lines, ""].join("\n");
+
+    // After `|>`, a partly typed stage name: the stages, and nothing else.
+    const stages = await complete(job(['source rows: Row = file("rows.jsonl")', "sink rows |> fil -> stdout()"]), 4, 16);
+    expect(stages.map((i) => i.label)).toEqual(["filter", "map", "flat_map", "key_by", "window", "aggregate", "reduce", "process", "union", "dedup"]);
+    expect(stages.find((i) => i.label === "filter")!.detail).toBe("filter(x => cond): keeps the elements for which cond is true");
+
+    // After `source x: T =` and after `->`: that side's connectors only.
+    const sources = await labels(job(["source rows: Row = ", "sink rows -> stdout()"]), 3, 19);
+    expect(sources).toEqual(expect.arrayContaining(["values", "sequence", "file", "stdin", "nexmark", "nexmark_bids"]));
+    expect(sources).not.toContain("stdout");
+    const sinks = await labels(job(['source rows: Row = file("rows.jsonl")', "sink rows -> "]), 4, 13);
+    expect(sinks).toEqual(expect.arrayContaining(["stdout", "file"]));
+    expect(sinks).not.toContain("stdin");
+
+    // After `.`: the fields of that record, also one reached through another field.
+    expect(await labels(job(['source rows: Row = file("rows.jsonl")', "sink rows |> map(r => r.) -> stdout()"]), 4, 24)).toEqual(["id", "inner", "ts"]);
+    expect(await labels(job(['source rows: Row = file("rows.jsonl")', "sink rows |> map(r => r.inner.) -> stdout()"]), 4, 30)).toEqual(["x", "y"]);
+
+    // In an expression: the names in scope there (not a lambda parameter of another stage),
+    // `key` on a keyed stream, a process block's states; helpers and built-ins; no streams.
+    const inFilter = await labels(job(['source rows: Row = file("rows.jsonl")', "sink rows |> map(a => a.id) |> key_by(k => k) |> filter(b => b > ) -> stdout()"]), 4, 65);
+    expect(inFilter).toEqual(expect.arrayContaining(["b", "key", "len", "if"]));
+    expect(inFilter).not.toContain("a");
+    expect(inFilter).not.toContain("k");
+    expect(inFilter).not.toContain("rows");
+    const inProcess = await labels(job(['source rows: Row = file("rows.jsonl")', "let seen = rows |> key_by(r => r.id) |> process(r) {", "  state total: int = 0", "  total += 1", "  emit ", "}", "sink seen -> stdout()"]), 7, 7);
+    expect(inProcess).toEqual(expect.arrayContaining(["r", "total", "key"]));
+
+    // Where a stream is read: the streams; where a type is written: the types.
+    const streams = await labels(job(['source rows: Row = file("rows.jsonl")', "let ids = rows |> map(r => r.id)", "sink  -> stdout()"]), 5, 5);
+    expect(streams).toEqual(["rows", "ids"]);
+    const types = await labels(job(["source rows:  = values([])", "sink rows -> stdout()"]), 3, 13);
+    expect(types).toEqual(expect.arrayContaining(["int", "string", "Row", "Inner"]));
+    expect(types).not.toContain("rows");
+
+    // Elsewhere (between declarations): keywords and the file's names.
+    const elsewhere = await labels(job(['source rows: Row = file("rows.jsonl")', "", "sink rows -> stdout()"]), 4, 0);
+    expect(elsewhere).toEqual(expect.arrayContaining(["let", "sink", "source", "rows", "Row"]));
+    await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: doc } });
   });
 });

@@ -4,7 +4,7 @@
 
 import type { ts as TS } from "ts-morph";
 import * as A from "../ast.js";
-import type { Binding, CheckedProgram, LocalBinding } from "../check.js";
+import type { Binding, CheckedProgram, LocalBinding } from "../check/index.js";
 import { containsMap, isOptional, stripOptional, type RecordType, type Type } from "../types.js";
 import { fieldName, localName, type Nodes } from "./tsnodes.js";
 

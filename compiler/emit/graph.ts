@@ -7,8 +7,9 @@
 // what it reached (its results flow downstream first), then moves on.
 
 import type { ts as TS } from "ts-morph";
-import * as A from "../ast.js";
-import type { CheckedProgram, StatefulStage } from "../check.js";
+import type * as A from "../ast.js";
+import type { StageInfo, StatefulStage } from "../check/index.js";
+import { sinkModule, sourceModule } from "../connectors/index.js";
 import { accumulatorName, type GraphNode, type JobGraph } from "../plan.js";
 import { isOptional, stripOptional, type Type } from "../types.js";
 import { CodeGen, isIntLike, Names, type Env } from "./code.js";
@@ -51,7 +52,7 @@ class GraphCode {
   private readonly idle: boolean;
 
   private uidOf(node: Node): string {
-    return node.kind === "operator" ? node.stage.uid : node.kind === "join" ? node.join.uid : node.label;
+    return node.kind === "operator" || node.kind === "join" ? node.uid : node.label;
   }
 
   body(): TS.Statement[] {
@@ -172,7 +173,7 @@ class GraphCode {
       }
       if (node.kind !== "operator") continue;
       const st = node.stage;
-      const uid = st.uid;
+      const uid = node.uid;
       if (st.kind === "dedup") {
         this.out.push(n.constDecl(this.obj(`dedup:${uid}`, `${uid}$dedup`), n.call(n.prop(n.id("$ctx"), "dedup"), [n.str(uid), n.num(st.within)])));
         continue;
@@ -196,12 +197,12 @@ class GraphCode {
   /** `<uid>$add($s, x, key)` and `<uid>$result($s, key[, start, end])` of an aggregate. */
   private aggregateFunctions(node: Extract<Node, { kind: "operator" }>, st: Extract<StatefulStage, { kind: "aggregate" }>): TS.Statement[] {
     const { n, gen, K } = this;
-    const uid = st.uid;
+    const uid = node.uid;
     const s = n.id("$s");
     const stateType = n.f.createTypeReferenceNode(this.stateClass(uid));
     const keyType = this.keyTypeNode(node.input.key);
     const addEnv: Env = { vars: new Map(), names: new Names(["$s", "$in", "$k"]) };
-    bindKey(gen, st.stage.span, n.id("$k"), addEnv);
+    bindKey(st, n.id("$k"), addEnv);
     const param = gen.bindLocal(st.param, addEnv);
     const add: TS.Statement[] = [n.constDecl(param, n.id("$in"))];
     st.aggs.forEach((a, i) => {
@@ -297,7 +298,7 @@ class GraphCode {
       }
     };
     const resultEnv: Env = { vars: new Map(), names: new Names(["$s", "$k", "$start", "$end", "$win"]), aggRead: read };
-    bindKey(gen, st.stage.span, n.id("$k"), resultEnv);
+    bindKey(st, n.id("$k"), resultEnv);
     const result: TS.Statement[] = [];
     if (st.windowBinding) {
       resultEnv.vars.set(st.windowBinding.id, n.id("$win"));
@@ -320,7 +321,7 @@ class GraphCode {
   private declareWindow(node: Extract<Node, { kind: "operator" }>, st: Extract<StatefulStage, { kind: "aggregate" }>): TS.Statement {
     const { n } = this;
     const w = st.window!;
-    const uid = st.uid;
+    const uid = node.uid;
     const keyT = this.keyTypeNode(node.input.key);
     const outT = this.gen.tsType(st.output.elem);
     const names = new Names(["$v", "$k", "$t"]);
@@ -333,7 +334,7 @@ class GraphCode {
       n.f.createPropertyAssignment("add", n.id(this.aggFn(uid, "add"))),
       n.f.createPropertyAssignment("result", n.id(this.aggFn(uid, "result"))),
       n.f.createPropertyAssignment("fields", n.num(this.fieldCounts.get(uid)!)),
-      ...(w.kind === "session" ? this.sessionMerge(st) : []),
+      ...(w.kind === "session" ? this.sessionMerge(st, uid) : []),
     ], true);
     const spec = n.literal({ kind: w.kind, size: w.size, every: w.every, allowedLateness: w.allowedLateness });
     return n.constDecl(this.obj(`window:${uid}`, `${uid}$window`), n.f.createCallExpression(n.prop(n.id("$ctx"), "window"), [n.f.createTypeReferenceNode(this.stateClass(uid))], [n.str(uid), spec, agg, emit, late]));
@@ -345,7 +346,7 @@ class GraphCode {
    * count_distinct, and sum and avg of ints (float sums depend on the order of addition).
    * None for other aggregates.
    */
-  private sessionMerge(st: Extract<StatefulStage, { kind: "aggregate" }>): TS.ObjectLiteralElementLike[] {
+  private sessionMerge(st: Extract<StatefulStage, { kind: "aggregate" }>, uid: string): TS.ObjectLiteralElementLike[] {
     const { n, K, gen } = this;
     const ofInts = (t: Type): boolean => {
       const b = t.kind === "optional" ? t.inner : t;
@@ -373,7 +374,7 @@ class GraphCode {
           return n.assign(to, fr, "+=");
       }
     });
-    const state = n.f.createTypeReferenceNode(this.stateClass(st.uid));
+    const state = n.f.createTypeReferenceNode(this.stateClass(uid));
     const params = ["$a", "$b"].map((p) => n.f.createParameterDeclaration(undefined, undefined, p, undefined, state));
     return [n.f.createPropertyAssignment("merge", n.f.createArrowFunction(undefined, undefined, params, n.f.createKeywordTypeNode(K.VoidKeyword), n.f.createToken(K.EqualsGreaterThanToken), n.f.createBlock(body, true)))];
   }
@@ -394,7 +395,7 @@ class GraphCode {
     ], true));
     const emitNames = new Names(["$v", "$k", "$t"]);
     const emit = n.f.createArrowFunction(undefined, undefined, ["$v", "$k", "$t"].map((p) => n.f.createParameterDeclaration(undefined, undefined, p, undefined, p === "$t" ? n.f.createKeywordTypeNode(this.K.NumberKeyword) : n.f.createKeywordTypeNode(this.K.UnknownKeyword))), undefined, n.f.createToken(this.K.EqualsGreaterThanToken), n.f.createBlock(this.forward(node, n.f.createAsExpression(n.id("$v"), gen.tsType(j.output.elem)), n.undef(), emitNames, n.id("$t")), true));
-    return [n.constDecl(this.obj(`join:${j.uid}`, `${j.uid}$join`), n.call(n.prop(n.id("$ctx"), "join"), [n.str(j.uid), n.literal(j.spec), select, emit]))];
+    return [n.constDecl(this.obj(`join:${node.uid}`, `${node.uid}$join`), n.call(n.prop(n.id("$ctx"), "join"), [n.str(node.uid), n.literal(j.spec), select, emit]))];
   }
 
   private jAlias(env: Env, id: number, name: string): string {
@@ -422,11 +423,12 @@ class GraphCode {
     const num = n.f.createKeywordTypeNode(this.K.NumberKeyword);
     switch (node.kind) {
       case "chain":
-        out.push(this.fn(name, this.elementParams(node.input.elem, node.input.key), chainBody(node, n.id("$in"), n.id("$k"), env, this.gen, this, false), describeNode(node, this.graph.checked)));
+        out.push(this.fn(name, this.elementParams(node.input.elem, node.input.key), chainBody(node, n.id("$in"), n.id("$k"), env, this.gen, this, false), describeNode(node)));
         break;
       case "sink": {
         const conn = node.sink.connector!;
-        out.push(this.fn(name, this.elementParams(node.input.elem, node.input.key), [n.expr(n.method(n.id(this.writer(node.index)), "write", [this.gen.serialize(n.id("$in"), node.input.elem, conn.format, conn.kind === "stdout")]))], describeNode(node, this.graph.checked)));
+        const { format, barePrimitives } = sinkModule(conn).generated(conn);
+        out.push(this.fn(name, this.elementParams(node.input.elem, node.input.key), [n.expr(n.method(n.id(this.writer(node.index)), "write", [this.gen.serialize(n.id("$in"), node.input.elem, format, barePrimitives)]))], describeNode(node)));
         break;
       }
       case "operator":
@@ -434,7 +436,7 @@ class GraphCode {
         break;
       case "join": {
         const j = node.join;
-        const joinObj = this.objectNames.get(`join:${j.uid}`)!;
+        const joinObj = this.objectNames.get(`join:${node.uid}`)!;
         for (const side of [0, 1] as const) {
           const senv: Env = { vars: new Map(), names: new Names(["$in", "$k", "$ts", "$key"]) };
           const alias = side === 0 ? j.leftAlias : j.rightAlias;
@@ -446,7 +448,7 @@ class GraphCode {
             n.constDecl(p, n.id("$in")),
             n.constDecl("$key", key),
             n.expr(n.method(n.id(joinObj), "element", [n.num(side), n.id("$in"), this.mapKey(j.keyType, n.id("$key")), n.id("$key"), n.id("$ts")])),
-          ], side === 0 ? `join \`${j.uid}\`: the left side (${j.left} as ${j.leftAlias.name})` : `join \`${j.uid}\`: the right side (${j.right} as ${j.rightAlias.name})`));
+          ], side === 0 ? `join \`${node.uid}\`: the left side (${j.left} as ${j.leftAlias.name})` : `join \`${node.uid}\`: the right side (${j.right} as ${j.rightAlias.name})`));
         }
         break;
       }
@@ -472,7 +474,7 @@ class GraphCode {
           ]));
         }
       } else if (node.kind === "join") {
-        const joinObj = this.objectNames.get(`join:${node.join.uid}`)!;
+        const joinObj = this.objectNames.get(`join:${node.uid}`)!;
         out.push(this.fn(wm, [["$w", num], ["$i", num]], [n.if(n.method(n.id(joinObj), "watermark", [n.id("$w"), n.id("$i")]), this.forwardWm(node, n.prop(n.id(joinObj), "watermarkValue")))]));
         if (status) {
           out.push(this.fn(status, [["$on", bool], ["$i", num]], [
@@ -501,7 +503,7 @@ class GraphCode {
     const { n } = this;
     const out: TS.Statement[] = [];
     if (node.kind === "operator") {
-      const uid = node.stage.uid;
+      const uid = node.uid;
       const o = this.objectNames;
       const call = (key: string): void => {
         const name = o.get(key);
@@ -519,11 +521,11 @@ class GraphCode {
   private operatorFunctions(node: Extract<Node, { kind: "operator" }>, env: Env, name: string): TS.Statement[] {
     const { n, gen } = this;
     const st = node.stage;
-    const uid = st.uid;
-    const describe = describeNode(node, this.graph.checked);
+    const uid = node.uid;
+    const describe = describeNode(node);
     const params = this.elementParams(node.input.elem, node.input.key);
     const mk = this.mapKey(node.input.key, n.id("$k"));
-    bindKey(gen, st.stage.span, n.id("$k"), env);
+    bindKey(st, n.id("$k"), env);
     if (st.kind === "aggregate" && st.window) {
       return [this.fn(name, params, [...this.count(node, "in"), n.expr(n.method(n.id(this.objectNames.get(`window:${uid}`)!), "element", [n.id("$in"), node.input.key ? mk : n.str(""), n.id("$k"), n.id("$ts")]))], describe)];
     }
@@ -575,7 +577,7 @@ class GraphCode {
   ): TS.Statement[] {
     const { n, gen, K } = this;
     const s = n.id("$s");
-    const uid = st.uid;
+    const uid = node.uid;
     const timers = this.objectNames.get(`timers:${uid}`);
     for (const state of st.states) env.vars.set(state.id, n.prop(s, fieldName(state.name)));
     const stateById = new Map(st.states.map((b) => [b.id, b]));
@@ -698,13 +700,14 @@ class GraphCode {
         members.push(method("idle", [["$on", n.f.createKeywordTypeNode(K.BooleanKeyword)]], voidT, this.forwardStatus(s, n.id("$on"))));
       }
     }
-    const conn = s.source.connector;
-    if ((conn?.kind === "file" || conn?.kind === "stdin") && conn.format === "jsonl") {
+    const conn = s.source.connector!;
+    const generated = sourceModule(conn).generated(conn);
+    if (generated.fromJson) {
       const body = gen.fromJsonBody(s.output.elem, n.id("$v"));
       if (body) members.push(method("fromJson", [["$v", n.f.createKeywordTypeNode(K.AnyKeyword)]], n.f.createUnionTypeNode([elemT, n.f.createKeywordTypeNode(K.UndefinedKeyword)]), body));
     }
-    if (conn?.kind === "values") {
-      const items = conn.items.map((item) => gen.expr(item, { vars: new Map(), names: new Names() }));
+    if (generated.values) {
+      const items = generated.values.map((item) => gen.expr(item, { vars: new Map(), names: new Names() }));
       members.push(n.f.createPropertyAssignment("values", n.f.createAsExpression(n.array(items, true), n.f.createTypeOperatorNode(K.ReadonlyKeyword, n.f.createArrayTypeNode(wrap(n, elemT))))));
     }
     return n.f.createObjectLiteralExpression(members, true);
@@ -725,7 +728,7 @@ function chainBody(node: Extract<Node, { kind: "chain" }>, value: TS.Expression,
   let k = key;
   for (let i = from; i < node.stages.length; i++) {
     const st = node.stages[i]!;
-    bindKey(gen, st.stage.span, k, env);
+    bindKey(st, k, env);
     const param = gen.bindLocal(st.param, env);
     const decl = n.constDecl(param, v);
     out.push(n.ts.addSyntheticLeadingComment(decl, n.ts.SyntaxKind.SingleLineCommentTrivia, ` ${st.kind} (line ${st.stage.span.line})`, true));
@@ -813,14 +816,11 @@ function plainValue(e: A.Expr): boolean {
 }
 
 /** Makes `key` in a stage's expressions read the typed key the element arrived with. */
-function bindKey(gen: CodeGen, stageSpan: { start: number; end: number }, key: TS.Expression, env: Env): void {
-  for (const [expr, b] of gen.checked.names) {
-    if (b.kind === "key" && expr.span.start >= stageSpan.start && expr.span.end <= stageSpan.end) env.vars.set(b.id, key);
-  }
+function bindKey(st: StageInfo, key: TS.Expression, env: Env): void {
+  if (st.key) env.vars.set(st.key.id, key);
 }
 
-function describeNode(node: Node, checked: CheckedProgram): string {
-  void checked;
+function describeNode(node: Node): string {
   switch (node.kind) {
     case "source":
       return `source ${node.label}`;
@@ -829,13 +829,12 @@ function describeNode(node: Node, checked: CheckedProgram): string {
     case "operator": {
       const st = node.stage;
       const kind = st.kind === "aggregate" && st.window ? `${st.window.kind} window aggregate` : st.kind;
-      return `${kind} \`${st.uid}\`${node.input.key ? ", per key" : ", one global group"}`;
+      return `${kind} \`${node.uid}\`${node.input.key ? ", per key" : ", one global group"}`;
     }
     case "join":
-      return `join \`${node.join.uid}\``;
+      return `join \`${node.uid}\``;
     case "sink":
       return `sink ${node.index} (${node.sink.connector?.kind})`;
   }
 }
 
-export { A };
