@@ -29,7 +29,7 @@ afterAll(async () => {
   await browser?.close();
 });
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === undefined) c.kill("SIGKILL");
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
 });
 
 const JOB = `job clicks
