@@ -59,11 +59,11 @@ function clicks(n: number): string {
   return s;
 }
 
-async function startJob(args: string[] = []): Promise<{ dir: string; job: RunningJob }> {
+async function startJob(args: string[] = [], text = JOB): Promise<{ dir: string; job: RunningJob }> {
   const dir = tempDir("flowc-dashboard-");
   next = 0;
   writeFileSync(join(dir, "clicks.jsonl"), clicks(100));
-  const bundle = await compileIn(dir, JOB);
+  const bundle = await compileIn(dir, text);
   const job = await startWithAdmin(bundle, dir, { args, started: children });
   return { dir, job };
 }
@@ -80,6 +80,9 @@ async function open(url: string): Promise<{ page: Page; console: string[]; reque
   await page.goto(`${url}/`);
   return seen;
 }
+
+/** How long to wait for the page to show what the job did (it polls every second). */
+const WAIT = { timeout: 30_000, interval: 100 };
 
 /** The text of one node's value cell. */
 const cell = (page: Page, uid: string, metric: string) => page.locator(`g.node[data-uid="${uid}"] [data-metric="${metric}"]`).textContent();
@@ -101,9 +104,9 @@ describe("the dashboard in a browser", () => {
     expect(await page.locator("#job").textContent()).toBe("clicks");
 
     // The numbers follow the job: more input, more records into the window.
-    await page.waitForFunction(() => /^100 ·/.test(document.querySelector('g.node[data-uid="per_user"] [data-metric="in"]')?.textContent ?? ""));
+    await expect.poll(() => cell(page, "per_user", "in"), WAIT).toMatch(/^100 ·/);
     appendFileSync(join(dir, "clicks.jsonl"), clicks(250));
-    await page.waitForFunction(() => /^350 ·/.test(document.querySelector('g.node[data-uid="per_user"] [data-metric="in"]')?.textContent ?? ""));
+    await expect.poll(() => cell(page, "per_user", "in"), WAIT).toMatch(/^350 ·/);
     expect(await cell(page, "per_user", "state")).toMatch(/^7 keys · 0 late$/);
     // The newest click is at 34.9 s, the watermark 2 s behind it.
     expect(await cell(page, "per_user", "watermark")).toBe("1970-01-01 00:00:32.900Z");
@@ -118,14 +121,34 @@ describe("the dashboard in a browser", () => {
     await page.close();
   });
 
+  it("marks the checkpoints that were abandoned or failed in the chart", async () => {
+    // Checkpoints that must be complete within a millisecond: those taken while the job runs
+    // are abandoned (writing and syncing their files takes longer).
+    const { job } = await startJob([], JOB.replace("every 500ms", "every 200ms\n  timeout 1ms"));
+    const { page, console: logged } = await open(job.url);
+    await page.waitForSelector("#checkpoints g.checkpoint.abandoned text.cross");
+    const history = ((await (await fetch(`${job.url}/checkpoints?last=60`)).json()) as { checkpoints: { id: number; status: string }[] }).checkpoints;
+    expect(history.some((c) => c.status === "abandoned")).toBe(true);
+    // Each one in the chart as it is in the history, with its reason in its tooltip.
+    const drawn = await page.locator("#checkpoints g.checkpoint").evaluateAll((els) => els.map((e) => ({ id: Number(e.getAttribute("data-id")), status: e.getAttribute("class")!.split(" ")[1], title: e.querySelector("title")!.textContent! })));
+    // One bar per checkpoint, as it ended last (one abandoned at its timeout may complete after it).
+    expect(new Set(drawn.map((d) => d.id)).size).toBe(drawn.length);
+    for (const d of drawn) expect([...history].reverse().find((c) => c.id === d.id)?.status ?? d.status).toBe(d.status);
+    const abandoned = drawn.find((d) => d.status === "abandoned")!;
+    expect(abandoned.title).toMatch(new RegExp(`^#${abandoned.id} full abandoned at .*\nnot complete after 1 ms$`));
+    expect(await page.locator("#checkpoint-summary").textContent()).toMatch(/^\d+ completed, 0 failed, [1-9]\d* abandoned \(the last \d+\)$/);
+    expect(logged).toEqual([]);
+    await page.close();
+  });
+
   it("takes a savepoint with the button, after asking, that flowc savepoint inspect reads; Cancel takes none", async () => {
     const { dir, job } = await startJob();
     const { page, console: logged } = await open(job.url);
     await page.waitForSelector("g.node");
-    await page.waitForFunction(() => !(document.getElementById("savepoint") as HTMLButtonElement).disabled);
+    await expect.poll(() => page.locator("#savepoint").isEnabled(), WAIT).toBe(true);
 
     await page.click("#savepoint");
-    await expect.poll(() => page.locator("#confirm").isVisible()).toBe(true);
+    await expect.poll(() => page.locator("#confirm").isVisible(), WAIT).toBe(true);
     expect(await page.locator("#confirm-text").textContent()).toMatch(/Take a savepoint of clicks now\?/);
     await page.click("#confirm-cancel");
     expect(await page.locator("#confirm").isVisible()).toBe(false);
@@ -138,8 +161,8 @@ describe("the dashboard in a browser", () => {
     expect(res.status()).toBe(201);
     const path = ((await res.json()) as { path: string }).path;
     expect(path.startsWith(join(dir, "savepoints", "clicks"))).toBe(true);
-    await expect.poll(() => page.locator("#notice").textContent()).toBe(`Savepoint taken: ${path}`);
-    await expect.poll(() => page.locator("#savepoints code").first().textContent()).toBe(path);
+    await expect.poll(() => page.locator("#notice").textContent(), WAIT).toBe(`Savepoint taken: ${path}`);
+    await expect.poll(() => page.locator("#savepoints code").first().textContent(), WAIT).toBe(path);
 
     const inspected = await flowc(["savepoint", "inspect", path]);
     expect(inspected.exitCode).toBe(0);
@@ -153,7 +176,7 @@ describe("the dashboard in a browser", () => {
   it("stops the job with a savepoint from the button, after asking", async () => {
     const { job } = await startJob();
     const { page } = await open(job.url);
-    await page.waitForFunction(() => !(document.getElementById("stop") as HTMLButtonElement).disabled);
+    await expect.poll(() => page.locator("#stop").isEnabled(), WAIT).toBe(true);
     await page.click("#stop");
     expect(await page.locator("#confirm-text").textContent()).toMatch(/Stop clicks after a savepoint\?/);
     const answer = page.waitForResponse((r) => r.url().endsWith("/stop"));
@@ -162,7 +185,7 @@ describe("the dashboard in a browser", () => {
     expect(body.stopping).toBe(true);
     const done = await job.child;
     expect(done.exitCode).toBe(0);
-    await expect.poll(() => page.locator("#notice").textContent()).toBe(`The job is stopping. Savepoint: ${body.path}`);
+    await expect.poll(() => page.locator("#notice").textContent(), WAIT).toBe(`The job is stopping. Savepoint: ${body.path}`);
     const inspected = await flowc(["savepoint", "inspect", body.path]);
     expect(inspected.exitCode).toBe(0);
     expect(inspected.stdout).toMatch(/per_user/);
@@ -172,7 +195,7 @@ describe("the dashboard in a browser", () => {
   it("with a token, asks for it and shows no job data without it, then sends it with every request", async () => {
     const { job } = await startJob(["--admin-token", "s3cret-token"]);
     const { page, console: logged, requests } = await open(job.url);
-    await expect.poll(() => page.locator("#login").isVisible()).toBe(true);
+    await expect.poll(() => page.locator("#login").isVisible(), WAIT).toBe(true);
     // Nothing of the job: no name, no graph, no numbers, and no request for them.
     const shown = await page.locator("body").innerText();
     expect(shown).not.toMatch(/clicks|per_user|pages/);
@@ -184,13 +207,13 @@ describe("the dashboard in a browser", () => {
     // A wrong token is refused, and still shows nothing.
     await page.fill("#token", "wrong");
     await page.press("#token", "Enter");
-    await expect.poll(() => page.locator("#login-error").textContent()).toBe("That token was refused.");
+    await expect.poll(() => page.locator("#login-error").textContent(), WAIT).toBe("That token was refused.");
     expect(await page.locator("body").innerText()).not.toMatch(/clicks|per_user/);
 
     await page.fill("#token", "s3cret-token");
     await page.click("#login button[type=submit]");
     await page.waitForSelector('g.node[data-uid="per_user"]');
-    await page.waitForFunction(() => /^100 ·/.test(document.querySelector('g.node[data-uid="per_user"] [data-metric="in"]')?.textContent ?? ""));
+    await expect.poll(() => cell(page, "per_user", "in"), WAIT).toMatch(/^100 ·/);
     expect(await page.locator("#job").textContent()).toBe("clicks");
     const data = requests.filter((r) => !["/", "/dashboard.css", "/dashboard.js"].includes(new URL(r.url).pathname));
     const afterLogin = data.slice(data.findIndex((r) => r.auth === "Bearer s3cret-token"));

@@ -55,6 +55,7 @@ interface Savepoint {
 const TOKEN_KEY = "flowc-admin-token";
 const POLL_MS = 1000;
 const CHART_LAST = 60;
+const HISTORY_EVERY = 3;
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 class NeedToken extends Error {}
@@ -312,7 +313,12 @@ function update(st: Status): void {
 
 // ---- checkpoints and savepoints -----------------------------------------------------------
 
-function drawCheckpoints(list: Checkpoint[]): void {
+function drawCheckpoints(unordered: Checkpoint[]): void {
+  // The history is in the order they ended (an abandoned one before an earlier one that
+  // completed), and a checkpoint abandoned at its timeout can still complete after it: one
+  // bar per checkpoint, by id, as it ended last.
+  const last = new Map(unordered.map((c) => [c.id, c]));
+  const list = [...last.values()].sort((a, b) => a.id - b.id);
   const host = byId("checkpoints");
   host.textContent = "";
   const count = (s: Checkpoint["status"]) => list.filter((c) => c.status === s).length;
@@ -329,8 +335,10 @@ function drawCheckpoints(list: Checkpoint[]): void {
   const plotW = W - left - right;
   const plotH = H - top - bottom;
   const slot = plotW / Math.max(list.length, 20);
-  const maxMs = Math.max(1, ...list.map((c) => c.durationMs));
-  const maxBytes = Math.max(1, ...list.map((c) => c.bytes));
+  // Scaled to the completed ones: the others are marked over the whole height.
+  const done = list.filter((c) => c.status === "completed");
+  const maxMs = Math.max(1, ...done.map((c) => c.durationMs));
+  const maxBytes = Math.max(1, ...done.map((c) => c.bytes));
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": "checkpoint durations, pauses and sizes" }, host);
   svg("line", { x1: left, y1: top + plotH, x2: left + plotW, y2: top + plotH, class: "axis" }, root);
   const label = (x: number, y: number, text: string, anchor: string, cls = "tick") => (svg("text", { x, y, "text-anchor": anchor, class: cls }, root).textContent = text);
@@ -452,7 +460,9 @@ async function poll(): Promise<void> {
     byId("banner").hidden = true;
     update(st);
     const id = st.lastCheckpoint?.id ?? null;
-    if (id !== lastCheckpointId || polls % 10 === 0) {
+    // A new completed checkpoint shows at once; abandoned and failed ones, and savepoints
+    // taken with curl, within HISTORY_EVERY polls.
+    if (id !== lastCheckpointId || polls % HISTORY_EVERY === 0) {
       lastCheckpointId = id;
       await refreshHistory();
     }
