@@ -107,10 +107,14 @@ describe("the dashboard in a browser", () => {
     await expect.poll(() => cell(page, "per_user", "in"), WAIT).toMatch(/^100 ·/);
     appendFileSync(join(dir, "clicks.jsonl"), clicks(250));
     await expect.poll(() => cell(page, "per_user", "in"), WAIT).toMatch(/^350 ·/);
-    expect(await cell(page, "per_user", "state")).toMatch(/^7 keys · 0 late$/);
+    expect(await cell(page, "per_user", "state")).toBe("7 keys · 0 late");
     // The newest click is at 34.9 s, the watermark 2 s behind it.
     expect(await cell(page, "per_user", "watermark")).toBe("1970-01-01 00:00:32.900Z");
     expect(await page.locator('g.node[data-kind="source"] [data-metric="lag"]').textContent()).toBe("2.00 s");
+    // Clicks from the first second, long after its window closed: dropped as late.
+    appendFileSync(join(dir, "clicks.jsonl"), Array.from({ length: 5 }, (_, i) => JSON.stringify({ user: `u${i}`, page: "/late", ts: 100 * i }) + "\n").join(""));
+    await expect.poll(() => cell(page, "per_user", "state"), WAIT).toBe("7 keys · 5 late");
+    expect(await cell(page, "per_user", "in")).toMatch(/^355 ·/);
     // Checkpoints every 500 ms: the chart fills.
     await page.waitForSelector("#checkpoints g.checkpoint.completed");
     await page.screenshot({ path: join(dir, "dashboard.png") });
