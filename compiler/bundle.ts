@@ -7,10 +7,12 @@
 // The admin endpoint and prom-client, which every job can serve (--admin-port), are one
 // minified, compressed chunk built with the compiler (scripts/build.mjs), embedded as a
 // string and evaluated only when the endpoint is asked for (runtime/admin-embedded.ts).
+// The job graph, for the endpoint's dashboard, is JSON text in the entry (compiler/graph.ts).
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Manifest } from "../runtime/api.js";
+import type { GraphData } from "../runtime/graph-data.js";
 import { connectorsOf, SINK_CONNECTORS, SOURCE_CONNECTORS } from "../runtime/connectors/table.js";
 import { OPERATOR_MODULES, operatorsOf } from "../runtime/time/table.js";
 import { ROOT, RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
@@ -29,6 +31,8 @@ export interface BundleOptions {
   sourceDir: string;
   /** The job's manifest: which connectors and operators to bundle. */
   manifest: Manifest;
+  /** The job graph for the admin endpoint's dashboard (`GET /graph`). */
+  graph: GraphData;
 }
 
 /** An esbuild failure on generated code: a compiler bug. */
@@ -76,6 +80,8 @@ export async function bundle(opts: BundleOptions): Promise<void> {
     job: opts.job,
     imports: [...parts.sources, ...parts.sinks, ...parts.operators],
     ...parts,
+    // JSON text in a string literal: parsed only when the dashboard asks for it.
+    graph: JSON.stringify(JSON.stringify(opts.graph)),
   });
   const chunk = adminChunk();
   try {

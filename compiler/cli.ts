@@ -23,7 +23,8 @@ Usage:
   flowc compile <file.flow> [-o <dir>] [--emit-ts]   write <dir>/<job>.mjs (default dir: dist)
   flowc check <file.flow> [--json]                   report errors and warnings, write nothing
   flowc check <file.flow> --against-savepoint <dir>  what restoring that savepoint into this job would do
-  flowc run <file.flow> [-- <job args>]              compile to a temporary folder and run the job
+  flowc run <file.flow> [-q] [-- <job args>]         compile to a temporary folder and run the job; on a
+                                                     terminal, with a live status line (-q, --quiet: without)
   flowc graph <file.flow> [--format mermaid|dot]     draw the job graph (sources, operators, sinks)
   flowc savepoint <admin-url> [--stop] [--dir <dir>] [--token <t> | --token-file <f>]
                                                      take a savepoint of a running job; prints its path
@@ -38,6 +39,7 @@ Options:
   --json                check: diagnostics as JSON; savepoint inspect: the metadata as JSON
   --allow-non-restored-state
                         check --against-savepoint: accept dropping state that does not map
+  -q, --quiet           run: no status line on the terminal
   --stop                savepoint: stop the job after the savepoint (it exits 0)
   --dir <dir>           savepoint: the folder for the savepoint, inside the job's savepoint root
                         (--savepoint-dir); relative to that root
@@ -208,8 +210,10 @@ async function cmdRun(args: string[]): Promise<number> {
   const dashes = args.indexOf("--");
   const own = dashes < 0 ? args : args.slice(0, dashes);
   const jobArgs = dashes < 0 ? [] : args.slice(dashes + 1);
-  const { positionals } = parseArgs({ args: own, options: {}, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: own, options: { quiet: { type: "boolean", short: "q" } }, allowPositionals: true, strict: true });
   const file = oneFile(positionals, "run");
+  // On a terminal the job draws a live status line on stderr (runtime/status-line.ts).
+  const status = stderrIsTTY() && !values.quiet ? ["--status-line"] : [];
   const text = readSource(file);
   if (text === null) return EXIT.user;
   const dir = mkdtempSync(join(tmpdir(), "flowc-run-"));
@@ -218,7 +222,7 @@ async function cmdRun(args: string[]): Promise<number> {
     printDiagnostics(result);
     if (!result.ok || !result.outFile) return EXIT.user;
     const { execa } = await import("execa");
-    const child = execa(process.execPath, ["--enable-source-maps", result.outFile, ...jobArgs], { stdio: "inherit", reject: false });
+    const child = execa(process.execPath, ["--enable-source-maps", result.outFile, ...status, ...jobArgs], { stdio: "inherit", reject: false });
     // The job handles SIGINT/SIGTERM itself; the launcher waits for it. In a worker, the
     // main thread gets the signals and passes them on.
     const forward = (sig: NodeJS.Signals) => () => child.kill(sig);

@@ -8,6 +8,7 @@ import { check, type CheckOptions, type CheckedProgram } from "./check/index.js"
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { checkTypeNesting } from "./limits.js";
 import { parse } from "./parse.js";
+import { graphData } from "./graph.js";
 import { assignUids, plan, type JobGraph, type Uids } from "./plan.js";
 import type { SourceFile } from "./source.js";
 import { VERSION } from "./version.js";
@@ -81,7 +82,7 @@ export async function compile(text: string, file: string, opts: CompileOptions):
   if (opts.emitTs) writeFileSync(tsFile, code);
   const t = performance.now();
   await esbuildReady;
-  await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)), manifest });
+  await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)), manifest, graph: graphData(graph) });
   timings["bundle"] = performance.now() - t;
   return { ...fe, graph, outFile, timings, ...(opts.emitTs ? { tsFile } : {}) };
 }

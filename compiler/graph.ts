@@ -3,6 +3,7 @@
 // and the edges between them (late streams dashed).
 
 import type { OperatorManifest } from "../runtime/api.js";
+import type { GraphData, GraphDataNode } from "../runtime/graph-data.js";
 import { showType } from "../runtime/savepoint/canonical.js";
 import { showMs, type GraphNode, type JobGraph } from "./plan.js";
 import { typeToString } from "./types.js";
@@ -68,6 +69,23 @@ export function mermaid(g: JobGraph): string {
   }
   for (const e of edges(g)) out.push(e.late ? `  ${e.from} -. late .-> ${e.to}` : `  ${e.from} --> ${e.to}`);
   return out.join("\n") + "\n";
+}
+
+/**
+ * The graph as plain data for the dashboard of a running job (runtime/graph-data.ts): the
+ * boxes `flowc graph` draws, with what ties each to the job's /status (source and sink
+ * index, operator uid).
+ */
+export function graphData(g: JobGraph): GraphData {
+  const nodes = g.nodes.map((n): GraphDataNode => {
+    const [title, ...lines] = boxOf(n, g.operators).lines;
+    const node: GraphDataNode = { id: `n${n.id}`, kind: n.kind, title: title!, lines };
+    if (n.kind === "source") node.source = n.index;
+    if (n.kind === "sink") node.sink = n.index;
+    if (n.kind === "operator" || n.kind === "join") node.uid = n.uid;
+    return node;
+  });
+  return { job: g.job, eventTime: g.eventTime, nodes, edges: edges(g) };
 }
 
 function dotText(s: string): string {

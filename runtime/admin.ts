@@ -6,6 +6,10 @@
 //   GET  /metrics       Prometheus text format (prom-client)
 //   POST /savepoints    takes a savepoint; body {"dir": "…"} optional; 201 {"path": "…"}
 //   POST /stop          stops the job like SIGTERM; body {"savepoint": true, "dir": "…"} optional
+//   GET  /graph         the job graph (nodes, edges) as the compiler planned it
+//   GET  /savepoints    the savepoints this process took (newest first) and the one it started from
+//   GET  /              the dashboard: a page that shows all of the above (dashboard/serve.ts);
+//                       its page and assets are served without the token, and hold no job data
 //
 // Safe without a token against what a web page in the operator's browser can do
 // (docs/operations.md, "The admin endpoint" under "Safety"): a request whose Host is not
@@ -20,7 +24,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tokenChecker } from "./admin-token.js";
+import type { SourceProgress } from "./connectors/contract.js";
+import { lastLines } from "./dashboard/history.js";
+import { serveDashboard } from "./dashboard/serve.js";
 import type { Log } from "./log.js";
+
+// The terminal's status line (--status-line) rides in this chunk too: like the endpoint,
+// it is code a job loads only when asked for (compiler/bundle.ts, "Lean bundles").
+export { StatusLine } from "./status-line.js";
 
 export interface OperatorStatus {
   uid: string;
@@ -29,6 +40,8 @@ export interface OperatorStatus {
   recordsOut: number;
   keys: number;
   watermark: number | null;
+  /** Elements dropped as too late (windows, joins, timers). */
+  lateDropped: number;
 }
 
 export interface JobStatus {
@@ -36,7 +49,7 @@ export interface JobStatus {
   state: "running" | "restarting" | "stopping";
   startedAt: string;
   uptimeSeconds: number;
-  sources: { name: string; connector: string; records: number; bytes: number | null; watermark: number | null }[];
+  sources: { name: string; connector: string; records: number; bytes: number | null; watermark: number | null; newestEventTime: number | null; progress: SourceProgress | null }[];
   operators: OperatorStatus[];
   sinks: { index: number; connector: string; path: string | null; records: number; bytes: number }[];
   lastCheckpoint: unknown;
@@ -50,10 +63,27 @@ export interface CheckpointStats {
   lastBytes: number | null;
 }
 
+/** A savepoint this process took, or the one it started from. */
+export interface SavepointRecord {
+  path: string;
+  /** When it was taken (ISO 8601); for the one started from, when it was taken then. */
+  createdAt: string | null;
+  /** `request`: POST /savepoints; `stop`: POST /stop with a savepoint; `restored`: --from-savepoint. */
+  trigger: "request" | "stop" | "restored";
+  /** How long it took (ms), null for the one started from. */
+  durationMs: number | null;
+}
+
 /** What the endpoint asks of the job. */
 export interface AdminJob {
   status(): JobStatus;
   history(): unknown[];
+  /** The checkpoint history's file (history.jsonl), null without checkpoints. */
+  historyFile(): string | null;
+  /** The job graph as JSON text (runtime/graph-data.ts), null when the bundle has none. */
+  graph(): string | null;
+  /** Savepoints, newest first. */
+  savepoints(): SavepointRecord[];
   checkpointStats(): CheckpointStats;
   /** Takes a savepoint (between batches); resolves to its path. */
   savepoint(dir: string | null): Promise<string>;
@@ -207,17 +237,30 @@ export async function startAdmin(port: number, token: string | null, job: AdminJ
     void (async () => {
       try {
         refuseForeign(req, bound);
+        // The dashboard's page and assets: no job data, so no token (the page asks for it).
+        if (serveDashboard(req, res, token !== null)) return;
         if (!authorized(req.headers.authorization)) {
           res.setHeader("www-authenticate", "Bearer");
           throw new HttpError(401, "this endpoint needs `Authorization: Bearer <token>` (the job's --admin-token, --admin-token-file or FLOWC_ADMIN_TOKEN)");
         }
-        const path = (req.url ?? "/").split("?")[0];
+        const [path, query] = (req.url ?? "/").split("?") as [string, string | undefined];
         const route = `${req.method} ${path}`;
         switch (route) {
           case "GET /status":
             return send(res, 200, job.status());
-          case "GET /checkpoints":
-            return send(res, 200, { checkpoints: job.history() });
+          case "GET /checkpoints": {
+            // `?last=N`: the newest N (the dashboard's chart), not the whole history.
+            const last = new URLSearchParams(query ?? "").get("last");
+            if (last !== null && !/^[1-9]\d{0,5}$/.test(last)) throw new HttpError(400, `"last" must be a whole number from 1 to 999999, not ${JSON.stringify(last)}`);
+            return send(res, 200, { checkpoints: last === null ? job.history() : lastLines(job.historyFile(), Number(last)) });
+          }
+          case "GET /graph": {
+            const graph = job.graph();
+            if (graph === null) throw new HttpError(404, "this job was built without its graph (compile it with flowc)");
+            return send(res, 200, JSON.parse(graph) as unknown);
+          }
+          case "GET /savepoints":
+            return send(res, 200, { savepoints: job.savepoints() });
           case "GET /metrics":
             registry ??= await metricsRegistry(job, jobName);
             return send(res, 200, await registry.metrics(), registry.contentType);
@@ -233,8 +276,8 @@ export async function startAdmin(port: number, token: string | null, job: AdminJ
             return send(res, 200, where === null ? { stopping: true } : { stopping: true, path: where });
           }
         }
-        if (["/status", "/checkpoints", "/metrics", "/savepoints", "/stop"].includes(path ?? "")) throw new HttpError(405, `${req.method} is not allowed on ${path}`);
-        throw new HttpError(404, `no such endpoint: ${path} (try GET /status, /checkpoints, /metrics; POST /savepoints, /stop)`);
+        if (["/status", "/checkpoints", "/metrics", "/savepoints", "/stop", "/graph"].includes(path)) throw new HttpError(405, `${req.method} is not allowed on ${path}`);
+        throw new HttpError(404, `no such endpoint: ${path} (try GET /, /status, /checkpoints, /metrics, /graph, /savepoints; POST /savepoints, /stop)`);
       } catch (e) {
         if (e instanceof HttpError) return send(res, e.status, { error: e.message });
         log.warn(`admin request ${req.method} ${req.url} failed: ${(e as Error).message}`);

@@ -3,7 +3,16 @@
 export type Level = "error" | "warn" | "info" | "debug";
 const ORDER: Record<Level, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
+/** A line drawn in place at the bottom of a terminal (the status line). */
+export interface InPlaceLine {
+  clear(): void;
+  redraw(): void;
+}
+
 export class Log {
+  /** The status line while one is drawn on stderr: a log line clears it first and draws it again after. */
+  static line: InPlaceLine | null = null;
+
   constructor(
     private readonly job: string,
     private readonly level: Level,
@@ -14,7 +23,10 @@ export class Log {
   }
 
   write(level: Level, message: string): void {
-    if (this.enabled(level)) process.stderr.write(`[${this.job}] ${level}: ${message}\n`);
+    if (!this.enabled(level)) return;
+    Log.line?.clear();
+    process.stderr.write(`[${this.job}] ${level}: ${message}\n`);
+    Log.line?.redraw();
   }
 
   warn(message: string): void {

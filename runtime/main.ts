@@ -32,11 +32,14 @@ Options:
   --admin-token <token>         require \`Authorization: Bearer <token>\` on the admin endpoint
   --admin-token-file <path>     the same, the token being the file's first line (not shown by ps)
   --log-level <level>           error, warn (default), info or debug; the log goes to stderr
+  --status-line                 on a terminal, a live status line on stderr: records/s per
+                                source, progress, watermark, last checkpoint (flowc run sets it)
   -h, --help                    show this help
   --version                     show the compiler that built this job
 
 With a checkpoint block, the job resumes from its newest complete checkpoint.
-Admin endpoint: GET /status, /checkpoints, /metrics; POST /savepoints, /stop. Without a
+Admin endpoint: GET / (a dashboard), /status, /checkpoints, /metrics, /graph, /savepoints;
+POST /savepoints, /stop. Without a
 token flag, ${TOKEN_ENV} is the token if set. Requests from web pages are refused.
 Exit codes: 0 done or stopped, 1 bad input or a failing job, 2 usage error, 70 internal error.
 `;
@@ -95,6 +98,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
         "admin-port": { type: "string" },
         "admin-token": { type: "string" },
         "admin-token-file": { type: "string" },
+        "status-line": { type: "boolean" },
       },
       strict: true,
       allowPositionals: false,
@@ -148,10 +152,13 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
   for (const flag of ["admin-token", "admin-token-file"] as const) if (values[flag] !== undefined && adminPort === undefined) log.warn(`--${flag} has no effect without --admin-port`);
 
   const stop = new Stop();
-  const live = new Live();
+  const live = new Live(parts.graph ?? null);
   // The checkpoint folder and output files, locked for the process's life (runtime/locks.ts).
   const locks = new LockSet(m.job);
   let admin: AdminServer | null = null;
+  const view = adminJob(live, m, flags, stop, (message) => new Error(message));
+  // The admin chunk (the endpoint, the status line), inflated once if at all.
+  let chunk: ReturnType<typeof loadAdmin> | null = null;
   if (adminPort !== undefined) {
     const port = Number(adminPort);
     if (port > 65535) {
@@ -159,7 +166,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
       return 2;
     }
     try {
-      const endpoint = await loadAdmin();
+      const endpoint = await (chunk ??= loadAdmin());
       admin = await endpoint.startAdmin(port, token, adminJob(live, m, flags, stop, (message) => new endpoint.HttpError(400, message)), m.job, log);
     } catch (e) {
       process.stderr.write(`error: cannot serve the admin endpoint on 127.0.0.1:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "the port is in use" : (e as Error).message}\n`);
@@ -183,6 +190,17 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     if (!stop.requested) stop.request();
   };
   process.stdout.on("error", onStdoutError);
+  // Only on a terminal: piped or redirected, stderr gets the log and nothing else.
+  const line = values["status-line"] && process.stderr.isTTY ? new (await (chunk ??= loadAdmin())).StatusLine(view.status, m, process.stderr) : null;
+  const endLine = (): void => {
+    line?.stop();
+    Log.line = StdoutSink.line = null;
+  };
+  if (line) {
+    Log.line = line;
+    if (process.stdout.isTTY) StdoutSink.line = line;
+    line.start();
+  }
   try {
     const policy = m.restart;
     for (let attempt = 0; ; attempt++) {
@@ -191,6 +209,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
       const e = outcome.error;
       const canRestart = policy && policy.strategy !== "none" && attempt < policy.attempts && restartable(e) && !stop.requested;
       if (!canRestart) {
+        endLine();
         printError(e, log);
         if (policy && policy.strategy !== "none" && restartable(e) && attempt >= policy.attempts) {
           process.stderr.write(`  = note: gave up after ${attempt} restart${attempt === 1 ? "" : "s"} (restart policy: ${policy.attempts} attempts)\n`);
@@ -205,6 +224,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
       clearTimeout(timer);
     }
   } finally {
+    endLine();
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);
     process.stdout.off("error", onStdoutError);

@@ -21,7 +21,7 @@ const PARTS = ["JoinOperator", "SessionWindowOperator", "FixedWindowOperator", "
 const defined = (code: string): string[] => PARTS.filter((p) => code.includes(`var ${p} = class`));
 
 describe("bundles", () => {
-  it("running_sum compiles to at most 150 KB, without the joins, windows, timers, dedup, Nexmark, file connectors or prom-client it does not use", async () => {
+  it("running_sum compiles to at most 150 KB, without the joins, windows, timers, dedup, Nexmark, file connectors or prom-client it does not use, and with the dashboard and status line only in the compressed chunk", async () => {
     const dir = tempDir("flowc-lean-");
     const r = await flowc(["compile", join(ROOT, "dsl-examples", "running_sum.flow"), "-o", dir]);
     expect(r.exitCode).toBe(0);
@@ -31,6 +31,12 @@ describe("bundles", () => {
     expect(defined(code)).toEqual([]);
     expect(code).not.toContain("prom-client");
     expect(code).toContain("var ValuesSource = class");
+    // The dashboard's page, its layout and the status line are in the chunk, not in plain text.
+    expect(code).not.toContain("Take savepoint");
+    expect(code).not.toContain("function layout(");
+    expect(code).not.toContain("StatusLine = class");
+    // The job graph the dashboard draws is carried as JSON text.
+    expect(code).toMatch(/graph: '\{"job":"running_sum","eventTime":false,"nodes":\[\{"id":"n0","kind":"source"/);
   });
 
   it("a job with a join, windows, dedup, timers and csv files holds those parts", async () => {
@@ -78,6 +84,9 @@ sink pairs -> stdout()
     const job = await startWithAdmin(join(dir, "copied.mjs"), dir, { started: children });
     const status = (await (await fetch(`${job.url}/status`)).json()) as { state: string; sources: { records: number }[] };
     expect(status.state).toBe("running");
+    const page = await fetch(`${job.url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Take savepoint");
     const metrics = await (await fetch(`${job.url}/metrics`)).text();
     expect(metrics).toMatch(/^process_cpu_user_seconds_total\{job="copied"\} [\d.e-]+$/m);
     expect(metrics).toMatch(/^flowc_operator_records_in_total\{operator="n",job="copied"\} \d+$/m);

@@ -64,7 +64,7 @@ describe("savepoints", () => {
     const job = await start(v1, dir);
     let st = await waitForRecords(job.url, 3);
     expect(st.state).toBe("running");
-    expect(st.operators).toEqual([{ uid: "counts", kind: "aggregate", recordsIn: 3, recordsOut: 3, keys: 2, watermark: null }]);
+    expect(st.operators).toEqual([{ uid: "counts", kind: "aggregate", recordsIn: 3, recordsOut: 3, keys: 2, watermark: null, lateDropped: 0 }]);
     appendFileSync(join(dir, "clicks.jsonl"), clicks([["ann", "/c"]]));
     st = await waitForRecords(job.url, 4);
     expect(st.operators[0]!.recordsIn).toBe(4);

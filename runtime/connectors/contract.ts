@@ -61,7 +61,20 @@ export interface Source {
   position(): SourcePosition;
   /** Resumes at a position taken from a checkpoint or a savepoint. */
   seek(p: SourcePosition): void;
+  /**
+   * A finite input: how far it has been read, of how much (a file's bytes, a generator's
+   * records); absent or null for inputs without an end (stdin, a followed file). Read by
+   * the status line and the dashboard, a few times a second.
+   */
+  progress?(): SourceProgress | null;
   close(): void;
+}
+
+/** How far a finite source has been read. */
+export interface SourceProgress {
+  done: number;
+  total: number;
+  unit: "bytes" | "records";
 }
 
 /** What a source reports bad records to: its on_error policy. */

@@ -6,7 +6,7 @@ import { closeSync, fstatSync, readSync } from "node:fs";
 import type { SourceBinding, SourceManifest } from "../api.js";
 import { describeFsError, JobError } from "../errors.js";
 import { openInput } from "../paths.js";
-import { BATCH_SIZE, type BadRecords, type BatchResult, type Source, type SourceConnector, type SourcePosition } from "./contract.js";
+import { BATCH_SIZE, type BadRecords, type BatchResult, type Source, type SourceConnector, type SourcePosition, type SourceProgress } from "./contract.js";
 import { bindFastJson, textDecoders, type CsvDecoder, type LineBuffer, type LineDecoder } from "./lines.js";
 
 /** How often a followed file (`follow: true`) is looked at again when it has nothing new (ms). */
@@ -159,6 +159,13 @@ export class FileSource implements Source {
     if (this.sought) return this.sought;
     if (this.csv) return { records: this.records, offset: this.csv.offset, line: this.csv.line, ...(this.csv.header ? { header: this.csv.header } : {}) };
     return { records: this.records, offset: this.lines.offset, line: this.lines.lineNo };
+  }
+
+  /** Bytes read of the file's size (now: a file may grow while it is read); none when followed. */
+  progress(): SourceProgress | null {
+    if (this.live || this.closed) return null;
+    const done = this.position().offset ?? 0;
+    return { done, total: Math.max(done, fstatSync(this.fd).size), unit: "bytes" };
   }
 
   seek(p: SourcePosition): void {

@@ -3,7 +3,7 @@
 
 import type { SourceManifest } from "../api.js";
 import { NexmarkGenerator, type NexmarkKind } from "../nexmark.js";
-import { BATCH_SIZE, type BatchResult, type Source, type SourceConnector, type SourcePosition } from "./contract.js";
+import { BATCH_SIZE, type BatchResult, type Source, type SourceConnector, type SourcePosition, type SourceProgress } from "./contract.js";
 
 export class NexmarkSource implements Source {
   readonly replayable = true;
@@ -30,6 +30,11 @@ export class NexmarkSource implements Source {
   /** `records`: generator events consumed (not elements handed out), so a seek is one step. */
   position(): SourcePosition {
     return { records: this.index };
+  }
+
+  /** Generator events looked at, of the events asked for. */
+  progress(): SourceProgress {
+    return { done: this.index, total: this.events, unit: "records" };
   }
 
   seek(p: SourcePosition): void {

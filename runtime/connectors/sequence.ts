@@ -1,7 +1,7 @@
 // `sequence(from: a, to: b)`: the ints from a to b.
 
 import type { SourceManifest } from "../api.js";
-import { BATCH_SIZE, type BatchResult, type Source, type SourceConnector, type SourcePosition } from "./contract.js";
+import { BATCH_SIZE, type BatchResult, type Source, type SourceConnector, type SourcePosition, type SourceProgress } from "./contract.js";
 
 export class SequenceSource implements Source {
   readonly replayable = true;
@@ -28,6 +28,10 @@ export class SequenceSource implements Source {
 
   position(): SourcePosition {
     return { records: this.records };
+  }
+
+  progress(): SourceProgress {
+    return { done: this.records, total: Math.max(0, this.to - this.from + 1), unit: "records" };
   }
 
   seek(p: SourcePosition): void {

@@ -3,6 +3,7 @@
 // the job produced them.
 
 import type { SinkManifest } from "../api.js";
+import type { InPlaceLine } from "../log.js";
 import { FLUSH_AT, type Sink, type SinkConnector } from "./contract.js";
 
 export class StdoutSink implements Sink {
@@ -10,6 +11,8 @@ export class StdoutSink implements Sink {
   private static written = 0;
   /** Set when the reader of stdout went away (EPIPE): further output is dropped. */
   static closed = false;
+  /** The status line, when stdout is the terminal it is drawn on: cleared before output, drawn again after. */
+  static line: InPlaceLine | null = null;
   readonly transaction = null;
   lines = 0;
 
@@ -34,7 +37,9 @@ export class StdoutSink implements Sink {
       return;
     }
     StdoutSink.written += Buffer.byteLength(StdoutSink.pending);
+    StdoutSink.line?.clear();
     const ok = process.stdout.write(StdoutSink.pending);
+    StdoutSink.line?.redraw();
     StdoutSink.pending = "";
     if (!ok) return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
   }

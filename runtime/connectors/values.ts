@@ -1,7 +1,7 @@
 // `values([…])`: the elements the generated code computes, handed out in batches.
 
 import type { SourceBinding, SourceManifest } from "../api.js";
-import { BATCH_SIZE, type BatchResult, type Source, type SourceConnector, type SourcePosition } from "./contract.js";
+import { BATCH_SIZE, type BatchResult, type Source, type SourceConnector, type SourcePosition, type SourceProgress } from "./contract.js";
 
 export class ValuesSource implements Source {
   readonly replayable = true;
@@ -23,6 +23,10 @@ export class ValuesSource implements Source {
 
   position(): SourcePosition {
     return { records: this.index };
+  }
+
+  progress(): SourceProgress {
+    return { done: this.index, total: this.values.length, unit: "records" };
   }
 
   seek(p: SourcePosition): void {

@@ -3,7 +3,7 @@
 // admin endpoint sees and asks for.
 
 import { existsSync, readFileSync } from "node:fs";
-import type { AdminJob, CheckpointStats, JobStatus } from "../admin.js";
+import type { AdminJob, CheckpointStats, JobStatus, SavepointRecord } from "../admin.js";
 import type { Manifest } from "../api.js";
 import type { HistoryEntry } from "../checkpoint/storage.js";
 import type { Level } from "../log.js";
@@ -37,6 +37,7 @@ export class Stop {
 /** A savepoint asked for over the admin endpoint, taken at the next batch boundary. */
 export interface SavepointRequest {
   dir: string;
+  trigger: "request" | "stop";
   resolve(path: string): void;
   reject(e: Error): void;
 }
@@ -53,6 +54,19 @@ export class Live {
   readonly requests: SavepointRequest[] = [];
   readonly stats: CheckpointStats = { completed: 0, failed: 0, abandoned: 0, lastDurationSeconds: null, lastBytes: null };
   historyFile: string | null = null;
+  /** The savepoints this process took, newest first (the last SAVEPOINTS_KEPT), and the one it started from. */
+  readonly savepoints: SavepointRecord[] = [];
+  restoredFrom: SavepointRecord | null = null;
+
+  constructor(
+    /** The job graph as JSON text, when the bundle carries it (the dashboard's GET /graph). */
+    readonly graph: string | null = null,
+  ) {}
+
+  onSavepoint(r: SavepointRecord): void {
+    this.savepoints.unshift(r);
+    this.savepoints.length = Math.min(this.savepoints.length, SAVEPOINTS_KEPT);
+  }
 
   onHistory(e: HistoryEntry): void {
     this.stats[e.status]++;
@@ -68,9 +82,12 @@ export class Live {
   }
 }
 
+/** Savepoints remembered for GET /savepoints. */
+const SAVEPOINTS_KEPT = 20;
+
 /** The job as the admin endpoint asks it; `refused` makes the endpoint's 400 answers. */
 export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refused: (message: string) => Error): AdminJob {
-  const savepoint = async (dir: string | null): Promise<string> => {
+  const savepoint = async (dir: string | null, trigger: "request" | "stop" = "request"): Promise<string> => {
     if (stop.requested) throw new Error("the job is stopping");
     let target: string;
     try {
@@ -81,7 +98,7 @@ export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refu
       throw e;
     }
     try {
-      return await new Promise<string>((resolveP, reject) => live.requests.push({ dir: target, resolve: resolveP, reject }));
+      return await new Promise<string>((resolveP, reject) => live.requests.push({ dir: target, trigger, resolve: resolveP, reject }));
     } catch (e) {
       if (e instanceof SavepointDirError) throw refused(e.message);
       throw e;
@@ -97,10 +114,13 @@ export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refu
       if (!live.historyFile || !existsSync(live.historyFile)) return [];
       return readFileSync(live.historyFile, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
     },
+    historyFile: () => live.historyFile,
+    graph: () => live.graph,
+    savepoints: () => [...live.savepoints, ...(live.restoredFrom ? [live.restoredFrom] : [])],
     checkpointStats: () => live.stats,
     savepoint,
     stop: async (sp) => {
-      const path = sp ? await savepoint(sp.dir) : null;
+      const path = sp ? await savepoint(sp.dir, "stop") : null;
       stop.request();
       return path;
     },

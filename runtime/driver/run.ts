@@ -25,6 +25,8 @@ import { serveRequests, type SavepointParts } from "./savepoint.js";
 export interface JobParts {
   connectors: Connectors;
   operators: OperatorFactories;
+  /** The job graph as JSON text (runtime/graph-data.ts), for the admin endpoint's dashboard. */
+  graph?: string;
 }
 
 export type Failure = JobError | FlowRuntimeError;
@@ -59,6 +61,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     // that collide, inputs that cannot be read, a checkpoint folder that is not one, and
     // locks held by another copy of the job all stop it with every file as it was.
     const savepoint = openSavepoint(flags, m);
+    if (savepoint) live.restoredFrom ??= { path: savepoint.dir, createdAt: savepoint.meta.createdAt, trigger: "restored", durationMs: null };
     checkPaths(m, storage);
     inputs.open(m, env.parts.connectors, log);
     if (storage) checkStorage(storage.path, storage.shown, env.fresh);
@@ -132,13 +135,20 @@ function positionsAt(sources: Source[], built: BuiltJob, cuts: Map<Source, Sourc
 function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecords: number[], ctx: Context, outputs: Outputs, coordinator: Coordinator | null): RunStatus {
   const finite = (w: number | null | undefined): number | null => (w !== undefined && w !== null && Number.isFinite(w) ? w : null);
   return {
-    sources: sources.map((s, i) => ({ name: s.name, connector: m.sources[i]!.connector, records: sourceRecords[i]!, bytes: s.position().offset ?? null, watermark: finite(built.sources[i]!.watermark?.()) })),
+    sources: sources.map((s, i) => {
+      const watermark = finite(built.sources[i]!.watermark?.());
+      // A source's watermark is the newest event time it has seen less its delay.
+      const et = m.sources[i]!.eventTime;
+      const newestEventTime = watermark !== null && et ? watermark + et.watermarkDelay : null;
+      return { name: s.name, connector: m.sources[i]!.connector, records: sourceRecords[i]!, bytes: s.position().offset ?? null, watermark, newestEventTime, progress: s.progress?.() ?? null };
+    }),
     operators: m.operators.map((op, i) => {
       const main = ctx.operators.find((st) => st.uid === op.uid);
       // A process block's watermark is its timers'.
       const timers = ctx.operators.find((st) => st.uid === `${op.uid}$timers`);
       const wm = main?.currentWatermark() ?? timers?.currentWatermark();
-      return { uid: op.uid, kind: op.kind, recordsIn: ctx.counts[2 * i]!, recordsOut: ctx.counts[2 * i + 1]!, keys: main?.size ?? 0, watermark: finite(wm) };
+      const lateDropped = (main?.lateDropped ?? 0) + (timers?.lateDropped ?? 0);
+      return { uid: op.uid, kind: op.kind, recordsIn: ctx.counts[2 * i]!, recordsOut: ctx.counts[2 * i + 1]!, keys: main?.size ?? 0, watermark: finite(wm), lateDropped };
     }),
     sinks: m.sinks.map((s, i) => ({ index: i, connector: s.connector, path: localPath(s), records: outputs.sinks[i]!.lines, bytes: outputs.sinks[i]!.bytes })),
     lastCheckpoint: coordinator?.latest ? { id: coordinator.latest.id, createdAt: coordinator.latest.createdAt } : null,

@@ -78,7 +78,10 @@ export async function serveRequests(p: SavepointParts, live: Live): Promise<void
   while (live.requests.length) {
     const r = live.requests.shift()!;
     try {
-      r.resolve(await takeSavepoint(p, r.dir));
+      const started = Date.now();
+      const path = await takeSavepoint(p, r.dir);
+      live.onSavepoint({ path, createdAt: new Date(started).toISOString(), trigger: r.trigger, durationMs: Date.now() - started });
+      r.resolve(path);
     } catch (e) {
       r.reject(e as Error);
       if (e instanceof JobError || e instanceof FlowRuntimeError) throw e;
