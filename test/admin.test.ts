@@ -16,7 +16,7 @@ import { compileIn, flowc, lines, runBundle, STACK_LINE, startWithAdmin, tempDir
 /** Jobs still running when a test ends (it failed): killed, so none is left behind. */
 const children: ResultPromise[] = [];
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === undefined) c.kill("SIGKILL");
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
 });
 
 /** Starts a bundle with the admin endpoint on a free port; resolves once it serves. */

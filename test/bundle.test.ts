@@ -11,7 +11,7 @@ import { compileIn, flowc, ROOT, startWithAdmin, tempDir } from "./helpers.js";
 
 const children: ResultPromise[] = [];
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === undefined) c.kill("SIGKILL");
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
 });
 
 /** Classes of runtime parts that a job uses only if it has them. */

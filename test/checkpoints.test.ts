@@ -145,7 +145,11 @@ describe("checkpoints", () => {
     const slow = await compileIn(dir2, counting('  every 20ms\n  timeout 1ms\n  storage "./chk"'));
     const r = await runBundle(slow, { cwd: dir2 });
     expect(r.exitCode).toBe(0);
-    expect(history(join(dir2, "chk")).some((e) => e.status === "abandoned")).toBe(true);
+    const h2 = history(join(dir2, "chk"));
+    expect(h2.some((e) => e.status === "abandoned")).toBe(true);
+    // A checkpoint ends once: abandoned or completed, never both (a timeout while its
+    // _metadata is put in place waits for it).
+    expect(new Set(h2.map((e) => e.id)).size, JSON.stringify(h2)).toBe(h2.length);
     const clean = tempDir();
     expect((await runBundle(slow, { cwd: clean, args: ["--checkpoint-dir", "c2"] })).exitCode).toBe(0);
     expect(readFileSync(join(dir2, "out/counts.jsonl"), "utf8")).toBe(readFileSync(join(clean, "out/counts.jsonl"), "utf8"));

@@ -15,7 +15,7 @@ const PROMTOOL = process.env.PROMTOOL ?? "promtool";
 
 const children: ResultPromise[] = [];
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === undefined) c.kill("SIGKILL");
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
 });
 
 // Checkpoints in the default storage folder (./checkpoints/metered).

@@ -152,6 +152,12 @@ export class Coordinator {
     this.inFlight = raced
       .then(async (result) => {
         if (result === "timeout") {
+          if (this.decided.has(id)) {
+            // Past its point of no return (its _metadata is being renamed into place): it
+            // completes, late, rather than be abandoned half way.
+            await work;
+            return;
+          }
           // Abandoned: its staged sink output stays uncommitted and goes into the next one.
           this.abandon(id, entry, `not complete after ${this.policy.timeout} ms`, t0);
           await work.catch(() => undefined);
@@ -163,6 +169,7 @@ export class Coordinator {
       })
       .finally(() => {
         clearTimeout(timer);
+        this.decided.delete(id);
         this.inFlight = null;
         this.lastEnd = Date.now();
       });
@@ -181,6 +188,8 @@ export class Coordinator {
   }
 
   private readonly abandoned = new Set<number>();
+  /** Checkpoints past their point of no return: their _metadata is being put in place. */
+  private readonly decided = new Set<number>();
 
   private async complete(
     id: number,
@@ -224,7 +233,14 @@ export class Coordinator {
       sinks,
       fromSavepoint: this.fromSavepoint,
       files,
+    }, () => {
+      // Abandoned (timed out) while its files were written: it never completes. Otherwise
+      // it is decided now, and a timeout from here on waits for it.
+      if (this.abandoned.has(id)) return false;
+      this.decided.add(id);
+      return true;
     });
+    if (!meta) return;
     // 5. complete: update the chains, commit the sinks, retain, history.
     for (const op of operators) {
       const refs: Record<string, FileRef> = {};

@@ -15,7 +15,7 @@
 
 import { createHash } from "node:crypto";
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync } from "node:fs";
-import { open, rename } from "node:fs/promises";
+import { open, rename, unlink } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { OperatorManifest } from "../api.js";
 import { describeFsError, JobError } from "../errors.js";
@@ -85,15 +85,22 @@ function metadataChecksum(meta: Omit<CheckpointMetadata, "checksum">): string {
 
 /**
  * Writes _metadata atomically (temp file, fsync, rename, fsync of the folder), without
- * blocking the batch loop.
+ * blocking the batch loop. `proceed` is asked right before the rename; when it says no, the
+ * temp file is removed and nothing is written (null).
  */
-export async function writeMetadataInBackground(root: string, meta: Omit<CheckpointMetadata, "checksum">): Promise<CheckpointMetadata> {
+export async function writeMetadataInBackground(root: string, meta: Omit<CheckpointMetadata, "checksum">, proceed: () => boolean = () => true): Promise<CheckpointMetadata | null> {
   const full: CheckpointMetadata = { ...meta, checksum: metadataChecksum(meta) };
   const path = join(root, checkpointDirName(meta.id), METADATA);
   const dir = dirname(path);
   makeFolders(dir);
   const tmp = `${path}.tmp`;
   await writeDurable(tmp, [Buffer.from(JSON.stringify(full, null, 1))]);
+  // The rename is the checkpoint's point of no return: asked once more, synchronously, right
+  // before it (a checkpoint abandoned meanwhile must not become complete).
+  if (!proceed()) {
+    await unlink(tmp).catch(() => undefined);
+    return null;
+  }
   await rename(tmp, path);
   const fh = await open(dir, "r");
   try {
