@@ -29,6 +29,9 @@ Usage:
                                                      take a savepoint of a running job; prints its path
   flowc savepoint inspect <dir> [--json] [--dump <uid>.<state>]
                                                      what a savepoint holds; one state's keys and values
+  flowc test [files or folders…] [--reporter junit --out <file>] [--watch]
+                                                     run the tests of *.test.flow files (default: all below
+                                                     the working directory); docs/testing.md
   flowc lsp                                          the language server (LSP over stdio), for editors
   flowc --help | --version
 
@@ -43,11 +46,13 @@ Options:
                         (--savepoint-dir); relative to that root
   --token <t>           savepoint: the job's admin token (else FLOWC_ADMIN_TOKEN)
   --token-file <f>      savepoint: the token is the first line of <f>
+  --reporter junit      test: also write the results as JUnit XML (to --out <file>, else stdout)
+  --watch               test: run again whenever a test file, a job or a fixture changes
   -h, --help            this help
   -v, --version         the version
 
 The bundle runs with plain node: node dist/<job>.mjs --help lists its own options.
-Exit codes: 0 ok, 1 errors in the .flow file or a failing job, 2 usage error, 70 internal error.
+Exit codes: 0 ok, 1 errors in the .flow file, a failing job or a failing test, 2 usage error, 70 internal error.
 `;
 
 class UsageError extends Error {}
@@ -278,6 +283,17 @@ async function cmdSavepoint(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+async function cmdTest(args: string[]): Promise<number> {
+  // The test runner (and the runtime it runs jobs on) loads only for this command.
+  const { testCommand, TestUsageError } = await import("./testing/cli.js");
+  try {
+    return await testCommand(args, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), color: wantsColor({ isTTY: fromMain ? false : process.stdout.isTTY === true }) });
+  } catch (e) {
+    if (e instanceof TestUsageError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const [command, ...rest] = argv;
@@ -313,8 +329,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       case "savepoint":
         return await cmdSavepoint(rest);
+      case "test":
+        return await cmdTest(rest);
       default:
-        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph, savepoint and lsp`);
+        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph, test, savepoint and lsp`);
     }
   } catch (e) {
     if (e instanceof UserError) {
@@ -326,7 +344,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     // Nesting the main thread's stack cannot hold (but the limits allow): again, with more stack.
-    if (isStackOverflow(e) && isMainThread && ["compile", "check", "run", "graph"].includes(argv[0]!)) return await inWorker(argv, { stdin: false });
+    if (isStackOverflow(e) && isMainThread && (["compile", "check", "run", "graph"].includes(argv[0]!) || (argv[0] === "test" && !argv.includes("--watch")))) return await inWorker(argv, { stdin: false });
     process.stderr.write(internalError(e));
     return EXIT.internal;
   }
