@@ -32,6 +32,8 @@ Usage:
   flowc test [files or folders…] [--reporter junit --out <file>] [--watch]
                                                      run the tests of *.test.flow files (default: all below
                                                      the working directory); docs/testing.md
+  flowc types <file.flow> [-o <file.ts>]             the job's records and state as TypeScript types,
+                                                     for the JavaScript API (flowc/testing)
   flowc lsp                                          the language server (LSP over stdio), for editors
   flowc --help | --version
 
@@ -47,6 +49,7 @@ Options:
   --token <t>           savepoint: the job's admin token (else FLOWC_ADMIN_TOKEN)
   --token-file <f>      savepoint: the token is the first line of <f>
   --reporter junit      test: also write the results as JUnit XML (to --out <file>, else stdout)
+  --out <file>          test: the JUnit XML file; types (also -o): the .ts file to write
   --watch               test: run again whenever a test file, a job or a fixture changes
   -h, --help            this help
   -v, --version         the version
@@ -283,11 +286,12 @@ async function cmdSavepoint(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-async function cmdTest(args: string[]): Promise<number> {
-  // The test runner (and the runtime it runs jobs on) loads only for this command.
-  const { testCommand, TestUsageError } = await import("./testing/cli.js");
+async function cmdTest(args: string[], command: "test" | "types" = "test"): Promise<number> {
+  // The test runner (and the runtime it runs jobs on) loads only for these commands.
+  const { testCommand, typesCommand, TestUsageError } = await import("./testing/cli.js");
   try {
-    return await testCommand(args, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), color: wantsColor({ isTTY: fromMain ? false : process.stdout.isTTY === true }) });
+    const io = { stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s), color: wantsColor({ isTTY: fromMain ? false : process.stdout.isTTY === true }) };
+    return command === "types" ? typesCommand(args, io) : await testCommand(args, io);
   } catch (e) {
     if (e instanceof TestUsageError) throw new UsageError(e.message);
     throw e;
@@ -331,8 +335,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdSavepoint(rest);
       case "test":
         return await cmdTest(rest);
+      case "types":
+        return await cmdTest(rest, "types");
       default:
-        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph, test, savepoint and lsp`);
+        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph, test, types, savepoint and lsp`);
     }
   } catch (e) {
     if (e instanceof UserError) {

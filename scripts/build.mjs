@@ -21,7 +21,8 @@ export async function build({ quiet = false } = {}) {
   buildTestGrammar();
   mkdirSync(join(root, "build"), { recursive: true });
   await esbuild.build({
-    entryPoints: { flowc: join(root, "compiler", "cli.ts") },
+    // flowc.mjs: the command line; testing.mjs: the JavaScript API for tests (flowc/testing).
+    entryPoints: { flowc: join(root, "compiler", "cli.ts"), testing: join(root, "compiler", "testing", "api.ts") },
     outdir: join(root, "build"),
     outExtension: { ".js": ".mjs" },
     // Code behind a dynamic import (the language server and its dependencies) goes into

@@ -8,11 +8,13 @@
 import { existsSync, readdirSync, readFileSync, statSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { renderDiagnostics } from "../diagnostics/render.js";
 import { TypeScriptFiles } from "../imports.js";
 import { checkTestFile, Jobs, type CheckedTestFile } from "./check.js";
 import { isTestFile } from "./parse.js";
 import { ConsoleReporter, diagnosticsText, junitXml } from "./report.js";
 import { CompiledJobs, runFiles } from "./run.js";
+import { jobTypesText } from "./types.js";
 
 /** A mistake in the command line (exit 2). */
 export class TestUsageError extends Error {}
@@ -175,4 +177,29 @@ async function watchAndRun(paths: string[], reporter: "default" | "junit", out: 
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+}
+
+/** `flowc types <job.flow> [-o <file>]`: the job's shape for the JavaScript API. */
+export function typesCommand(args: string[], io: TestIo): number {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { out: { type: "string", short: "o" } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new TestUsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new TestUsageError("types takes one .flow job: flowc types <job.flow> [-o <file.ts>]");
+  const file = positionals[0]!;
+  if (isTestFile(file)) throw new TestUsageError(`${file} is a test file: flowc types takes the job it tests`);
+  const job = new Jobs().get(resolve(file), file);
+  if ("error" in job) {
+    io.stderr(`error: ${job.error}\n`);
+    return 1;
+  }
+  if (job.fe.diagnostics.length) io.stderr(renderDiagnostics(job.fe.diagnostics, () => job.fe.source, io.color) + "\n");
+  if (!job.fe.ok || !job.fe.checked || !job.fe.uids) return 1;
+  const text = jobTypesText(job.fe.checked, job.fe.uids, file);
+  if (values.out !== undefined) writeFileSync(values.out, text);
+  else io.stdout(text);
+  return 0;
 }
