@@ -120,35 +120,59 @@ function xml(s: string): string {
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(3);
 
+/** One <testcase>: a test's result, or a test file that does not parse (an error). */
+interface Case {
+  name: string;
+  classname: string;
+  file: string;
+  line: number | null;
+  ms: number;
+  status: TestResult["status"];
+  /** failure or error: its message attribute and its text. */
+  message?: string;
+  text?: string;
+}
+
+function casesOf(f: FileResult): Case[] {
+  const file = f.checked.file;
+  const classname = file.replace(/\.test\.flow$/, "");
+  const diagnostics = f.checked.diagnostics.length ? renderDiagnostics(f.checked.diagnostics, f.checked.sources, false) : "";
+  const cases: Case[] = f.results.map((r) => {
+    const c: Case = { name: r.name, classname, file, line: r.line, ms: r.ms, status: r.status };
+    if (r.status === "error") {
+      c.message = `not run: ${r.error}`;
+      c.text = diagnostics;
+    } else if (r.status === "failed") {
+      const lines = failureLines(file, r.failures);
+      c.message = lines[0] ?? "failed";
+      c.text = lines.join("\n");
+    }
+    return c;
+  });
+  // A test file that does not parse has no tests: its diagnostics as one error.
+  if (cases.length === 0 && !f.checked.ok) cases.push({ name: file, classname, file, line: null, ms: 0, status: "error", message: "the test file does not compile", text: diagnostics });
+  return cases;
+}
+
 /** The run as JUnit XML: a <testsuite> per test file, a <testcase> per test. */
 export function junitXml(files: FileResult[], ms: number, timestamp: Date): string {
+  const suites = files.map((f) => ({ file: f.checked.file, cases: casesOf(f) }));
+  const count = (cs: Case[], s: Case["status"]): number => cs.filter((c) => c.status === s).length;
+  const all = suites.flatMap((s) => s.cases);
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  const all = files.flatMap((f) => f.results);
-  const count = (rs: TestResult[], s: TestResult["status"]): number => rs.filter((r) => r.status === s).length;
   out.push(`<testsuites name="flowc test" tests="${all.length}" failures="${count(all, "failed")}" errors="${count(all, "error")}" time="${seconds(ms)}">`);
-  for (const f of files) {
-    const rs = f.results;
-    const time = rs.reduce((t, r) => t + r.ms, 0);
-    out.push(`  <testsuite name="${xml(f.checked.file)}" tests="${rs.length}" failures="${count(rs, "failed")}" errors="${count(rs, "error")}" skipped="0" time="${seconds(time)}" timestamp="${timestamp.toISOString().replace(/\.\d+Z$/, "")}" file="${xml(f.checked.file)}">`);
-    const diagnostics = f.checked.diagnostics.length ? renderDiagnostics(f.checked.diagnostics, f.checked.sources, false) : "";
-    for (const r of rs) {
-      const head = `    <testcase name="${xml(r.name)}" classname="${xml(f.checked.file.replace(/\.test\.flow$/, ""))}" file="${xml(f.checked.file)}" line="${r.line}" time="${seconds(r.ms)}"`;
-      if (r.status === "passed") {
+  for (const { file, cases } of suites) {
+    const time = cases.reduce((t, c) => t + c.ms, 0);
+    out.push(`  <testsuite name="${xml(file)}" tests="${cases.length}" failures="${count(cases, "failed")}" errors="${count(cases, "error")}" skipped="0" time="${seconds(time)}" timestamp="${timestamp.toISOString().replace(/\.\d+Z$/, "")}" file="${xml(file)}">`);
+    for (const c of cases) {
+      const head = `    <testcase name="${xml(c.name)}" classname="${xml(c.classname)}" file="${xml(c.file)}"${c.line !== null ? ` line="${c.line}"` : ""} time="${seconds(c.ms)}"`;
+      if (c.status === "passed") {
         out.push(`${head}/>`);
         continue;
       }
+      const tag = c.status === "failed" ? "failure" : "error";
       out.push(`${head}>`);
-      if (r.status === "error") out.push(`      <error message="${xml(`not run: ${r.error}`)}" type="CompileError">${xml(diagnostics)}</error>`);
-      else {
-        const first = failureLines(f.checked.file, r.failures)[0] ?? "failed";
-        out.push(`      <failure message="${xml(first)}" type="AssertionError">${xml(failureLines(f.checked.file, r.failures).join("\n"))}</failure>`);
-      }
-      out.push("    </testcase>");
-    }
-    // A test file that does not parse has no tests: its diagnostics as one error.
-    if (rs.length === 0 && !f.checked.ok) {
-      out.push(`    <testcase name="${xml(f.checked.file)}" classname="${xml(f.checked.file.replace(/\.test\.flow$/, ""))}" file="${xml(f.checked.file)}" time="0.000">`);
-      out.push(`      <error message="the test file does not compile" type="CompileError">${xml(diagnostics)}</error>`);
+      out.push(`      <${tag} message="${xml(c.message ?? "")}" type="${c.status === "failed" ? "AssertionError" : "CompileError"}">${xml(c.text ?? "")}</${tag}>`);
       out.push("    </testcase>");
     }
     out.push("  </testsuite>");
