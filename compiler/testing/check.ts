@@ -125,9 +125,9 @@ export class Jobs {
   }
 }
 
-/** What `for "job.flow"` names, from a test file named `testFile`. */
-export function jobPaths(testFile: string, job: string): { path: string; shown: string } {
-  const path = resolve(dirname(resolve(testFile)), job);
+/** What `for "job.flow"` names, from a test file named `testFile` (relative to `cwd`). */
+export function jobPaths(testFile: string, job: string, cwd = process.cwd()): { path: string; shown: string } {
+  const path = resolve(dirname(resolve(cwd, testFile)), job);
   const shown = normalize(join(dirname(testFile), job));
   return { path, shown };
 }
@@ -191,12 +191,15 @@ function readFixtureFile(path: string, type: Type): { records: unknown[] } | { l
   }
 }
 
-/** Checks one test file's text; `jobs` is shared by the files of one run. */
-export function checkTestFile(text: string, file: string, jobs: Jobs): CheckedTestFile {
+/**
+ * Checks one test file's text; `jobs` is shared by the files of one run. `file` is the name
+ * messages give it, relative to `cwd` (where paths are resolved from).
+ */
+export function checkTestFile(text: string, file: string, jobs: Jobs, cwd = process.cwd()): CheckedTestFile {
   const parsed = parseTestFile(text, file);
   const diags = parsed.diagnostics;
   const fixtures = new Fixtures(diags);
-  const inputs = new Set<string>([resolve(file)]);
+  const inputs = new Set<string>([resolve(cwd, file)]);
   const sources = new Map<string, SourceFile>([[file, parsed.source]]);
   const jobErrors: Diagnostic[] = [];
   const reportedJobs = new Set<string>();
@@ -214,7 +217,7 @@ export function checkTestFile(text: string, file: string, jobs: Jobs): CheckedTe
       diags.warning("FLOW6008", decl.keyword, `test ${JSON.stringify(decl.name.value)} expects nothing: it passes whatever the job does`, { hints: ["add `expect <stream> [ … ]` or `expect state …`; `expect <stream> []` checks that a stream stays empty"] });
     }
 
-    const { path, shown } = jobPaths(file, decl.job.value);
+    const { path, shown } = jobPaths(file, decl.job.value, cwd);
     const job = jobs.get(path, shown);
     inputs.add(path);
     if ("error" in job) {
@@ -235,7 +238,7 @@ export function checkTestFile(text: string, file: string, jobs: Jobs): CheckedTe
     test.job = job;
     const fe = job.fe;
     const checked = fe.checked!;
-    const testDir = dirname(resolve(file));
+    const testDir = dirname(resolve(cwd, file));
 
     const givenAt = new Map<string, TA.Given>();
     const expectAt = new Map<string, TA.Expect>();
