@@ -90,6 +90,8 @@ export interface CheckedTestFile {
   inputs: string[];
   /** The sources of every file a diagnostic may point into, for rendering. */
   sources: SourceLookup;
+  /** The type each fixture value and record field name was read as (the language server's hover). */
+  valueTypes: Map<A.Expr | A.Ident, Type>;
 }
 
 /** The jobs of one run, each read and checked once, by absolute path. */
@@ -133,7 +135,7 @@ export function jobPaths(testFile: string, job: string, cwd = process.cwd()): { 
 }
 
 /** The element type of a stream the job names: a source, a `let`, or a `late:` stream. */
-function streamType(fe: FrontEnd, name: string): Type | null {
+export function streamType(fe: FrontEnd, name: string): Type | null {
   const c = fe.checked!;
   const src = c.sources.find((s) => s.name === name);
   if (src) return src.type;
@@ -143,14 +145,14 @@ function streamType(fe: FrontEnd, name: string): Type | null {
   return null;
 }
 
-function streamNames(fe: FrontEnd): string[] {
+export function streamNames(fe: FrontEnd): string[] {
   const c = fe.checked!;
   const late = [...c.lets, ...c.sinks].flatMap((p) => p.stages.flatMap((st) => (st.kind === "window" && st.window.late ? [st.window.late] : [])));
   return [...c.sources.map((s) => s.name), ...c.lets.map((l) => l.name), ...late];
 }
 
 /** A stateful operator's states by name, with their types (null: its state is not values per key). */
-function statesOf(st: StatefulStage | JoinInfo): { states: { name: string; type: Type }[]; key: Type | null } | { not: string } {
+export function statesOf(st: StatefulStage | JoinInfo): { states: { name: string; type: Type }[]; key: Type | null } | { not: string } {
   if ("leftAlias" in st) return { not: "a join keeps the elements of both sides, not values per key" };
   switch (st.kind) {
     case "process":
@@ -375,6 +377,7 @@ export function checkTestFile(text: string, file: string, jobs: Jobs, cwd = proc
     ok: !all.some((d) => d.severity === "error"),
     inputs: [...inputs],
     sources: (f) => sources.get(f),
+    valueTypes: fixtures.types,
   };
 }
 

@@ -60,11 +60,15 @@ function setField(out: Record<string, unknown>, name: string, value: unknown): v
 
 /** Reads fixture values of one test file, reporting to `diags`. */
 export class Fixtures {
+  /** The type each value (and each record field's name) was read as: the language server's hover. */
+  readonly types = new Map<A.Expr | A.Ident, Type>();
+
   constructor(private readonly diags: Diagnostics) {}
 
   /** The value of `e` as a `t`, or BAD (reported). `what` says where it stands, for hints. */
   value(e: A.Expr, t: Type, what: string): unknown {
     if (t.kind === "error") return BAD;
+    this.types.set(e, t);
     if (!this.isValue(e)) {
       this.diags.error("FLOW6002", e.span, `a fixture is a value, found ${e.kind === "Name" ? `the name \`${e.name}\`` : "an expression"}`, {
         label: `${what} must be written as a value`,
@@ -181,6 +185,7 @@ export class Fixtures {
         bad = true;
         continue;
       }
+      this.types.set(f.name, key);
       const v = this.value(f.value, value, what);
       if (v === BAD) bad = true;
       out.set(k, v);
@@ -199,7 +204,9 @@ export class Fixtures {
         continue;
       }
       given.set(f.name.name, f);
-      if (!t.fields.some((x) => x.name === f.name.name)) {
+      const field = t.fields.find((x) => x.name === f.name.name);
+      if (field) this.types.set(f.name, field.type);
+      if (!field) {
         this.diags.error("FLOW2007", f.name.span, `${typeToString(t)} has no field \`${f.name.name}\``, {
           hints: [closest(f.name.name, t.fields.map((x) => x.name)) ? `did you mean \`${closest(f.name.name, t.fields.map((x) => x.name))}\`?` : `${typeToString(t)} is ${recordShape(t)}`],
         });
