@@ -8,7 +8,11 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { checkTestFile, Jobs } from "../compiler/testing/check.js";
+import { loadForTest } from "../compiler/testing/load.js";
+import { parseTestFile } from "../compiler/testing/parse.js";
+import { readFixtureLists } from "../compiler/testing/values.js";
 import { FLOWC, flowc, ROOT, STACK_LINE, tempDir, writeFiles } from "./helpers.js";
 
 /** A job with a source, a stream no sink writes, a keyed running aggregate, a window and its late stream. */
@@ -307,6 +311,69 @@ describe("test files are checked like jobs", () => {
       const r = checkTestFile(t, join(dir, "m.test.flow"), jobs);
       for (const d of r.diagnostics) expect(d.span.line).toBeGreaterThanOrEqual(1);
       if (!r.ok) expect(r.diagnostics.some((d) => d.severity === "error")).toBe(true);
+    }
+  });
+});
+
+describe("fixture lists read without Ohm", () => {
+  const tree = (text: string, fast: boolean): string => {
+    const r = parseTestFile(text, "t.test.flow", { fast });
+    return JSON.stringify({ tree: r.tree, diagnostics: r.diagnostics.list });
+  };
+
+  it("give the tree Ohm gives, for every example's test file", () => {
+    for (const f of readdirSync(join(ROOT, "dsl-examples")).filter((x) => x.endsWith(".test.flow"))) {
+      const text = readFileSync(join(ROOT, "dsl-examples", f), "utf8");
+      const src = parseTestFile(text, f).source;
+      // Every list of these files is read by the short path.
+      expect(readFixtureLists(text, src).length, f).toBe((text.match(/\b(given|expect) \w+ (unordered )?\[/g) ?? []).length);
+      expect(tree(text, true), f).toBe(tree(text, false));
+    }
+  });
+
+  it("give the tree Ohm gives for any values, and leave what is not a value to Ohm", () => {
+    const word = fc.constantFrom("a", "at", "null_", "x1", "_y");
+    const leaf = fc.oneof(
+      fc.integer({ min: -1e6, max: 1e6 }).map(String),
+      fc.constantFrom("1_000", "2.5", "-0.5", "1e6", "2.5e-3", "5s", "250ms", "1h", "true", "false", "null", "9007199254740993", "1e999", "x", "1 + 2", "f(1)", '"a\\nb"', '"\\u{1F600}"', '"\\q"', "- 3", "--1", "[]", "{}", "{ a }"),
+      fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s)),
+    );
+    const value: fc.Arbitrary<string> = fc.letrec<{ v: string }>((tie) => ({
+      v: fc.oneof(
+        { depthSize: "small" },
+        leaf,
+        fc.array(tie("v"), { maxLength: 3 }).map((xs) => `[${xs.join(", ")}]`),
+        fc.array(fc.tuple(fc.oneof(word, fc.string({ maxLength: 4 }).map((s) => JSON.stringify(s))), tie("v")), { maxLength: 3 }).map((fs) => `{ ${fs.map(([k, v]) => `${k}: ${v}`).join(", ")} }`),
+      ),
+    })).v;
+    const entries = fc.array(fc.oneof(value, fc.constant("restart"), fc.constant("// c\n")), { maxLength: 5 }).map((xs) => xs.join(",\n    "));
+    let short = 0;
+    fc.assert(
+      fc.property(entries, entries, fc.boolean(), (given, expected, unordered) => {
+        const text = `test "t" for "j.flow" {\n  given s [${given}]\n  expect out ${unordered ? "unordered " : ""}[${expected},]\n}\n`;
+        if (readFixtureLists(text, parseTestFile("", "t.test.flow").source).length) short++;
+        expect(tree(text, true)).toBe(tree(text, false));
+      }),
+      { numRuns: 400 },
+    );
+    // The short path took a good part of them (the others hold something only Ohm reads).
+    expect(short).toBeGreaterThan(100);
+  });
+});
+
+describe("the module a test runs", () => {
+  it("type-checks for every example, with a probe on each of its streams (flowc test leaves that check to this test)", async () => {
+    const jobs = new Jobs();
+    for (const f of readdirSync(join(ROOT, "dsl-examples")).filter((x) => x.endsWith(".flow") && !x.endsWith(".test.flow"))) {
+      const job = jobs.get(join(ROOT, "dsl-examples", f), f);
+      if (!("fe" in job)) throw new Error(job.error);
+      const c = job.fe.checked!;
+      const late = [...c.lets, ...c.sinks].flatMap((p) => p.stages.flatMap((st) => (st.kind === "window" && st.window.late ? [st.window.late] : [])));
+      const streams = [...c.sources.map((s) => s.name), ...c.lets.map((l) => l.name), ...late];
+      // emit throws GeneratedCodeError when the module does not type-check.
+      const mod = await loadForTest(job, streams, { typeCheck: true });
+      expect([...mod.probes.keys()].sort(), f).toEqual([...streams].sort());
+      expect(mod.job.manifest.sinks.length, f).toBe(c.sinks.length + streams.length);
     }
   });
 });

@@ -62,11 +62,14 @@ function withProbes(c: CheckedProgram, streams: string[]): { checked: CheckedPro
 const RUNTIME_MODULES: Record<string, unknown> = { "@flowc/runtime/lib": lib, "@flowc/runtime/udf": udf };
 
 /** Compiles a job for tests, with probes on `streams`, and loads it into this process. */
-export async function loadForTest(job: JobUnderTest, streams: string[], timings?: Record<string, number>): Promise<TestModule> {
+export async function loadForTest(job: JobUnderTest, streams: string[], opts: { timings?: Record<string, number>; typeCheck?: boolean } = {}): Promise<TestModule> {
+  const { timings } = opts;
   const { checked, probes } = withProbes(job.fe.checked!, [...new Set(streams)].sort());
   const graph = plan(checked, job.shown);
   const { emit } = await import("../emit.js");
-  const { code } = await emit(graph, { sourceName: basename(job.shown), version: VERSION, ...(timings ? { timings } : {}) });
+  // The type check of generated code is the compiler's check of itself; `flowc compile`
+  // does it for the job's module, and the test suite for the modules with probes.
+  const { code } = await emit(graph, { sourceName: basename(job.shown), version: VERSION, typeCheck: opts.typeCheck ?? false, ...(timings ? { timings } : {}) });
   const t = performance.now();
   const esbuild = await import("esbuild");
   let out: string;
