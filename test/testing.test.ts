@@ -377,3 +377,16 @@ describe("the module a test runs", () => {
     }
   });
 });
+
+describe("a job's own bundle", () => {
+  it("is what it was: no probe sinks and none of the test harness, with a test file beside the job", async () => {
+    const dir = shop({ "shop.test.flow": PASSING });
+    const r = await flowc(["compile", "shop.flow", "-o", "dist", "--emit-ts"], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const bundle = readFileSync(join(dir, "dist", "shop.mjs"), "utf8");
+    const ts = readFileSync(join(dir, "dist", "shop.ts"), "utf8");
+    expect(ts).not.toContain("probe:");
+    expect((ts.match(/\$ctx\.sink\(/g) ?? []).length).toBe(2);
+    for (const name of ["GivenSource", "runJob", "checkpointedWatermark"]) expect(bundle, name).not.toContain(name);
+  });
+});
