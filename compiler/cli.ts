@@ -21,7 +21,8 @@ const HELP = `flowc ${VERSION}: compiles .flow stream jobs into self-contained N
 
 Usage:
   flowc compile <file.flow> [-o <dir>] [--emit-ts]   write <dir>/<job>.mjs (default dir: dist)
-  flowc check <file.flow> [--json]                   report errors and warnings, write nothing
+  flowc check <file.flow> [--json]                   report errors and warnings, write nothing (a test file:
+                                                     checked against its jobs)
   flowc check <file.flow> --against-savepoint <dir>  what restoring that savepoint into this job would do
   flowc run <file.flow> [-- <job args>]              compile to a temporary folder and run the job
   flowc graph <file.flow> [--format mermaid|dot]     draw the job graph (sources, operators, sinks)
@@ -162,7 +163,10 @@ function printDiagnostics(fe: FrontEnd): void {
 function oneFile(positionals: string[], command: string): string {
   if (positionals.length === 0) throw new UsageError(`${command} needs a .flow file: flowc ${command} <file.flow>`);
   if (positionals.length > 1) throw new UsageError(`${command} takes one .flow file, got ${positionals.length}: ${positionals.join(" ")}`);
-  return positionals[0]!;
+  const file = positionals[0]!;
+  // A test file is checked by `flowc check` and run by `flowc test`; the other commands take jobs.
+  if (command !== "check" && file.endsWith(".test.flow")) throw new UsageError(`${file} is a test file: run its tests with flowc test ${file}, or ${command} the job it tests`);
+  return file;
 }
 
 async function cmdCompile(args: string[]): Promise<number> {
@@ -185,7 +189,19 @@ async function cmdCompile(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-function cmdCheck(args: string[]): number {
+/** `flowc check x.test.flow`: the test file checked against its jobs, as `flowc test` does before running. */
+async function checkTests(text: string, file: string, json: boolean): Promise<number> {
+  const { checkTestFile, Jobs } = await import("./testing/check.js");
+  const r = checkTestFile(text, file, new Jobs());
+  if (json) process.stdout.write(JSON.stringify(r.diagnostics.map((d) => diagnosticToJson(d, r.sources)), null, 2) + "\n");
+  else {
+    if (r.diagnostics.length) process.stderr.write(renderDiagnostics(r.diagnostics, r.sources, wantsColor({ isTTY: stderrIsTTY() })));
+    if (r.ok) process.stderr.write(`${file}: ok (${r.tests.length} test${r.tests.length === 1 ? "" : "s"})\n`);
+  }
+  return r.ok ? EXIT.ok : EXIT.user;
+}
+
+async function cmdCheck(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { json: { type: "boolean" }, "against-savepoint": { type: "string" }, "allow-non-restored-state": { type: "boolean" } },
@@ -195,6 +211,10 @@ function cmdCheck(args: string[]): number {
   const file = oneFile(positionals, "check");
   const text = readSource(file);
   if (text === null) return EXIT.user;
+  if (file.endsWith(".test.flow")) {
+    if (values["against-savepoint"] !== undefined) throw new UsageError(`${file} is a test file: check the job it tests against a savepoint`);
+    return await checkTests(text, file, values.json ?? false);
+  }
   const fe = frontEnd(text, file);
   const against = values["against-savepoint"];
   if (against !== undefined) {
@@ -318,7 +338,7 @@ export async function main(argv: string[]): Promise<number> {
       case "compile":
         return await cmdCompile(rest);
       case "check":
-        return cmdCheck(rest);
+        return await cmdCheck(rest);
       case "run":
         return await cmdRun(rest);
       case "graph":

@@ -256,6 +256,20 @@ describe("flowc test", () => {
     expect(r.stdout).not.toContain("skip");
   });
 
+  it("flowc check checks a test file against its job; compile, run and graph refuse one (exit 2)", async () => {
+    const dir = shop({ "ok.test.flow": PASSING, "bad.test.flow": 'test "x" for "shop.flow" {\n  given orders [{ id: 1.5, customer: "a", amount: 1.0, ts: 0 }]\n  expect big []\n}\n' });
+    const ok = await flowc(["check", "ok.test.flow"], { cwd: dir });
+    expect([ok.exitCode, ok.stderr]).toEqual([0, "ok.test.flow: ok (3 tests)"]);
+    const bad = await flowc(["check", "bad.test.flow", "--json"], { cwd: dir });
+    expect(bad.exitCode).toBe(1);
+    expect(JSON.parse(bad.stdout)).toEqual([expect.objectContaining({ code: "FLOW3001", message: "expected int, found float (this is float)", file: "bad.test.flow", line: 2, column: 23 })]);
+    for (const command of ["compile", "run", "graph"]) {
+      const r = await flowc([command, "ok.test.flow"], { cwd: dir });
+      expect(r.exitCode, command).toBe(2);
+      expect(r.stderr, command).toContain("ok.test.flow is a test file: run its tests with flowc test ok.test.flow");
+    }
+  });
+
   it("keeps test, given and expect ordinary names in a job", async () => {
     const dir = tempDir("flowc-test-");
     writeFiles(dir, {

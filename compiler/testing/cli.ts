@@ -6,7 +6,7 @@
 // test file, a job, a fixture file or an imported TypeScript file changes.
 
 import { existsSync, readdirSync, readFileSync, statSync, watch, writeFileSync, type FSWatcher } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, normalize, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { renderDiagnostics } from "../diagnostics/render.js";
 import { TypeScriptFiles } from "../imports.js";
@@ -43,7 +43,7 @@ export function findTestFiles(paths: string[]): { files: string[]; folders: stri
       return;
     }
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const p = dir === "." ? e.name : join(dir, e.name);
+      const p = dir === "." ? e.name : normalize(join(dir, e.name));
       if (e.isDirectory() && !skipped(e.name)) walk(p);
       else if (e.isFile() && isTestFile(e.name)) files.add(p);
     }
@@ -51,7 +51,7 @@ export function findTestFiles(paths: string[]): { files: string[]; folders: stri
   for (const p of paths.length ? paths : ["."]) {
     if (!existsSync(p)) throw new TestUsageError(`${p}: no such file or folder`);
     if (statSync(p).isDirectory()) walk(p);
-    else if (isTestFile(p)) files.add(p);
+    else if (isTestFile(p)) files.add(normalize(p));
     else throw new TestUsageError(`${p} is not a test file: test files end in .test.flow (flowc check ${p} checks a job)`);
   }
   return { files: [...files].sort(), folders };
