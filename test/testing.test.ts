@@ -270,6 +270,16 @@ describe("flowc test", () => {
     }
   });
 
+  it("expects the state of an operator whose stream no sink reads", async () => {
+    const dir = tempDir("flowc-test-");
+    writeFiles(dir, {
+      "unread.flow": "job unread\nsource n: int = values([1])\nlet seen = n |> key_by(x => x % 2) |> aggregate(x => { k: key, c: count() })\nsink n -> stdout()\n",
+      "unread.test.flow": 'test "counts" for "unread.flow" {\n  given n [1, 2, 3]\n  expect state seen[1] { c: 2 }\n  expect state seen[0] { c: 1 }\n}\n',
+    });
+    const r = await flowc(["test"], { cwd: dir });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+  });
+
   it("keeps test, given and expect ordinary names in a job", async () => {
     const dir = tempDir("flowc-test-");
     writeFiles(dir, {

@@ -58,6 +58,8 @@ export interface ExpectedStream {
 
 export interface ExpectedState {
   uid: string;
+  /** The `let` stream the operator is part of (a test probes it, so that the operator runs even when no sink reads it). */
+  stream: string | null;
   /** The key's type (null: an operator on a plain stream, which has one state). */
   keyDesc: TypeDesc | null;
   key: unknown;
@@ -346,7 +348,8 @@ export function checkTestFile(text: string, file: string, jobs: Jobs, cwd = proc
         return;
       }
       stateAt.set(id, item);
-      const expected: ExpectedState = { uid, keyDesc: info.key ? toDesc(info.key) : null, key: key ?? null, span: item.span, fields: [] };
+      const owner = checked.lets.find((l) => l.stages.includes(stage as StatefulStage));
+      const expected: ExpectedState = { uid, stream: owner?.name ?? null, keyDesc: info.key ? toDesc(info.key) : null, key: key ?? null, span: item.span, fields: [] };
       const seen = new Set<string>();
       for (const f of item.fields) {
         const s = info.states.find((x) => x.name === f.name.name);

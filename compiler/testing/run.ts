@@ -108,7 +108,13 @@ function compareState(s: ExpectedState, job: JobModule, operators: Parameters<ty
 export async function runFiles(files: CheckedTestFile[], compiled = new CompiledJobs(), onResult?: (file: CheckedTestFile, r: TestResult) => void): Promise<FileResult[]> {
   // Every stream each job's tests expect, so that each job compiles once.
   const streams = new Map<string, string[]>();
-  for (const f of files) for (const t of f.tests) if (t.runnable && t.job) streams.set(t.job.path, [...(streams.get(t.job.path) ?? []), ...t.expects.map((e) => e.stream)]);
+  // (And the streams of the operators whose state they expect, which may feed no sink.)
+  for (const f of files) {
+    for (const t of f.tests) {
+      if (!t.runnable || !t.job) continue;
+      streams.set(t.job.path, [...(streams.get(t.job.path) ?? []), ...t.expects.map((e) => e.stream), ...t.states.flatMap((s) => (s.stream ? [s.stream] : []))]);
+    }
+  }
   const out: FileResult[] = [];
   for (const f of files) {
     const results: TestResult[] = [];
