@@ -84,6 +84,22 @@ describe("flowc lsp on test files", () => {
     expect(await diagnostics(testUri, 1)).toEqual([]);
   });
 
+  it("checks a test file again when its job changes on disk", async () => {
+    const before = published.get(testUri)?.length ?? 0;
+    const hover = async (): Promise<unknown> => rpc.sendRequest("textDocument/hover", { textDocument: { uri: testUri }, position: { line: 2, character: 10 } });
+    expect(await hover()).not.toBeNull();
+    writeFiles(dir, { "fraud.flow": JOB.replace("let alerts", "let warnings").replace("sink alerts", "sink warnings") });
+    // The test file's text is the same: the job's change alone makes a new analysis.
+    expect(await hover()).toBeNull();
+    await rpc.sendNotification("textDocument/didChange", { textDocument: { uri: testUri, version: 3 }, contentChanges: [{ text: TEST + "\n" }] });
+    const [d] = await diagnostics(testUri, before);
+    expect(d!.code).toBe("FLOW2001");
+    expect(d!.message).toMatch(/^job `fraud` has no stream `alerts`/);
+    writeFiles(dir, { "fraud.flow": JOB });
+    await rpc.sendNotification("textDocument/didChange", { textDocument: { uri: testUri, version: 4 }, contentChanges: [{ text: TEST }] });
+    expect(await diagnostics(testUri, before + 1)).toEqual([]);
+  });
+
   it("answers hover with a source's, a stream's, an operator's and a fixture field's type", async () => {
     const hover = async (line: number, character: number): Promise<string> => {
       const r = (await rpc.sendRequest("textDocument/hover", { textDocument: { uri: testUri }, position: { line, character } })) as { contents: { value: string } } | null;

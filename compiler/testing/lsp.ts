@@ -5,6 +5,7 @@
 // completion (sources after `given`, streams after `expect`, uids after `expect state`,
 // a state's names in its braces, and the words of a test).
 
+import { statSync } from "node:fs";
 import type * as A from "../ast.js";
 import type { JoinInfo, StatefulStage } from "../check/index.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -207,18 +208,28 @@ export class TestFileAnalysis {
   }
 }
 
-/** The analyses of open test files, by document. */
+/** When each file was last changed (0: it cannot be read). */
+function stamps(paths: string[]): number[] {
+  return paths.map((p) => {
+    try {
+      return statSync(p).mtimeMs;
+    } catch {
+      return 0;
+    }
+  });
+}
+
+/** The analyses of open test files, by document: made again when the text or a file it read (a job, a fixture) changes. */
 export class TestFiles {
-  private readonly byUri = new Map<string, TestFileAnalysis>();
+  private readonly byUri = new Map<string, { a: TestFileAnalysis; stamps: number[] }>();
 
   constructor(private readonly typeScriptFiles: TypeScriptFiles) {}
 
   analysis(uri: string, path: string, text: string): TestFileAnalysis {
-    let a = this.byUri.get(uri);
-    if (!a || a.text !== text) {
-      a = new TestFileAnalysis(text, path, this.typeScriptFiles);
-      this.byUri.set(uri, a);
-    }
+    const known = this.byUri.get(uri);
+    if (known && known.a.text === text && stamps(known.a.checked.inputs).every((t, i) => t === known.stamps[i])) return known.a;
+    const a = new TestFileAnalysis(text, path, this.typeScriptFiles);
+    this.byUri.set(uri, { a, stamps: stamps(a.checked.inputs) });
     return a;
   }
 
