@@ -122,9 +122,9 @@ async function watchAndRun(paths: string[], reporter: "default" | "junit", out: 
     if (running) return;
     running = true;
     const what = [...changed].map((p) => relative(process.cwd(), p) || p);
-    // An imported TypeScript file or fixture may have changed: compile jobs again (a job's
-    // own text is part of the cache's key).
-    if (what.some((p) => !p.endsWith(".flow"))) compiled = new CompiledJobs();
+    // An imported TypeScript file changed: compile the jobs again (a job's own text is part
+    // of the cache's key, and fixtures are read by the check).
+    if (what.some((p) => /\.[cm]?[jt]s$/.test(p))) compiled = new CompiledJobs();
     changed = new Set();
     io.stdout(`\n${"─".repeat(8)} ${what.join(", ")} changed: running again\n\n`);
     try {
