@@ -1,7 +1,7 @@
 // `npm run bench`: compiled flowc jobs against hand-written TypeScript baselines with the
 // same semantics, in the same run, on the same machine: the Nexmark queries (with RxJS
 // versions too, bench/nexmark/), the jobs in bench/jobs/, the jsonl file source, keyed state
-// memory, checkpoints and the compiler's cold start. Prints tables and writes
+// memory, checkpoints, the compiler's cold start and `flowc test` (bench/testing.mjs). Prints tables and writes
 // bench/results/latest.json. Timings are wall-clock times of whole processes (node start
 // included for every side), best of N interleaved runs; stdout goes to /dev/null.
 // `-- --quick`: fewer events and one run of each, in under two minutes.
@@ -11,6 +11,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { build, bundle, here, outputHash, root, timeRun } from "./common.mjs";
 import { compileQuery, nexmarkTable, runNexmark } from "./nexmark/run.mjs";
+import { benchTests, testingTable } from "./testing.mjs";
 
 mkdirSync(build, { recursive: true });
 const quick = process.argv.includes("--quick");
@@ -159,6 +160,10 @@ for (let i = 0; i < (quick ? 1 : 3); i++) {
   cold.push(Number(process.hrtime.bigint() - t) / 1e6);
 }
 
+// 7. flowc test: 50 tests against 5 jobs in one process, against a job process per test.
+log("flowc test");
+const testing = benchTests({ runs, log });
+
 console.log(`Nexmark (${fmt(NEXMARK_EVENTS)} events per query; best of ${runs} run(s); peak RSS of the best run)\n`);
 console.log(nexmarkTable(nexmark));
 console.log(
@@ -188,6 +193,7 @@ console.log(
   ].join("\n"),
 );
 console.log(`\nflowc compile of dsl-examples/running_sum.flow (whole process): ${cold.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(", ")}`);
+console.log(`\n${testingTable(testing)}`);
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
 console.log(`machine: ${machine}; best of ${runs} run(s) each`);
 mkdirSync(join(here, "results"), { recursive: true });
@@ -204,6 +210,7 @@ writeFileSync(
       keyed_state_bytes_per_key: bytesPerKey,
       checkpoints: { ...chk, q5: q5Cost, keyedCount100k: countCost },
       compile_running_sum_ms: cold,
+      flowc_test: testing,
     },
     null,
     2,

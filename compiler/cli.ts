@@ -21,7 +21,8 @@ const HELP = `flowc ${VERSION}: compiles .flow stream jobs into self-contained N
 
 Usage:
   flowc compile <file.flow> [-o <dir>] [--emit-ts]   write <dir>/<job>.mjs (default dir: dist)
-  flowc check <file.flow> [--json]                   report errors and warnings, write nothing
+  flowc check <file.flow> [--json]                   report errors and warnings, write nothing (a test file:
+                                                     checked against its jobs)
   flowc check <file.flow> --against-savepoint <dir>  what restoring that savepoint into this job would do
   flowc run <file.flow> [-q] [-- <job args>]         compile to a temporary folder and run the job; on a
                                                      terminal, with a live status line (-q, --quiet: without)
@@ -30,6 +31,11 @@ Usage:
                                                      take a savepoint of a running job; prints its path
   flowc savepoint inspect <dir> [--json] [--dump <uid>.<state>]
                                                      what a savepoint holds; one state's keys and values
+  flowc test [files or folders…] [--reporter junit --out <file>] [--watch]
+                                                     run the tests of *.test.flow files (default: all below
+                                                     the working directory); docs/testing.md
+  flowc types <file.flow> [-o <file.ts>]             the job's records and state as TypeScript types,
+                                                     for the JavaScript API (flowc/testing)
   flowc lsp                                          the language server (LSP over stdio), for editors
   flowc --help | --version
 
@@ -45,11 +51,14 @@ Options:
                         (--savepoint-dir); relative to that root
   --token <t>           savepoint: the job's admin token (else FLOWC_ADMIN_TOKEN)
   --token-file <f>      savepoint: the token is the first line of <f>
+  --reporter junit      test: also write the results as JUnit XML (to --out <file>, else stdout)
+  --out <file>          test: the JUnit XML file; types (also -o): the .ts file to write
+  --watch               test: run again whenever a test file, a job or a fixture changes
   -h, --help            this help
   -v, --version         the version
 
 The bundle runs with plain node: node dist/<job>.mjs --help lists its own options.
-Exit codes: 0 ok, 1 errors in the .flow file or a failing job, 2 usage error, 70 internal error.
+Exit codes: 0 ok, 1 errors in the .flow file, a failing job or a failing test, 2 usage error, 70 internal error.
 `;
 
 class UsageError extends Error {}
@@ -156,7 +165,10 @@ function printDiagnostics(fe: FrontEnd): void {
 function oneFile(positionals: string[], command: string): string {
   if (positionals.length === 0) throw new UsageError(`${command} needs a .flow file: flowc ${command} <file.flow>`);
   if (positionals.length > 1) throw new UsageError(`${command} takes one .flow file, got ${positionals.length}: ${positionals.join(" ")}`);
-  return positionals[0]!;
+  const file = positionals[0]!;
+  // A test file is checked by `flowc check` and run by `flowc test`; the other commands take jobs.
+  if (command !== "check" && file.endsWith(".test.flow")) throw new UsageError(`${file} is a test file: run its tests with flowc test ${file}, or ${command} the job it tests`);
+  return file;
 }
 
 async function cmdCompile(args: string[]): Promise<number> {
@@ -179,7 +191,19 @@ async function cmdCompile(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-function cmdCheck(args: string[]): number {
+/** `flowc check x.test.flow`: the test file checked against its jobs, as `flowc test` does before running. */
+async function checkTests(text: string, file: string, json: boolean): Promise<number> {
+  const { checkTestFile, Jobs } = await import("./testing/check.js");
+  const r = checkTestFile(text, file, new Jobs());
+  if (json) process.stdout.write(JSON.stringify(r.diagnostics.map((d) => diagnosticToJson(d, r.sources)), null, 2) + "\n");
+  else {
+    if (r.diagnostics.length) process.stderr.write(renderDiagnostics(r.diagnostics, r.sources, wantsColor({ isTTY: stderrIsTTY() })));
+    if (r.ok) process.stderr.write(`${file}: ok (${r.tests.length} test${r.tests.length === 1 ? "" : "s"})\n`);
+  }
+  return r.ok ? EXIT.ok : EXIT.user;
+}
+
+async function cmdCheck(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { json: { type: "boolean" }, "against-savepoint": { type: "string" }, "allow-non-restored-state": { type: "boolean" } },
@@ -189,6 +213,10 @@ function cmdCheck(args: string[]): number {
   const file = oneFile(positionals, "check");
   const text = readSource(file);
   if (text === null) return EXIT.user;
+  if (file.endsWith(".test.flow")) {
+    if (values["against-savepoint"] !== undefined) throw new UsageError(`${file} is a test file: check the job it tests against a savepoint`);
+    return await checkTests(text, file, values.json ?? false);
+  }
   const fe = frontEnd(text, file);
   const against = values["against-savepoint"];
   if (against !== undefined) {
@@ -282,6 +310,18 @@ async function cmdSavepoint(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+async function cmdTest(args: string[], command: "test" | "types" = "test"): Promise<number> {
+  // The test runner (and the runtime it runs jobs on) loads only for these commands.
+  const { testCommand, typesCommand, TestUsageError } = await import("./testing/cli.js");
+  try {
+    const io = { stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s), color: wantsColor({ isTTY: fromMain ? false : process.stdout.isTTY === true }) };
+    return command === "types" ? typesCommand(args, io) : await testCommand(args, io);
+  } catch (e) {
+    if (e instanceof TestUsageError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const [command, ...rest] = argv;
@@ -302,7 +342,7 @@ export async function main(argv: string[]): Promise<number> {
       case "compile":
         return await cmdCompile(rest);
       case "check":
-        return cmdCheck(rest);
+        return await cmdCheck(rest);
       case "run":
         return await cmdRun(rest);
       case "graph":
@@ -317,8 +357,12 @@ export async function main(argv: string[]): Promise<number> {
       }
       case "savepoint":
         return await cmdSavepoint(rest);
+      case "test":
+        return await cmdTest(rest);
+      case "types":
+        return await cmdTest(rest, "types");
       default:
-        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph, savepoint and lsp`);
+        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph, test, types, savepoint and lsp`);
     }
   } catch (e) {
     if (e instanceof UserError) {
@@ -330,7 +374,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     // Nesting the main thread's stack cannot hold (but the limits allow): again, with more stack.
-    if (isStackOverflow(e) && isMainThread && ["compile", "check", "run", "graph"].includes(argv[0]!)) return await inWorker(argv, { stdin: false });
+    if (isStackOverflow(e) && isMainThread && (["compile", "check", "run", "graph"].includes(argv[0]!) || (argv[0] === "test" && !argv.includes("--watch")))) return await inWorker(argv, { stdin: false });
     process.stderr.write(internalError(e));
     return EXIT.internal;
   }

@@ -11,6 +11,7 @@
 //   names after `|>`, connectors after `source … =` and `->`, streams, types, the fields of
 //   a record after `.`, the names in scope in an expression, otherwise keywords, built-ins
 //   and the names in the file.
+// - test files (`*.test.flow`): the same, from the test checker (compiler/testing/lsp.ts).
 
 import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -21,6 +22,7 @@ import {
   ProposedFeatures,
   TextDocuments,
   TextDocumentSyncKind,
+  CompletionItemKind,
   type CompletionItem,
   type Connection,
   type Diagnostic as LspDiagnostic,
@@ -37,6 +39,8 @@ import { isStateful } from "./plan.js";
 import { completionAt } from "./completion.js";
 import { SINKS, SOURCES } from "./connectors/index.js";
 import { stripOptional, typeToString, recordShape, type Type } from "./types.js";
+import { isTestFile } from "./testing/parse.js";
+import { TestFiles, type TestFileAnalysis } from "./testing/lsp.js";
 import { VERSION } from "./version.js";
 
 interface Analysis {
@@ -107,6 +111,8 @@ export class FlowLanguageServer {
   private readonly lastGood = new Map<string, Analysis>();
   /** Imported TypeScript files, read again when they change. */
   private readonly typeScriptFiles = new TypeScriptFiles();
+  /** Test files (`*.test.flow`): checked against their jobs by testing/lsp.ts. */
+  private readonly tests = new TestFiles(this.typeScriptFiles);
 
   constructor(private readonly conn: Connection) {
     conn.onInitialize(() => ({
@@ -123,6 +129,7 @@ export class FlowLanguageServer {
     this.docs.onDidClose((e) => {
       this.analyses.delete(e.document.uri);
       this.lastGood.delete(e.document.uri);
+      this.tests.close(e.document.uri);
       void conn.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
     });
     conn.onHover((p) => this.hover(p.textDocument.uri, p.position));
@@ -143,10 +150,18 @@ export class FlowLanguageServer {
     return a;
   }
 
+  /** A test file's analysis, or null for a job. */
+  private testFile(uri: string): TestFileAnalysis | null {
+    const doc = this.docs.get(uri);
+    if (!doc || !isTestFile(pathOf(uri))) return null;
+    return this.tests.analysis(uri, pathOf(uri), doc.getText());
+  }
+
   private validate(doc: TextDocument): void {
-    let a: Analysis;
+    let a: Pick<Analysis, "fe">;
     try {
-      a = this.analysis(doc.uri)!;
+      const test = this.testFile(doc.uri);
+      a = test ? { fe: { diagnostics: test.diagnostics } as FrontEnd } : this.analysis(doc.uri)!;
     } catch (e) {
       // A compiler bug: say so in the editor instead of failing silently.
       void this.conn.sendDiagnostics({ uri: doc.uri, diagnostics: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }, severity: DiagnosticSeverity.Error, source: "flowc", message: `internal compiler error: ${(e as Error).message} (please report it with this file)` }] });
@@ -200,6 +215,11 @@ export class FlowLanguageServer {
   }
 
   hover(uri: string, pos: { line: number; character: number }): Hover | null {
+    const test = this.testFile(uri);
+    if (test) {
+      const text = test.hover(this.offsetOf(uri, pos));
+      return text === null ? null : { contents: code(text) };
+    }
     const a = this.analysis(uri);
     const checked = a?.fe.checked;
     if (!a || !checked) return null;
@@ -258,6 +278,11 @@ export class FlowLanguageServer {
   }
 
   definition(uri: string, pos: { line: number; character: number }): Location | null {
+    const test = this.testFile(uri);
+    if (test) {
+      const place = test.definition(this.offsetOf(uri, pos));
+      return place ? { uri: pathToFileURL(place.path).href, range: { start: place.start, end: place.end } } : null;
+    }
     const a = this.analysis(uri);
     const checked = a?.fe.checked;
     if (!a || !checked) return null;
@@ -300,10 +325,14 @@ export class FlowLanguageServer {
   complete(uri: string, pos: { line: number; character: number }): CompletionItem[] {
     const doc = this.docs.get(uri);
     if (!doc) return [];
+    const test = this.testFile(uri);
+    if (test) return test.complete(doc.offsetAt(pos)).map((c) => ({ label: c.label, kind: TEST_COMPLETION_KINDS[c.kind], ...(c.detail ? { detail: c.detail } : {}) }));
     const last = this.analyses.get(uri)?.fe.checked ?? this.lastGood.get(uri)?.fe.checked ?? null;
     return completionAt(doc.getText(), pathOf(uri), doc.offsetAt(pos), { baseDir: baseDirOf(uri), last, typeScriptFiles: this.typeScriptFiles });
   }
 }
+
+const TEST_COMPLETION_KINDS = { source: CompletionItemKind.Variable, stream: CompletionItemKind.Variable, operator: CompletionItemKind.Class, state: CompletionItemKind.Field, keyword: CompletionItemKind.Keyword } as const;
 
 function bindingText(b: Binding): string {
   switch (b.kind) {

@@ -25,7 +25,7 @@ export interface ParseResult {
  * `original`, which maps an offset in the text Ohm parsed to the offset in the source (the
  * pieces of a parse by declaration each set their own). One per `parse` call.
  */
-interface ParseContext {
+export interface ParseContext {
   src: SourceFile;
   diags: Diagnostics;
   original: (offset: number) => number;
@@ -33,6 +33,11 @@ interface ParseContext {
 
 /** The `ast` operation for one parse: the semantic actions, closed over its context. */
 function semanticsFor(cx: ParseContext) {
+  return grammar.createSemantics().addOperation<unknown>("ast", flowActions(cx));
+}
+
+/** The semantic actions of the job grammar for one parse (test files extend them: testing/parse.ts). */
+export function flowActions(cx: ParseContext): FlowActionDict<unknown> {
   function spanOf(node: OhmNode): A.Span {
     const { startIdx, endIdx } = node.source;
     return cx.src.span(cx.original(startIdx), cx.original(endIdx));
@@ -451,12 +456,12 @@ function semanticsFor(cx: ParseContext) {
     },
   };
 
-  return grammar.createSemantics().addOperation<unknown>("ast", actions);
+  return actions;
 }
 
 type Failures = { getText(): string; isDescription(): boolean; isFluffy(): boolean }[];
 
-function expectations(match: MatchResult): { text: string; description: boolean }[] {
+export function expectations(match: MatchResult): { text: string; description: boolean }[] {
   const failures = (match as unknown as { getRightmostFailures(): Failures }).getRightmostFailures();
   return failures.filter((f) => !f.isFluffy()).map((f) => ({ text: f.getText(), description: f.isDescription() }));
 }

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { frontEnd } from "../compiler/compile.js";
 import { catalogue } from "../compiler/diagnostics/catalogue.js";
 import { renderDiagnostics } from "../compiler/diagnostics/render.js";
+import { checkTestFile, Jobs } from "../compiler/testing/check.js";
 import { diagnose, ROOT } from "./helpers.js";
 
 const dir = join(ROOT, "test", "golden", "errors");
@@ -29,14 +30,36 @@ describe("golden diagnostics", () => {
   });
 
   it("every compile-time code in the catalogue has a golden case", () => {
-    const covered = new Set(cases.map((c) => c.slice(0, 8)));
+    const covered = new Set([...cases, ...testCases].map((c) => c.slice(0, 8)));
     const compileTime = Object.keys(catalogue).filter((c) => !c.startsWith("FLOW5"));
     expect(compileTime.filter((c) => !covered.has(c))).toEqual([]);
   });
 });
 
+// Test files (`*.test.flow`): one folder per case under test/golden/tests/, holding the test
+// file (its first line `// fail: FLOWnnnn` or `// warn: …`), the job it tests and any fixture
+// files; the rendered diagnostics are snapshotted as expected.txt.
+const testsDir = join(ROOT, "test", "golden", "tests");
+const testCases = readdirSync(testsDir).sort();
+
+describe("golden diagnostics of test files", () => {
+  it.each(testCases)("%s reports its code with the snapshotted message", async (name) => {
+    const dir = join(testsDir, name);
+    const file = readdirSync(dir).find((f) => f.endsWith(".test.flow"))!;
+    const text = readFileSync(join(dir, file), "utf8");
+    const [, kind, code] = /^\/\/ (fail|warn): (FLOW\d{4})/.exec(text) ?? [];
+    expect(code, "first line must be // fail: FLOWnnnn (or // warn: for a warning)").toBeDefined();
+    const r = checkTestFile(text, file, new Jobs(), dir);
+    expect(r.ok).toBe(kind === "warn");
+    expect(r.diagnostics.map((d) => d.code)).toContain(code);
+    const rendered = renderDiagnostics(r.diagnostics, r.sources, false);
+    expect(rendered).not.toMatch(/internal/);
+    await expect(rendered).toMatchFileSnapshot(join(dir, "expected.txt"));
+  });
+});
+
 describe("the examples", () => {
-  const examples = readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".flow"));
+  const examples = readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".flow") && !f.endsWith(".test.flow"));
   it.each(examples)("%s checks without diagnostics", (name) => {
     const fe = frontEnd(readFileSync(join(ROOT, "dsl-examples", name), "utf8"), name);
     expect(renderDiagnostics(fe.diagnostics, () => fe.source)).toBe("\n");

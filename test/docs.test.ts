@@ -10,12 +10,21 @@ import { ROOT } from "./helpers.js";
 
 const errorsDir = join(ROOT, "test", "golden", "errors");
 const runtimeDir = join(ROOT, "test", "golden", "runtime");
+const testsDir = join(ROOT, "test", "golden", "tests");
 
 function example(code: string): { source: string; message: string; files: { name: string; text: string }[] } | null {
   const compile = readdirSync(errorsDir).find((f) => f.startsWith(code) && f.endsWith(".flow"));
   if (compile) {
     const source = readFileSync(join(errorsDir, compile), "utf8");
     return { source, message: readFileSync(join(errorsDir, compile.replace(/\.flow$/, ".txt")), "utf8"), files: [] };
+  }
+  // A test file's case: the test file, then the job it tests and its fixture files.
+  const test = readdirSync(testsDir).find((f) => f.startsWith(code));
+  if (test) {
+    const dir = join(testsDir, test);
+    const file = readdirSync(dir).find((f) => f.endsWith(".test.flow"))!;
+    const files = readdirSync(dir).filter((f) => f !== file && f !== "expected.txt").map((name) => ({ name, text: readFileSync(join(dir, name), "utf8") }));
+    return { source: readFileSync(join(dir, file), "utf8"), message: readFileSync(join(dir, "expected.txt"), "utf8"), files };
   }
   const runtime = readdirSync(runtimeDir).find((f) => f.startsWith(code));
   if (runtime) {
@@ -39,7 +48,8 @@ function render(): string {
     "Every error and warning flowc prints carries a stable code. `FLOW1xxx` are syntax errors, `2xxx` names,",
     "`3xxx` types, `4xxx` plans and policies, `9xxx` features not supported yet: all reported by",
     "`flowc check` and `flowc compile` with the file, line and column. `FLOW5xxx` are reported by a running",
-    "job. `flowc check --json` gives the same diagnostics as JSON records.",
+    "job. `FLOW6xxx` are about test files (`*.test.flow`), reported by `flowc test` and the language server",
+    "([testing.md](testing.md)). `flowc check --json` gives the same diagnostics as JSON records.",
     "",
     "A character that would not show in a message of `flowc check` or `compile` — a byte order mark, a",
     "zero-width space or joiner, a bidirectional control, a control character, a space other than the plain",

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { compile } from "../compiler/compile.js";
 import { ROOT, runBundle, tempDir } from "./helpers.js";
 
-const examples = readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".flow")).map((f) => f.replace(/\.flow$/, "")).sort();
+const examples = readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".flow") && !f.endsWith(".test.flow")).map((f) => f.replace(/\.flow$/, "")).sort();
 
 describe("examples", () => {
   it("include the running sum, a keyed word count and a fraud alert with a process block", () => {

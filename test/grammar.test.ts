@@ -36,3 +36,30 @@ describe("grammar examples in flow.ohm", () => {
     });
   }
 });
+
+// The grammar of test files extends flow.ohm: its own rules carry examples too, matched by
+// the extended grammar (which holds flow.ohm's rules as they are).
+const testSource = readFileSync(join(ROOT, "compiler", "grammar", "flow-test.ohm"), "utf8");
+const testGrammar = ohm.grammar(testSource, ohm.grammars(source));
+const testExamples = extractExamples(testSource);
+const testDefined = [...testSource.matchAll(/^\s{2}([A-Za-z_]\w*)\s*(\+?=)(?!=)/gm)].map((m) => m[1]!);
+
+describe("grammar examples in flow-test.ohm", () => {
+  it("has examples to check, and names the job's keywords only in its own rules", () => {
+    expect(testExamples.length).toBeGreaterThan(40);
+    // `test`, `given`, `expect`, `unordered` stay ordinary names in jobs: flow.ohm does not reserve them.
+    for (const word of ["test", "given", "expect", "unordered"]) expect(grammar.match(`job j\nlet ${word} = x\nsink ${word} -> stdout()`).succeeded(), word).toBe(true);
+  });
+
+  it.each(testDefined)("rule %s has at least one example that must match", (rule) => {
+    expect(testExamples.some((e) => e.rule === rule && e.shouldMatch)).toBe(true);
+  });
+
+  for (const ex of testExamples) {
+    const verb = ex.shouldMatch ? "matches" : "rejects";
+    it(`${ex.rule} ${verb} ${JSON.stringify(ex.example)}`, () => {
+      const m = testGrammar.match(ex.example, ex.rule);
+      expect(m.succeeded(), m.failed() ? m.shortMessage : "matched").toBe(ex.shouldMatch);
+    });
+  }
+});

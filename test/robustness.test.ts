@@ -12,7 +12,7 @@ import { renderDiagnostics } from "../compiler/diagnostics/render.js";
 import { ROOT } from "./helpers.js";
 
 const sources = [
-  ...readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".flow")).map((f) => readFileSync(join(ROOT, "dsl-examples", f), "utf8")),
+  ...readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".flow") && !f.endsWith(".test.flow")).map((f) => readFileSync(join(ROOT, "dsl-examples", f), "utf8")),
   ...readdirSync(join(ROOT, "test", "golden", "errors")).filter((f) => f.endsWith(".flow")).map((f) => readFileSync(join(ROOT, "test", "golden", "errors", f), "utf8")),
 ];
 

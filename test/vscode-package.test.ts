@@ -19,7 +19,7 @@ describe("the VS Code extension", () => {
     // A zip: its central directory names every file in plain text.
     const zip = readFileSync(vsix);
     expect(zip.subarray(0, 2).toString()).toBe("PK");
-    for (const f of ["extension.vsixmanifest", "extension/package.json", "extension/syntaxes/flow.tmLanguage.json", "extension/language-configuration.json", "extension/out/extension.js", "extension/LICENSE.txt"]) {
+    for (const f of ["extension.vsixmanifest", "extension/package.json", "extension/syntaxes/flow.tmLanguage.json", "extension/syntaxes/flow-test.tmLanguage.json", "extension/language-configuration.json", "extension/out/extension.js", "extension/LICENSE.txt"]) {
       expect(zip.includes(Buffer.from(f)), f).toBe(true);
     }
     expect(zip.includes(Buffer.from("extension/src/"))).toBe(false);

@@ -1,6 +1,8 @@
 // The one catalogue of diagnostic codes. Codes are stable: a code, once released, keeps its
 // meaning. FLOW1xxx syntax, 2xxx names, 3xxx types, 4xxx plan and policy, 5xxx runtime,
-// 9xxx not supported yet. test/golden/errors/ holds one case per code.
+// 6xxx test files (`*.test.flow`: what only a test can get wrong; a test file's misspelt
+// name or mistyped value reuses the job's codes, FLOW2001, FLOW3001, …), 9xxx not supported
+// yet. test/golden/errors/ holds one case per code (test/golden/tests/ for 6xxx).
 
 export interface CatalogueEntry {
   /** A short name for the class of mistake. */
@@ -74,6 +76,15 @@ export const catalogue = {
   FLOW5011: { title: "paths collide at run time", summary: "Before anything is written, the job found two of its files to be one: an output that is an input or another output through a symbolic or hard link, or a checkpoint folder that is, contains or lies inside an input or output file.", fix: "Give every sink and dead-letter file a file of its own, and keep checkpoints in a folder of their own (`--checkpoint-dir` or `storage`)." },
   FLOW5012: { title: "not a checkpoint folder", summary: "The checkpoint folder is not one this job can trust: its `FORMAT` file holds something else or another format version, it holds checkpoints without a `FORMAT` file, or it holds files flowc did not write. The job refuses to start rather than overwrite or delete them.", fix: "Start over with `--fresh` if it is this job's folder (its checkpoints are deleted and its file sinks replaced), or point `--checkpoint-dir` (or `storage`) at an empty or new folder." },
   FLOW5013: { title: "integer out of range", summary: "An int result (`+`, `-`, `*`, a `sum`, `+=` or `-=`; also on timestamps and durations) or `floor`, `ceil` or `round` of a float falls outside ±(2^53 − 1), where ints stop being exact. The job stops rather than go on with a rounded number; the message names the operation and its `.flow` location.", fix: "Compute in float where exactness does not matter (`x * 1.0`), or keep the values smaller (a narrower unit, a modulus); check a float before converting it, e.g. `if abs(x) < 1e15 then round(x) else 0`." },
+
+  FLOW6001: { title: "cannot use the tested job", summary: "A test's `for \"job.flow\"` names a file that cannot be read, is not a job (a test file, a folder), or is a job with errors, so its tests cannot be checked or run. The path is relative to the test file.", fix: "Fix the path (relative to the test file), or fix the job's own errors, which are listed with it." },
+  FLOW6002: { title: "not a fixture value", summary: "A given or expected record, a state's value or a state's key is written as an expression (a name, a call, arithmetic); fixtures are values: literals, records, lists and `null`.", fix: "Write the value itself: `1500` rather than `1000 + 500`, a record literal rather than a name." },
+  FLOW6003: { title: "not a timestamp", summary: "A string stands where a timestamp is expected, but it is not an RFC 3339 date and time. A timestamp is integer milliseconds since the epoch, or a string such as \"2024-05-01T12:00:00Z\".", fix: "Write the time as integer milliseconds, or as an RFC 3339 string with a date, a time and an offset (`Z` or `+02:00`)." },
+  FLOW6004: { title: "given or expected twice", summary: "A test gives one source twice, or expects one stream (or one operator's key) twice.", fix: "Put all of the source's records into one `given`, and all of a stream's into one `expect`." },
+  FLOW6005: { title: "state cannot be expected", summary: "`expect state` names an operator whose state is not a value per key (a window, join or dedup keeps runtime structures: expect their output instead), gives a key to an operator on a plain stream, or leaves out the key of a keyed one.", fix: "Expect the operator's output stream instead, or write the key as its `key_by` makes it (`expect state uid[\"a\"] { … }`; no brackets for a global aggregate)." },
+  FLOW6006: { title: "bad fixture file", summary: "A `given … from \"path\"` or `expect … from \"path\"` file cannot be read, or one of its records does not fit the stream's type; the message names its line and field. Paths are relative to the test file; `.csv` files are read as csv, others as JSON lines.", fix: "Fix the path or the record the message names." },
+  FLOW6007: { title: "duplicate test name", summary: "Two tests of one file have the same name; reports (and JUnit XML) tell tests apart by name.", fix: "Give each test of a file its own name." },
+  FLOW6008: { title: "test expects nothing", summary: "A test has no `expect`: it passes whatever the job does (a warning).", fix: "Add `expect <stream> [ … ]` or `expect state …`; to check that a stream stays empty, `expect <stream> []`." },
 
   FLOW9001: { title: "not supported yet", summary: "The construct is part of the language but this version of flowc does not implement it yet.", fix: "Leave the construct out for now; the message says what the job can do instead where there is an alternative." },
 } as const satisfies Record<string, CatalogueEntry>;

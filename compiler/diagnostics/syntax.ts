@@ -94,7 +94,8 @@ export function unclosedBrackets(text: string, end: number): { char: string; at:
   return stack;
 }
 
-export function reportSyntaxError(diags: Diagnostics, src: SourceFile, pos: number, items: Expectation[]): void {
+/** `startHint`: what the file starts with, for an error at its start (test files differ). */
+export function reportSyntaxError(diags: Diagnostics, src: SourceFile, pos: number, items: Expectation[], startHint = "a .flow file starts with `job <name>`"): void {
   const text = src.text;
   const found = foundAt(text, pos);
   const texts = new Set(items.map((i) => i.text));
@@ -115,7 +116,7 @@ export function reportSyntaxError(diags: Diagnostics, src: SourceFile, pos: numb
     const near = closest(word, expectedKeywords);
     if (near) hints.push(`did you mean \`${near}\`?`);
   }
-  if (pos === 0 || /^\s*(\/\/[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*$/.test(text.slice(0, pos))) hints.push("a .flow file starts with `job <name>`");
+  if (pos === 0 || /^\s*(\/\/[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*$/.test(text.slice(0, pos))) hints.push(startHint);
   if (/^=(?![=>])/.test(rest) && texts.has("==")) hints.push("to compare, write `==`; `=` assigns, in process blocks only");
   if (/^&&|^\|\|/.test(rest)) hints.push("write `and` / `or` for logic");
   if (/^!(?!=)/.test(rest)) hints.push("write `not x` for negation");

@@ -1,5 +1,6 @@
 // The VS Code side of flowc: starts `flowc lsp` (the compiler's own language server, over
-// stdio) for .flow files. Highlighting comes from syntaxes/flow.tmLanguage.json.
+// stdio) for .flow files and test files (.test.flow). Highlighting comes from
+// syntaxes/flow.tmLanguage.json and, for test files, syntaxes/flow-test.tmLanguage.json.
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +23,8 @@ function flowcCommand(): string {
 export async function activate(context: ExtensionContext): Promise<void> {
   const run: Executable = { command: flowcCommand(), args: ["lsp"], transport: TransportKind.stdio };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: "file", language: "flow" }, { scheme: "untitled", language: "flow" }],
+    // Jobs, and their tests (`*.test.flow`, the language flow-test): the server tells them apart by name.
+    documentSelector: [{ scheme: "file", language: "flow" }, { scheme: "untitled", language: "flow" }, { scheme: "file", language: "flow-test" }],
     synchronize: { fileEvents: workspace.createFileSystemWatcher("**/*.{flow,ts}") },
   };
   client = new LanguageClient("flowc", "flowc language server", { run, debug: run }, clientOptions);
