@@ -120,6 +120,14 @@ sink q -> stdout(format: "csv")
     expect(scopeOf("let x = true ?? null", "null")).toBe("constant.language.null.flow");
   });
 
+  it("highlights every built-in function of compiler/builtins.ts, the math functions included", async () => {
+    const { AGGREGATES, BUILTINS } = await import("../compiler/builtins.js");
+    for (const f of [...BUILTINS, ...AGGREGATES]) expect(scopeOf(`let x = ${f}(1)`, f), f).toBe("support.function.builtin.flow");
+    expect(scopeOf("let x = sqrt(pow(a, 2))", "pow")).toBe("support.function.builtin.flow");
+    // A name that is only a math function's prefix is not one.
+    expect(scopeOf("let x = lnx(1)", "lnx")).toBe("entity.name.function.call.flow");
+  });
+
   const examples = readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".flow")).sort();
   it.each(examples)("tokenizes %s (snapshot of token | scope rows)", async (file) => {
     const rows = tokens(readFileSync(join(ROOT, "dsl-examples", file), "utf8")).map((t) => `${t.text} | ${t.scope}`);
