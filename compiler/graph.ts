@@ -39,7 +39,7 @@ function boxOf(n: GraphNode, ops: OperatorManifest[]): Box {
       return { id, shape: "chain", lines: n.stages.length ? [n.stages.map((s) => s.kind).join(" → ")] : ["union"] };
     case "operator": {
       const st = n.stage;
-      const kind = st.kind === "aggregate" && st.window ? "window aggregate" : st.kind;
+      const kind = st.kind === "aggregate" && st.window ? (st.window.kind === "count" ? "count window aggregate" : "window aggregate") : st.kind;
       return { id, shape: "operator", lines: [`${kind} ${n.uid}`, ...state(n.uid)] };
     }
     case "join":

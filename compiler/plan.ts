@@ -215,12 +215,13 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     }
     if (n.kind !== "operator") continue;
     const windowed = n.stage.kind === "aggregate" && n.stage.window !== null;
+    const counted = n.stage.kind === "aggregate" && n.stage.window?.kind === "count";
     const st = n.stage;
     const spec = st.kind === "aggregate" && st.window ? `${showWindow(st.window)}${st.window.allowedLateness ? `, allowed_lateness: ${showMs(st.window.allowedLateness)}` : ""}` : st.kind === "dedup" ? `within: ${showMs(st.within)}` : null;
     const process = st.kind === "process" ? st : null;
     operators.push({
       uid: n.uid,
-      kind: windowed ? "window" : st.kind,
+      kind: counted ? "count_window" : windowed ? "window" : st.kind,
       key: n.input.key ? toDesc(n.input.key) : null,
       states: stateLayout(st),
       spec,
@@ -253,6 +254,9 @@ export function stateLayout(st: StatefulStage): { name: string; type: TypeDesc }
     case "reduce":
       return [{ name: "acc", type: toDesc(T.optional(st.input.elem)) }];
     case "aggregate":
+      // A sliding count window keeps each key's last n elements (its aggregate is computed
+      // from them when it fires); other windows and running aggregates, the accumulators.
+      if (st.window?.kind === "count" && st.window.every !== st.window.size) return [{ name: "elements", type: toDesc(T.list(st.input.elem)) }];
       return st.aggs.map((a) => ({ name: a.stateName, type: toDesc(accumulatorType(a)) }));
     case "dedup":
       return [{ name: "kept", type: toDesc(T.list(T.timestamp)) }];
@@ -266,7 +270,8 @@ export function showMs(ms: number): string {
   return `${ms}ms`;
 }
 
-function showWindow(w: { kind: "tumbling" | "sliding" | "session"; size: number; every: number }): string {
+function showWindow(w: { kind: "tumbling" | "sliding" | "session" | "count"; size: number; every: number }): string {
+  if (w.kind === "count") return w.every === w.size ? `count(${w.size})` : `count(${w.size}, every: ${w.every})`;
   return w.kind === "tumbling" ? `tumbling(${showMs(w.size)})` : w.kind === "sliding" ? `sliding(${showMs(w.size)}, every: ${showMs(w.every)})` : `session(gap: ${showMs(w.size)})`;
 }
 

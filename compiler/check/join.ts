@@ -92,7 +92,8 @@ export function checkJoin(cx: CheckContext, j: A.Join): JoinInfo {
   if (j.bound?.kind === "Within") spec = { kind: "interval", within: j.bound.duration.kind === "Duration" ? j.bound.duration.ms : 0, window: null };
   else if (j.bound?.kind === "JoinWindow") {
     const w = windowSpec(cx, j.bound.spec);
-    spec = { kind: "window", within: 0, window: w ? { kind: w.kind, size: w.size, every: w.every } : null };
+    // (Without `counts`, windowSpec gives time windows only.)
+    spec = { kind: "window", within: 0, window: w && w.kind !== "count" ? { kind: w.kind, size: w.size, every: w.every } : null };
   }
   const output: StreamType = { elem, key: null, time, window: null };
   return { join: j, left: j.left.stream.name, right: j.right.stream.name, leftAlias: a, rightAlias: b, keys, keyType, spec, output };

@@ -59,10 +59,11 @@ export interface StreamType {
 }
 
 export interface WindowInfo {
-  kind: "tumbling" | "sliding" | "session";
-  /** Size (tumbling, sliding) or gap (session), in ms. */
+  /** `count`: a count window (`count(n)`, `count(n, every: m)`), in arrival order, not event time. */
+  kind: "tumbling" | "sliding" | "session" | "count";
+  /** Size (tumbling, sliding) or gap (session), in ms; count: the elements per window. */
   size: number;
-  /** sliding: the slide, in ms. */
+  /** sliding: the slide, in ms; count: fires every this many elements (the size, for `count(n)`). */
   every: number;
   allowedLateness: number;
   /** The stream of elements too late for every window (`late: name`). */

@@ -2,7 +2,7 @@
 // state and hands out the sinks. Windows, timers, joins and dedup come from the factories
 // the bundle holds (only those its job uses: runtime/time/table.ts).
 
-import type { DedupHandle, EmitFn, JobContext, JoinHandle, JoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
+import type { CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, JoinHandle, JoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
 import type { Sink } from "../connectors/contract.js";
 import type { OperatorFactories, StatefulOperator } from "../operator.js";
 import { GlobalStateStore, KeyedStateStore } from "../state.js";
@@ -37,6 +37,10 @@ export class Context implements JobContext {
 
   window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowHandle {
     return this.add(this.factory("window")(uid, spec, agg, emit, late));
+  }
+
+  countWindow<S extends StateObject>(uid: string, spec: CountWindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn): CountWindowHandle {
+    return this.add(this.factory("countWindow")(uid, spec, agg, emit));
   }
 
   timers(uid: string): TimersHandle {

@@ -101,8 +101,8 @@ export class JoinOperator extends RowOperator {
     return all;
   }
 
-  /** Elements held, over all keys (for tests of bounded state). */
-  get held(): number {
+  /** Elements held, over all keys (the admin endpoint's `entries`). */
+  override get held(): number {
     let n = 0;
     for (const g of this.allGroups()) n += g.sides[0].items.length + g.sides[1].items.length;
     for (const list of this.sessions.values()) for (const s of list) n += s.sides[0].items.length + s.sides[1].items.length;

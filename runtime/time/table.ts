@@ -8,6 +8,7 @@ import type { OperatorFactories } from "../operator.js";
 
 export const OPERATOR_MODULES = {
   window: "time/windows",
+  countWindow: "time/count-window",
   timers: "time/timers",
   join: "time/join",
   dedup: "time/dedup",
@@ -15,6 +16,7 @@ export const OPERATOR_MODULES = {
 
 const NEEDS: Record<keyof OperatorFactories, (op: OperatorManifest) => boolean> = {
   window: (op) => op.kind === "window",
+  countWindow: (op) => op.kind === "count_window",
   // A process block with `timer at` or a state ttl (the manifest's `timers`).
   timers: (op) => op.timers,
   join: (op) => op.kind === "join",
