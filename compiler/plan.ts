@@ -123,7 +123,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
       const j = p.join;
       const side = (t: Type): StreamType => ({ elem: t, key: null, time: j.output.time, window: null });
       const uid = uidOf(j);
-      const node = add<Extract<GraphNode, { kind: "join" }>>({ kind: "join", label: uid, uid, input: j.output, join: j, left: side(j.leftAlias.type), right: side(j.rightAlias.type), output: j.output });
+      const node = add<Extract<GraphNode, { kind: "join" }>>({ kind: "join", label: uid, uid, input: j.output, join: j, left: side(j.leftElem.type), right: side(j.rightElem.type), output: j.output });
       connect(producerOf(j.left), node.id);
       connect(producerOf(j.right), node.id);
       current = { id: node.id, port: "main" };
@@ -208,9 +208,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
   const operators: OperatorManifest[] = [];
   for (const n of ordered) {
     if (n.kind === "join") {
-      const sp = n.join.spec;
-      const spec = sp.kind === "interval" ? `within ${showMs(sp.within)}` : sp.kind === "window" && sp.window ? `window ${showWindow(sp.window)}` : "unbounded";
-      operators.push({ uid: n.uid, kind: "join", key: toDesc(n.join.keyType), states: [{ name: "left", type: toDesc(T.list(n.join.leftAlias.type)) }, { name: "right", type: toDesc(T.list(n.join.rightAlias.type)) }], spec, timers: false, ttl: [] });
+      operators.push(joinManifest(n.uid, n.join));
       continue;
     }
     if (n.kind !== "operator") continue;
@@ -244,6 +242,27 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     eventTime: checked.sources.some((s) => s.eventTime !== null),
     checked,
   };
+}
+
+/** A join's manifest entry: its spec as written (and which sides are outer), its state. */
+function joinManifest(uid: string, j: JoinInfo): OperatorManifest {
+  const sp = j.spec;
+  const l = j.leftElem.type;
+  const r = j.rightElem.type;
+  if (j.temporal) {
+    const probe = j.temporal.probe === 0 ? j.leftElem : j.rightElem;
+    const versioned = j.temporal.probe === 0 ? r : l;
+    const outer = (j.temporal.probe === 0 ? j.rightAlias : j.leftAlias).type.kind === "optional" ? ", outer" : "";
+    // Event time: per key the versions a probe can still meet, and the probes waiting for the
+    // versioned side's watermark; by arrival: per key the latest version.
+    const states = j.temporal.eventTime
+      ? [{ name: "versions", type: toDesc(T.list(versioned)) }, { name: "waiting", type: toDesc(T.list(probe.type)) }]
+      : [{ name: "version", type: toDesc(T.optional(versioned)) }];
+    return { uid, kind: "temporal_join", key: toDesc(j.keyType), states, spec: `as of ${probe.name} (${j.temporal.eventTime ? "event time" : "arrival order"}${outer})`, timers: false, ttl: [] };
+  }
+  let spec = sp.kind === "interval" ? `within ${showMs(sp.within)}` : sp.kind === "window" && sp.window ? `window ${showWindow(sp.window)}` : "unbounded";
+  if (sp.unmatched) spec += sp.unmatched[0] && sp.unmatched[1] ? " (full outer)" : sp.unmatched[0] ? " (left outer)" : " (right outer)";
+  return { uid, kind: "join", key: toDesc(j.keyType), states: [{ name: "left", type: toDesc(T.list(l)) }, { name: "right", type: toDesc(T.list(r)) }], spec, timers: false, ttl: [] };
 }
 
 /** The state an operator keeps, by name and type: what a savepoint stores. */
@@ -384,7 +403,7 @@ export function describeGraph(g: JobGraph): string {
         lines.push(`#${n.id} ${n.stage.kind === "aggregate" && n.stage.window ? `window ${n.stage.window.kind} aggregate` : n.stage.kind} uid=${n.uid}${n.input.key ? " keyed" : ""}${outs}`);
         break;
       case "join":
-        lines.push(`#${n.id} join ${n.join.spec.kind} uid=${n.uid}${outs}`);
+        lines.push(`#${n.id} join ${n.join.spec.kind}${n.join.spec.unmatched ? " outer" : ""} uid=${n.uid}${outs}`);
         break;
       case "sink":
         lines.push(`#${n.id} sink ${n.sink.connector?.kind}${outs}`);

@@ -153,6 +153,18 @@ export interface JoinSpec {
   kind: "interval" | "window" | "unbounded";
   within: number;
   window: { kind: "tumbling" | "sliding" | "session"; size: number; every: number } | null;
+  /** Outer joins: whether the left and the right side's unmatched elements come out, with null for the other side. */
+  unmatched?: [boolean, boolean];
+}
+
+/** A temporal join (`as of x`). */
+export interface TemporalJoinSpec {
+  /** The probe side (0 left, 1 right): each of its elements looks up the other side's version. */
+  probe: number;
+  /** Versions current at the probe's event time (both sides have event time), or the latest that arrived before it. */
+  eventTime: boolean;
+  /** The versioned side is optional: a probe without a version comes out with null. */
+  unmatched: boolean;
 }
 
 export interface JoinHandle {
@@ -215,6 +227,7 @@ export interface JobContext {
   /** Event-time timers (and state ttl) of a process block. */
   timers(uid: string): TimersHandle;
   join(uid: string, spec: JoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle;
+  temporalJoin(uid: string, spec: TemporalJoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle;
   dedup(uid: string, within: number): DedupHandle;
 }
 

@@ -6,7 +6,7 @@
 // are written from those rows. Elements and watermarks reach operators from generated code,
 // through the handles of runtime/api.ts.
 
-import type { CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JoinHandle, JoinSpec, MapKey, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "./api.js";
+import type { CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JoinHandle, JoinSpec, TemporalJoinSpec, MapKey, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "./api.js";
 import { decodeSnapshot, encodeSnapshot } from "./checkpoint/snapshot.js";
 import { keyOf } from "./lib.js";
 
@@ -155,5 +155,6 @@ export interface OperatorFactories {
   countWindow?: <S extends StateObject>(uid: string, spec: CountWindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn) => CountWindowHandle & StatefulOperator;
   timers?: (uid: string) => TimersHandle & StatefulOperator;
   join?: (uid: string, spec: JoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn) => JoinHandle & StatefulOperator;
+  temporalJoin?: (uid: string, spec: TemporalJoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn) => JoinHandle & StatefulOperator;
   dedup?: (uid: string, within: number) => DedupHandle & StatefulOperator;
 }

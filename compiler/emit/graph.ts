@@ -415,6 +415,12 @@ class GraphCode {
     ], true));
     const emitNames = new Names(["$v", "$k", "$t"]);
     const emit = n.f.createArrowFunction(undefined, undefined, ["$v", "$k", "$t"].map((p) => n.f.createParameterDeclaration(undefined, undefined, p, undefined, p === "$t" ? n.f.createKeywordTypeNode(this.K.NumberKeyword) : n.f.createKeywordTypeNode(this.K.UnknownKeyword))), undefined, n.f.createToken(this.K.EqualsGreaterThanToken), n.f.createBlock(this.forward(node, n.f.createAsExpression(n.id("$v"), gen.tsType(j.output.elem)), n.undef(), emitNames, n.id("$t")), true));
+    if (j.temporal) {
+      // The versioned side is optional: probes without a version come out with null.
+      const unmatched = (j.temporal.probe === 0 ? j.rightAlias : j.leftAlias).type.kind === "optional";
+      const spec = n.literal({ probe: j.temporal.probe, eventTime: j.temporal.eventTime, unmatched });
+      return [n.constDecl(this.obj(`join:${node.uid}`, `${node.uid}$join`), n.call(n.prop(n.id("$ctx"), "temporalJoin"), [n.str(node.uid), spec, select, emit]))];
+    }
     return [n.constDecl(this.obj(`join:${node.uid}`, `${node.uid}$join`), n.call(n.prop(n.id("$ctx"), "join"), [n.str(node.uid), n.literal(j.spec), select, emit]))];
   }
 
@@ -459,7 +465,7 @@ class GraphCode {
         const joinObj = this.objectNames.get(`join:${node.uid}`)!;
         for (const side of [0, 1] as const) {
           const senv: Env = { vars: new Map(), names: new Names(["$in", "$k", "$ts", "$key"]) };
-          const alias = side === 0 ? j.leftAlias : j.rightAlias;
+          const alias = side === 0 ? j.leftElem : j.rightElem;
           const p = this.gen.bindLocal(alias, senv);
           const keyExprs = j.keys.map((k) => this.gen.expr(side === 0 ? k.left : k.right, senv));
           const key = keyExprs.length === 1 ? keyExprs[0]! : n.object(keyExprs.map((e, i) => [`k${i}`, e]));

@@ -11,6 +11,7 @@ export const OPERATOR_MODULES = {
   countWindow: "time/count-window",
   timers: "time/timers",
   join: "time/join",
+  temporalJoin: "time/temporal-join",
   dedup: "time/dedup",
 } as const satisfies Record<keyof OperatorFactories, string>;
 
@@ -20,6 +21,7 @@ const NEEDS: Record<keyof OperatorFactories, (op: OperatorManifest) => boolean> 
   // A process block with `timer at` or a state ttl (the manifest's `timers`).
   timers: (op) => op.timers,
   join: (op) => op.kind === "join",
+  temporalJoin: (op) => op.kind === "temporal_join",
   dedup: (op) => op.kind === "dedup",
 };
 
