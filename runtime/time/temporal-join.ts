@@ -3,11 +3,14 @@
 // is joined with the version of the other side (c) for its key that was current at o's time.
 //
 // - In event time (both sides have it): the version with the greatest time <= o's time; of
-//   versions with equal times, the one that arrived last. An o waits until the versioned
-//   side's watermark reaches its time, so that no version it could meet is still to come;
-//   the o's one watermark step releases go out by their time, then in arrival order. An o
-//   that arrives when that watermark has already reached its time is joined at once, with
-//   the versions still kept.
+//   versions with equal times, the one that arrived last. An o waits until no version it
+//   could meet is still to come: until the versioned side's watermark passes its time. (The
+//   reference says "reaches"; but an element at exactly the watermark is on time — the
+//   watermark is the largest time minus the delay, without Flink's extra millisecond — so
+//   at "reaches" a version with o's very time may still arrive, and the answer would not
+//   be final.) The o's one watermark step releases go out by their time, then in arrival
+//   order. An o that arrives behind that watermark is joined at once, with the versions
+//   still kept.
 // - By arrival (otherwise): the latest version that arrived before o, as a Kafka Streams
 //   stream–table join. With several sources the merge order is deterministic (LANGUAGE.md,
 //   "Determinism"), so this is too.
@@ -125,7 +128,7 @@ export class TemporalJoinOperator extends RowOperator {
       if (ts <= w) this.pruneKey(k);
       return;
     }
-    if (!this.spec.eventTime || ts <= this.versionWatermark) {
+    if (!this.spec.eventTime || ts < this.versionWatermark) {
       this.probeNow(mk, key, x, ts);
       return;
     }
@@ -186,7 +189,7 @@ export class TemporalJoinOperator extends RowOperator {
     if (w > this.wms[side]!) this.wms[side] = w;
     if (this.spec.eventTime) {
       const vw = this.versionWatermark;
-      for (let p = this.waiting.peek(); p && p.ts <= vw; p = this.waiting.peek()) {
+      for (let p = this.waiting.peek(); p && p.ts < vw; p = this.waiting.peek()) {
         this.waiting.pop();
         const k = this.keys.get(p.mk)!;
         const probe = k.waiting.shift()!;
