@@ -4,10 +4,16 @@
 // the latest c that arrived before o. Outputs are compared with reference models written
 // from those rules, and with hand-worked examples.
 
-import { readFileSync } from "node:fs";
+import type { ResultPromise } from "execa";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { compileAndRun, diagnose, lines } from "./helpers.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { compileAndRun, compileIn, diagnose, lines, startWithAdmin, tempDir } from "./helpers.js";
+
+const children: ResultPromise[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === undefined) c.kill("SIGKILL");
+});
 
 function random(seed: number): () => number {
   let s = seed;
@@ -177,5 +183,69 @@ sink j -> stdout()
     expect(diagnose(job("join orders? as o, customers as c on o.cust == c.id as of o select { name: c.name }"))).toMatch(/error\[FLOW4016\]: the probe side of a temporal join \(`as of o`\) cannot be optional[\s\S]*hint: to keep `o`s without a version, make the other side optional: `customers\? as c`/);
     // `of` is not reserved: a name like any other.
     expect(diagnose(job("join orders as of, customers as c on of.cust == c.id as of of select { name: c.name }"))).toBe("");
+  });
+});
+
+describe("the state of temporal and outer joins is bounded", () => {
+  it("1M versions over 1k keys: the joins' keys and held versions (/status) stay bounded while they run and after", async () => {
+    // Versions: 1,000,000 of them, one per ms, key x % 1000. Probes: 2,000, one every 500 ms.
+    // A temporal join keeps per key the newest version at or below the versions' watermark
+    // (and newer ones: none here, the watermark follows the versions closely): at most 1,000.
+    // A left outer interval join of the versions with the probes keeps a version until the
+    // join's watermark passes its time + 50ms; that watermark is the smaller of its inputs',
+    // and the probes' moves every 500 ms: some 550 at a time. A third source, a followed file
+    // that idles, keeps the job running once the others ended, so /status can be read then.
+    const dir = tempDir("flowc-bounded-tj-");
+    writeFileSync(join(dir, "tick.jsonl"), "");
+    const bundle = await compileIn(
+      dir,
+      `job bounded
+type T = { ts: timestamp }
+source versions: int = sequence(from: 1, to: 1000000) event_time(x => x)
+source probes: int = sequence(from: 1, to: 2000) event_time(x => x * 500)
+source tick: T = file("tick.jsonl", follow: true) event_time(t => t.ts) idle 100ms
+let vs = versions |> map(x => { k: x % 1000, v: x, ts: x })
+let ps = probes |> map(x => { k: x % 1000, ts: x * 500 })
+let current = join ps as p, vs as v on p.k == v.k as of p select { k: p.k, v: v.v }
+let unmatched = join vs as v, ps? as p on v.k == p.k within 50ms select { v: v.v, p: p?.ts }
+sink current |> filter(c => c.k == 0) -> file("out/current.jsonl")
+sink unmatched |> filter(u => u.p != null) -> file("out/matched.jsonl")
+sink tick -> file("out/tick.jsonl")
+`,
+    );
+    const job = await startWithAdmin(bundle, dir, { started: children });
+    type Op = { uid: string; keys: number; entries: number | null; recordsIn: number };
+    type Status = { sources: { records: number }[]; operators: Op[] };
+    const peak = { current: { keys: 0, entries: 0 }, unmatched: { keys: 0, entries: 0 } };
+    let samples = 0;
+    let st: Status;
+    for (;;) {
+      st = (await (await fetch(`${job.url}/status`)).json()) as Status;
+      for (const uid of ["current", "unmatched"] as const) {
+        const op = st.operators.find((o) => o.uid === uid)!;
+        peak[uid].keys = Math.max(peak[uid].keys, op.keys);
+        peak[uid].entries = Math.max(peak[uid].entries, op.entries ?? 0);
+      }
+      samples++;
+      if (st.sources[0]!.records === 1_000_000 && st.sources[1]!.records === 2000) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(samples).toBeGreaterThan(3);
+    const current = st.operators.find((o) => o.uid === "current")!;
+    const unmatched = st.operators.find((o) => o.uid === "unmatched")!;
+    expect(unmatched.recordsIn).toBe(1_002_000);
+    // After a million versions: one per key, all of them at or below the watermark.
+    expect(current.keys).toBeLessThanOrEqual(1000);
+    expect(current.entries).toBeLessThanOrEqual(1000);
+    expect(unmatched.entries).toBe(0);
+    // While it ran: never more than the keys plus what was in flight.
+    expect(peak.current.keys).toBeLessThanOrEqual(1000);
+    expect(peak.current.entries).toBeLessThanOrEqual(1100);
+    expect(peak.unmatched.entries).toBeLessThanOrEqual(600);
+    expect(peak.unmatched.keys).toBeLessThanOrEqual(600);
+    job.child.kill("SIGTERM");
+    expect((await job.child).exitCode).toBe(0);
+    // The probes found their versions: probe k=0 at 500000 ms is x = 1000 (k 0), value 500000.
+    expect(lines(readFileSync(join(dir, "out", "current.jsonl"), "utf8"))).toContain('{"k":0,"v":500000}');
   });
 });
