@@ -43,7 +43,7 @@ function boxOf(n: GraphNode, ops: OperatorManifest[]): Box {
       return { id, shape: "operator", lines: [`${kind} ${n.uid}`, ...state(n.uid)] };
     }
     case "join":
-      return { id, shape: "operator", lines: [`join ${n.uid}`, ...state(n.uid)] };
+      return { id, shape: "operator", lines: [`${n.join.temporal ? "temporal join" : "join"} ${n.uid}`, ...state(n.uid)] };
     case "sink":
       return { id, shape: "sink", lines: [`sink ${n.index}: ${connectorText(n.sink.connector as { kind: string; path?: string })}`] };
   }
