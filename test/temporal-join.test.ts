@@ -46,8 +46,8 @@ describe("temporal joins in event time", () => {
     const probes: Probe[] = Array.from({ length: 900 }, (_, i) => ({ o: i, cust: Math.floor(rnd() * 25), ts: (t += Math.floor(rnd() * 3) * 450) }));
     // The model: per probe, of the versions of its key at or before its time, the latest
     // time; of equal times, the one later in the versions' file (it arrives later).
-    const model = (outer: boolean) =>
-      probes.flatMap((p) => {
+    const model = (outer: boolean): { o: number; v: number | null }[] =>
+      probes.flatMap((p): { o: number; v: number | null }[] => {
         let best: Version | null = null;
         for (const v of versions) if (v.id === p.cust && v.ts <= p.ts && (best === null || v.ts >= best.ts)) best = v;
         return best ? [{ o: p.o, v: best.v }] : outer ? [{ o: p.o, v: null }] : [];
@@ -64,7 +64,7 @@ sink outer -> file("out/outer.jsonl")
 `, { "o.jsonl": jsonl(probes), "c.jsonl": jsonl(versions) });
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
-    const read = (f: string) => lines(readFileSync(join(r.dir, "out", f), "utf8")).map((l) => ({ v: null, ...(JSON.parse(l) as object) }));
+    const read = (f: string) => lines(readFileSync(join(r.dir, "out", f), "utf8")).map((l) => ({ v: null, ...(JSON.parse(l) as { o: number; v?: number }) }));
     const byOrder = (a: { o: number }, b: { o: number }) => a.o - b.o;
     const inner = model(false);
     const outer = model(true);
