@@ -92,6 +92,8 @@ export class JoinOperator extends RowOperator {
 
   /** Outer joins: whether the left and the right side's unmatched elements come out. */
   private readonly unmatched: [boolean, boolean];
+  /** Outer joins: the unmatched elements one window end releases (one list, reused). */
+  private readonly released: { item: Item; side: number; key: unknown }[] = [];
   private readonly outer: boolean;
 
   constructor(
@@ -236,9 +238,9 @@ export class JoinOperator extends RowOperator {
   }
 
   private fireSessions(w: number): void {
-    /** Outer joins: the unmatched elements of the sessions ending at `end`, released after their pairs. */
+    // Outer joins: the unmatched elements of the sessions ending at `end`, released after their pairs.
     let end = NaN;
-    const released: { item: Item; side: number; key: unknown }[] = [];
+    const released = this.released;
     for (let p = this.sessionsToFire.peek(); p && p.end <= w; p = this.sessionsToFire.peek()) {
       this.sessionsToFire.pop();
       const s = p.s;
@@ -299,7 +301,7 @@ export class JoinOperator extends RowOperator {
     this.wm = next;
     if (this.spec.window?.kind === "session") this.fireSessions(next);
     else if (this.spec.kind === "window") {
-      const released: { item: Item; side: number; key: unknown }[] = [];
+      const released = this.released;
       for (let end = this.endsToFire.peek(); end !== undefined && end <= next; end = this.endsToFire.peek()) {
         this.endsToFire.pop();
         const b = this.byEnd.get(end)!;
