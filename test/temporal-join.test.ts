@@ -214,7 +214,7 @@ sink tick -> file("out/tick.jsonl")
 `,
     );
     const job = await startWithAdmin(bundle, dir, { started: children });
-    type Op = { uid: string; keys: number; entries: number | null; recordsIn: number };
+    type Op = { uid: string; keys: number; entries?: number; recordsIn: number };
     type Status = { sources: { records: number }[]; operators: Op[] };
     const peak = { current: { keys: 0, entries: 0 }, unmatched: { keys: 0, entries: 0 } };
     let samples = 0;
@@ -243,6 +243,10 @@ sink tick -> file("out/tick.jsonl")
     expect(peak.current.entries).toBeLessThanOrEqual(1100);
     expect(peak.unmatched.entries).toBeLessThanOrEqual(600);
     expect(peak.unmatched.keys).toBeLessThanOrEqual(600);
+    // The same figures as metrics.
+    const metrics = await (await fetch(`${job.url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^flowc_state_entries\\{[^}]*operator="current"[^}]*\\} ${current.entries}$`, "m"));
+    expect(metrics).toMatch(/^flowc_state_keys\{[^}]*operator="current"[^}]*\} \d+$/m);
     job.child.kill("SIGTERM");
     expect((await job.child).exitCode).toBe(0);
     // The probes found their versions: probe k=0 at 500000 ms is x = 1000 (k 0), value 500000.
