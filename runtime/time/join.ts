@@ -48,8 +48,8 @@ interface Item {
   ts: number;
   seq: number;
   x: unknown;
-  /** Outer joins: it met an element of the other side. */
-  matched: boolean;
+  /** Outer joins only: it met an element of the other side (inner joins' items stay three fields). */
+  matched?: boolean;
 }
 
 interface Side {
@@ -160,7 +160,7 @@ export class JoinOperator extends RowOperator {
 
   /** An element of the left (side 0) or right (side 1) input. */
   element(side: number, x: unknown, mk: MapKey, key: unknown, ts: number): void {
-    const item: Item = { ts, seq: this.seq++, x, matched: false };
+    const item: Item = this.outer ? { ts, seq: this.seq++, x, matched: false } : { ts, seq: this.seq++, x };
     if (this.spec.window?.kind === "session") {
       this.sessionElement(side, item, mk, key);
       return;
@@ -193,7 +193,7 @@ export class JoinOperator extends RowOperator {
     const other = g.sides[1 - side]!.items;
     for (const o of other) {
       if (this.spec.kind === "unbounded" || Math.abs(o.ts - ts) <= d) {
-        o.matched = item.matched = true;
+        if (this.outer) o.matched = item.matched = true;
         this.emit(this.pair(side, x, o.x), key, Math.max(ts, o.ts));
       }
     }
@@ -404,7 +404,7 @@ export class JoinOperator extends RowOperator {
     const bySeq = new Map<number, Item>();
     const item = ([ts, seq, x, matched]: [number, number, unknown, boolean?]): Item => {
       let it = bySeq.get(seq);
-      if (!it) bySeq.set(seq, (it = { ts, seq, x, matched: matched === true }));
+      if (!it) bySeq.set(seq, (it = this.outer ? { ts, seq, x, matched: matched === true } : { ts, seq, x }));
       return it;
     };
     const items = (sides: [number, number, unknown, boolean?][][]): [Side, Side] => sides.map((list) => ({ items: list.map(item) })) as [Side, Side];
