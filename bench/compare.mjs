@@ -2,7 +2,7 @@
 // flowc checkout (the "before", e.g. `git worktree add /tmp/before main && (cd /tmp/before &&
 // npm ci)`) and by this one, run interleaved on the same machine.
 //
-//   node bench/compare.mjs <before-checkout> [--runs N] [--starts N] [--events N] [--queries q5,q8]
+//   node bench/compare.mjs <before-checkout> [--runs N] [--starts N] [--events N] [--queries q5,q8] [--jobs keyed_count,…]
 //
 // 1. Start-up: dsl-examples/running_sum.flow, each bundle's size and N cold starts of
 //    `node running_sum.mjs` (a new process each, stdout to /dev/null), before and after in
@@ -10,6 +10,8 @@
 //    started and closed again: the embedded chunk is inflated and evaluated).
 // 2. Nexmark: each query of bench/nexmark/queries/ for `--events` events, compiled by both;
 //    both must print the same bytes; then best of `--runs` interleaved runs each.
+// 3. The other benchmark jobs that need no input file (bench/jobs/: the keyed running
+//    count, sliding and tumbling windows), the same way (`--jobs none` leaves them out).
 // Prints markdown tables (bench/README.md, "Before and after").
 import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -18,9 +20,9 @@ import { parseArgs } from "node:util";
 import { build, outputHash, root, timeRun } from "./common.mjs";
 import { QUERIES } from "./nexmark/run.mjs";
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: "string" }, starts: { type: "string" }, events: { type: "string" }, queries: { type: "string" } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: "string" }, starts: { type: "string" }, events: { type: "string" }, queries: { type: "string" }, jobs: { type: "string" } } });
 if (positionals.length !== 1) {
-  process.stderr.write("usage: node bench/compare.mjs <before-checkout> [--runs N] [--starts N] [--events N] [--queries q5,q8]\n");
+  process.stderr.write("usage: node bench/compare.mjs <before-checkout> [--runs N] [--starts N] [--events N] [--queries q5,q8] [--jobs keyed_count,sliding_count]\n");
   process.exit(2);
 }
 const before = resolve(positionals[0]);
@@ -28,6 +30,9 @@ const RUNS = Number(values.runs ?? 5);
 const STARTS = Number(values.starts ?? 20);
 const EVENTS = Number(values.events ?? 1_000_000);
 const queries = values.queries === "none" ? [] : values.queries ? values.queries.split(",") : QUERIES;
+/** bench/jobs/ that run without an input file, with how many events each reads. */
+const JOBS = { keyed_count: 5_000_000, sliding_count: 5_000_000, tumbling_max: 5_000_000 };
+const jobs = values.jobs === "none" ? [] : values.jobs ? values.jobs.split(",") : Object.keys(JOBS);
 const log = (line) => process.stderr.write(`${line}\n`);
 const fmt = (n) => n.toLocaleString("en-US");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -86,3 +91,20 @@ for (const q of queries) {
 if (rows.length) console.log(`\nNexmark (${fmt(EVENTS)} events per query; best of ${RUNS} interleaved runs; same output checked)\n`);
 if (rows.length) console.log("| query | before events/s | after events/s | after/before |\n|---|---:|---:|---:|");
 for (const r of rows) console.log(`| ${r.q} | ${fmt(Math.round(EVENTS / (r.before / 1000)))} | ${fmt(Math.round(EVENTS / (r.after / 1000)))} | ${(r.before / r.after).toFixed(2)} |`);
+
+// 3. The other benchmark jobs, before and after.
+const jobRows = [];
+for (const name of jobs) {
+  if (!(name in JOBS)) throw new Error(`--jobs: no job ${name} (${Object.keys(JOBS).join(", ")})`);
+  log(`${name}: best of ${RUNS} interleaved runs`);
+  const bundles = compileBoth(join(root, "bench", "jobs", `${name}.flow`));
+  const [a, b] = bundles.map((f) => outputHash(f));
+  if (a.hash !== b.hash) throw new Error(`${name}: before and after print different output (${a.bytes} vs ${b.bytes} bytes)`);
+  const best = [Infinity, Infinity];
+  for (let i = 0; i < RUNS; i++) bundles.forEach((f, s) => (best[s] = Math.min(best[s], timeRun(f).ms)));
+  log(`${name}: before ${best[0].toFixed(0)} ms, after ${best[1].toFixed(0)} ms`);
+  jobRows.push({ name, events: JOBS[name], before: best[0], after: best[1] });
+}
+if (jobRows.length) console.log(`\nOther benchmark jobs (bench/jobs/; best of ${RUNS} interleaved runs; same output checked)\n`);
+if (jobRows.length) console.log("| job | events | before events/s | after events/s | after/before |\n|---|---:|---:|---:|---:|");
+for (const r of jobRows) console.log(`| ${r.name} | ${fmt(r.events)} | ${fmt(Math.round(r.events / (r.before / 1000)))} | ${fmt(Math.round(r.events / (r.after / 1000)))} | ${(r.before / r.after).toFixed(2)} |`);

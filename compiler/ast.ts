@@ -149,6 +149,8 @@ export interface JoinSide {
   span: Span;
   stream: Ident;
   alias: Ident;
+  /** `stream? as x`: the side is optional (an outer join); absent otherwise. */
+  optional?: true;
 }
 
 export interface Join {
@@ -157,7 +159,8 @@ export interface Join {
   left: JoinSide;
   right: JoinSide;
   on: Expr;
-  bound: { kind: "Within"; span: Span; duration: Expr } | { kind: "JoinWindow"; span: Span; spec: Expr } | null;
+  /** `within d`, `window spec`, or `as of x` (a temporal join probed by the side called x). */
+  bound: { kind: "Within"; span: Span; duration: Expr } | { kind: "JoinWindow"; span: Span; spec: Expr } | { kind: "AsOf"; span: Span; probe: Ident } | null;
   select: Expr;
 }
 

@@ -6,12 +6,12 @@ import { T, assignable, isComparable, isNumeric, isOptional, isPrim, join, strip
 export const BUILTINS = [
   "len", "lower", "upper", "trim", "contains", "starts_with", "ends_with", "substr", "split",
   "abs", "round", "floor", "ceil", "min", "max", "to_string", "parse_int", "parse_float",
-  "hash", "coalesce",
+  "hash", "coalesce", "sqrt", "pow", "exp", "ln", "log10", "sign",
 ] as const;
 export type BuiltinName = (typeof BUILTINS)[number];
 
 /** The built-ins that compute with numbers: the hint for an unknown maths function lists them. */
-export const NUMERIC_BUILTINS: readonly BuiltinName[] = ["abs", "round", "floor", "ceil", "min", "max"];
+export const NUMERIC_BUILTINS: readonly BuiltinName[] = ["abs", "round", "floor", "ceil", "min", "max", "sqrt", "pow", "exp", "ln", "log10", "sign"];
 
 export const AGGREGATES = ["count", "sum", "avg", "min", "max", "first", "last", "count_distinct", "collect", "top"] as const;
 export type AggName = (typeof AGGREGATES)[number];
@@ -50,6 +50,12 @@ export const SIGNATURES: Record<BuiltinName, string> = {
   parse_float: "parse_float(string): float?",
   hash: "hash(any): int",
   coalesce: "coalesce(a?, b?, …, z): the first non-null argument",
+  sqrt: "sqrt(float): float",
+  pow: "pow(x: float, y: float): float",
+  exp: "exp(float): float",
+  ln: "ln(float): float (the natural logarithm)",
+  log10: "log10(float): float",
+  sign: "sign(float): float (-1.0, 0.0 or 1.0)",
 };
 
 /** A problem with one argument (index) or with the call as a whole (-1). */
@@ -139,6 +145,14 @@ export function resolveBuiltin(name: BuiltinName, args: Type[]): BuiltinResult {
       return arity(args, 1) ?? want(args, 0, T.string) ?? ok(T.optional(T.float));
     case "hash":
       return arity(args, 1) ?? ok(T.int);
+    case "sqrt":
+    case "exp":
+    case "ln":
+    case "log10":
+    case "sign":
+      return arity(args, 1) ?? want(args, 0, T.float) ?? ok(T.float);
+    case "pow":
+      return arity(args, 2) ?? want(args, 0, T.float) ?? want(args, 1, T.float) ?? ok(T.float);
     case "coalesce": {
       const a = arity(args, 2, Infinity);
       if (a) return a;

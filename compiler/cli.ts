@@ -12,6 +12,7 @@ import { compile, frontEnd, type FrontEnd } from "./compile.js";
 import { dot, mermaid } from "./graph.js";
 import { plan } from "./plan.js";
 import { againstSavepoint, inspect, triggerSavepoint, UserError } from "./savepoints.js";
+import { catalogue, isWarningCode, type Code } from "./diagnostics/catalogue.js";
 import { diagnosticToJson, renderDiagnostics, wantsColor } from "./diagnostics/render.js";
 import { VERSION } from "./version.js";
 
@@ -20,8 +21,9 @@ export const EXIT = { ok: 0, user: 1, usage: 2, internal: 70 } as const;
 const HELP = `flowc ${VERSION}: compiles .flow stream jobs into self-contained Node.js bundles
 
 Usage:
-  flowc compile <file.flow> [-o <dir>] [--emit-ts]   write <dir>/<job>.mjs (default dir: dist)
-  flowc check <file.flow> [--json]                   report errors and warnings, write nothing (a test file:
+  flowc compile <file.flow> [-o <dir>] [--emit-ts] [--allow <code>]
+                                                     write <dir>/<job>.mjs (default dir: dist)
+  flowc check <file.flow> [--json] [--allow <code>]  report errors and warnings, write nothing (a test file:
                                                      checked against its jobs)
   flowc check <file.flow> --against-savepoint <dir>  what restoring that savepoint into this job would do
   flowc run <file.flow> [-q] [-- <job args>]         compile to a temporary folder and run the job; on a
@@ -42,7 +44,11 @@ Usage:
 Options:
   -o, --out-dir <dir>   where compile writes the bundle (default: dist)
   --emit-ts             also keep the generated TypeScript as <dir>/<job>.ts
-  --json                check: diagnostics as JSON; savepoint inspect: the metadata as JSON
+  --allow <code>        compile, check, run, graph: silence a warning (FLOW4013) in the whole file;
+                        repeat it or separate codes with commas. In the file, \`// allow FLOW4013\`
+                        on the line before a construct silences it there. Errors cannot be silenced.
+  --json                check: diagnostics as JSON (silenced warnings with "silenced": true);
+                        savepoint inspect: the metadata as JSON
   --allow-non-restored-state
                         check --against-savepoint: accept dropping state that does not map
   -q, --quiet           run: no status line on the terminal
@@ -158,8 +164,26 @@ function readSource(file: string): string | null {
 }
 
 function printDiagnostics(fe: FrontEnd): void {
-  if (fe.diagnostics.length === 0) return;
+  if (fe.diagnostics.every((d) => d.silenced)) return;
   process.stderr.write(renderDiagnostics(fe.diagnostics, (f) => (f === fe.source.name ? fe.source : undefined), wantsColor({ isTTY: stderrIsTTY() })));
+}
+
+/** The warning codes of `--allow` (repeated, or separated by commas); a usage error for anything else. */
+function allowed(values: string[] | undefined): string[] {
+  const codes = (values ?? []).flatMap((v) => v.split(",")).map((c) => c.trim()).filter((c) => c.length > 0);
+  const warnings = (Object.keys(catalogue) as Code[]).filter(isWarningCode);
+  for (const c of codes) {
+    if (!(c in catalogue)) throw new UsageError(`--allow: \`${c}\` is not a diagnostic code (the warnings are ${warnings.join(", ")})`);
+    if (!isWarningCode(c as Code)) throw new UsageError(`--allow: ${c} is an error, and errors cannot be silenced (the warnings are ${warnings.join(", ")})`);
+  }
+  return codes;
+}
+
+const ALLOW_OPTION = { allow: { type: "string", multiple: true } } as const;
+
+function silencedNote(fe: FrontEnd): string {
+  const n = fe.diagnostics.filter((d) => d.silenced).length;
+  return n ? `, ${n} warning${n === 1 ? "" : "s"} silenced` : "";
 }
 
 function oneFile(positionals: string[], command: string): string {
@@ -174,15 +198,16 @@ function oneFile(positionals: string[], command: string): string {
 async function cmdCompile(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { "out-dir": { type: "string", short: "o" }, "emit-ts": { type: "boolean" } },
+    options: { "out-dir": { type: "string", short: "o" }, "emit-ts": { type: "boolean" }, ...ALLOW_OPTION },
     allowPositionals: true,
     strict: true,
   });
   const file = oneFile(positionals, "compile");
+  const allow = allowed(values.allow);
   const text = readSource(file);
   if (text === null) return EXIT.user;
   const started = performance.now();
-  const result = await compile(text, file, { outDir: values["out-dir"] ?? "dist", emitTs: values["emit-ts"] ?? false });
+  const result = await compile(text, file, { outDir: values["out-dir"] ?? "dist", emitTs: values["emit-ts"] ?? false, allow });
   printDiagnostics(result);
   if (!result.ok || !result.outFile) return EXIT.user;
   const shown = relative(process.cwd(), result.outFile) || result.outFile;
@@ -206,18 +231,19 @@ async function checkTests(text: string, file: string, json: boolean): Promise<nu
 async function cmdCheck(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { json: { type: "boolean" }, "against-savepoint": { type: "string" }, "allow-non-restored-state": { type: "boolean" } },
+    options: { json: { type: "boolean" }, "against-savepoint": { type: "string" }, "allow-non-restored-state": { type: "boolean" }, ...ALLOW_OPTION },
     allowPositionals: true,
     strict: true,
   });
   const file = oneFile(positionals, "check");
+  const allow = allowed(values.allow);
   const text = readSource(file);
   if (text === null) return EXIT.user;
   if (file.endsWith(".test.flow")) {
     if (values["against-savepoint"] !== undefined) throw new UsageError(`${file} is a test file: check the job it tests against a savepoint`);
     return await checkTests(text, file, values.json ?? false);
   }
-  const fe = frontEnd(text, file);
+  const fe = frontEnd(text, file, { allow });
   const against = values["against-savepoint"];
   if (against !== undefined) {
     if (values.json) throw new UsageError("--json and --against-savepoint cannot be used together");
@@ -229,7 +255,7 @@ async function cmdCheck(args: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(fe.diagnostics.map((d) => diagnosticToJson(d, () => fe.source)), null, 2) + "\n");
   } else {
     printDiagnostics(fe);
-    if (fe.ok) process.stderr.write(`${file}: ok${fe.checked ? ` (job ${fe.checked.job})` : ""}\n`);
+    if (fe.ok) process.stderr.write(`${file}: ok${fe.checked ? ` (job ${fe.checked.job}${silencedNote(fe)})` : ""}\n`);
   }
   return fe.ok ? EXIT.ok : EXIT.user;
 }
@@ -238,15 +264,16 @@ async function cmdRun(args: string[]): Promise<number> {
   const dashes = args.indexOf("--");
   const own = dashes < 0 ? args : args.slice(0, dashes);
   const jobArgs = dashes < 0 ? [] : args.slice(dashes + 1);
-  const { values, positionals } = parseArgs({ args: own, options: { quiet: { type: "boolean", short: "q" } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: own, options: { quiet: { type: "boolean", short: "q" }, ...ALLOW_OPTION }, allowPositionals: true, strict: true });
   const file = oneFile(positionals, "run");
+  const allow = allowed(values.allow);
   // On a terminal the job draws a live status line on stderr (runtime/status-line.ts).
   const status = stderrIsTTY() && !values.quiet ? ["--status-line"] : [];
   const text = readSource(file);
   if (text === null) return EXIT.user;
   const dir = mkdtempSync(join(tmpdir(), "flowc-run-"));
   try {
-    const result = await compile(text, file, { outDir: dir, emitTs: false });
+    const result = await compile(text, file, { outDir: dir, emitTs: false, allow });
     printDiagnostics(result);
     if (!result.ok || !result.outFile) return EXIT.user;
     const { execa } = await import("execa");
@@ -275,13 +302,14 @@ async function cmdRun(args: string[]): Promise<number> {
 }
 
 function cmdGraph(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, options: { format: { type: "string" } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args, options: { format: { type: "string" }, ...ALLOW_OPTION }, allowPositionals: true, strict: true });
   const file = oneFile(positionals, "graph");
+  const allow = allowed(values.allow);
   const format = values.format ?? "mermaid";
   if (format !== "mermaid" && format !== "dot") throw new UsageError(`--format must be mermaid or dot, not ${JSON.stringify(format)}`);
   const text = readSource(file);
   if (text === null) return EXIT.user;
-  const fe = frontEnd(text, file);
+  const fe = frontEnd(text, file, { allow });
   printDiagnostics(fe);
   if (!fe.ok || !fe.checked) return EXIT.user;
   const g = plan(fe.checked, file);

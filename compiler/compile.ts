@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type * as A from "./ast.js";
 import { check, type CheckOptions, type CheckedProgram } from "./check/index.js";
+import { applyAllows } from "./diagnostics/allow.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { checkTypeNesting } from "./limits.js";
 import { parse } from "./parse.js";
@@ -29,7 +30,12 @@ function debugCrash(stage: string): void {
   if (process.env.FLOWC_DEBUG_CRASH === stage) throw new Error(`crash in ${stage}, requested by FLOWC_DEBUG_CRASH`);
 }
 
-export function frontEnd(text: string, file: string, opts: CheckOptions = {}): FrontEnd {
+export interface FrontEndOptions extends CheckOptions {
+  /** Warning codes silenced in the whole file (`--allow`). */
+  allow?: readonly string[];
+}
+
+export function frontEnd(text: string, file: string, opts: FrontEndOptions = {}): FrontEnd {
   debugCrash("parse");
   const parsed = parse(text, file);
   debugCrash("check");
@@ -37,6 +43,8 @@ export function frontEnd(text: string, file: string, opts: CheckOptions = {}): F
   // Plan's uid rules run on every check, so that `flowc check` reports FLOW4006/FLOW4007.
   const uids = checked ? assignUids(checked, parsed.diagnostics) : null;
   if (checked) checkTypeNesting(checked, parsed.diagnostics);
+  // `// allow FLOWnnnn` comments and `--allow`: silenced warnings stay, marked.
+  applyAllows(parsed.diagnostics, parsed.source, parsed.program, new Set(opts.allow ?? []));
   const diagnostics = parsed.diagnostics.sorted();
   return { source: parsed.source, program: parsed.program, checked, uids, diagnostics, ok: !parsed.diagnostics.hasErrors };
 }
@@ -44,6 +52,8 @@ export function frontEnd(text: string, file: string, opts: CheckOptions = {}): F
 export interface CompileOptions {
   outDir: string;
   emitTs: boolean;
+  /** Warning codes silenced in the whole file (`--allow`). */
+  allow?: readonly string[];
 }
 
 export interface CompileResult extends FrontEnd {
@@ -65,7 +75,7 @@ function timed<T>(timings: Record<string, number>, name: string, f: () => T): T 
 
 export async function compile(text: string, file: string, opts: CompileOptions): Promise<CompileResult> {
   const timings: Record<string, number> = {};
-  const fe = timed(timings, "parse+check", () => frontEnd(text, file));
+  const fe = timed(timings, "parse+check", () => frontEnd(text, file, { allow: opts.allow ?? [] }));
   if (!fe.ok || !fe.checked) return { ...fe, timings };
   debugCrash("plan");
   const graph = timed(timings, "plan", () => plan(fe.checked!, file));

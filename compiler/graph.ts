@@ -40,11 +40,11 @@ function boxOf(n: GraphNode, ops: OperatorManifest[]): Box {
       return { id, shape: "chain", lines: n.stages.length ? [n.stages.map((s) => s.kind).join(" → ")] : ["union"] };
     case "operator": {
       const st = n.stage;
-      const kind = st.kind === "aggregate" && st.window ? "window aggregate" : st.kind;
+      const kind = st.kind === "aggregate" && st.window ? (st.window.kind === "count" ? "count window aggregate" : "window aggregate") : st.kind;
       return { id, shape: "operator", lines: [`${kind} ${n.uid}`, ...state(n.uid)] };
     }
     case "join":
-      return { id, shape: "operator", lines: [`join ${n.uid}`, ...state(n.uid)] };
+      return { id, shape: "operator", lines: [`${n.join.temporal ? "temporal join" : "join"} ${n.uid}`, ...state(n.uid)] };
     case "sink":
       return { id, shape: "sink", lines: [`sink ${n.index}: ${connectorText(n.sink.connector as { kind: string; path?: string })}`] };
   }

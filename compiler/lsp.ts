@@ -170,7 +170,7 @@ export class FlowLanguageServer {
     const path = pathOf(doc.uri);
     const range = (s: A.Span) => ({ start: doc.positionAt(s.start), end: doc.positionAt(Math.max(s.end, s.start + 1)) });
     const diagnostics: LspDiagnostic[] = a.fe.diagnostics
-      .filter((d) => d.span.file === path)
+      .filter((d) => d.span.file === path && !d.silenced)
       .map((d) => ({
         range: range(d.span),
         severity: d.severity === "error" ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,

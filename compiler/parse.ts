@@ -234,8 +234,13 @@ export function flowActions(cx: ParseContext): FlowActionDict<unknown> {
         select: select["ast"](),
       } satisfies A.Join;
     },
-    JoinSide(stream, _as, alias) {
-      return { kind: "JoinSide", span: spanOf(this), stream: ident(stream), alias: ident(alias) } satisfies A.JoinSide;
+    JoinSide(stream, optional, _as, alias) {
+      const side: A.JoinSide = { kind: "JoinSide", span: spanOf(this), stream: ident(stream), alias: ident(alias) };
+      if (optional.children.length > 0) side.optional = true;
+      return side;
+    },
+    JoinBound_asOf(_as, _of, probe) {
+      return { kind: "AsOf", span: spanOf(this), probe: ident(probe) };
     },
     JoinBound_within(_kw, d) {
       return { kind: "Within", span: spanOf(this), duration: d["ast"]() };

@@ -123,7 +123,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
       const j = p.join;
       const side = (t: Type): StreamType => ({ elem: t, key: null, time: j.output.time, window: null });
       const uid = uidOf(j);
-      const node = add<Extract<GraphNode, { kind: "join" }>>({ kind: "join", label: uid, uid, input: j.output, join: j, left: side(j.leftAlias.type), right: side(j.rightAlias.type), output: j.output });
+      const node = add<Extract<GraphNode, { kind: "join" }>>({ kind: "join", label: uid, uid, input: j.output, join: j, left: side(j.leftElem.type), right: side(j.rightElem.type), output: j.output });
       connect(producerOf(j.left), node.id);
       connect(producerOf(j.right), node.id);
       current = { id: node.id, port: "main" };
@@ -208,19 +208,18 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
   const operators: OperatorManifest[] = [];
   for (const n of ordered) {
     if (n.kind === "join") {
-      const sp = n.join.spec;
-      const spec = sp.kind === "interval" ? `within ${showMs(sp.within)}` : sp.kind === "window" && sp.window ? `window ${showWindow(sp.window)}` : "unbounded";
-      operators.push({ uid: n.uid, kind: "join", key: toDesc(n.join.keyType), states: [{ name: "left", type: toDesc(T.list(n.join.leftAlias.type)) }, { name: "right", type: toDesc(T.list(n.join.rightAlias.type)) }], spec, timers: false, ttl: [] });
+      operators.push(joinManifest(n.uid, n.join));
       continue;
     }
     if (n.kind !== "operator") continue;
     const windowed = n.stage.kind === "aggregate" && n.stage.window !== null;
+    const counted = n.stage.kind === "aggregate" && n.stage.window?.kind === "count";
     const st = n.stage;
     const spec = st.kind === "aggregate" && st.window ? `${showWindow(st.window)}${st.window.allowedLateness ? `, allowed_lateness: ${showMs(st.window.allowedLateness)}` : ""}` : st.kind === "dedup" ? `within: ${showMs(st.within)}` : null;
     const process = st.kind === "process" ? st : null;
     operators.push({
       uid: n.uid,
-      kind: windowed ? "window" : st.kind,
+      kind: counted ? "count_window" : windowed ? "window" : st.kind,
       key: n.input.key ? toDesc(n.input.key) : null,
       states: stateLayout(st),
       spec,
@@ -245,6 +244,27 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
   };
 }
 
+/** A join's manifest entry: its spec as written (and which sides are outer), its state. */
+function joinManifest(uid: string, j: JoinInfo): OperatorManifest {
+  const sp = j.spec;
+  const l = j.leftElem.type;
+  const r = j.rightElem.type;
+  if (j.temporal) {
+    const probe = j.temporal.probe === 0 ? j.leftElem : j.rightElem;
+    const versioned = j.temporal.probe === 0 ? r : l;
+    const outer = (j.temporal.probe === 0 ? j.rightAlias : j.leftAlias).type.kind === "optional" ? ", outer" : "";
+    // Event time: per key the versions a probe can still meet, and the probes waiting for the
+    // versioned side's watermark; by arrival: per key the latest version.
+    const states = j.temporal.eventTime
+      ? [{ name: "versions", type: toDesc(T.list(versioned)) }, { name: "waiting", type: toDesc(T.list(probe.type)) }]
+      : [{ name: "version", type: toDesc(T.optional(versioned)) }];
+    return { uid, kind: "temporal_join", key: toDesc(j.keyType), states, spec: `as of ${probe.name} (${j.temporal.eventTime ? "event time" : "arrival order"}${outer})`, timers: false, ttl: [] };
+  }
+  let spec = sp.kind === "interval" ? `within ${showMs(sp.within)}` : sp.kind === "window" && sp.window ? `window ${showWindow(sp.window)}` : "unbounded";
+  if (sp.unmatched) spec += sp.unmatched[0] && sp.unmatched[1] ? " (full outer)" : sp.unmatched[0] ? " (left outer)" : " (right outer)";
+  return { uid, kind: "join", key: toDesc(j.keyType), states: [{ name: "left", type: toDesc(T.list(l)) }, { name: "right", type: toDesc(T.list(r)) }], spec, timers: false, ttl: [] };
+}
+
 /** The state an operator keeps, by name and type: what a savepoint stores. */
 export function stateLayout(st: StatefulStage): { name: string; type: TypeDesc }[] {
   switch (st.kind) {
@@ -253,6 +273,9 @@ export function stateLayout(st: StatefulStage): { name: string; type: TypeDesc }
     case "reduce":
       return [{ name: "acc", type: toDesc(T.optional(st.input.elem)) }];
     case "aggregate":
+      // A sliding count window keeps each key's last n elements (its aggregate is computed
+      // from them when it fires); other windows and running aggregates, the accumulators.
+      if (st.window?.kind === "count" && st.window.every !== st.window.size) return [{ name: "elements", type: toDesc(T.list(st.input.elem)) }];
       return st.aggs.map((a) => ({ name: a.stateName, type: toDesc(accumulatorType(a)) }));
     case "dedup":
       return [{ name: "kept", type: toDesc(T.list(T.timestamp)) }];
@@ -266,7 +289,8 @@ export function showMs(ms: number): string {
   return `${ms}ms`;
 }
 
-function showWindow(w: { kind: "tumbling" | "sliding" | "session"; size: number; every: number }): string {
+function showWindow(w: { kind: "tumbling" | "sliding" | "session" | "count"; size: number; every: number }): string {
+  if (w.kind === "count") return w.every === w.size ? `count(${w.size})` : `count(${w.size}, every: ${w.every})`;
   return w.kind === "tumbling" ? `tumbling(${showMs(w.size)})` : w.kind === "sliding" ? `sliding(${showMs(w.size)}, every: ${showMs(w.every)})` : `session(gap: ${showMs(w.size)})`;
 }
 
@@ -379,7 +403,7 @@ export function describeGraph(g: JobGraph): string {
         lines.push(`#${n.id} ${n.stage.kind === "aggregate" && n.stage.window ? `window ${n.stage.window.kind} aggregate` : n.stage.kind} uid=${n.uid}${n.input.key ? " keyed" : ""}${outs}`);
         break;
       case "join":
-        lines.push(`#${n.id} join ${n.join.spec.kind} uid=${n.uid}${outs}`);
+        lines.push(`#${n.id} join ${n.join.spec.kind}${n.join.spec.unmatched ? " outer" : ""} uid=${n.uid}${outs}`);
         break;
       case "sink":
         lines.push(`#${n.id} sink ${n.sink.connector?.kind}${outs}`);

@@ -26,8 +26,8 @@ export const STAGES: readonly StageSpec[] = [
   { name: "key_by", form: "key_by(x => key)", summary: "a keyed stream", stateful: false, eventTime: null },
   {
     name: "window",
-    form: "window(tumbling(d) | sliding(d, every: e) | session(gap: g), allowed_lateness: d, late: name)",
-    summary: "groups elements by event time; aggregate(…) follows",
+    form: "window(tumbling(d) | sliding(d, every: e) | session(gap: g), allowed_lateness: d, late: name) or window(count(n) | count(n, every: m))",
+    summary: "groups elements by event time, or n at a time per key; aggregate(…) follows",
     stateful: false,
     eventTime: "a window",
   },

@@ -30,11 +30,21 @@ const MATHS = new Set([
   "sinh", "cosh", "tanh", "trunc", "truncate", "sign", "signum", "hypot", "mod", "fmod", "clamp", "random", "rand", "square", "cube",
 ]);
 
+/** Other languages' names of the maths built-ins flowc has. */
+const MATHS_ALIASES: Record<string, string> = {
+  log: "`ln` (the natural logarithm) or `log10`",
+  power: "`pow`",
+  signum: "`sign`",
+};
+
 /**
- * The hint for an unknown function: the closest known name; for a maths function flowc does
- * not have (`sqrt`, `pow`, …), the numeric built-ins it has and how to import one.
+ * The hint for an unknown function: the closest known name; another language's name of a
+ * maths built-in (`log`, `signum`); for a maths function flowc does not have (`sin`,
+ * `hypot`, …), the numeric built-ins it has and how to import one.
  */
 export function unknownFunctionHint(name: string, candidates: Iterable<string>, numeric: readonly string[]): string | undefined {
+  const alias = MATHS_ALIASES[name.toLowerCase()];
+  if (alias !== undefined) return `the built-in is called ${alias}`;
   const near = didYouMean(name, candidates);
   if (near !== undefined || !MATHS.has(name.toLowerCase())) return near;
   const list = numeric.map((n) => `\`${n}\``);

@@ -39,6 +39,8 @@ export interface OperatorStatus {
   recordsIn: number;
   recordsOut: number;
   keys: number;
+  /** Elements or versions held, for operators that keep several per key (joins, count windows); absent for others. */
+  entries?: number;
   watermark: number | null;
   /** Elements dropped as too late (windows, joins, timers). */
   lateDropped: number;
@@ -200,6 +202,7 @@ async function metricsRegistry(job: AdminJob, name: string): Promise<{ metrics()
   counter("flowc_sink_records_total", "Records written to each sink.", ["sink"], (set) => job.status().sinks.forEach((s) => set({ sink: String(s.index) }, s.records)));
   counter("flowc_sink_bytes_total", "Bytes written to each sink (stdout: all stdout sinks together).", ["sink"], (set) => job.status().sinks.forEach((s) => set({ sink: String(s.index) }, s.bytes)));
   gauge("flowc_state_keys", "Keys held in each stateful operator's state.", ["operator"], (set) => job.status().operators.forEach((o) => set({ operator: o.uid }, o.keys)));
+  gauge("flowc_state_entries", "Elements or versions held by joins and count windows (over all their keys).", ["operator"], (set) => job.status().operators.forEach((o) => o.entries !== undefined && set({ operator: o.uid }, o.entries)));
   // In seconds since the epoch: Prometheus's base unit of time (promtool refuses milliseconds).
   gauge("flowc_watermark_seconds", "Event-time watermark of each source and operator, in seconds since the epoch (absent before the first).", ["of"], (set) => {
     const st = job.status();

@@ -35,7 +35,7 @@ export type SinkManifest =
 
 export interface OperatorManifest {
   uid: string;
-  kind: "aggregate" | "reduce" | "process" | "window" | "join" | "dedup";
+  kind: "aggregate" | "reduce" | "process" | "window" | "count_window" | "join" | "temporal_join" | "dedup";
   key: TypeDesc | null;
   /** What the operator keeps per key, by name and type (savepoints map state by these). */
   states: { name: string; type: TypeDesc }[];
@@ -124,6 +124,16 @@ export interface WindowAggregateCode<S> {
   merge?(into: S, from: S): void;
 }
 
+/** A count window: `size` elements per window, firing every `every` elements (per key, in arrival order). */
+export interface CountWindowSpec {
+  size: number;
+  every: number;
+}
+
+export interface CountWindowHandle {
+  element(x: unknown, mapKey: MapKey, key: unknown, ts: number): void;
+}
+
 export interface WindowHandle {
   element(x: unknown, mapKey: MapKey, key: unknown, ts: number): void;
   watermark(w: number): void;
@@ -143,6 +153,18 @@ export interface JoinSpec {
   kind: "interval" | "window" | "unbounded";
   within: number;
   window: { kind: "tumbling" | "sliding" | "session"; size: number; every: number } | null;
+  /** Outer joins: whether the left and the right side's unmatched elements come out, with null for the other side. */
+  unmatched?: [boolean, boolean];
+}
+
+/** A temporal join (`as of x`). */
+export interface TemporalJoinSpec {
+  /** The probe side (0 left, 1 right): each of its elements looks up the other side's version. */
+  probe: number;
+  /** Versions current at the probe's event time (both sides have event time), or the latest that arrived before it. */
+  eventTime: boolean;
+  /** The versioned side is optional: a probe without a version comes out with null. */
+  unmatched: boolean;
 }
 
 export interface JoinHandle {
@@ -200,9 +222,12 @@ export interface JobContext {
   sink(index: number): SinkWriter;
   /** A windowed aggregate. */
   window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowHandle;
+  /** A count window's aggregate. */
+  countWindow<S extends StateObject>(uid: string, spec: CountWindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn): CountWindowHandle;
   /** Event-time timers (and state ttl) of a process block. */
   timers(uid: string): TimersHandle;
   join(uid: string, spec: JoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle;
+  temporalJoin(uid: string, spec: TemporalJoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle;
   dedup(uid: string, within: number): DedupHandle;
 }
 

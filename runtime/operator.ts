@@ -6,7 +6,7 @@
 // are written from those rows. Elements and watermarks reach operators from generated code,
 // through the handles of runtime/api.ts.
 
-import type { DedupHandle, EmitFn, JoinHandle, JoinSpec, MapKey, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "./api.js";
+import type { CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JoinHandle, JoinSpec, TemporalJoinSpec, MapKey, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "./api.js";
 import { decodeSnapshot, encodeSnapshot } from "./checkpoint/snapshot.js";
 import { keyOf } from "./lib.js";
 
@@ -45,6 +45,12 @@ export interface StatefulOperator {
   readonly incremental: boolean;
   /** Keys held. */
   readonly size: number;
+  /**
+   * What its keys hold, where that is more than one thing per key: the elements a join or a
+   * count window keeps, the versions of a temporal join (the admin endpoint shows it, so
+   * that bounded state can be watched); null otherwise.
+   */
+  readonly held: number | null;
   /** Elements dropped as too late (reported when the job ends). */
   readonly lateDropped: number;
   /** The operator's event-time watermark (for the admin endpoint); null when it keeps none. */
@@ -58,7 +64,7 @@ export interface StatefulOperator {
   readonly objects: ObjectState | null;
 }
 
-/** The defaults: no deltas, no keys, no watermark, nothing late, nothing for savepoints. */
+/** The defaults: no deltas, no keys or entries, no watermark, nothing late, nothing for savepoints. */
 export abstract class OperatorBase implements StatefulOperator {
   abstract readonly uid: string;
   abstract snapshot(kind: "full" | "delta"): Snapshot;
@@ -70,6 +76,10 @@ export abstract class OperatorBase implements StatefulOperator {
 
   get size(): number {
     return 0;
+  }
+
+  get held(): number | null {
+    return null;
   }
 
   get lateDropped(): number {
@@ -142,7 +152,9 @@ export function plainMapKey(key: unknown, unkeyed: MapKey | undefined): MapKey {
  */
 export interface OperatorFactories {
   window?: <S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null) => WindowHandle & StatefulOperator;
+  countWindow?: <S extends StateObject>(uid: string, spec: CountWindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn) => CountWindowHandle & StatefulOperator;
   timers?: (uid: string) => TimersHandle & StatefulOperator;
   join?: (uid: string, spec: JoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn) => JoinHandle & StatefulOperator;
+  temporalJoin?: (uid: string, spec: TemporalJoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn) => JoinHandle & StatefulOperator;
   dedup?: (uid: string, within: number) => DedupHandle & StatefulOperator;
 }

@@ -21,6 +21,9 @@ export const CASES = [
   "bad_input_skip",
   "file_to_file",
   "tumbling_window",
+  "outer_join",
+  "count_window",
+  "temporal_join",
 ];
 
 if (!existsSync(runner)) {

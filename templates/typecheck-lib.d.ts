@@ -142,6 +142,12 @@ interface Math {
   min(...values: number[]): number;
   max(...values: number[]): number;
   imul(a: number, b: number): number;
+  sqrt(x: number): number;
+  pow(x: number, y: number): number;
+  exp(x: number): number;
+  log(x: number): number;
+  log10(x: number): number;
+  sign(x: number): number;
 }
 declare var Math: Math;
 

@@ -15,7 +15,7 @@ afterEach(() => {
 });
 
 /** Classes of runtime parts that a job uses only if it has them. */
-const PARTS = ["JoinOperator", "SessionWindowOperator", "FixedWindowOperator", "DedupOperator", "TimerService", "NexmarkGenerator", "FileSource", "CsvDecoder", "TransactionalFileSink"];
+const PARTS = ["JoinOperator", "TemporalJoinOperator", "SessionWindowOperator", "FixedWindowOperator", "CountWindowOperator", "DedupOperator", "TimerService", "NexmarkGenerator", "FileSource", "CsvDecoder", "TransactionalFileSink"];
 
 /** The classes of PARTS a bundle defines (esbuild writes `var Name = class …`). */
 const defined = (code: string): string[] => PARTS.filter((p) => code.includes(`var ${p} = class`));
@@ -39,7 +39,7 @@ describe("bundles", () => {
     expect(code).toMatch(/graph: '\{"job":"running_sum","eventTime":false,"nodes":\[\{"id":"n0","kind":"source"/);
   });
 
-  it("a job with a join, windows, dedup, timers and csv files holds those parts", async () => {
+  it("a job with joins (interval and temporal), windows (time and count), dedup, timers and csv files holds those parts", async () => {
     const dir = tempDir("flowc-parts-");
     writeFileSync(join(dir, "a.csv"), "k,ts\n1,1000\n");
     const bundle = await compileIn(
@@ -64,7 +64,11 @@ let timed = unique
        }
      }
 let pairs = join unique as x, bids as b on x.k == b.auction within 5s select { k: x.k, price: b.price }
+let latest = join unique as x, bids as b on x.k == b.auction as of x select { k: x.k, price: b.price }
+let tens = bids |> window(count(10)) |> aggregate(b => { n: count() })
 sink sessions -> file("s.jsonl")
+sink latest -> stdout()
+sink tens -> stdout()
 sink fixed -> stdout()
 sink timed -> stdout()
 sink pairs -> stdout()
@@ -72,6 +76,18 @@ sink pairs -> stdout()
     );
     const code = readFileSync(bundle, "utf8");
     expect(defined(code)).toEqual(PARTS);
+  });
+
+  it("a job with an interval join only holds neither the temporal join nor count windows, nor time windows", async () => {
+    const dir = tempDir("flowc-parts-join-");
+    const bundle = await compileIn(dir, `job one_join
+type E = { k: int, ts: timestamp }
+source a: E = values([{ k: 1, ts: 0 }]) event_time(e => e.ts)
+source b: E = values([{ k: 1, ts: 0 }]) event_time(e => e.ts)
+let pairs = join a as x, b? as y on x.k == y.k within 5s select { k: x.k }
+sink pairs -> stdout()
+`);
+    expect(defined(readFileSync(bundle, "utf8"))).toEqual(["JoinOperator"]);
   });
 
   it("serves the admin endpoint, /metrics included, from a bundle copied alone into an empty folder", async () => {

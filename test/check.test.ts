@@ -78,3 +78,18 @@ describe("literals in messages", () => {
     expect(option).toMatch(/`every` expects a duration such as 10s, found `1_500`\n[\s\S]*hint: write a unit: `every 1_500s` or `every 1_500ms`/);
   });
 });
+
+describe("math built-ins", () => {
+  it("take and give floats (an int argument widens), so a result needs round to be an int", () => {
+    const job = (e: string) => `job j\nsource n: int = values([4])\nsink n |> map(x => { r: ${e} }) -> stdout()\n`;
+    expect(diagnose(job("round(sqrt(x)) + round(pow(x, 2)) + round(exp(1)) + round(ln(x)) + round(log10(x)) + round(sign(x))"))).toBe("");
+    expect(diagnose(`job j\nfn half(x: int): int = sqrt(x)\nsource n: int = values([4])\nsink n |> map(x => half(x)) -> stdout()\n`)).toMatch(/expected int, found float/);
+    expect(diagnose(`job j\nsource n: string = values(["4"])\nsink n |> map(x => sqrt(x)) -> stdout()\n`)).toMatch(/sqrt: expected float, found string[\s\S]*hint: sqrt\(float\): float/);
+    expect(diagnose(`job j\nsource n: float = values([4.0])\nsink n |> map(x => pow(x)) -> stdout()\n`)).toMatch(/pow: expected 2 arguments, found 1/);
+  });
+
+  it("another language's name of one gets the built-in's name as a hint", () => {
+    expect(diagnose(`job j\nsource n: float = values([4.0])\nsink n |> map(x => log(x)) -> stdout()\n`)).toMatch(/unknown function `log`[\s\S]*hint: the built-in is called `ln` \(the natural logarithm\) or `log10`/);
+    expect(diagnose(`job j\nsource n: float = values([4.0])\nsink n |> map(x => signum(x)) -> stdout()\n`)).toMatch(/hint: the built-in is called `sign`/);
+  });
+});

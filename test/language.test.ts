@@ -146,6 +146,55 @@ sink r -> stdout()`),
     ).toEqual(['{"abs":2.5,"round":-2,"floor":-3,"ceil":-2,"min":-2.5,"max":3,"imin":4}', '{"abs":3.7,"round":4,"floor":3,"ceil":4,"min":1,"max":3,"imin":4}']);
   });
 
+  it("math functions: float in, float out (an int widens); out of their domain NaN or ±Infinity, written as null", async () => {
+    // Worked by hand: sqrt(16) = 4 and sqrt(2.25) = 1.5; sqrt(-1) is NaN. pow(2, 10) = 1024,
+    // pow(2, -1) = 0.5, pow(-8, 1/3) is NaN (a negative base to a fraction), pow(0, -1) is
+    // +Infinity. exp(0) = 1, ln(1) = 0, ln(0) is -Infinity, log10(1000) = 3, log10(-1) is NaN.
+    // sign gives -1, 0 or 1 as a float; sign(-0.0) prints as 0.
+    expect(
+      await out(`
+source n: int = values([16])
+let r = n |> map(x => {
+  s: sqrt(x), s2: sqrt(2.25), s3: sqrt(-1),
+  p: pow(2, 10), p2: pow(2, -1), p3: pow(-8, 1 / 3), p4: pow(0, -1),
+  e: exp(0), l: ln(1), l2: ln(0), t: log10(1000), t2: log10(-1),
+  g: [sign(-2.5), sign(0), sign(x), sign(-0.0)],
+  f: sqrt(x) / 8.0, r: round(sqrt(x * 1.0) * 10.0)
+})
+sink r -> stdout()`),
+    ).toEqual(['{"s":4,"s2":1.5,"s3":null,"p":1024,"p2":0.5,"p3":null,"p4":null,"e":1,"l":0,"l2":null,"t":3,"t2":null,"g":[-1,0,1,0],"f":0.5,"r":40}']);
+  });
+
+  it("the 3-sigma detector of docs/language.md: sqrt of the variance of the readings before each one", async () => {
+    // Worked in docs/language.md: before the fourth reading (10) the mean is 11 and the
+    // deviation sqrt(365 / 3 - 121) = 0.816, 1 deviation away; before 30 the mean is 10.75
+    // and the deviation sqrt(465 / 4 - 115.5625) = sqrt(0.6875), 23 deviations away.
+    const rows = [10, 12, 11, 10, 30].map((v) => JSON.stringify({ sensor: "s1", value: v })).join("\n") + "\n";
+    const got = await out(
+      `
+type Reading = { sensor: string, value: float }
+source readings: Reading = file("readings.jsonl")
+let anomalies = readings
+  |> key_by(r => r.sensor)
+  |> process(r) as detector {
+       state n: int = 0
+       state sum: float = 0.0
+       state squares: float = 0.0
+       if n >= 3 {
+         let mean = sum / n
+         let sd = sqrt(squares / n - mean * mean)
+         if abs(r.value - mean) > 3.0 * sd { emit { sensor: key, value: r.value, mean, sd } }
+       }
+       n += 1
+       sum += r.value
+       squares += r.value * r.value
+     }
+sink anomalies -> stdout()`,
+      { "readings.jsonl": rows },
+    );
+    expect(got).toEqual([JSON.stringify({ sensor: "s1", value: 30, mean: 10.75, sd: Math.sqrt(0.6875) })]);
+  });
+
   it("conversions, hash and coalesce", async () => {
     const r = await out(`
 type R = { a: string?, b: string? }

@@ -254,4 +254,39 @@ sink d -> stdout()
     expect(elsewhere).toEqual(expect.arrayContaining(["let", "sink", "source", "rows", "Row"]));
     await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: doc } });
   });
+  it("knows the math built-ins, outer and temporal joins and count windows: hover types, completion, silenced warnings not shown", async () => {
+    const doc = pathToFileURL(join(dir, "v02.flow")).href;
+    const text = `job v02
+type Order = { id: int, cust: int, amount: float, ts: timestamp }
+type Customer = { id: int, name: string, ts: timestamp }
+source orders: Order = file("orders.jsonl") event_time(o => o.ts)
+source customers: Customer = file("customers.jsonl") event_time(c => c.ts)
+let named = join orders as o, customers? as c on o.cust == c.id as of o select { id: o.id, name: c?.name, root: sqrt(o.amount) }
+let batches = orders |> key_by(o => o.cust) |> window(count(3)) |> aggregate(o => { cust: key, n: count() })
+// allow FLOW4013: the customers table is small
+let everything = join orders as o, customers as c on o.cust == c.id select { id: o.id }
+sink named -> stdout()
+sink batches -> stdout()
+sink everything -> stdout()
+`;
+    await rpc.sendNotification("textDocument/didOpen", { textDocument: { uri: doc, languageId: "flow", version: 1, text } });
+    // The unbounded join's FLOW4013 is silenced by the comment: nothing is published.
+    expect(await diagnostics(doc, 0)).toEqual([]);
+    const hover = async (line: number, character: number): Promise<string> => {
+      const r = (await rpc.sendRequest("textDocument/hover", { textDocument: { uri: doc }, position: { line, character } })) as { contents: { value: string } } | null;
+      return r?.contents.value.replace(/^```flow\n|\n```$/g, "") ?? "";
+    };
+    const line5 = text.split("\n")[5]!;
+    // In select, the optional side is `Customer?`; in `on`, its element.
+    expect(await hover(5, line5.indexOf("c?.name"))).toBe("(parameter) c: Customer? = { id: int, name: string, ts: timestamp }");
+    expect(await hover(5, line5.indexOf("c.id") )).toBe("(parameter) c: Customer = { id: int, name: string, ts: timestamp }");
+    expect(await hover(5, line5.indexOf("sqrt") + 1)).toBe("sqrt(float): float  →  float");
+    expect(await hover(6, text.split("\n")[6]!.indexOf("aggregate") + 1)).toBe("aggregate as batches: Order, keyed by int, event time  →  { cust: int, n: int }, keyed by int, event time");
+    // Completion in an expression offers the new built-ins with their signatures.
+    await rpc.sendNotification("textDocument/didChange", { textDocument: { uri: doc, version: 2 }, contentChanges: [{ text: text.replace("sqrt(o.amount)", "sq") }] });
+    const items = (await rpc.sendRequest("textDocument/completion", { textDocument: { uri: doc }, position: { line: 5, character: line5.indexOf("sqrt") + 2 } })) as { label: string; detail?: string }[];
+    for (const f of ["sqrt", "pow", "exp", "ln", "log10", "sign"]) expect(items.map((i) => i.label)).toContain(f);
+    expect(items.find((i) => i.label === "pow")!.detail).toBe("pow(x: float, y: float): float");
+    await rpc.sendNotification("textDocument/didClose", { textDocument: { uri: doc } });
+  });
 });

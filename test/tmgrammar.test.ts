@@ -120,6 +120,29 @@ sink q -> stdout(format: "csv")
     expect(scopeOf("let x = true ?? null", "null")).toBe("constant.language.null.flow");
   });
 
+  it("highlights every built-in function of compiler/builtins.ts, the math functions included", async () => {
+    const { AGGREGATES, BUILTINS } = await import("../compiler/builtins.js");
+    for (const f of [...BUILTINS, ...AGGREGATES]) expect(scopeOf(`let x = ${f}(y)`, f), f).toBe("support.function.builtin.flow");
+    expect(scopeOf("let x = sqrt(pow(a, 2))", "pow")).toBe("support.function.builtin.flow");
+    // A name that is only a math function's prefix is not one.
+    expect(scopeOf("let x = lnx(1)", "lnx")).toBe("entity.name.function.call.flow");
+  });
+
+  it("scopes v0.2's joins and count windows: `?` on a side, `as of`, `count(n)` as a window", () => {
+    const text = `let j = join orders as o, customers? as c on o.cust == c.id as of o select { n: c?.name }
+let w = xs |> window(count(100, every: 10)) |> aggregate(x => { n: count() })
+let k = join a as of, b as y on of.k == y.k within 1s select { k: of.k }`;
+    const rows = tokens(text).map((t) => `${t.text} | ${t.scope}`);
+    expect(rows).toEqual(expect.arrayContaining(["? | keyword.operator.optional.flow", "as | keyword.other.as.flow", "of | keyword.other.of.flow", "count | support.function.window.flow", "count | support.function.builtin.flow", "every | variable.parameter.named.flow"]));
+    // `as of o`: the probe side is a name, not a uid.
+    const line1 = tokens(text.split("\n")[0]!);
+    const of = line1.findIndex((t) => t.text === "of");
+    expect(line1.slice(of - 1, of + 2).map((t) => t.scope)).toEqual(["keyword.other.as.flow", "keyword.other.of.flow", "variable.other.flow"]);
+    // An alias called `of` is an alias (of is not reserved).
+    const line3 = tokens(text.split("\n")[2]!);
+    expect(line3.find((t) => t.text === "of")!.scope).toBe("entity.name.tag.uid.flow");
+  });
+
   const examples = readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".flow") && !f.endsWith(".test.flow")).sort();
   it.each(examples)("tokenizes %s (snapshot of token | scope rows)", async (file) => {
     const rows = tokens(readFileSync(join(ROOT, "dsl-examples", file), "utf8")).map((t) => `${t.text} | ${t.scope}`);

@@ -66,6 +66,13 @@ export function collectDeclarations(cx: CheckContext): void {
         cx.diags.error("FLOW2002", id.span, `\`${id.name}\` is a built-in function and cannot be redefined`, { hints: ["give the helper another name"] });
         continue;
       }
+      if (e.kind === "import" && (isBuiltin(id.name) || isAggregate(id.name))) {
+        // A call would reach the built-in, never the import: say so rather than shadow one silently.
+        cx.diags.error("FLOW2002", id.span, `\`${id.name}\` is a built-in function: an imported function cannot take its name`, {
+          hints: [`call the built-in \`${id.name}\` without importing it, or export the TypeScript function under another name`],
+        });
+        continue;
+      }
       cx.top.set(id.name, e);
     }
   }

@@ -158,6 +158,12 @@ export function unknownName(cx: CheckContext, name: string, span: A.Span, scope:
     cx.diags.error("FLOW2001", span, "`key` is only defined after `key_by`", { hints: ["add `|> key_by(x => …)` earlier in the pipeline"] });
     return;
   }
+  if (name === "window" && scope.countWindow) {
+    cx.diags.error("FLOW3018", span, "a count window has no start or end: it is a number of elements, not a span of time", {
+      hints: ["take times from the elements: `min(x.ts)`, `max(x.ts)`", "for a span of time, window by tumbling(…) or sliding(…)"],
+    });
+    return;
+  }
   if (name === "window") {
     cx.diags.error("FLOW2001", span, "`window` is only defined in a windowed aggregate", { hints: ["window.start and window.end name the window in `window(…) |> aggregate(…)`"] });
     return;

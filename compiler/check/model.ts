@@ -59,10 +59,11 @@ export interface StreamType {
 }
 
 export interface WindowInfo {
-  kind: "tumbling" | "sliding" | "session";
-  /** Size (tumbling, sliding) or gap (session), in ms. */
+  /** `count`: a count window (`count(n)`, `count(n, every: m)`), in arrival order, not event time. */
+  kind: "tumbling" | "sliding" | "session" | "count";
+  /** Size (tumbling, sliding) or gap (session), in ms; count: the elements per window. */
   size: number;
-  /** sliding: the slide, in ms. */
+  /** sliding: the slide, in ms; count: fires every this many elements (the size, for `count(n)`). */
   every: number;
   allowedLateness: number;
   /** The stream of elements too late for every window (`late: name`). */
@@ -111,12 +112,28 @@ export interface JoinInfo {
   join: A.Join;
   left: string;
   right: string;
+  /** The aliases as `select` sees them: `T?` for an optional side (`b? as y`). */
   leftAlias: LocalBinding;
   rightAlias: LocalBinding;
+  /** The aliases as `on` sees them: each side's element (the same bindings as above for a side that is not optional). */
+  leftElem: LocalBinding;
+  rightElem: LocalBinding;
   /** The equalities, each as (expression over the left side, expression over the right). */
   keys: { left: A.Expr; right: A.Expr }[];
   keyType: Type;
-  spec: { kind: "interval" | "window" | "unbounded"; within: number; window: { kind: "tumbling" | "sliding" | "session"; size: number; every: number } | null };
+  /**
+   * interval, window and unbounded joins (inner, or outer: `unmatched` says whose
+   * unmatched elements come out with null for the other side, left and right); temporal
+   * joins (`as of x`: `probe` is x's side, 0 left or 1 right; `eventTime` whether versions
+   * are taken at the probe's event time, or the latest that arrived before it).
+   */
+  spec: {
+    kind: "interval" | "window" | "unbounded" | "temporal";
+    within: number;
+    window: { kind: "tumbling" | "sliding" | "session"; size: number; every: number } | null;
+    unmatched?: [boolean, boolean];
+  };
+  temporal: { probe: 0 | 1; eventTime: boolean } | null;
   output: StreamType;
 }
 

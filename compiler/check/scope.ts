@@ -30,6 +30,8 @@ export class Scope {
   /** The field of that record being checked. */
   aggField: string | null;
   process: ProcessCtx | null;
+  /** In the aggregate of a count window: `window` names nothing (FLOW3018). */
+  countWindow: boolean;
 
   constructor(readonly parent: Scope | null) {
     this.aggMode = parent?.aggMode ?? "none";
@@ -38,6 +40,7 @@ export class Scope {
     this.aggRecord = parent?.aggRecord ?? null;
     this.aggField = parent?.aggField ?? null;
     this.process = parent?.process ?? null;
+    this.countWindow = parent?.countWindow ?? false;
   }
 
   lookup(name: string): Binding | undefined {

@@ -34,7 +34,9 @@ export function checkStage(cx: CheckContext, s: A.Stage, input: StreamType): Sta
     return { kind: "invalid", stage: s, input, output: { ...input, elem: T.error, window: null }, key: null };
   }
   const info = checkCallStage(cx, s, spec.name, input);
-  if (spec.eventTime !== null && info.kind !== "invalid") needsTime(cx, input, s.name.span, spec.eventTime);
+  // Count windows count elements in arrival order: they need no event time.
+  const counts = info.kind === "window" && info.window.kind === "count";
+  if (spec.eventTime !== null && info.kind !== "invalid" && !counts) needsTime(cx, input, s.name.span, spec.eventTime);
   return info;
 }
 
@@ -93,7 +95,8 @@ function checkCallStage(cx: CheckContext, s: A.CallStage, name: Exclude<StageNam
       scope.aggElement = param;
       scope.aggRecord = lambda.body.kind === "Record" ? lambda.body : null;
       let windowBinding: LocalBinding | null = null;
-      if (input.window) {
+      if (input.window?.kind === "count") scope.countWindow = true;
+      else if (input.window) {
         windowBinding = { kind: "local", id: newBindingId(cx), name: "window", type: WINDOW_RECORD, mutable: false, span: s.name.span, role: "param" };
         scope.vars.set("window", windowBinding);
       }

@@ -55,17 +55,37 @@ export function checkEventTime(cx: CheckContext, et: A.EventTimeClause, type: Ty
   return { lambda: et.extract, param: p, delay: delay ?? 0, idle };
 }
 
-/** tumbling(d) | sliding(d, every: d2) | session(gap: d), or null after an error. */
-export function windowSpec(cx: CheckContext, spec: A.Expr): Omit<WindowInfo, "allowedLateness" | "late"> | null {
-  const form = "tumbling(10s), sliding(1m, every: 10s) or session(gap: 5m)";
-  if (spec.kind !== "Call" || spec.callee.kind !== "Name" || !["tumbling", "sliding", "session"].includes(spec.callee.name)) {
-    cx.diags.error("FLOW4010", spec.span, `a window is ${form}`, { hints: [spec.kind === "Call" && spec.callee.kind === "Name" ? didYouMean(spec.callee.name, ["tumbling", "sliding", "session"]) : undefined] });
+/** A count window's number of elements: an int literal of at least 1; null after an error. */
+function countArg(cx: CheckContext, e: A.Expr, what: string): number | null {
+  expr(cx, e, new Scope(null));
+  if (e.kind !== "Int" || e.value < 1) {
+    const negative = e.kind === "Unary" && e.op === "-" && e.operand.kind === "Int";
+    cx.diags.error("FLOW4010", e.span, e.kind === "Int" || negative ? `\`${what}\` must be at least 1 element` : `\`${what}\` is a number of elements, an integer literal such as 100`, {
+      hints: [e.kind === "Duration" ? "a count window counts elements; for a span of time write tumbling(…) or sliding(…)" : undefined],
+    });
+    return null;
+  }
+  return e.value;
+}
+
+/**
+ * tumbling(d) | sliding(d, every: d2) | session(gap: d), or with `counts`, count(n) |
+ * count(n, every: m); null after an error.
+ */
+export function windowSpec(cx: CheckContext, spec: A.Expr, counts = false): Omit<WindowInfo, "allowedLateness" | "late"> | null {
+  const kinds = counts ? ["tumbling", "sliding", "session", "count"] : ["tumbling", "sliding", "session"];
+  const form = `tumbling(10s), sliding(1m, every: 10s)${counts ? ", session(gap: 5m), count(100) or count(100, every: 10)" : " or session(gap: 5m)"}`;
+  if (spec.kind !== "Call" || spec.callee.kind !== "Name" || !kinds.includes(spec.callee.name)) {
+    const name = spec.kind === "Call" && spec.callee.kind === "Name" ? spec.callee.name : null;
+    cx.diags.error("FLOW4010", spec.span, name === "count" ? "a join's window is a span of event time: tumbling(10s), sliding(1m, every: 10s) or session(gap: 5m)" : `a window is ${form}`, {
+      hints: [name === "count" ? "a count window groups the elements of one stream: `window(count(100))` before `aggregate`" : name !== null ? didYouMean(name, kinds) : undefined],
+    });
     return null;
   }
   const kind = spec.callee.name as WindowInfo["kind"];
   const pos = spec.args.filter((a) => !a.name);
   const named = new Map(spec.args.filter((a) => a.name).map((a) => [a.name!.name, a]));
-  const allowed = kind === "tumbling" ? [] : kind === "sliding" ? ["every"] : ["gap"];
+  const allowed = kind === "tumbling" ? [] : kind === "sliding" || kind === "count" ? ["every"] : ["gap"];
   for (const [n, a] of named) if (!allowed.includes(n)) cx.diags.error("FLOW4010", a.span, `${kind}(…) has no argument \`${n}\``, { hints: [`the form is ${form}`] });
   if (kind === "session") {
     const gap = named.get("gap");
@@ -75,6 +95,17 @@ export function windowSpec(cx: CheckContext, spec: A.Expr): Omit<WindowInfo, "al
     }
     const ms = durationArg(cx, gap.value, "gap", false);
     return ms === null ? null : { kind, size: ms, every: ms };
+  }
+  if (kind === "count") {
+    if (pos.length !== 1) {
+      cx.diags.error("FLOW4010", spec.span, "a count window is count(n), or count(n, every: m) to fire every m elements over the last n");
+      return null;
+    }
+    const size = countArg(cx, pos[0]!.value, "count");
+    const everyArg = named.get("every");
+    const every = everyArg ? countArg(cx, everyArg.value, "every") : size;
+    if (size === null || every === null) return null;
+    return { kind, size, every };
   }
   if (pos.length !== 1 || (kind === "sliding" && !named.has("every"))) {
     cx.diags.error("FLOW4010", spec.span, kind === "tumbling" ? "a tumbling window is tumbling(size)" : "a sliding window is sliding(size, every: slide)");
@@ -94,13 +125,18 @@ export function checkWindowStage(cx: CheckContext, s: A.CallStage, input: Stream
   const pos = s.args.filter((a) => !a.name);
   let info: WindowInfo | null = null;
   if (pos.length !== 1) {
-    cx.diags.error("FLOW4010", s.span, "window takes one window spec: window(tumbling(10s)), window(sliding(1m, every: 10s)) or window(session(gap: 5m))");
+    cx.diags.error("FLOW4010", s.span, "window takes one window spec: window(tumbling(10s)), window(sliding(1m, every: 10s)), window(session(gap: 5m)) or window(count(100))");
   } else {
-    const spec = windowSpec(cx, pos[0]!.value);
+    const spec = windowSpec(cx, pos[0]!.value, true);
     if (spec) info = { ...spec, allowedLateness: 0, late: null };
   }
   for (const a of s.args.filter((x) => x.name)) {
     const n = a.name!.name;
+    if (info?.kind === "count" && (n === "allowed_lateness" || n === "late")) {
+      // Elements are counted as they arrive: none is ever late for a count window.
+      cx.diags.error("FLOW4010", a.name!.span, `a count window has no \`${n}\`: it counts elements as they arrive, and none is late`, { hints: ["remove it, or use a window in event time (tumbling, sliding, session)"] });
+      continue;
+    }
     if (n === "allowed_lateness") {
       const ms = durationArg(cx, a.value, "allowed_lateness", true);
       if (info && ms !== null) info.allowedLateness = ms;

@@ -11,6 +11,8 @@ export interface CatalogueEntry {
   summary: string;
   /** How to fix it, for docs/errors.md. */
   fix: string;
+  /** A warning (it does not stop a compile, and can be silenced); otherwise an error. */
+  warning?: true;
 }
 
 export const catalogue = {
@@ -47,6 +49,7 @@ export const catalogue = {
   FLOW3016: { title: "invalid join condition", summary: "A join's `on` condition must be equalities between a field of one side and a field of the other, joined with `and`.", fix: "Write the condition as equalities `a.field == b.field`, joined with `and`; filter the joined stream for anything else." },
   FLOW3017: { title: "TypeScript function cannot be used", summary: "An imported function's parameters or result have no .flow type (any, Date, Promise, functions, unions other than T | null, …), or it is generic or overloaded.", fix: "Give the function parameters and a result of number, string, boolean, `T | null`, arrays or plain objects; no overloads, generics or async." },
   FLOW3015: { title: "type cannot be compared", summary: "Only primitives (and their optionals) can be compared or used as min/max.", fix: "Compare primitive values (or fields of records); `==` and `!=` compare records and lists by content." },
+  FLOW3018: { title: "no window bounds in a count window", summary: "A count window (`count(n)`, `count(n, every: m)`) is a number of elements, not a span of time: it has no `window.start` or `window.end`.", fix: "Use the elements' own times instead (`min(x.ts)`, `max(x.ts)` in the aggregate), or a time window (`tumbling(d)`) if the window should be a span of time." },
 
   FLOW4001: { title: "unknown option", summary: "A `checkpoint` or `restart` block names an option it does not have.", fix: "Fix the option's name (the hint suggests the closest); the hint lists the block's options." },
   FLOW4002: { title: "invalid option value", summary: "An option is given a value of the wrong kind or outside its allowed set.", fix: "Give the option a value of its kind: a duration with a unit (`10s`), an integer, `true`/`false`, a string, or one of the listed names." },
@@ -59,9 +62,12 @@ export const catalogue = {
   FLOW4009: { title: "stage needs a keyed stream", summary: "`process` works per key: put a `key_by` before it.", fix: "Put `|> key_by(x => …)` before the stage." },
   FLOW4010: { title: "invalid stage arguments", summary: "A stage is given the wrong arguments (a lambda of the wrong arity, an unknown named argument).", fix: "Pass the arguments the stage takes: one lambda for filter, map, flat_map, key_by, aggregate; `(acc, x) => …` for reduce; a window spec for window." },
   FLOW4012: { title: "needs event time", summary: "Windows, timers, state ttl, interval joins and dedup work in event time; the stream's source needs `event_time(…) watermark …`.", fix: "Declare event time on the source: `source s: T = file(…) event_time(x => x.ts) watermark 5s`." },
-  FLOW4013: { title: "unbounded join", summary: "A join without `within` or a window keeps every element of both sides forever (a warning).", fix: "Bound the join with `within <duration>` or a window, so that its state can be freed." },
+  FLOW4013: { title: "unbounded join", summary: "A join without `within`, a window or `as of` keeps every element of both sides forever (a warning).", fix: "Bound the join with `within <duration>` or a window, so that its state can be freed; to join each element with the current version of the other side, write a temporal join (`as of x`). Where keeping everything is what you want (a small, fixed table), silence it with `// allow FLOW4013` on the line before.", warning: true },
   FLOW4011: { title: "duplicate declaration in block", summary: "A process block declares `on timer` twice, or a state after statements that use it.", fix: "Keep one `on timer` block per process block." },
   FLOW4014: { title: "paths collide", summary: "Two connectors name one file where one of them writes it: a sink or dead-letter file that is the job's own input (it would be erased), or two sinks or dead-letter files on one file (one's output would be lost). Paths are compared after `./`, `a/../` and doubled slashes are normalised; the job also compares the resolved files when it starts (FLOW5011).", fix: "Give every sink and dead-letter file a file of its own, other than the job's inputs." },
+  FLOW4015: { title: "outer join needs a bound", summary: "A join with an optional side (`b? as y`) emits an element that found no partner once it can no longer match: when the join's watermark passes its time + `within`, or when its window fires. A join with neither never knows that.", fix: "Bound the outer join with `within <duration>` or a window (`window tumbling(1m)`); for an optional current version of a table, write a temporal join (`… as of x`)." },
+  FLOW4016: { title: "invalid temporal join", summary: "`as of x` names the probe side of a temporal join: one of the join's two aliases, whose side is not optional (each of its elements gives at most one result).", fix: "Write `as of` and the alias of the side whose elements look up a version (`join orders as o, customers as c on o.cust == c.id as of o`); mark the versioned side optional (`customers? as c`) to keep elements without a version." },
+  FLOW4017: { title: "allow comment has no effect", summary: "An `// allow` comment that cannot silence anything: it names an error (errors cannot be silenced), a code that does not exist or no code, or it stands at the end of a line instead of on a line of its own before the construct (a warning).", fix: "Put `// allow FLOWnnnn` with a warning's code on its own line, right before the construct; fix errors instead of allowing them.", warning: true },
 
   FLOW5001: { title: "bad input record", summary: "A record read by a source does not parse or does not match the declared type (`on_error: \"fail\"`).", fix: "Fix the record in the input (the message names its line and field), or choose `on_error: \"skip\"` or `\"dead_letter\"` on the source." },
   FLOW5002: { title: "cannot read input", summary: "A source's file cannot be opened or read, or is not a regular file (a folder, a FIFO, a device). Inputs are opened before anything is written, so the outputs and the checkpoint folder stay as they were.", fix: "Check the path: it is resolved against the folder the job runs in. Read a pipe with `stdin()` instead of `file(…)`." },
@@ -84,9 +90,16 @@ export const catalogue = {
   FLOW6005: { title: "state cannot be expected", summary: "`expect state` names an operator whose state is not a value per key (a window, join or dedup keeps runtime structures: expect their output instead), gives a key to an operator on a plain stream, or leaves out the key of a keyed one.", fix: "Expect the operator's output stream instead, or write the key as its `key_by` makes it (`expect state uid[\"a\"] { … }`; no brackets for a global aggregate)." },
   FLOW6006: { title: "bad fixture file", summary: "A `given … from \"path\"` or `expect … from \"path\"` file cannot be read, or one of its records does not fit the stream's type; the message names its line and field. Paths are relative to the test file; `.csv` files are read as csv, others as JSON lines.", fix: "Fix the path or the record the message names." },
   FLOW6007: { title: "duplicate test name", summary: "Two tests of one file have the same name; reports (and JUnit XML) tell tests apart by name.", fix: "Give each test of a file its own name." },
-  FLOW6008: { title: "test expects nothing", summary: "A test has no `expect`: it passes whatever the job does (a warning).", fix: "Add `expect <stream> [ … ]` or `expect state …`; to check that a stream stays empty, `expect <stream> []`." },
+  FLOW6008: { title: "test expects nothing", summary: "A test has no `expect`: it passes whatever the job does (a warning).", fix: "Add `expect <stream> [ … ]` or `expect state …`; to check that a stream stays empty, `expect <stream> []`.", warning: true },
 
   FLOW9001: { title: "not supported yet", summary: "The construct is part of the language but this version of flowc does not implement it yet.", fix: "Leave the construct out for now; the message says what the job can do instead where there is an alternative." },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type Code = keyof typeof catalogue;
+
+/** The codes that are warnings. */
+export type WarningCode = { [C in Code]: (typeof catalogue)[C] extends { warning: true } ? C : never }[Code];
+
+export function isWarningCode(code: Code): code is WarningCode {
+  return (catalogue[code] as CatalogueEntry).warning === true;
+}

@@ -2,7 +2,7 @@
 // A stage never throws for a user's mistake; a throw is a compiler bug.
 
 import type { Span } from "../ast.js";
-import type { Code } from "./catalogue.js";
+import type { Code, WarningCode } from "./catalogue.js";
 
 export type Severity = "error" | "warning";
 
@@ -21,6 +21,8 @@ export interface Diagnostic {
   label?: string;
   notes: Note[];
   hints: string[];
+  /** A warning silenced by `// allow FLOWnnnn` or `--allow` (diagnostics/allow.ts): kept, not shown. */
+  silenced?: true;
 }
 
 export interface DiagnosticOptions {
@@ -53,7 +55,7 @@ export class Diagnostics {
     this.add("error", code, span, message, opts);
   }
 
-  warning(code: Code, span: Span, message: string, opts: DiagnosticOptions = {}): void {
+  warning(code: WarningCode, span: Span, message: string, opts: DiagnosticOptions = {}): void {
     this.add("warning", code, span, message, opts);
   }
 

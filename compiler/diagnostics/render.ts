@@ -33,7 +33,9 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceLookup, color = f
   return out.join("\n");
 }
 
-export function renderDiagnostics(list: Diagnostic[], sources: SourceLookup, color = false): string {
+/** Renders the diagnostics to show (silenced warnings are left out) and a count. */
+export function renderDiagnostics(all: Diagnostic[], sources: SourceLookup, color = false): string {
+  const list = all.filter((d) => !d.silenced);
   const parts = list.map((d) => renderDiagnostic(d, sources, color));
   const errors = list.filter((d) => d.severity === "error").length;
   const warnings = list.length - errors;
@@ -113,6 +115,8 @@ export interface JsonDiagnostic {
   endColumn: number;
   hints: string[];
   notes: { message: string; file: string; line: number; column: number }[];
+  /** A warning silenced by `// allow` or `--allow` (only present then). */
+  silenced?: true;
 }
 
 export function diagnosticToJson(d: Diagnostic, sources: SourceLookup): JsonDiagnostic {
@@ -129,5 +133,6 @@ export function diagnosticToJson(d: Diagnostic, sources: SourceLookup): JsonDiag
     endColumn: end.col,
     hints: d.hints,
     notes: d.notes.map((n) => ({ message: n.message, file: n.span.file, line: n.span.line, column: n.span.col })),
+    ...(d.silenced ? { silenced: true as const } : {}),
   };
 }

@@ -303,6 +303,15 @@ export class CodeGen {
         return this.lib("parseFloat", [v(0)]);
       case "hash":
         return this.lib("hash", [v(0)]);
+      case "sqrt":
+      case "exp":
+      case "log10":
+      case "sign":
+        return n.call(n.prop(n.id("Math"), target.name), [v(0)]);
+      case "ln":
+        return n.call(n.prop(n.id("Math"), "log"), [v(0)]);
+      case "pow":
+        return n.call(n.prop(n.id("Math"), "pow"), [v(0), v(1)]);
       case "coalesce":
         return args.slice(1).reduce<TS.Expression>((acc, _a, i) => n.bin(acc, K.QuestionQuestionToken, v(i + 1)), v(0));
     }

@@ -322,6 +322,7 @@ class GraphCode {
     const { n } = this;
     const w = st.window!;
     const uid = node.uid;
+    if (w.kind === "count") return this.declareCountWindow(node, st);
     const keyT = this.keyTypeNode(node.input.key);
     const outT = this.gen.tsType(st.output.elem);
     const names = new Names(["$v", "$k", "$t"]);
@@ -338,6 +339,25 @@ class GraphCode {
     ], true);
     const spec = n.literal({ kind: w.kind, size: w.size, every: w.every, allowedLateness: w.allowedLateness });
     return n.constDecl(this.obj(`window:${uid}`, `${uid}$window`), n.f.createCallExpression(n.prop(n.id("$ctx"), "window"), [n.f.createTypeReferenceNode(this.stateClass(uid))], [n.str(uid), spec, agg, emit, late]));
+  }
+
+  /** A count window: `$ctx.countWindow(uid, { size, every }, agg, emit)` (no late stream, no watermark of its own). */
+  private declareCountWindow(node: Extract<Node, { kind: "operator" }>, st: Extract<StatefulStage, { kind: "aggregate" }>): TS.Statement {
+    const { n, K } = this;
+    const w = st.window!;
+    const uid = node.uid;
+    const keyT = this.keyTypeNode(node.input.key);
+    const names = new Names(["$v", "$k", "$t"]);
+    const params = ["$v", "$k", "$t"].map((p) => n.f.createParameterDeclaration(undefined, undefined, p, undefined, p === "$t" ? n.f.createKeywordTypeNode(K.NumberKeyword) : n.f.createKeywordTypeNode(K.UnknownKeyword)));
+    const emit = n.f.createArrowFunction(undefined, undefined, params, undefined, n.f.createToken(K.EqualsGreaterThanToken), n.f.createBlock(this.forward(node, n.f.createAsExpression(n.id("$v"), this.gen.tsType(st.output.elem)), n.f.createAsExpression(n.id("$k"), keyT), names, n.id("$t")), true));
+    const agg = n.f.createObjectLiteralExpression([
+      n.f.createPropertyAssignment("create", n.arrow(["$key"], n.newExpr(this.stateClass(uid), [n.f.createAsExpression(n.id("$key"), keyT)]))),
+      n.f.createPropertyAssignment("add", n.id(this.aggFn(uid, "add"))),
+      n.f.createPropertyAssignment("result", n.id(this.aggFn(uid, "result"))),
+      n.f.createPropertyAssignment("fields", n.num(this.fieldCounts.get(uid)!)),
+    ], true);
+    const spec = n.literal({ size: w.size, every: w.every });
+    return n.constDecl(this.obj(`count:${uid}`, `${uid}$window`), n.f.createCallExpression(n.prop(n.id("$ctx"), "countWindow"), [n.f.createTypeReferenceNode(this.stateClass(uid))], [n.str(uid), spec, agg, emit]));
   }
 
   /**
@@ -395,6 +415,12 @@ class GraphCode {
     ], true));
     const emitNames = new Names(["$v", "$k", "$t"]);
     const emit = n.f.createArrowFunction(undefined, undefined, ["$v", "$k", "$t"].map((p) => n.f.createParameterDeclaration(undefined, undefined, p, undefined, p === "$t" ? n.f.createKeywordTypeNode(this.K.NumberKeyword) : n.f.createKeywordTypeNode(this.K.UnknownKeyword))), undefined, n.f.createToken(this.K.EqualsGreaterThanToken), n.f.createBlock(this.forward(node, n.f.createAsExpression(n.id("$v"), gen.tsType(j.output.elem)), n.undef(), emitNames, n.id("$t")), true));
+    if (j.temporal) {
+      // The versioned side is optional: probes without a version come out with null.
+      const unmatched = (j.temporal.probe === 0 ? j.rightAlias : j.leftAlias).type.kind === "optional";
+      const spec = n.literal({ probe: j.temporal.probe, eventTime: j.temporal.eventTime, unmatched });
+      return [n.constDecl(this.obj(`join:${node.uid}`, `${node.uid}$join`), n.call(n.prop(n.id("$ctx"), "temporalJoin"), [n.str(node.uid), spec, select, emit]))];
+    }
     return [n.constDecl(this.obj(`join:${node.uid}`, `${node.uid}$join`), n.call(n.prop(n.id("$ctx"), "join"), [n.str(node.uid), n.literal(j.spec), select, emit]))];
   }
 
@@ -439,7 +465,7 @@ class GraphCode {
         const joinObj = this.objectNames.get(`join:${node.uid}`)!;
         for (const side of [0, 1] as const) {
           const senv: Env = { vars: new Map(), names: new Names(["$in", "$k", "$ts", "$key"]) };
-          const alias = side === 0 ? j.leftAlias : j.rightAlias;
+          const alias = side === 0 ? j.leftElem : j.rightElem;
           const p = this.gen.bindLocal(alias, senv);
           const keyExprs = j.keys.map((k) => this.gen.expr(side === 0 ? k.left : k.right, senv));
           const key = keyExprs.length === 1 ? keyExprs[0]! : n.object(keyExprs.map((e, i) => [`k${i}`, e]));
@@ -527,7 +553,8 @@ class GraphCode {
     const mk = this.mapKey(node.input.key, n.id("$k"));
     bindKey(st, n.id("$k"), env);
     if (st.kind === "aggregate" && st.window) {
-      return [this.fn(name, params, [...this.count(node, "in"), n.expr(n.method(n.id(this.objectNames.get(`window:${uid}`)!), "element", [n.id("$in"), node.input.key ? mk : n.str(""), n.id("$k"), n.id("$ts")]))], describe)];
+      const win = this.objectNames.get(st.window.kind === "count" ? `count:${uid}` : `window:${uid}`)!;
+      return [this.fn(name, params, [...this.count(node, "in"), n.expr(n.method(n.id(win), "element", [n.id("$in"), node.input.key ? mk : n.str(""), n.id("$k"), n.id("$ts")]))], describe)];
     }
     if (st.kind === "dedup") {
       const p = gen.bindLocal(st.param, env);

@@ -2,7 +2,7 @@
 // state and hands out the sinks. Windows, timers, joins and dedup come from the factories
 // the bundle holds (only those its job uses: runtime/time/table.ts).
 
-import type { DedupHandle, EmitFn, JobContext, JoinHandle, JoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
+import type { CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
 import type { Sink } from "../connectors/contract.js";
 import type { OperatorFactories, StatefulOperator } from "../operator.js";
 import { GlobalStateStore, KeyedStateStore } from "../state.js";
@@ -39,12 +39,20 @@ export class Context implements JobContext {
     return this.add(this.factory("window")(uid, spec, agg, emit, late));
   }
 
+  countWindow<S extends StateObject>(uid: string, spec: CountWindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn): CountWindowHandle {
+    return this.add(this.factory("countWindow")(uid, spec, agg, emit));
+  }
+
   timers(uid: string): TimersHandle {
     return this.add(this.factory("timers")(uid));
   }
 
   join(uid: string, spec: JoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle {
     return this.add(this.factory("join")(uid, spec, select, emit));
+  }
+
+  temporalJoin(uid: string, spec: TemporalJoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle {
+    return this.add(this.factory("temporalJoin")(uid, spec, select, emit));
   }
 
   dedup(uid: string, within: number): DedupHandle {

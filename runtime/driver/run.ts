@@ -148,7 +148,9 @@ function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecord
       const timers = ctx.operators.find((st) => st.uid === `${op.uid}$timers`);
       const wm = main?.currentWatermark() ?? timers?.currentWatermark();
       const lateDropped = (main?.lateDropped ?? 0) + (timers?.lateDropped ?? 0);
-      return { uid: op.uid, kind: op.kind, recordsIn: ctx.counts[2 * i]!, recordsOut: ctx.counts[2 * i + 1]!, keys: main?.size ?? 0, watermark: finite(wm), lateDropped };
+      // Joins and count windows: the elements or versions they hold (others leave it out).
+      const held = main?.held ?? null;
+      return { uid: op.uid, kind: op.kind, recordsIn: ctx.counts[2 * i]!, recordsOut: ctx.counts[2 * i + 1]!, keys: main?.size ?? 0, ...(held !== null ? { entries: held } : {}), watermark: finite(wm), lateDropped };
     }),
     sinks: m.sinks.map((s, i) => ({ index: i, connector: s.connector, path: localPath(s), records: outputs.sinks[i]!.lines, bytes: outputs.sinks[i]!.bytes })),
     lastCheckpoint: coordinator?.latest ? { id: coordinator.latest.id, createdAt: coordinator.latest.createdAt } : null,

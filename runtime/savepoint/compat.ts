@@ -29,7 +29,7 @@ export interface RestorePlan {
 }
 
 /** Operators whose whole state is one runtime structure (restored as a whole or not at all). */
-const INTERNAL = new Set(["window", "join", "dedup"]);
+const INTERNAL = new Set(["window", "count_window", "join", "temporal_join", "dedup"]);
 
 function keysOf(op: SavepointOperator, part: string): number {
   return op.parts.find((p) => p.name === part)?.keys ?? 0;

@@ -23,9 +23,14 @@ import { factory as window } from "../time/windows.js";
 import { factory as timers } from "../time/timers.js";
 import { factory as join } from "../time/join.js";
 import { factory as dedup } from "../time/dedup.js";
+import { factory as countWindow } from "../time/count-window.js";
+import { factory as temporalJoin } from "../time/temporal-join.js";
 
-/** Every operator the runtime has: a test run builds whichever its job asks for. */
-const OPERATORS: OperatorFactories = { window, timers, join, dedup };
+/**
+ * Every operator the runtime has: a test run builds whichever its job asks for. `Required`:
+ * an operator added to OperatorFactories (runtime/time/table.ts) must be added here too.
+ */
+const OPERATORS: Required<OperatorFactories> = { window, countWindow, timers, join, temporalJoin, dedup };
 
 /** One source's input: typed records, and restarts before record i for each i listed. */
 export interface HarnessInput {

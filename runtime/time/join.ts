@@ -12,6 +12,15 @@
 //   its right elements.
 // - unbounded (neither): every pair, as soon as both are there; all state is kept.
 //
+// Outer joins (`b? as y`: `spec.unmatched` says whose unmatched elements come out): an
+// element that found no partner comes out once, with null for the other side, when it can
+// no longer match: when the watermark passes t + d (interval), or when its last window
+// fires (window joins; for a session, the session). A matched element never comes out
+// unmatched. What one watermark step releases comes out by t + d (or window end), the left
+// side first on ties, then in arrival order; for a window end, after that window's pairs.
+// An unmatched result carries its own element's time, so an outer interval join holds its
+// watermark back by d (what it releases is never behind what it passed on).
+//
 // A window join's results carry the later of their elements' times, but go out only when
 // their window fires, after the watermark has passed those times. So that they are not late
 // for what follows (a window, a join), the watermark a window join passes on is held back:
@@ -39,6 +48,8 @@ interface Item {
   ts: number;
   seq: number;
   x: unknown;
+  /** Outer joins only: it met an element of the other side (inner joins' items stay three fields). */
+  matched?: boolean;
 }
 
 interface Side {
@@ -57,7 +68,8 @@ interface Group {
 export class JoinOperator extends RowOperator {
   /** Interval and unbounded joins: one group per key. */
   private readonly groups = new Map<MapKey, Group>();
-  private readonly expiry = new MinHeap<{ time: number; gk: MapKey; side: number; item: Item }>((a, b) => a.time < b.time);
+  /** Interval joins: items by t + d, then left first, then arrival order (the order unmatched ones are released in). */
+  private readonly expiry = new MinHeap<{ time: number; gk: MapKey; side: number; item: Item }>((a, b) => a.time < b.time || (a.time === b.time && (a.side < b.side || (a.side === b.side && a.item.seq < b.item.seq))));
   /**
    * Tumbling and sliding window joins: window end -> key -> group, keys in the order of
    * their first element in the window (the order the window's pairs go out in); the ends
@@ -78,6 +90,12 @@ export class JoinOperator extends RowOperator {
     return this.late;
   }
 
+  /** Outer joins: whether the left and the right side's unmatched elements come out. */
+  private readonly unmatched: [boolean, boolean];
+  /** Outer joins: the unmatched elements one window end releases (one list, reused). */
+  private readonly released: { item: Item; side: number; key: unknown }[] = [];
+  private readonly outer: boolean;
+
   constructor(
     readonly uid: string,
     private readonly spec: JoinSpec,
@@ -85,6 +103,8 @@ export class JoinOperator extends RowOperator {
     private readonly emit: EmitFn,
   ) {
     super();
+    this.unmatched = spec.unmatched ?? [false, false];
+    this.outer = this.unmatched[0] || this.unmatched[1];
   }
 
   /** Groups held: keys (per window, for window joins). */
@@ -101,8 +121,8 @@ export class JoinOperator extends RowOperator {
     return all;
   }
 
-  /** Elements held, over all keys (for tests of bounded state). */
-  get held(): number {
+  /** Elements held, over all keys (the admin endpoint's `entries`). */
+  override get held(): number {
     let n = 0;
     for (const g of this.allGroups()) n += g.sides[0].items.length + g.sides[1].items.length;
     for (const list of this.sessions.values()) for (const s of list) n += s.sides[0].items.length + s.sides[1].items.length;
@@ -140,7 +160,7 @@ export class JoinOperator extends RowOperator {
 
   /** An element of the left (side 0) or right (side 1) input. */
   element(side: number, x: unknown, mk: MapKey, key: unknown, ts: number): void {
-    const item: Item = { ts, seq: this.seq++, x };
+    const item: Item = this.outer ? { ts, seq: this.seq++, x, matched: false } : { ts, seq: this.seq++, x };
     if (this.spec.window?.kind === "session") {
       this.sessionElement(side, item, mk, key);
       return;
@@ -172,7 +192,10 @@ export class JoinOperator extends RowOperator {
     const g = this.group(mk, key);
     const other = g.sides[1 - side]!.items;
     for (const o of other) {
-      if (this.spec.kind === "unbounded" || Math.abs(o.ts - ts) <= d) this.emit(this.pair(side, x, o.x), key, Math.max(ts, o.ts));
+      if (this.spec.kind === "unbounded" || Math.abs(o.ts - ts) <= d) {
+        if (this.outer) o.matched = item.matched = true;
+        this.emit(this.pair(side, x, o.x), key, Math.max(ts, o.ts));
+      }
     }
     g.sides[side]!.items.push(item);
     if (this.spec.kind === "interval") this.expiry.push({ time: ts + d, gk: mk, side, item });
@@ -215,16 +238,38 @@ export class JoinOperator extends RowOperator {
   }
 
   private fireSessions(w: number): void {
+    // Outer joins: the unmatched elements of the sessions ending at `end`, released after their pairs.
+    let end = NaN;
+    const released = this.released;
     for (let p = this.sessionsToFire.peek(); p && p.end <= w; p = this.sessionsToFire.peek()) {
       this.sessionsToFire.pop();
       const s = p.s;
       if (s.dead || s.end !== p.end) continue;
+      if (p.end !== end) {
+        this.release(released);
+        end = p.end;
+      }
       s.dead = true;
       const list = this.sessions.get(s.mk)!;
       list.splice(list.indexOf(s), 1);
       if (list.length === 0) this.sessions.delete(s.mk);
       for (const l of s.sides[0].items) for (const r of s.sides[1].items) this.emit(this.select(l.x, r.x), s.key, Math.max(l.ts, r.ts));
+      // A session with elements of one side only: they found no partner.
+      if (this.outer) {
+        for (let side = 0; side < 2; side++) {
+          if (this.unmatched[side] && s.sides[1 - side]!.items.length === 0) for (const item of s.sides[side]!.items) released.push({ item, side, key: s.key });
+        }
+      }
     }
+    this.release(released);
+  }
+
+  /** Emits unmatched elements (outer joins) left side first, then in arrival order, each with null for the other side and its own time; empties the list. */
+  private release(list: { item: Item; side: number; key: unknown }[]): void {
+    if (list.length === 0) return;
+    list.sort((a, b) => a.side - b.side || a.item.seq - b.item.seq);
+    for (const { item, side, key } of list) this.emit(this.pair(side, item.x, null), key, item.ts);
+    list.length = 0;
   }
 
   private readonly idle: [boolean, boolean] = [false, false];
@@ -256,14 +301,27 @@ export class JoinOperator extends RowOperator {
     this.wm = next;
     if (this.spec.window?.kind === "session") this.fireSessions(next);
     else if (this.spec.kind === "window") {
+      const released = this.released;
       for (let end = this.endsToFire.peek(); end !== undefined && end <= next; end = this.endsToFire.peek()) {
         this.endsToFire.pop();
         const b = this.byEnd.get(end)!;
         this.byEnd.delete(end);
         for (const g of b.values()) for (const l of g.sides[0].items) for (const r of g.sides[1].items) this.emit(this.select(l.x, r.x), g.key, Math.max(l.ts, r.ts));
+        if (!this.outer) continue;
+        // An element can no longer match once its last window fired (sliding windows hold it in several).
+        for (const g of b.values()) {
+          const met = g.sides[0].items.length > 0 && g.sides[1].items.length > 0;
+          for (let side = 0; side < 2; side++) {
+            for (const item of g.sides[side]!.items) {
+              if (met) item.matched = true;
+              else if (!item.matched && this.unmatched[side] && this.lastEnd(item.ts) === end) released.push({ item, side, key: g.key });
+            }
+          }
+        }
+        this.release(released);
       }
     } else if (this.spec.kind === "interval") {
-      // Kept until the watermark passes t + d.
+      // Kept until the watermark passes t + d; then an unmatched element of an outer join comes out.
       for (let e = this.expiry.peek(); e && e.time < next; e = this.expiry.peek()) {
         this.expiry.pop();
         const g = this.groups.get(e.gk);
@@ -272,14 +330,23 @@ export class JoinOperator extends RowOperator {
         const i = items.indexOf(e.item);
         if (i >= 0) items.splice(i, 1);
         if (g.sides[0].items.length === 0 && g.sides[1].items.length === 0) this.groups.delete(e.gk);
+        if (!e.item.matched && this.unmatched[e.side]) this.emit(this.pair(e.side, e.item.x, null), g.key, e.item.ts);
       }
     }
     return true;
   }
 
+  /** The end of the last window an element at `ts` falls in (tumbling and sliding window joins). */
+  private lastEnd(ts: number): number {
+    const w = this.spec.window!;
+    return Math.floor(ts / w.every) * w.every + w.size;
+  }
+
   /** The join's watermark, to pass downstream. */
   get watermarkValue(): number {
     const w = this.spec.window;
+    // An outer interval join releases an element at t once the watermark passes t + d.
+    if (this.spec.kind === "interval" && this.outer) return this.wm - this.spec.within;
     if (this.spec.kind !== "window" || !w || !Number.isFinite(this.wm)) return this.wm;
     let held = this.wm - w.size;
     if (w.kind === "session") {
@@ -320,7 +387,8 @@ export class JoinOperator extends RowOperator {
    * of its sessions in that shape.
    */
   exportRows(): { rows: [MapKey, unknown, unknown][]; meta: unknown } {
-    const side = (s: Side) => s.items.map((it) => [it.ts, it.seq, it.x]);
+    // Outer joins: whether each element met one of the other side.
+    const side = this.outer ? (s: Side) => s.items.map((it) => [it.ts, it.seq, it.x, it.matched]) : (s: Side) => s.items.map((it) => [it.ts, it.seq, it.x]);
     const rows: [MapKey, unknown, unknown][] =
       this.spec.window?.kind === "session"
         ? [...this.sessions].map(([mk, list]) => [mk, list[0]!.key, list.map((s) => [s.start, s.end, s.seq, s.sides.map(side)])])
@@ -331,8 +399,15 @@ export class JoinOperator extends RowOperator {
   }
 
   importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
-    type Data = [number, number, number, [number, number, unknown][][]];
-    const items = (sides: [number, number, unknown][][]): [Side, Side] => sides.map((list) => ({ items: list.map(([ts, seq, x]) => ({ ts, seq, x })) })) as [Side, Side];
+    type Data = [number, number, number, [number, number, unknown, boolean?][][]];
+    // One element in several windows (sliding) is one item again: its `matched` is shared.
+    const bySeq = new Map<number, Item>();
+    const item = ([ts, seq, x, matched]: [number, number, unknown, boolean?]): Item => {
+      let it = bySeq.get(seq);
+      if (!it) bySeq.set(seq, (it = this.outer ? { ts, seq, x, matched: matched === true } : { ts, seq, x }));
+      return it;
+    };
+    const items = (sides: [number, number, unknown, boolean?][][]): [Side, Side] => sides.map((list) => ({ items: list.map(item) })) as [Side, Side];
     const windowGroups: Group[] = [];
     for (const [gk, key, data] of rows) {
       if (this.spec.window?.kind === "session") {

@@ -8,16 +8,20 @@ import type { OperatorFactories } from "../operator.js";
 
 export const OPERATOR_MODULES = {
   window: "time/windows",
+  countWindow: "time/count-window",
   timers: "time/timers",
   join: "time/join",
+  temporalJoin: "time/temporal-join",
   dedup: "time/dedup",
 } as const satisfies Record<keyof OperatorFactories, string>;
 
 const NEEDS: Record<keyof OperatorFactories, (op: OperatorManifest) => boolean> = {
   window: (op) => op.kind === "window",
+  countWindow: (op) => op.kind === "count_window",
   // A process block with `timer at` or a state ttl (the manifest's `timers`).
   timers: (op) => op.timers,
   join: (op) => op.kind === "join",
+  temporalJoin: (op) => op.kind === "temporal_join",
   dedup: (op) => op.kind === "dedup",
 };
 

@@ -1,0 +1,31 @@
+// `flowc graph` draws count windows, outer joins and temporal joins with what they keep.
+
+import { describe, expect, it } from "vitest";
+import { flowc, tempDir, writeFiles } from "./helpers.js";
+
+const JOB = `job shapes
+type O = { id: int, cust: int, ts: timestamp }
+type C = { id: int, name: string, ts: timestamp }
+source orders: O = file("orders.jsonl") event_time(o => o.ts)
+source customers: C = file("customers.jsonl") event_time(c => c.ts)
+let named = join orders as o, customers? as c on o.cust == c.id as of o select { id: o.id, name: c?.name }
+let paired = join orders? as o, customers? as c on o.cust == c.id window tumbling(1h) select { id: o?.id, name: c?.name }
+let batches = orders |> key_by(o => o.cust) |> window(count(10, every: 5)) |> aggregate(o => { cust: key, n: count() })
+sink named -> stdout()
+sink paired -> stdout()
+sink batches -> stdout()
+`;
+
+describe("flowc graph", () => {
+  it("shows a temporal join's probe side and state, an outer join's kind and a count window's spec", async () => {
+    const dir = tempDir("flowc-graph-");
+    writeFiles(dir, { "shapes.flow": JOB });
+    const m = await flowc(["graph", "shapes.flow"], { cwd: dir });
+    expect(m.exitCode, m.stderr).toBe(0);
+    expect(m.stdout).toContain('["temporal join named<br/>key: int<br/>as of o (event time, outer)<br/>state: versions list#60;C#62;, waiting list#60;O#62;"]');
+    expect(m.stdout).toContain('["join paired<br/>key: int<br/>window tumbling(1h) (full outer)<br/>state: left list#60;O#62;, right list#60;C#62;"]');
+    expect(m.stdout).toContain('["count window aggregate batches<br/>key: int<br/>count(10, every: 5)<br/>state: elements list#60;O#62;"]');
+    const d = await flowc(["graph", "shapes.flow", "--format", "dot"], { cwd: dir });
+    expect(d.stdout).toContain('label="temporal join named\\nkey: int\\nas of o (event time, outer)\\nstate: versions list<C>, waiting list<O>"');
+  });
+});
