@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Manifest } from "../runtime/api.js";
-import { connectorsOf, SINK_CONNECTORS, SOURCE_CONNECTORS } from "../runtime/connectors/table.js";
+import { connectorsOf, SINK_CONNECTORS, SOURCE_CONNECTORS, usesNats } from "../runtime/connectors/table.js";
 import { OPERATOR_MODULES, operatorsOf } from "../runtime/time/table.js";
 import { ROOT, RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
 
@@ -29,6 +29,8 @@ export interface BundleOptions {
   sourceDir: string;
   /** The job's manifest: which connectors and operators to bundle. */
   manifest: Manifest;
+  /** Bundle the NATS client (object store checkpoints and savepoints) even when the job uses no NATS. */
+  nats?: boolean;
 }
 
 /** An esbuild failure on generated code: a compiler bug. */
@@ -72,10 +74,13 @@ export async function bundle(opts: BundleOptions): Promise<void> {
   const hb = Handlebars.create();
   hb.registerHelper("comment", (s: unknown) => String(s).replace(/[\r\n\u2028\u2029]+/g, " "));
   const parts = entryParts(opts.manifest);
+  // The NATS client (with the object store and the locks) only for jobs that use NATS.
+  const nats = usesNats(opts.manifest) || opts.nats === true ? [{ key: "nats", name: "parts", local: "natsParts", module: "nats/parts" }] : [];
   const entry = hb.compile(readFileSync(join(TEMPLATES_DIR, "entry.ts.hbs"), "utf8"), { strict: true, noEscape: true, knownHelpers: { comment: true }, knownHelpersOnly: true })({
     job: opts.job,
-    imports: [...parts.sources, ...parts.sinks, ...parts.operators],
+    imports: [...parts.sources, ...parts.sinks, ...parts.operators, ...nats],
     ...parts,
+    nats,
   });
   const chunk = adminChunk();
   try {

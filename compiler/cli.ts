@@ -20,12 +20,13 @@ export const EXIT = { ok: 0, user: 1, usage: 2, internal: 70 } as const;
 const HELP = `flowc ${VERSION}: compiles .flow stream jobs into self-contained Node.js bundles
 
 Usage:
-  flowc compile <file.flow> [-o <dir>] [--emit-ts]   write <dir>/<job>.mjs (default dir: dist)
+  flowc compile <file.flow> [-o <dir>] [--emit-ts] [--nats]
+                                                     write <dir>/<job>.mjs (default dir: dist)
   flowc check <file.flow> [--json]                   report errors and warnings, write nothing
   flowc check <file.flow> --against-savepoint <dir>  what restoring that savepoint into this job would do
   flowc run <file.flow> [-- <job args>]              compile to a temporary folder and run the job
   flowc graph <file.flow> [--format mermaid|dot]     draw the job graph (sources, operators, sinks)
-  flowc savepoint <admin-url> [--stop] [--dir <dir>] [--token <t> | --token-file <f>]
+  flowc savepoint <admin-url> [--stop] [--dir <dir> | --dir nats:<bucket>/<name>] [--token <t> | --token-file <f>]
                                                      take a savepoint of a running job; prints its path
   flowc savepoint inspect <dir> [--json] [--dump <uid>.<state>]
                                                      what a savepoint holds; one state's keys and values
@@ -35,12 +36,15 @@ Usage:
 Options:
   -o, --out-dir <dir>   where compile writes the bundle (default: dist)
   --emit-ts             also keep the generated TypeScript as <dir>/<job>.ts
+  --nats                bundle the NATS client although the job uses no NATS, so that it can keep
+                        checkpoints and savepoints in a NATS object store (--checkpoint-dir nats:…)
   --json                check: diagnostics as JSON; savepoint inspect: the metadata as JSON
   --allow-non-restored-state
                         check --against-savepoint: accept dropping state that does not map
   --stop                savepoint: stop the job after the savepoint (it exits 0)
   --dir <dir>           savepoint: the folder for the savepoint, inside the job's savepoint root
-                        (--savepoint-dir); relative to that root
+                        (--savepoint-dir); relative to that root; or nats:<bucket>/<name>, a place
+                        in a NATS object store bucket (the job puts it there)
   --token <t>           savepoint: the job's admin token (else FLOWC_ADMIN_TOKEN)
   --token-file <f>      savepoint: the token is the first line of <f>
   -h, --help            this help
@@ -160,7 +164,7 @@ function oneFile(positionals: string[], command: string): string {
 async function cmdCompile(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { "out-dir": { type: "string", short: "o" }, "emit-ts": { type: "boolean" } },
+    options: { "out-dir": { type: "string", short: "o" }, "emit-ts": { type: "boolean" }, nats: { type: "boolean" } },
     allowPositionals: true,
     strict: true,
   });
@@ -168,7 +172,7 @@ async function cmdCompile(args: string[]): Promise<number> {
   const text = readSource(file);
   if (text === null) return EXIT.user;
   const started = performance.now();
-  const result = await compile(text, file, { outDir: values["out-dir"] ?? "dist", emitTs: values["emit-ts"] ?? false });
+  const result = await compile(text, file, { outDir: values["out-dir"] ?? "dist", emitTs: values["emit-ts"] ?? false, nats: values.nats ?? false });
   printDiagnostics(result);
   if (!result.ok || !result.outFile) return EXIT.user;
   const shown = relative(process.cwd(), result.outFile) || result.outFile;

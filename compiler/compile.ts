@@ -43,6 +43,8 @@ export function frontEnd(text: string, file: string, opts: CheckOptions = {}): F
 export interface CompileOptions {
   outDir: string;
   emitTs: boolean;
+  /** Bundle the NATS client even when the job uses no NATS (for --checkpoint-dir nats:…). */
+  nats?: boolean;
 }
 
 export interface CompileResult extends FrontEnd {
@@ -81,7 +83,7 @@ export async function compile(text: string, file: string, opts: CompileOptions):
   if (opts.emitTs) writeFileSync(tsFile, code);
   const t = performance.now();
   await esbuildReady;
-  await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)), manifest });
+  await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)), manifest, nats: opts.nats ?? false });
   timings["bundle"] = performance.now() - t;
   return { ...fe, graph, outFile, timings, ...(opts.emitTs ? { tsFile } : {}) };
 }

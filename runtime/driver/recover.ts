@@ -92,10 +92,11 @@ function startingOver(m: Manifest, shown: string, found: number): string {
 }
 
 /** Reads and checks the savepoint of --from-savepoint: of this job, and one it can take over. */
-export function openSavepoint(flags: Flags, m: Manifest): StartingSavepoint | null {
+export function openSavepoint(flags: Flags, m: Manifest, local?: string): StartingSavepoint | null {
   if (!flags.fromSavepoint) return null;
   const shown = flags.fromSavepoint;
-  const dir = resolve(shown);
+  // A savepoint in an object store bucket is read from the local copy it was downloaded to.
+  const dir = local ?? resolve(shown);
   let meta: SavepointMetadata;
   try {
     meta = readSavepoint(dir, true, shown);
