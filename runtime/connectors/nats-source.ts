@@ -50,6 +50,7 @@ export class NatsSource implements Source {
     private readonly endSeq: number | null,
     streamLast: number,
     private readonly log: Log,
+    private readonly streamSubjects: readonly string[],
   ) {
     this.live = m.until === null;
     this.convert = m.format === "json" ? jsonConverter(m.type) : null;
@@ -187,7 +188,7 @@ export class NatsSource implements Source {
   }
 
   private async start(): Promise<void> {
-    const reader = new StreamReader(this.link, { stream: this.m.stream, filter: this.m.subject, from: this.seq + 1, until: this.endSeq });
+    const reader = new StreamReader(this.link, { stream: this.m.stream, filter: this.m.subject, streamSubjects: this.streamSubjects, from: this.seq + 1, until: this.endSeq });
     await reader.start();
     if (this.closed) {
       await reader.close();
@@ -210,6 +211,6 @@ export const connector: SourceConnector<Extract<SourceManifest, { connector: "na
     const l = await link(resolveUrl(m.url));
     const info = await ensureStream(l, m.stream, m.subject, m.create, `source \`${m.name}\``, ctx.log);
     const last = info.state.last_seq;
-    return new NatsSource(m.name, m, l, ctx.errors, m.until === "end" ? last : null, last, ctx.log);
+    return new NatsSource(m.name, m, l, ctx.errors, m.until === "end" ? last : null, last, ctx.log, info.config.subjects ?? []);
   },
 };

@@ -4,6 +4,12 @@
 // Like the client's "ordered consumer", a gap in the delivery sequence, a lost consumer or a
 // reconnection makes a new consumer that starts right after the last message received.
 // Used by the NATS source and by the NATS sink's recovery (which reads headers only).
+//
+// The subject filter is applied here, not by the server: nats-server 2.9's filtered pull
+// consumers stall when they start in the middle of a stream (seen with 2.9.10: a consumer
+// with a filter and a start sequence delivers some thousand messages, then nothing), so
+// the consumer reads every subject and the messages the filter does not match are dropped
+// as they arrive (no work at all when the filter matches every subject of the stream).
 
 import { createInbox, type Msg, type Subscription } from "@nats-io/transport-node";
 import { describe, sleep, type NatsLink } from "./connection.js";
@@ -13,6 +19,8 @@ export interface ReaderOptions {
   stream: string;
   /** A subject filter, or null for every message of the stream. */
   filter: string | null;
+  /** The stream's subjects (a filter that matches all of them filters nothing). */
+  streamSubjects?: readonly string[];
   /** The first stream sequence to read. */
   from: number;
   /** Messages asked for at a time. */
@@ -58,6 +66,8 @@ export class StreamReader {
   private readonly batch: number;
   private readonly expires: number;
   private readonly offEvent: () => void;
+  /** Whether a subject passes the filter (null: every one does). */
+  private readonly match: ((subject: string) => boolean) | null;
 
   constructor(
     private readonly link: NatsLink,
@@ -66,6 +76,7 @@ export class StreamReader {
     this.nextSeq = Math.max(1, opts.from);
     this.batch = opts.batch ?? 4096;
     this.expires = opts.expires ?? 5000;
+    this.match = matcher(opts.filter, opts.streamSubjects ?? null);
     this.offEvent = link.onEvent((ev) => {
       if (ev === "failed") {
         this.failure = link.failure;
@@ -142,7 +153,6 @@ export class StreamReader {
         mem_storage: true,
         num_replicas: 1,
         inactive_threshold: 30_000_000_000,
-        ...(this.opts.filter !== null ? { filter_subject: this.opts.filter } : {}),
         ...(this.opts.headersOnly ? { headers_only: true } : {}),
       }),
     );
@@ -200,8 +210,10 @@ export class StreamReader {
       this.dseq = a.dseq;
       this.nextSeq = a.sseq + 1;
       this.pending = a.pending;
-      this.msgs.push(msg);
-      this.seqs.push(a.sseq);
+      if (this.match === null || this.match(msg.subject)) {
+        this.msgs.push(msg);
+        this.seqs.push(a.sseq);
+      }
       if (--this.outstanding <= 0) this.pullDone();
       this.wake();
       return;
@@ -273,3 +285,40 @@ export class StreamReader {
 
 /** Waits a little, for loops that look again (exported for the sink's recovery). */
 export { sleep };
+
+/** Whether a subject matches a filter with `*` and `>` wildcards. */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === ">") return s.length > i;
+    if (i >= s.length) return false;
+    if (f[i] !== "*" && f[i] !== s[i]) return false;
+  }
+  return f.length === s.length;
+}
+
+/** Whether every subject `inner` matches is matched by `outer` too. */
+function covers(outer: string, inner: string): boolean {
+  const o = outer.split(".");
+  const n = inner.split(".");
+  for (let i = 0; i < o.length; i++) {
+    if (o[i] === ">") return n.length > i;
+    if (i >= n.length) return false;
+    if (n[i] === ">") return false;
+    if (o[i] !== "*" && o[i] !== n[i]) return false;
+  }
+  return o.length === n.length;
+}
+
+/** A fast test for a filter: null when it passes everything the stream holds. */
+function matcher(filter: string | null, streamSubjects: readonly string[] | null): ((subject: string) => boolean) | null {
+  if (filter === null || filter === ">") return null;
+  if (streamSubjects && streamSubjects.length > 0 && streamSubjects.every((s) => covers(filter, s))) return null;
+  if (!/[*>]/.test(filter)) return (s) => s === filter;
+  if (filter.endsWith(".>") && !filter.slice(0, -2).includes("*")) {
+    const prefix = filter.slice(0, -1);
+    return (s) => s.startsWith(prefix) && s.length > prefix.length;
+  }
+  return (s) => subjectMatches(filter, s);
+}
