@@ -107,6 +107,7 @@ export class NatsLink {
     const s = currentSettings();
     const started = Date.now();
     let attempt = 0;
+    let warned = 0;
     const servers = url.replace(/^tls:\/\//, "");
     for (;;) {
       try {
@@ -132,7 +133,11 @@ export class NatsLink {
         const waited = Date.now() - started;
         if (waited >= s.timeoutMs) throw link.unreachable(`cannot connect: ${describe(e)}`);
         const delay = Math.min(backoff(attempt++), s.timeoutMs - waited);
-        s.log.warn(`NATS server ${shownUrl(url)} cannot be reached (${describe(e)}); trying again in ${(delay / 1000).toFixed(1)} s (--nats-timeout ${s.timeoutMs / 1000} s)`);
+        // Once, then every 10 s while it goes on.
+        if (warned === 0 || Date.now() - warned >= 10_000) {
+          s.log.warn(`NATS server ${shownUrl(url)} cannot be reached (${describe(e)}); trying again with backoff for up to ${s.timeoutMs / 1000} s (--nats-timeout)`);
+          warned = Date.now();
+        }
         await sleep(delay);
       }
     }
