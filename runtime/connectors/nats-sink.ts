@@ -38,6 +38,9 @@ import { StreamReader } from "../nats/reader.js";
 import { captures, ensureStream } from "../nats/streams.js";
 import type { FileRef, NatsSinkStatus, NatsTransaction, Sink, SinkAt, SinkConnector, SinkContext, SinkTransaction, Staged, TransactionalSink } from "./contract.js";
 
+/** Records staged and waiting for a commit beyond which the job's loop waits (exactly once). */
+const MAX_STAGED = 262_144;
+
 /** Records sealed by a checkpoint's pre-commit and not published yet. */
 interface Segment {
   rel: string;
@@ -59,6 +62,8 @@ export class NatsSink implements Sink, TransactionalSink {
   private publisher: Publisher | null = null;
   /** At least once: published records not acknowledged yet, kept to be sent again. */
   private unacked: { subject: string; payload: string }[] = [];
+  /** flush() calls waiting for a commit (backpressure). */
+  private committedWaiters: (() => void)[] = [];
   /** Subjects already checked against the stream's (a subject per record). */
   private readonly known = new Map<string, boolean>();
   private readonly prefix: string;
@@ -111,7 +116,19 @@ export class NatsSink implements Sink, TransactionalSink {
 
   flush(): void | Promise<void> {
     checkLocks();
-    if (this.exactlyOnce || this.payloads.length === 0) return;
+    if (this.exactlyOnce) {
+      // Backpressure: while more than MAX_STAGED records wait for a checkpoint's commit, the
+      // job's loop waits here (a little at a time, so that checkpoints still start) instead
+      // of reading on into memory.
+      if (this.sealed.length > 0 && this.stagedCount() + this.payloads.length > MAX_STAGED) {
+        return new Promise((r) => {
+          this.committedWaiters.push(r);
+          setTimeout(r, 100);
+        });
+      }
+      return;
+    }
+    if (this.payloads.length === 0) return;
     const pub = (this.publisher ??= new Publisher(this.link, this.m.stream));
     const subjects = this.subjects;
     for (let i = 0; i < this.payloads.length; i++) {
@@ -212,8 +229,18 @@ export class NatsSink implements Sink, TransactionalSink {
 
   async commit(txn: SinkTransaction): Promise<void> {
     const segs = this.sealed.filter((s) => txn.segments.includes(s.rel));
-    await this.publishTransaction(txn.nats!, segs, 0);
-    this.sealed = this.sealed.filter((s) => !txn.segments.includes(s.rel));
+    try {
+      await this.publishTransaction(txn.nats!, segs, 0);
+      this.sealed = this.sealed.filter((s) => !txn.segments.includes(s.rel));
+    } finally {
+      for (const w of this.committedWaiters.splice(0)) w();
+    }
+  }
+
+  private stagedCount(): number {
+    let n = 0;
+    for (const s of this.sealed) n += s.payloads.length;
+    return n;
   }
 
   /** Re-commits a checkpoint's transaction on resuming: publishes what of it the stream does not hold yet. */
@@ -337,6 +364,7 @@ export class NatsSink implements Sink, TransactionalSink {
   }
 
   abort(): void {
+    for (const w of this.committedWaiters.splice(0)) w();
     this.payloads = [];
     if (this.subjects) this.subjects = [];
     this.sealed = [];

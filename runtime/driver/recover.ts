@@ -86,7 +86,7 @@ function startingOver(m: Manifest, shown: string, found: number): string {
   const others = [...new Set(m.sinks.flatMap((s) => (localPath(s) === null ? [s.connector] : [])))];
   const effects = [
     files.length ? `${files.join(", ")} ${files.length === 1 ? "is" : "are"} replaced by this run's output (an exactly-once file holds what the run it belongs to commits)` : null,
-    ...others.map((c) => `${c} prints the output again from the start`),
+    ...others.map((c) => (c === "nats" ? "NATS sinks publish the output again from the start (what earlier runs committed stays in their streams)" : `${c} prints the output again from the start`)),
   ].filter((x) => x !== null);
   return `no usable checkpoint in ${shown} (${found} found, none complete and intact): the job starts from the beginning of its input${effects.length ? `; ${effects.join("; ")}` : ""}`;
 }
