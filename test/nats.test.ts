@@ -6,7 +6,7 @@
 // what the admin endpoint shows. Needs Debian's nats-server (.ci/run installs it).
 
 import { execa, type ResultPromise } from "execa";
-import { existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { compileIn, flowc, runBundle, STACK_LINE, startWithAdmin, tempDir, writeFiles } from "./helpers.js";
@@ -314,6 +314,31 @@ checkpoint { every 1s }
   });
 });
 
+describe("several NATS sources", () => {
+  it("merge deterministically by event time, the same in every run", async () => {
+    const dir = tempDir("flowc-nats-merge-");
+    await makeStream(server.url, "MERGE_A", ["ma.>"]);
+    await makeStream(server.url, "MERGE_B", ["mb.>"]);
+    await publish(server.url, [1000, 4000, 5000, 9000].map((t) => ["ma.x", JSON.stringify({ from: "a", ts: t })] as [string, string]));
+    await publish(server.url, [2000, 3000, 6000, 7000].map((t) => ["mb.x", JSON.stringify({ from: "b", ts: t })] as [string, string]));
+    const bundle = await compileIn(
+      dir,
+      `job merged
+type E = { from: string, ts: timestamp }
+source a: E = nats("ma.>", stream: "MERGE_A", until: "end") event_time(e => e.ts) watermark 0s
+source b: E = nats("mb.>", stream: "MERGE_B", until: "end") event_time(e => e.ts) watermark 0s
+let all = a |> union(b) |> map(e => e.from + to_string(e.ts))
+sink all -> stdout()
+`,
+    );
+    const runs = await Promise.all([0, 1].map(() => runBundle(bundle, { cwd: dir, args: ["--nats-url", server.url] })));
+    for (const r of runs) {
+      expect(r.stderr).toBe("");
+      expect(r.stdout.split("\n")).toEqual(["a1000", "b2000", "b3000", "a4000", "a5000", "b6000", "b7000", "a9000"]);
+    }
+  });
+});
+
 describe("operations", () => {
   it("the admin endpoint and /metrics show each NATS source's last sequence and lag and each sink's published and pending counts; promtool accepts them", async () => {
     const dir = tempDir("flowc-nats-admin-");
@@ -390,6 +415,19 @@ describe("operations", () => {
     expect(second.stderr).not.toMatch(STACK_LINE);
     await fetch(`${first.url}/stop`, { method: "POST" });
     expect((await first.child).exitCode).toBe(0);
+  });
+
+  it("a NATS job's bundle copied alone into an empty folder runs with plain node, the client inside it", async () => {
+    const build = tempDir("flowc-nats-copy-build-");
+    await makeStream(server.url, "COPY_IN", ["copy.>"]);
+    await publish(server.url, [["copy.a", '{"id":1}'], ["copy.b", '{"id":2}']]);
+    const bundle = await compileIn(build, 'job copied\ntype M = { id: int }\nsource m: M = nats("copy.>", stream: "COPY_IN", until: "end")\nsink m -> stdout()\n');
+    const dir = tempDir("flowc-nats-copy-");
+    copyFileSync(bundle, join(dir, "copied.mjs"));
+    const r = await runBundle(join(dir, "copied.mjs"), { cwd: dir, args: ["--nats-url", server.url] });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe('{"id":1}\n{"id":2}');
+    expect(r.exitCode).toBe(0);
   });
 
   it("flowc graph shows NATS sources and sinks with their subjects and streams", async () => {

@@ -130,9 +130,12 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
   } finally {
     live.state = "restarting";
     live.status = null;
-    live.historyFile = null;
     await inputs.close();
-    bucket?.dispose();
+    if (bucket) {
+      // The local copy goes; the bucket keeps the history.
+      live.historyFile = null;
+      bucket.dispose();
+    }
   }
 }
 
