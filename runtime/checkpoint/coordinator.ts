@@ -98,7 +98,9 @@ export class Coordinator {
 
   /** Whether a checkpoint should start now (between batches). */
   due(now = Date.now()): boolean {
-    return this.inFlight === null && now - this.lastStart >= this.policy.every && now - this.lastEnd >= this.policy.minPause;
+    if (this.inFlight !== null || now - this.lastEnd < this.policy.minPause) return false;
+    // Early when a sink holds much output for its next commit (a NATS sink: the commit stays small).
+    return now - this.lastStart >= this.policy.every || this.parts.sinks.some((s) => s.wantsCheckpoint?.() === true);
   }
 
   /** Raises a failure of an earlier checkpoint's background part (a sink commit that failed). */

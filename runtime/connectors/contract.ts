@@ -171,6 +171,8 @@ export interface TransactionalSink {
   abort(): void;
   /** Staged files not committed yet (retention keeps them). */
   uncommitted(): string[];
+  /** Whether it holds so much for its next commit that a checkpoint should start before its interval is up. */
+  wantsCheckpoint?(): boolean;
 }
 
 /** Where a sink's output stood at a savepoint: files are cut back to `length` to continue. */

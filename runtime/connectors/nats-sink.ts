@@ -40,6 +40,8 @@ import type { FileRef, NatsSinkStatus, NatsTransaction, Sink, SinkAt, SinkConnec
 
 /** Records staged and waiting for a commit beyond which the job's loop waits (exactly once). */
 const MAX_STAGED = 262_144;
+/** Records gathered for the next checkpoint beyond which it asks for the checkpoint early. */
+const EARLY_CHECKPOINT = 65_536;
 
 /** Records sealed by a checkpoint's pre-commit and not published yet. */
 interface Segment {
@@ -120,7 +122,7 @@ export class NatsSink implements Sink, TransactionalSink {
       // Backpressure: while more than MAX_STAGED records wait for a checkpoint's commit, the
       // job's loop waits here (a little at a time, so that checkpoints still start) instead
       // of reading on into memory.
-      if (this.sealed.length > 0 && this.stagedCount() + this.payloads.length > MAX_STAGED) {
+      if (this.sealed.length > 0 && this.stagedCount() + this.payloads.length > (this.payloads.length >= EARLY_CHECKPOINT ? EARLY_CHECKPOINT : MAX_STAGED)) {
         return new Promise((r) => {
           this.committedWaiters.push(r);
           setTimeout(r, 100);
@@ -185,6 +187,10 @@ export class NatsSink implements Sink, TransactionalSink {
   }
 
   // ---- exactly once: two-phase commit ----------------------------------------------------
+
+  wantsCheckpoint(): boolean {
+    return this.payloads.length >= EARLY_CHECKPOINT;
+  }
 
   stageFor(id: number): void {
     this.nextCheckpoint = id;
