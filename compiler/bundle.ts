@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Manifest } from "../runtime/api.js";
 import type { GraphData } from "../runtime/graph-data.js";
-import { connectorsOf, SINK_CONNECTORS, SOURCE_CONNECTORS } from "../runtime/connectors/table.js";
+import { connectorsOf, SINK_CONNECTORS, SOURCE_CONNECTORS, usesNats } from "../runtime/connectors/table.js";
 import { OPERATOR_MODULES, operatorsOf } from "../runtime/time/table.js";
 import { ROOT, RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
 
@@ -33,6 +33,8 @@ export interface BundleOptions {
   manifest: Manifest;
   /** The job graph for the admin endpoint's dashboard (`GET /graph`). */
   graph: GraphData;
+  /** Bundle the NATS client (object store checkpoints and savepoints) even when the job uses no NATS. */
+  nats?: boolean;
 }
 
 /** An esbuild failure on generated code: a compiler bug. */
@@ -76,12 +78,15 @@ export async function bundle(opts: BundleOptions): Promise<void> {
   const hb = Handlebars.create();
   hb.registerHelper("comment", (s: unknown) => String(s).replace(/[\r\n\u2028\u2029]+/g, " "));
   const parts = entryParts(opts.manifest);
+  // The NATS client (with the object store and the locks) only for jobs that use NATS.
+  const nats = usesNats(opts.manifest) || opts.nats === true ? [{ key: "nats", name: "parts", local: "natsParts", module: "nats/parts" }] : [];
   const entry = hb.compile(readFileSync(join(TEMPLATES_DIR, "entry.ts.hbs"), "utf8"), { strict: true, noEscape: true, knownHelpers: { comment: true }, knownHelpersOnly: true })({
     job: opts.job,
-    imports: [...parts.sources, ...parts.sinks, ...parts.operators],
+    imports: [...parts.sources, ...parts.sinks, ...parts.operators, ...nats],
     ...parts,
     // JSON text in a string literal: parsed only when the dashboard asks for it.
     graph: JSON.stringify(JSON.stringify(opts.graph)),
+    nats,
   });
   const chunk = adminChunk();
   try {

@@ -21,7 +21,7 @@ export const EXIT = { ok: 0, user: 1, usage: 2, internal: 70 } as const;
 const HELP = `flowc ${VERSION}: compiles .flow stream jobs into self-contained Node.js bundles
 
 Usage:
-  flowc compile <file.flow> [-o <dir>] [--emit-ts] [--allow <code>]
+  flowc compile <file.flow> [-o <dir>] [--emit-ts] [--allow <code>] [--nats]
                                                      write <dir>/<job>.mjs (default dir: dist)
   flowc check <file.flow> [--json] [--allow <code>]  report errors and warnings, write nothing (a test file:
                                                      checked against its jobs)
@@ -29,7 +29,7 @@ Usage:
   flowc run <file.flow> [-q] [-- <job args>]         compile to a temporary folder and run the job; on a
                                                      terminal, with a live status line (-q, --quiet: without)
   flowc graph <file.flow> [--format mermaid|dot]     draw the job graph (sources, operators, sinks)
-  flowc savepoint <admin-url> [--stop] [--dir <dir>] [--token <t> | --token-file <f>]
+  flowc savepoint <admin-url> [--stop] [--dir <dir> | --dir nats:<bucket>/<name>] [--token <t> | --token-file <f>]
                                                      take a savepoint of a running job; prints its path
   flowc savepoint inspect <dir> [--json] [--dump <uid>.<state>]
                                                      what a savepoint holds; one state's keys and values
@@ -47,6 +47,8 @@ Options:
   --allow <code>        compile, check, run, graph: silence a warning (FLOW4013) in the whole file;
                         repeat it or separate codes with commas. In the file, \`// allow FLOW4013\`
                         on the line before a construct silences it there. Errors cannot be silenced.
+  --nats                bundle the NATS client although the job uses no NATS, so that it can keep
+                        checkpoints and savepoints in a NATS object store (--checkpoint-dir nats:…)
   --json                check: diagnostics as JSON (silenced warnings with "silenced": true);
                         savepoint inspect: the metadata as JSON
   --allow-non-restored-state
@@ -54,7 +56,8 @@ Options:
   -q, --quiet           run: no status line on the terminal
   --stop                savepoint: stop the job after the savepoint (it exits 0)
   --dir <dir>           savepoint: the folder for the savepoint, inside the job's savepoint root
-                        (--savepoint-dir); relative to that root
+                        (--savepoint-dir); relative to that root; or nats:<bucket>/<name>, a place
+                        in a NATS object store bucket (the job puts it there)
   --token <t>           savepoint: the job's admin token (else FLOWC_ADMIN_TOKEN)
   --token-file <f>      savepoint: the token is the first line of <f>
   --reporter junit      test: also write the results as JUnit XML (to --out <file>, else stdout)
@@ -198,7 +201,7 @@ function oneFile(positionals: string[], command: string): string {
 async function cmdCompile(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { "out-dir": { type: "string", short: "o" }, "emit-ts": { type: "boolean" }, ...ALLOW_OPTION },
+    options: { "out-dir": { type: "string", short: "o" }, "emit-ts": { type: "boolean" }, nats: { type: "boolean" }, ...ALLOW_OPTION },
     allowPositionals: true,
     strict: true,
   });
@@ -207,7 +210,7 @@ async function cmdCompile(args: string[]): Promise<number> {
   const text = readSource(file);
   if (text === null) return EXIT.user;
   const started = performance.now();
-  const result = await compile(text, file, { outDir: values["out-dir"] ?? "dist", emitTs: values["emit-ts"] ?? false, allow });
+  const result = await compile(text, file, { outDir: values["out-dir"] ?? "dist", emitTs: values["emit-ts"] ?? false, allow, nats: values.nats ?? false });
   printDiagnostics(result);
   if (!result.ok || !result.outFile) return EXIT.user;
   const shown = relative(process.cwd(), result.outFile) || result.outFile;

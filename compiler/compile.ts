@@ -54,6 +54,8 @@ export interface CompileOptions {
   emitTs: boolean;
   /** Warning codes silenced in the whole file (`--allow`). */
   allow?: readonly string[];
+  /** Bundle the NATS client even when the job uses no NATS (for --checkpoint-dir nats:…). */
+  nats?: boolean;
 }
 
 export interface CompileResult extends FrontEnd {
@@ -92,7 +94,7 @@ export async function compile(text: string, file: string, opts: CompileOptions):
   if (opts.emitTs) writeFileSync(tsFile, code);
   const t = performance.now();
   await esbuildReady;
-  await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)), manifest, graph: graphData(graph) });
+  await bundle({ job: graph.job, code, outFile, modulePath: tsFile, sourceDir: dirname(resolve(file)), manifest, graph: graphData(graph), nats: opts.nats ?? false });
   timings["bundle"] = performance.now() - t;
   return { ...fe, graph, outFile, timings, ...(opts.emitTs ? { tsFile } : {}) };
 }

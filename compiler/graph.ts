@@ -16,6 +16,12 @@ interface Box {
 
 function connectorText(c: { kind: string; path?: string } | null | undefined): string {
   if (!c) return "?";
+  if (c.kind === "nats") {
+    // A NATS stream: the subject (or the lambda that computes one per record) and the stream.
+    const n = c as unknown as { subject: string | null; stream: string; until?: string | null; route?: { param: { name: string } } | null };
+    const subject = n.subject !== null ? JSON.stringify(n.subject) : `${n.route?.param.name ?? "x"} => …`;
+    return `nats(${subject}, stream: ${JSON.stringify(n.stream)}${n.until ? `, until: ${JSON.stringify(n.until)}` : ""})`;
+  }
   return c.path !== undefined ? `${c.kind}(${JSON.stringify(c.path)})` : `${c.kind}()`;
 }
 

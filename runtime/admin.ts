@@ -51,9 +51,9 @@ export interface JobStatus {
   state: "running" | "restarting" | "stopping";
   startedAt: string;
   uptimeSeconds: number;
-  sources: { name: string; connector: string; records: number; bytes: number | null; watermark: number | null; newestEventTime: number | null; progress: SourceProgress | null }[];
+  sources: { name: string; connector: string; records: number; bytes: number | null; watermark: number | null; newestEventTime: number | null; progress: SourceProgress | null; nats?: { stream: string; lastSequence: number; streamLastSequence: number | null; lag: number | null } }[];
   operators: OperatorStatus[];
-  sinks: { index: number; connector: string; path: string | null; records: number; bytes: number }[];
+  sinks: { index: number; connector: string; path: string | null; records: number; bytes: number; nats?: { stream: string; published: number; pending: number } }[];
   lastCheckpoint: unknown;
 }
 
@@ -223,6 +223,11 @@ async function metricsRegistry(job: AdminJob, name: string): Promise<{ metrics()
     const c = job.checkpointStats();
     if (c.lastBytes !== null) set({}, c.lastBytes);
   });
+  // NATS sources and sinks (LANGUAGE.md 9.1).
+  gauge("flowc_nats_source_last_sequence", "Stream sequence of the last message each NATS source handed out.", ["source", "stream"], (set) => job.status().sources.forEach((s) => s.nats && set({ source: s.name, stream: s.nats.stream }, s.nats.lastSequence)));
+  gauge("flowc_nats_source_lag_messages", "Messages of the stream after the last one each NATS source handed out.", ["source", "stream"], (set) => job.status().sources.forEach((s) => s.nats && s.nats.lag !== null && set({ source: s.name, stream: s.nats.stream }, s.nats.lag)));
+  counter("flowc_nats_sink_published_total", "Messages each NATS sink published and the server acknowledged.", ["sink", "stream"], (set) => job.status().sinks.forEach((s) => s.nats && set({ sink: String(s.index), stream: s.nats.stream }, s.nats.published)));
+  gauge("flowc_nats_sink_pending_messages", "Records each NATS sink holds that are not published yet (staged until a checkpoint completes, or waiting for the server).", ["sink", "stream"], (set) => job.status().sinks.forEach((s) => s.nats && set({ sink: String(s.index), stream: s.nats.stream }, s.nats.pending)));
   gauge("flowc_uptime_seconds", "Seconds since the job started.", [], (set) => set({}, job.status().uptimeSeconds));
   return registry;
 }

@@ -27,11 +27,46 @@ export type SourceManifest = (
   | { name: string; connector: "file"; type: TypeDesc; path: string; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest; follow: boolean }
   | { name: string; connector: "stdin"; type: TypeDesc; format: "jsonl" | "csv" | "text"; onError: OnErrorManifest }
   | { name: string; connector: "nexmark"; type: TypeDesc; of: "event" | "person" | "auction" | "bid"; events: number; seed: number }
+  | NatsSourceManifest
 ) & { eventTime: EventTimeManifest | null };
+
+/** `nats(subject, stream: …)` as a source (LANGUAGE.md 9.1). */
+export interface NatsSourceManifest {
+  name: string;
+  connector: "nats";
+  type: TypeDesc;
+  /** The subject filter (wildcards allowed). */
+  subject: string;
+  stream: string;
+  format: "json" | "text";
+  /** "end": read what the stream holds when the job starts, then end. */
+  until: "end" | null;
+  onError: OnErrorManifest;
+  /** Create the stream when it is missing. */
+  create: boolean;
+  /** The server, as written in the connector (the job's --nats-url and NATS_URL win). */
+  url: string | null;
+  /** Record fields the connector fills from the message: its subject and its stream sequence. */
+  subjectField: string | null;
+  sequenceField: string | null;
+}
 
 export type SinkManifest =
   | { connector: "stdout"; format: "jsonl" | "csv"; columns: string[] | null }
-  | { connector: "file"; path: string; format: "jsonl" | "csv"; columns: string[] | null };
+  | { connector: "file"; path: string; format: "jsonl" | "csv"; columns: string[] | null }
+  | NatsSinkManifest;
+
+/** `nats(subject or x => subject, stream: …)` as a sink (LANGUAGE.md 9.1). */
+export interface NatsSinkManifest {
+  connector: "nats";
+  /** The subject every message is published to; null: each record's own (generated code calls `writeTo`). */
+  subject: string | null;
+  stream: string;
+  format: "json" | "text";
+  create: boolean;
+  url: string | null;
+  columns: null;
+}
 
 export interface OperatorManifest {
   uid: string;
@@ -188,6 +223,12 @@ export interface SinkWriter {
   write(line: string): void;
 }
 
+/** A sink whose records each go to a place of their own (a NATS subject per record). */
+export interface RoutedSinkWriter extends SinkWriter {
+  /** Writes one record's text to `to` (a subject). */
+  writeTo(to: string, line: string): void;
+}
+
 export interface SourceBinding<T> {
   /** Pushes one batch through the job graph, synchronously (watermarks element by element). */
   push(batch: readonly T[]): void;
@@ -220,6 +261,8 @@ export interface JobContext {
   /** The state of an operator on a plain (unkeyed) stream: one object. */
   globalState<S extends StateObject>(uid: string, fields: number, create: () => S): S;
   sink(index: number): SinkWriter;
+  /** A sink that writes each record to a place the job computes (a NATS subject per record). */
+  routedSink(index: number): RoutedSinkWriter;
   /** A windowed aggregate. */
   window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowHandle;
   /** A count window's aggregate. */

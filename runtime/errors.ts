@@ -21,8 +21,10 @@ export class BadRecordError extends JobError {
     readonly field: string | null,
     readonly problem: string,
     readonly raw: string,
+    /** Where a record that is not a line of a file is: a message's stream, sequence and subject (shown in the message and the dead letter). */
+    readonly at?: { stream: string; sequence: number; subject: string },
   ) {
-    super("FLOW5001", `bad input in ${file}, line ${line}${field ? `, field \`${field}\`` : ""}: ${problem}`, `the source \`${source}\` stops at the first bad record (on_error: "fail"); use on_error: "skip" or "dead_letter" to go on past them`);
+    super("FLOW5001", `bad input in ${at ? `stream ${at.stream}, sequence ${at.sequence} (subject ${at.subject})` : `${file}, line ${line}`}${field ? `, field \`${field}\`` : ""}: ${problem}`, `the source \`${source}\` stops at the first bad record (on_error: "fail"); use on_error: "skip" or "dead_letter" to go on past them`);
   }
 }
 

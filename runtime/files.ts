@@ -35,6 +35,11 @@ export function makeFolders(path: string): string[] {
     try {
       st = statOrNone(p, true);
       link = st ? undefined : statOrNone(p, false);
+      // Made between the two looks by another process (two copies of a job starting at once).
+      if (link && !link.isSymbolicLink()) {
+        st = link;
+        link = undefined;
+      }
     } catch (e) {
       throw new Error(`cannot use the folder ${p}: ${errorText(e)}`);
     }

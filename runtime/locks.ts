@@ -52,7 +52,7 @@ export function processStart(pid: number | "self"): string | null {
 }
 
 let bootIdCache: string | null | undefined;
-function bootId(): string | null {
+export function bootId(): string | null {
   if (bootIdCache === undefined) {
     try {
       bootIdCache = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || null;

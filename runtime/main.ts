@@ -31,6 +31,11 @@ Options:
   --admin-port <port>           serve the admin endpoint on 127.0.0.1:<port> (0: any free port)
   --admin-token <token>         require \`Authorization: Bearer <token>\` on the admin endpoint
   --admin-token-file <path>     the same, the token being the file's first line (not shown by ps)
+  --nats-url <url>              the NATS server (overrides NATS_URL and the connectors' url:;
+                                default nats://127.0.0.1:4222); credentials from NATS_CREDS,
+                                NATS_TOKEN or NATS_USER/NATS_PASSWORD, TLS (tls://) with NATS_CA
+  --nats-timeout <duration>     how long a NATS server may be away before the job fails
+                                (default 60s; e.g. 30s, 2m)
   --log-level <level>           error, warn (default), info or debug; the log goes to stderr
   --status-line                 on a terminal, a live status line on stderr: records/s per
                                 source, progress, watermark, last checkpoint (flowc run sets it)
@@ -99,6 +104,8 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
         "admin-token": { type: "string" },
         "admin-token-file": { type: "string" },
         "status-line": { type: "boolean" },
+        "nats-url": { type: "string" },
+        "nats-timeout": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -121,6 +128,16 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     return 2;
   }
   const log = new Log(m.job, level);
+  const natsTimeout = values["nats-timeout"] === undefined ? 60_000 : parseDuration(values["nats-timeout"]);
+  if (natsTimeout === null) {
+    process.stderr.write(`error: --nats-timeout must be a duration such as 30s, 2m or 500ms, not ${JSON.stringify(values["nats-timeout"])}\n`);
+    return 2;
+  }
+  const natsUrl = values["nats-url"];
+  if (natsUrl !== undefined && !/^(nats|tls|ws|wss):\/\/[^\s/]+\/?$/.test(natsUrl)) {
+    process.stderr.write(`error: --nats-url must be a server URL such as nats://127.0.0.1:4222, not ${JSON.stringify(natsUrl)}\n`);
+    return 2;
+  }
   const flags: Flags = {
     logLevel: level,
     checkpointDir: values["checkpoint-dir"],
@@ -128,7 +145,18 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     fromSavepoint: values["from-savepoint"],
     allowNonRestored: values["allow-non-restored-state"] ?? false,
     savepointDir: resolve(values["savepoint-dir"] ?? join("savepoints", m.job)),
+    natsUrl,
+    natsTimeoutMs: natsTimeout,
   };
+  // Checkpoints and savepoints in an object store need the NATS client, which a bundle holds
+  // only when its job uses NATS (or was compiled with --nats).
+  const natsPlaces = [flags.checkpointDir, flags.fromSavepoint].filter((x) => x?.startsWith("nats:"));
+  if (natsPlaces.length && !parts.nats) {
+    process.stderr.write(`error: ${natsPlaces[0]} is in a NATS object store, and this bundle has no NATS client (its job uses no nats connector or storage); compile it with \`flowc compile --nats\`\n`);
+    return 2;
+  }
+  if (!parts.nats && (natsUrl !== undefined || values["nats-timeout"] !== undefined)) log.warn("the job uses no NATS: --nats-url and --nats-timeout have no effect");
+  parts.nats?.configure({ url: natsUrl, timeoutMs: natsTimeout, job: m.job, log });
   if (!m.checkpoint && (flags.checkpointDir || flags.fresh)) log.warn("the job has no checkpoint block: --checkpoint-dir and --fresh have no effect");
   if (flags.fresh && flags.fromSavepoint) {
     process.stderr.write("error: --fresh and --from-savepoint cannot be used together (a savepoint is a start of its own)\n");
@@ -156,7 +184,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
   // The checkpoint folder and output files, locked for the process's life (runtime/locks.ts).
   const locks = new LockSet(m.job);
   let admin: AdminServer | null = null;
-  const view = adminJob(live, m, flags, stop, (message) => new Error(message));
+  const view = adminJob(live, m, flags, stop, (message) => new Error(message), parts.nats !== undefined);
   // The admin chunk (the endpoint, the status line), inflated once if at all.
   let chunk: ReturnType<typeof loadAdmin> | null = null;
   if (adminPort !== undefined) {
@@ -167,7 +195,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     }
     try {
       const endpoint = await (chunk ??= loadAdmin());
-      admin = await endpoint.startAdmin(port, token, adminJob(live, m, flags, stop, (message) => new endpoint.HttpError(400, message)), m.job, log);
+      admin = await endpoint.startAdmin(port, token, adminJob(live, m, flags, stop, (message) => new endpoint.HttpError(400, message), parts.nats !== undefined), m.job, log);
     } catch (e) {
       process.stderr.write(`error: cannot serve the admin endpoint on 127.0.0.1:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "the port is in use" : (e as Error).message}\n`);
       return 1;
@@ -231,5 +259,15 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     live.dropRequests("the job ended before the savepoint could be taken");
     await admin?.close();
     locks.releaseAll();
+    await parts.nats?.close();
   }
+}
+
+/** A duration flag: `30s`, `2m`, `500ms`, or seconds as a plain number; null when it is none. */
+function parseDuration(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const ms = m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000;
+  return ms > 0 ? ms : null;
 }

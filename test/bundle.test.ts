@@ -7,7 +7,7 @@ import type { ResultPromise } from "execa";
 import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { compileIn, flowc, ROOT, startWithAdmin, tempDir } from "./helpers.js";
+import { compileIn, flowc, ROOT, runBundle, startWithAdmin, tempDir } from "./helpers.js";
 
 const children: ResultPromise[] = [];
 afterEach(() => {
@@ -30,6 +30,7 @@ describe("bundles", () => {
     const code = readFileSync(bundle, "utf8");
     expect(defined(code)).toEqual([]);
     expect(code).not.toContain("prom-client");
+    expect(code).not.toContain("@nats-io");
     expect(code).toContain("var ValuesSource = class");
     // The dashboard's page, its layout and the status line are in the chunk, not in plain text.
     expect(code).not.toContain("Take savepoint");
@@ -37,6 +38,34 @@ describe("bundles", () => {
     expect(code).not.toContain("StatusLine = class");
     // The job graph the dashboard draws is carried as JSON text.
     expect(code).toMatch(/graph: '\{"job":"running_sum","eventTime":false,"nodes":\[\{"id":"n0","kind":"source"/);
+  });
+
+  it("a job without NATS carries none of the NATS client, refuses --checkpoint-dir nats:… saying how to get it, and holds it when compiled with --nats", async () => {
+    const dir = tempDir("flowc-nats-lean-");
+    const text = "job plain\nsource n: int = sequence(from: 1, to: 3)\nsink n -> stdout()\ncheckpoint { every 1s }\n";
+    writeFileSync(join(dir, "plain.flow"), text);
+    const lean = await compileIn(dir, text);
+    const code = readFileSync(lean, "utf8");
+    expect(code).not.toContain("@nats-io");
+    expect(code).not.toContain("var CheckpointBucket = class");
+    const refused = await runBundle(lean, { cwd: dir, args: ["--checkpoint-dir", "nats:chk"] });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain("error: nats:chk is in a NATS object store, and this bundle has no NATS client (its job uses no nats connector or storage); compile it with `flowc compile --nats`");
+    const out = tempDir("flowc-nats-with-");
+    const r = await flowc(["compile", join(dir, "plain.flow"), "--nats", "-o", out]);
+    expect(r.exitCode).toBe(0);
+    const withNats = readFileSync(join(out, "plain.mjs"), "utf8");
+    expect(withNats).toContain("@nats-io");
+    expect(withNats).toContain("var CheckpointBucket = class");
+  });
+
+  it("a job with a NATS source and sink holds their connectors and the client", async () => {
+    const dir = tempDir("flowc-nats-parts-");
+    const bundle = await compileIn(dir, 'job n\ntype O = { id: int }\nsource o: O = nats("o.>", stream: "O")\nsink o -> nats(x => "p." + to_string(x.id), stream: "P")\n');
+    const code = readFileSync(bundle, "utf8");
+    expect(code).toContain("var NatsSource = class");
+    expect(code).toContain("var NatsSink = class");
+    expect(code).toContain("@nats-io/transport-node");
   });
 
   it("a job with joins (interval and temporal), windows (time and count), dedup, timers and csv files holds those parts", async () => {

@@ -1,8 +1,10 @@
 // End to end: every example in dsl-examples/ is compiled, its generated TypeScript is
 // snapshotted, and the bundle runs with plain node in a fresh folder (no node_modules) and
 // prints exactly its golden output (dsl-examples/expected/: stdout, stderr when it has
-// something to say, and files written to out/).
+// something to say, and files written to out/). An example that needs a server (NATS) has a
+// script that starts one on loopback and prints what the job wrote (dsl-examples/<name>.mjs).
 
+import { execa } from "execa";
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -23,6 +25,16 @@ describe("examples", () => {
     const r = await compile(readFileSync(join(ROOT, file), "utf8"), file, { outDir: join(work, "dist"), emitTs: true });
     expect(r.diagnostics).toEqual([]);
     await expect(readFileSync(r.tsFile!, "utf8")).toMatchFileSnapshot(join(ROOT, "test", "snapshots", "emit", `${name}.ts.txt`));
+
+    // An example with a script of its own (dsl-examples/<name>.mjs) needs a server: the script
+    // starts one on loopback, runs the job against it and prints what the job wrote there.
+    const script = join(ROOT, "dsl-examples", `${name}.mjs`);
+    if (existsSync(script)) {
+      const sr = await execa(process.execPath, [script], { cwd: ROOT, reject: false, stdin: "ignore", timeout: 60_000 });
+      expect(sr.exitCode, sr.stderr).toBe(0);
+      expect(sr.stdout + "\n").toBe(readFileSync(join(ROOT, "dsl-examples", "expected", `${name}.stdout`), "utf8"));
+      return;
+    }
 
     // The bundle alone, in a folder with no node_modules anywhere above it.
     const bundleDir = tempDir(`flowc-bundle-${name}-`);

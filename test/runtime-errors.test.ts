@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { catalogue } from "../compiler/diagnostics/catalogue.js";
 import { compileIn, ROOT, runBundle, STACK_LINE, tempDir } from "./helpers.js";
+import { makeStream, NatsServer } from "./nats-helpers.js";
 
 const dir = join(ROOT, "test", "golden", "runtime");
 const cases = readdirSync(dir).filter((f) => /^FLOW5\d{3}-/.test(f)).sort();
@@ -21,7 +22,16 @@ describe("golden runtime errors", () => {
     expect(code).toBeDefined();
     const args = /^\/\/ args: (.*)$/m.exec(text)?.[1]?.split(" ") ?? [];
     const bundle = await compileIn(work, text, { file: join(work, "job.flow") });
-    const r = await runBundle(bundle, { cwd: work, args });
+    // `// nats-server`: a nats-server of its own (NATS_URL), with the streams of `// nats-stream: NAME subject` lines.
+    const server = /^\/\/ nats-server$/m.test(text) ? await NatsServer.start() : null;
+    let r;
+    try {
+      for (const m of text.matchAll(/^\/\/ nats-stream: (\S+) (\S+)$/gm)) await makeStream(server!.url, m[1]!, [m[2]!]);
+      r = await runBundle(bundle, { cwd: work, args, ...(server ? { env: { NATS_URL: server.url } } : {}) });
+    } finally {
+      await server?.stop();
+    }
+    if (server) r.stderr = r.stderr.replaceAll(server.url, "nats://127.0.0.1:PORT");
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`error[${code}]`);
     expect(r.stderr).not.toMatch(STACK_LINE);

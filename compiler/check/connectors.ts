@@ -7,7 +7,8 @@ import type { ArgSpec, Args, ConnectorSchema, PlannedConnector, ResolvedArg } fr
 import { isPlanned, SINKS, SOURCES, type SinkConnector, type SourceConnector } from "../connectors/index.js";
 import { didYouMean } from "../suggest.js";
 import type { Type } from "../types.js";
-import type { CheckContext } from "./context.js";
+import { local, type CheckContext } from "./context.js";
+import type { LocalBinding } from "./model.js";
 import { expect } from "./expr.js";
 import { Scope } from "./scope.js";
 
@@ -25,7 +26,18 @@ export function checkSinkConnector(cx: CheckContext, decl: A.SinkDecl, elem: Typ
   const spec = connectorSpec(cx, decl.connector, "sink", SINKS, SOURCES);
   const args = spec && connectorArgs(cx, decl.connector, spec);
   if (!spec || !args) return null;
-  return spec.check({ diags: cx.diags, decl, elem, args });
+  const lambda = (e: A.Expr, param: Type, want: Type, what: string): { param: LocalBinding; body: A.Expr } | null => {
+    if (e.kind !== "Lambda" || e.params.length !== 1) {
+      cx.diags.error("FLOW4008", e.span, `${spec.name}(…) takes ${what} here as a string or a lambda of one element, \`x => …\``, { hints: [`e.g. ${spec.name}(x => "alerts." + x.region, …)`] });
+      return null;
+    }
+    const scope = new Scope(null);
+    const p = local(cx, e.params[0]!, param, "param", false);
+    scope.vars.set(p.name, p);
+    expect(cx, e.body, scope, want, what);
+    return { param: p, body: e.body };
+  };
+  return spec.check({ diags: cx.diags, decl, elem, args, lambda });
 }
 
 /** The connector a call names on its side: FLOW2006 when there is none, FLOW9001 when it does not run yet. */
@@ -107,6 +119,8 @@ function argLiteral(cx: CheckContext, arg: A.Arg, as: ArgSpec, spec: ConnectorSc
       return null;
     case "string":
       return v.kind === "String" ? v.value : bad("a string literal");
+    case "string_or_lambda":
+      return v.kind === "String" ? v.value : v.kind === "Lambda" ? null : bad("a string literal or a lambda `x => …`");
     case "bool":
       return v.kind === "Bool" ? v.value : bad("true or false");
     case "int": {

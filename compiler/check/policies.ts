@@ -61,7 +61,13 @@ export function checkPolicies(cx: CheckContext): void {
     const policy = defaultCheckpoint(cx.out.job);
     if (values.has("every")) policy.every = values.get("every")!.value as number;
     if (values.has("mode")) policy.mode = values.get("mode")!.value as CheckpointPolicy["mode"];
-    if (values.has("storage")) policy.storage = values.get("storage")!.value as string;
+    if (values.has("storage")) {
+      policy.storage = values.get("storage")!.value as string;
+      // A NATS object store bucket: nats:<bucket> (docs/operations.md).
+      if (policy.storage.startsWith("nats:") && !/^nats:[A-Za-z0-9_-]+$/.test(policy.storage)) {
+        cx.diags.error("FLOW4003", values.get("storage")!.span, `${JSON.stringify(policy.storage)} does not name a NATS object store bucket`, { hints: ['the form is "nats:<bucket>", a bucket name of letters, digits, - and _ (e.g. "nats:checkpoints")'] });
+      }
+    }
     if (values.has("retain")) policy.retain = values.get("retain")!.value as number;
     if (values.has("timeout")) policy.timeout = values.get("timeout")!.value as number;
     if (values.has("min_pause")) policy.minPause = values.get("min_pause")!.value as number;

@@ -6,6 +6,7 @@
 // manifest ask the module, never the connector's name.
 
 import type * as A from "../ast.js";
+import type { LocalBinding } from "../check/model.js";
 import type { Diagnostics } from "../diagnostics/diagnostic.js";
 import type { Type } from "../types.js";
 import type { EventTimeManifest, SinkManifest, SourceManifest, TypeDesc } from "../../runtime/api.js";
@@ -15,6 +16,8 @@ export type ArgKind =
   | { kind: "bool" }
   | { kind: "int" }
   | { kind: "enum"; values: readonly string[] }
+  /** A string literal, or a lambda computing one per record (its `lit` is null). */
+  | { kind: "string_or_lambda" }
   /** `values([...])`: a list expression typed by the source's declared type. */
   | { kind: "elements" };
 
@@ -98,6 +101,11 @@ export interface SinkCall {
   /** The element type of the stream it writes. */
   elem: Type;
   args: Args;
+  /**
+   * Checks a one-parameter lambda written in the call (`x => …`), its parameter of type
+   * `param`, its body a `want`: the parameter's binding and the body, or null after an error.
+   */
+  lambda(e: A.Expr, param: Type, want: Type, what: string): { param: LocalBinding; body: A.Expr } | null;
 }
 
 export interface SinkConnectorDef<C extends { kind: string }> extends ConnectorSchema {
@@ -107,8 +115,11 @@ export interface SinkConnectorDef<C extends { kind: string }> extends ConnectorS
   files(c: C): FileUse[];
   /** Its entry in the job's manifest; `elem` is the type of what it writes. */
   manifest(c: C, elem: Type): SinkManifest;
-  /** How generated code writes an element: as a line of this format, primitives bare or as JSON. */
-  generated(c: C): { format: "jsonl" | "csv"; barePrimitives: boolean };
+  /**
+   * How generated code writes an element: as a line of this format, primitives bare or as
+   * JSON; with `route`, to a place (a subject) the lambda computes per element.
+   */
+  generated(c: C): { format: "jsonl" | "csv"; barePrimitives: boolean; route?: { param: LocalBinding; body: A.Expr } | null };
 }
 
 /** A connector the language names but this version does not run: calling it is FLOW9001. */

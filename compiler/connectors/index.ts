@@ -6,7 +6,7 @@
 import { isPlanned, type ConnectorSchema, type PlannedConnector, type SinkConnectorDef, type SourceConnectorDef } from "./connector.js";
 import { fileSink, type FileSink } from "./file-sink.js";
 import { fileSource, type FileSource } from "./file.js";
-import { natsSink, natsSource } from "./nats.js";
+import { natsSink, natsSource, type NatsSink, type NatsSource } from "./nats.js";
 import { NEXMARK, type NexmarkSource } from "./nexmark.js";
 import { sequence, type SequenceSource } from "./sequence.js";
 import { stdin, type StdinSource } from "./stdin.js";
@@ -14,8 +14,8 @@ import { stdout, type StdoutSink } from "./stdout.js";
 import { values, type ValuesSource } from "./values.js";
 
 /** A source's connector after checking: what plan, emit and the manifest read. */
-export type SourceConnector = ValuesSource | SequenceSource | FileSource | StdinSource | NexmarkSource;
-export type SinkConnector = StdoutSink | FileSink;
+export type SourceConnector = ValuesSource | SequenceSource | FileSource | StdinSource | NexmarkSource | NatsSource;
+export type SinkConnector = StdoutSink | FileSink | NatsSink;
 
 export type SourceEntry = SourceConnectorDef<SourceConnector> | PlannedConnector;
 export type SinkEntry = SinkConnectorDef<SinkConnector> | PlannedConnector;

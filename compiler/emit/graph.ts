@@ -67,7 +67,11 @@ class GraphCode {
     // Records in and out per stateful operator, for the admin endpoint: [in, out] by manifest order.
     if (this.graph.operators.length) this.out.push(n.constDecl("$counts", n.prop(n.id("$ctx"), "counts")));
     this.declareOperators();
-    for (const s of this.graph.sinks) this.out.push(n.constDecl(this.writer(s.index), n.call(n.prop(n.id("$ctx"), "sink"), [n.num(s.index)])));
+    for (const s of this.graph.sinks) {
+      const conn = s.sink.connector!;
+      const routed = sinkModule(conn).generated(conn).route ? "routedSink" : "sink";
+      this.out.push(n.constDecl(this.writer(s.index), n.call(n.prop(n.id("$ctx"), routed), [n.num(s.index)])));
+    }
     for (const node of this.graph.nodes) {
       if (node.kind === "source") continue;
       this.out.push(...this.nodeFunctions(node));
@@ -453,8 +457,14 @@ class GraphCode {
         break;
       case "sink": {
         const conn = node.sink.connector!;
-        const { format, barePrimitives } = sinkModule(conn).generated(conn);
-        out.push(this.fn(name, this.elementParams(node.input.elem, node.input.key), [n.expr(n.method(n.id(this.writer(node.index)), "write", [this.gen.serialize(n.id("$in"), node.input.elem, format, barePrimitives)]))], describeNode(node)));
+        const { format, barePrimitives, route } = sinkModule(conn).generated(conn);
+        const line = this.gen.serialize(n.id("$in"), node.input.elem, format, barePrimitives);
+        if (route) {
+          // A place per element (a NATS subject): the lambda's parameter is the element.
+          const renv: Env = { vars: new Map(), names: new Names(["$in", "$k", "$ts"]) };
+          const p = this.gen.bindLocal(route.param, renv);
+          out.push(this.fn(name, this.elementParams(node.input.elem, node.input.key), [n.constDecl(p, n.id("$in")), n.expr(n.method(n.id(this.writer(node.index)), "writeTo", [this.gen.expr(route.body, renv), line]))], describeNode(node)));
+        } else out.push(this.fn(name, this.elementParams(node.input.elem, node.input.key), [n.expr(n.method(n.id(this.writer(node.index)), "write", [line]))], describeNode(node)));
         break;
       }
       case "operator":

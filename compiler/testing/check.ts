@@ -177,7 +177,9 @@ function readFixtureFile(path: string, type: Type): { records: unknown[] } | { l
   const ctx: SourceContext = { log: new Log("flowc test", "error"), errors };
   let src: Source | null = null;
   try {
-    src = fileSource.open({ name: "fixture", connector: "file", type: toDesc(type), path, format, onError: { policy: "fail", deadLetter: null }, follow: false, eventTime: null }, ctx);
+    const opened = fileSource.open({ name: "fixture", connector: "file", type: toDesc(type), path, format, onError: { policy: "fail", deadLetter: null }, follow: false, eventTime: null }, ctx);
+    if (opened instanceof Promise) throw new Error("internal: a fixture file opened asynchronously");
+    src = opened;
     const records: unknown[] = [];
     for (;;) {
       const batch = src.next();

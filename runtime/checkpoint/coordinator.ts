@@ -17,10 +17,18 @@ import type { CheckpointManifest, Manifest } from "../api.js";
 import type { Log } from "../log.js";
 import type { FileRef, SinkTransaction, SourcePosition, Staged, TransactionalSink } from "../connectors/contract.js";
 import type { StatefulOperator } from "../operator.js";
-import { appendHistory, checkpointDirName, retain, sha256, writeDurable, writeMetadataInBackground, type CheckpointMetadata, type HistoryEntry } from "./storage.js";
+import { appendHistory, checkpointDirName, METADATA, retain, sha256, writeDurable, writeMetadataInBackground, type CheckpointMetadata, type HistoryEntry } from "./storage.js";
 
 /** A full snapshot at least every this many checkpoints, so delta chains stay short. */
 export const FULL_EVERY = 10;
+
+/** A copy of the checkpoint folder kept elsewhere (an object store bucket). */
+export interface Mirror {
+  /** Puts these files of the folder there (relative names), in order. */
+  put(rels: string[]): Promise<void>;
+  /** Deletes there what the folder no longer has; puts FORMAT and the history. */
+  sync(): Promise<void>;
+}
 
 export interface CheckpointParts {
   operators: StatefulOperator[];
@@ -52,6 +60,11 @@ export class Coordinator {
   onHistory: (e: HistoryEntry) => void = () => undefined;
   /** The checksum of the savepoint this run started from, carried into every checkpoint. */
   fromSavepoint: string | null = null;
+  /**
+   * Checkpoints kept in an object store bucket (runtime/nats/store.ts): every file written
+   * here is put there too, a checkpoint's _metadata after its files; deletions follow.
+   */
+  mirror: Mirror | null = null;
 
   /** The newest completed checkpoint. */
   get latest(): CheckpointMetadata | null {
@@ -85,7 +98,9 @@ export class Coordinator {
 
   /** Whether a checkpoint should start now (between batches). */
   due(now = Date.now()): boolean {
-    return this.inFlight === null && now - this.lastStart >= this.policy.every && now - this.lastEnd >= this.policy.minPause;
+    if (this.inFlight !== null || now - this.lastEnd < this.policy.minPause) return false;
+    // Early when a sink holds much output for its next commit (a NATS sink: the commit stays small).
+    return now - this.lastStart >= this.policy.every || this.parts.sinks.some((s) => s.wantsCheckpoint?.() === true);
   }
 
   /** Raises a failure of an earlier checkpoint's background part (a sink commit that failed). */
@@ -215,6 +230,8 @@ export class Coordinator {
       written[w.rel] = { sha256: sha256(w.buffers), bytes: w.buffers.reduce((n, b) => n + b.length, 0) };
     }
     if (this.abandoned.has(id)) return;
+    if (this.mirror) await this.mirror.put([...writes.map((w) => w.rel), ...Object.keys(sinkFiles)]);
+    if (this.abandoned.has(id)) return;
     const files: Record<string, FileRef> = {};
     for (const op of operators) {
       const chain = this.chains.get(op.uid);
@@ -241,6 +258,8 @@ export class Coordinator {
       return true;
     });
     if (!meta) return;
+    // In a bucket, the checkpoint is complete once its metadata is there.
+    if (this.mirror) await this.mirror.put([join(checkpointDirName(id), METADATA)]);
     // 5. complete: update the chains, commit the sinks, retain, history.
     for (const op of operators) {
       const refs: Record<string, FileRef> = {};
@@ -265,6 +284,7 @@ export class Coordinator {
     const done = { ...entry, durationMs: performance.now() - t0 };
     appendHistory(this.root, done);
     this.onHistory(done);
+    if (this.mirror) await this.mirror.sync();
     this.log.debug(`checkpoint ${id} (${done.kind}) complete: ${done.durationMs.toFixed(1)} ms, pause ${done.pauseMs.toFixed(1)} ms, ${done.bytes} bytes, ${done.keys} keys`);
   }
 }

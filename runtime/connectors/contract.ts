@@ -37,6 +37,28 @@ export interface SourcePosition {
   skip?: number;
   /** Jobs with event time: the source's watermark at the checkpoint (null: none yet). */
   watermark?: number | null;
+  /** NATS sources: the stream sequence of the last message handed out. */
+  seq?: number;
+}
+
+/** A NATS source's progress, for the admin endpoint and /metrics. */
+export interface NatsSourceStatus {
+  stream: string;
+  /** The stream sequence of the last message handed out. */
+  lastSequence: number;
+  /** The stream's last sequence as last seen (null: not known yet). */
+  streamLastSequence: number | null;
+  /** Messages of the stream after the last one handed out (any subject). */
+  lag: number | null;
+}
+
+/** A NATS sink's progress. */
+export interface NatsSinkStatus {
+  stream: string;
+  /** Messages published (and acknowledged by the server) by this run. */
+  published: number;
+  /** Records written and not published yet (staged for a checkpoint, or waiting for the server). */
+  pending: number;
 }
 
 /**
@@ -67,7 +89,9 @@ export interface Source {
    * the status line and the dashboard, a few times a second.
    */
   progress?(): SourceProgress | null;
-  close(): void;
+  close(): void | Promise<void>;
+  /** NATS sources: where the source stands in its stream. */
+  natsStatus?(): NatsSourceStatus;
 }
 
 /** How far a finite source has been read. */
@@ -98,9 +122,10 @@ export interface SourceContext {
 export interface SourceConnector<M extends SourceManifest = SourceManifest> {
   /**
    * Opens the source. Runs before the checkpoint folder and the outputs are touched: an
-   * input that cannot be read stops the job here, with every file as it was.
+   * input that cannot be read stops the job here, with every file as it was. A promise for
+   * a source that must ask a server first (a broker's stream).
    */
-  open(m: M, ctx: SourceContext): Source;
+  open(m: M, ctx: SourceContext): Source | Promise<Source>;
 }
 
 /** A file that a checkpoint needs, with its checksum. */
@@ -122,6 +147,21 @@ export interface SinkTransaction {
   length: number;
   /** Staged output this checkpoint commits, in order (paths relative to the storage folder). */
   segments: string[];
+  /** A NATS sink's transaction: what recovery needs to publish the rest of it exactly once. */
+  nats?: NatsTransaction;
+}
+
+/** A NATS sink's transaction (runtime/connectors/nats-sink.ts). */
+export interface NatsTransaction {
+  stream: string;
+  /** Names this sink's output since its fresh start: part of every message id. */
+  epoch: string;
+  /** The checkpoint whose completion publishes it: part of every message id. */
+  checkpoint: number;
+  /** Messages in it. */
+  count: number;
+  /** The stream's last sequence before any of them was published (recovery reads after it). */
+  after: number;
 }
 
 /** A sink's pre-commit: its transaction and the staged files the checkpoint must keep. */
@@ -144,6 +184,8 @@ export interface TransactionalSink {
   abort(): void;
   /** Staged files not committed yet (retention keeps them). */
   uncommitted(): string[];
+  /** Whether it holds so much for its next commit that a checkpoint should start before its interval is up. */
+  wantsCheckpoint?(): boolean;
 }
 
 /** Where a sink's output stood at a savepoint: files are cut back to `length` to continue. */
@@ -159,7 +201,8 @@ export interface SinkAt {
 export interface Sink extends SinkWriter {
   /** Writes what was gathered; may return a promise when the output is backed up. */
   flush(): void | Promise<void>;
-  close(): void;
+  /** A promise when the output needs time to finish (a broker's acknowledgements). */
+  close(): void | Promise<void>;
   /** Lines written, and bytes (stdout: all stdout sinks together). */
   readonly lines: number;
   readonly bytes: number;
@@ -167,6 +210,8 @@ export interface Sink extends SinkWriter {
   readonly transaction: TransactionalSink | null;
   /** For a savepoint: where its output stands (null: nothing to record, as for stdout). */
   savepointAt(): SinkAt | null;
+  /** NATS sinks: published and pending counts. */
+  natsStatus?(): NatsSinkStatus;
 }
 
 /** What a sink is opened with. */
@@ -183,11 +228,20 @@ export interface SinkContext {
   savepointed: SinkAt | null;
   /** Whether the run starts from the beginning (no checkpoint, no savepoint). */
   fresh: boolean;
+  /** Whether the job checkpoints exactly once (`mode exactly_once`); false without checkpoints. */
+  exactlyOnce: boolean;
+  /** The job's name (a NATS sink names its messages after it). */
+  job: string;
+  log: Log;
 }
 
 export interface SinkConnector<M extends SinkManifest = SinkManifest> {
-  /** Opens the sink, once the run knows what it resumes from (files are replaced or cut back here). */
-  open(m: M, ctx: SinkContext): Sink;
+  /**
+   * Opens the sink, once the run knows what it resumes from (files are replaced or cut back
+   * here; a broker's sink publishes the rest of an interrupted commit): a promise for a sink
+   * that must ask a server first.
+   */
+  open(m: M, ctx: SinkContext): Sink | Promise<Sink>;
 }
 
 /** The connectors a bundle holds, by the manifest's `connector` name (those its job names). */

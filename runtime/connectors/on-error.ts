@@ -31,7 +31,7 @@ export class RecordErrors implements BadRecords {
     }
     this.skipped++;
     if (this.deadLetter) {
-      this.deadLetter.write(JSON.stringify({ source: err.source, file: err.file, line: err.line, field: err.field, error: err.problem, record: err.raw }));
+      this.deadLetter.write(JSON.stringify(err.at ? { source: err.source, ...err.at, field: err.field, error: err.problem, record: err.raw } : { source: err.source, file: err.file, line: err.line, field: err.field, error: err.problem, record: err.raw }));
     }
   }
 }

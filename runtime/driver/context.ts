@@ -2,7 +2,7 @@
 // state and hands out the sinks. Windows, timers, joins and dedup come from the factories
 // the bundle holds (only those its job uses: runtime/time/table.ts).
 
-import type { CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
+import type { CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, RoutedSinkWriter, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
 import type { Sink } from "../connectors/contract.js";
 import type { OperatorFactories, StatefulOperator } from "../operator.js";
 import { GlobalStateStore, KeyedStateStore } from "../state.js";
@@ -33,6 +33,12 @@ export class Context implements JobContext {
     const s = this.sinks[index];
     if (!s) throw new Error(`internal: no sink ${index}`);
     return s;
+  }
+
+  routedSink(index: number): RoutedSinkWriter {
+    const s = this.sink(index) as Sink & Partial<RoutedSinkWriter>;
+    if (typeof s.writeTo !== "function") throw new Error(`internal: sink ${index} does not take a place per record`);
+    return s as Sink & RoutedSinkWriter;
   }
 
   window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowHandle {

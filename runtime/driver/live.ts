@@ -16,6 +16,9 @@ export interface Flags {
   fromSavepoint: string | undefined;
   allowNonRestored: boolean;
   savepointDir: string;
+  /** --nats-url and --nats-timeout (ms). */
+  natsUrl: string | undefined;
+  natsTimeoutMs: number;
 }
 
 /** SIGTERM / SIGINT: finish the batch, final checkpoint, commit, exit 0. */
@@ -86,13 +89,17 @@ export class Live {
 const SAVEPOINTS_KEPT = 20;
 
 /** The job as the admin endpoint asks it; `refused` makes the endpoint's 400 answers. */
-export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refused: (message: string) => Error): AdminJob {
+export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refused: (message: string) => Error, nats: boolean): AdminJob {
   const savepoint = async (dir: string | null, trigger: "request" | "stop" = "request"): Promise<string> => {
     if (stop.requested) throw new Error("the job is stopping");
     let target: string;
     try {
       // Checked now, so a refused folder is answered at once (400), not after the batch.
-      target = savepointTarget(flags.savepointDir, dir);
+      if (dir?.startsWith("nats:")) {
+        if (!nats) throw new SavepointDirError(`"dir" ${JSON.stringify(dir)} is in a NATS object store, and this job's bundle has no NATS client (its job uses no nats connector or storage); compile it with \`flowc compile --nats\``);
+        if (!/^nats:[A-Za-z0-9_-]+(\/[^\0]*)?$/.test(dir) || dir.split("/").some((p) => p === ".." || p === ".")) throw new SavepointDirError(`"dir" ${JSON.stringify(dir)} is not nats:<bucket>/<name> (a bucket of letters, digits, - and _; no . or .. in the name)`);
+        target = dir;
+      } else target = savepointTarget(flags.savepointDir, dir);
     } catch (e) {
       if (e instanceof SavepointDirError) throw refused(e.message);
       throw e;

@@ -29,11 +29,12 @@ export class Inputs {
   readonly policies: RecordErrors[] = [];
 
   /** Opens every source. */
-  open(m: Manifest, connectors: Connectors, log: Log): void {
+  async open(m: Manifest, connectors: Connectors, log: Log): Promise<void> {
     for (const s of m.sources) {
       const errors = new RecordErrors(onErrorOf(s), null, (message) => log.warn(message));
       this.policies.push(errors);
-      this.sources.push(connectorFor<SourceConnector>(connectors.sources, s.connector).open(s, { log, errors }));
+      const opened = connectorFor<SourceConnector>(connectors.sources, s.connector).open(s, { log, errors });
+      this.sources.push(opened instanceof Promise ? await opened : opened);
     }
   }
 
@@ -51,8 +52,11 @@ export class Inputs {
     });
   }
 
-  close(): void {
-    for (const s of this.sources) s.close();
+  async close(): Promise<void> {
+    for (const s of this.sources) {
+      const p = s.close();
+      if (p) await p;
+    }
   }
 }
 
@@ -64,6 +68,9 @@ export interface OutputStart {
   restored: CheckpointMetadata | null;
   /** The sinks of the savepoint the run starts from (null: none, or a checkpoint taken since wins). */
   savepoint: SinkAt[] | null;
+  /** Whether the job checkpoints exactly once. */
+  exactlyOnce: boolean;
+  log: Log;
 }
 
 /** The first line of a sink's output: the csv header, if it has columns. */
@@ -81,11 +88,11 @@ export class Outputs {
   private readonly opened: Sink[] = [];
 
   /** Opens the dead-letter files, then the sinks; files are replaced, or cut back to where the run resumes. */
-  open(m: Manifest, connectors: Connectors, start: OutputStart, inputs: Inputs): void {
+  async open(m: Manifest, connectors: Connectors, start: OutputStart, inputs: Inputs): Promise<void> {
     const fresh = !start.restored && !start.savepoint;
-    const open = (sm: SinkManifest, index: number, role: SinkRole, header: string | null): Sink => {
+    const open = async (sm: SinkManifest, index: number, role: SinkRole, header: string | null): Promise<Sink> => {
       const path = localPath(sm);
-      const sink = connectorFor<SinkConnector>(connectors.sinks, sm.connector).open(sm, {
+      const opening = connectorFor<SinkConnector>(connectors.sinks, sm.connector).open(sm, {
         index,
         role,
         header,
@@ -93,18 +100,22 @@ export class Outputs {
         checkpointed: start.restored?.sinks.find((x) => x.index === index && x.role === role) ?? null,
         savepointed: start.savepoint?.find((x) => x.role === role && x.path === path) ?? null,
         fresh,
+        exactlyOnce: start.exactlyOnce,
+        job: m.job,
+        log: start.log,
       });
+      const sink = opening instanceof Promise ? await opening : opening;
       this.opened.push(sink);
       return sink;
     };
-    m.sources.forEach((s, i) => {
+    for (const [i, s] of m.sources.entries()) {
       const path = deadLetterOf(s);
-      if (path === null) return;
-      const dl = open({ connector: DEAD_LETTER_CONNECTOR, path, format: "jsonl", columns: null }, i, "dead_letter", null);
+      if (path === null) continue;
+      const dl = await open({ connector: DEAD_LETTER_CONNECTOR, path, format: "jsonl", columns: null }, i, "dead_letter", null);
       this.deadLetters.push(dl);
       inputs.policies[i]!.deadLetter = dl;
-    });
-    m.sinks.forEach((s, i) => this.sinks.push(open(s, i, "sink", sinkHeader(s))));
+    }
+    for (const [i, s] of m.sinks.entries()) this.sinks.push(await open(s, i, "sink", sinkHeader(s)));
   }
 
   /** Every output: the sinks, then the dead-letter files. */
@@ -117,8 +128,11 @@ export class Outputs {
     return this.opened.flatMap((s) => (s.transaction ? [s.transaction] : []));
   }
 
-  close(): void {
-    for (const s of this.all) s.close();
+  async close(): Promise<void> {
+    for (const s of this.all) {
+      const p = s.close();
+      if (p) await p;
+    }
   }
 
   /**
@@ -126,8 +140,16 @@ export class Outputs {
    * write through (stdout, files without checkpoints) keep what the records before the
    * failure produced, as a record-at-a-time system would have.
    */
-  abandon(): void {
+  async abandon(): Promise<void> {
     for (const s of this.opened) s.transaction?.abort();
-    for (const s of this.opened) if (!s.transaction) s.close();
+    for (const s of this.opened) {
+      if (s.transaction) continue;
+      try {
+        const p = s.close();
+        if (p) await p;
+      } catch {
+        // the run failed already: that failure is the one reported
+      }
+    }
   }
 }

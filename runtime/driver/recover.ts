@@ -86,16 +86,17 @@ function startingOver(m: Manifest, shown: string, found: number): string {
   const others = [...new Set(m.sinks.flatMap((s) => (localPath(s) === null ? [s.connector] : [])))];
   const effects = [
     files.length ? `${files.join(", ")} ${files.length === 1 ? "is" : "are"} replaced by this run's output (an exactly-once file holds what the run it belongs to commits)` : null,
-    ...others.map((c) => `${c} prints the output again from the start`),
+    ...others.map((c) => (c === "nats" ? "NATS sinks publish the output again from the start (what earlier runs committed stays in their streams)" : `${c} prints the output again from the start`)),
   ].filter((x) => x !== null);
   return `no usable checkpoint in ${shown} (${found} found, none complete and intact): the job starts from the beginning of its input${effects.length ? `; ${effects.join("; ")}` : ""}`;
 }
 
 /** Reads and checks the savepoint of --from-savepoint: of this job, and one it can take over. */
-export function openSavepoint(flags: Flags, m: Manifest): StartingSavepoint | null {
+export function openSavepoint(flags: Flags, m: Manifest, local?: string): StartingSavepoint | null {
   if (!flags.fromSavepoint) return null;
   const shown = flags.fromSavepoint;
-  const dir = resolve(shown);
+  // A savepoint in an object store bucket is read from the local copy it was downloaded to.
+  const dir = local ?? resolve(shown);
   let meta: SavepointMetadata;
   try {
     meta = readSavepoint(dir, true, shown);

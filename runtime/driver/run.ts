@@ -8,6 +8,8 @@ import type { BuiltJob, JobModule, Manifest } from "../api.js";
 import { Coordinator } from "../checkpoint/coordinator.js";
 import { checkStorage, removeAll } from "../checkpoint/storage.js";
 import { localPath, type Connectors, type Source, type SourcePosition } from "../connectors/contract.js";
+import type { NatsParts } from "../nats/parts.js";
+import type { CheckpointBucket } from "../nats/store.js";
 import { JobError } from "../errors.js";
 import { FlowRuntimeError } from "../lib.js";
 import type { LockSet } from "../locks.js";
@@ -27,6 +29,8 @@ export interface JobParts {
   operators: OperatorFactories;
   /** The job graph as JSON text (runtime/graph-data.ts), for the admin endpoint's dashboard. */
   graph?: string;
+  /** The NATS client, object store and locks: only in bundles of jobs that use NATS. */
+  nats?: NatsParts;
 }
 
 export type Failure = JobError | FlowRuntimeError;
@@ -51,23 +55,33 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
   const { job, flags, log, live } = env;
   const m = job.manifest;
   const cp = m.checkpoint;
-  const storage: Storage | null = cp ? { path: resolve(flags.checkpointDir ?? cp.storage), shown: flags.checkpointDir ?? cp.storage } : null;
-  live.historyFile = storage ? join(storage.path, "history.jsonl") : null;
+  const where = cp ? (flags.checkpointDir ?? cp.storage) : null;
+  let storage: Storage | null = where ? { path: resolve(where), shown: where } : null;
   const inputs = new Inputs();
   const outputs = new Outputs();
   let coordinator: Coordinator | null = null;
+  /** Checkpoints in an object store bucket: worked on in a local copy (runtime/nats/store.ts). */
+  let bucket: CheckpointBucket | null = null;
   try {
     // Nothing is written before every check has passed (docs/operations.md, "Safety"): paths
     // that collide, inputs that cannot be read, a checkpoint folder that is not one, and
     // locks held by another copy of the job all stop it with every file as it was.
-    const savepoint = openSavepoint(flags, m);
+    const spLocal = flags.fromSavepoint?.startsWith("nats:") ? await env.parts.nats!.downloadSavepoint(flags.fromSavepoint) : undefined;
+    const savepoint = openSavepoint(flags, m, spLocal);
     if (savepoint) live.restoredFrom ??= { path: savepoint.dir, createdAt: savepoint.meta.createdAt, trigger: "restored", durationMs: null };
+    if (where?.startsWith("nats:")) {
+      bucket = await env.parts.nats!.checkpoints(where);
+      storage = { path: bucket.localDir, shown: where };
+    }
+    live.historyFile = storage ? join(storage.path, "history.jsonl") : null;
     checkPaths(m, storage);
-    inputs.open(m, env.parts.connectors, log);
+    await inputs.open(m, env.parts.connectors, log);
     if (storage) checkStorage(storage.path, storage.shown, env.fresh);
-    env.locks.acquireAll(lockTargets(m, storage));
+    // A bucket is locked on the NATS server; its local copy is this process's own.
+    env.locks.acquireAll(lockTargets(m, bucket ? null : storage));
     const start = chooseStart(storage, savepoint, env.fresh, m, log);
-    outputs.open(m, env.parts.connectors, { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null }, inputs);
+    if (bucket) await bucket.sync(true);
+    await outputs.open(m, env.parts.connectors, { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null, exactlyOnce: cp?.mode === "exactly_once", log }, inputs);
     const ctx = new Context(m, outputs.sinks, env.parts.operators);
     const built = job.build(ctx);
     inputs.bind(built);
@@ -78,10 +92,11 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     if (storage && cp) {
       coordinator = new Coordinator(cp, storage.path, m, { operators: ctx.operators, positions, sinks: outputs.transactional }, log, start.restored, start.nextId);
       coordinator.fromSavepoint = start.fromSavepoint;
+      coordinator.mirror = bucket;
       coordinator.onHistory = (e) => live.onHistory(e);
     }
     const sourceRecords = inputs.sources.map(() => 0);
-    const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log };
+    const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log, nats: env.parts.nats ?? null };
     live.status = () => runStatus(m, inputs.sources, built, sourceRecords, ctx, outputs, coordinator);
     live.state = "running";
 
@@ -95,9 +110,12 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
       await coordinator.settle();
       await coordinator.start(result === "end" ? "final" : "stop");
       coordinator.check();
-      if (result === "end") removeAll(storage!.path);
+      if (result === "end") {
+        removeAll(storage!.path);
+        if (bucket) await bucket.sync();
+      }
     }
-    outputs.close();
+    await outputs.close();
     inputs.report(m, log);
     reportLate(ctx.operators, log);
     const cpu = process.cpuUsage();
@@ -110,12 +128,17 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     } catch {
       // the original failure is the one to report
     }
-    outputs.abandon();
+    await outputs.abandon();
     return { kind: "failed", error: e };
   } finally {
     live.state = "restarting";
     live.status = null;
-    inputs.close();
+    await inputs.close();
+    if (bucket) {
+      // The local copy goes; the bucket keeps the history.
+      live.historyFile = null;
+      bucket.dispose();
+    }
   }
 }
 
@@ -140,7 +163,7 @@ function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecord
       // A source's watermark is the newest event time it has seen less its delay.
       const et = m.sources[i]!.eventTime;
       const newestEventTime = watermark !== null && et ? watermark + et.watermarkDelay : null;
-      return { name: s.name, connector: m.sources[i]!.connector, records: sourceRecords[i]!, bytes: s.position().offset ?? null, watermark, newestEventTime, progress: s.progress?.() ?? null };
+      return { name: s.name, connector: m.sources[i]!.connector, records: sourceRecords[i]!, bytes: s.position().offset ?? null, watermark, newestEventTime, progress: s.progress?.() ?? null, ...(s.natsStatus ? { nats: s.natsStatus() } : {}) };
     }),
     operators: m.operators.map((op, i) => {
       const main = ctx.operators.find((st) => st.uid === op.uid);
@@ -152,7 +175,10 @@ function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecord
       const held = main?.held ?? null;
       return { uid: op.uid, kind: op.kind, recordsIn: ctx.counts[2 * i]!, recordsOut: ctx.counts[2 * i + 1]!, keys: main?.size ?? 0, ...(held !== null ? { entries: held } : {}), watermark: finite(wm), lateDropped };
     }),
-    sinks: m.sinks.map((s, i) => ({ index: i, connector: s.connector, path: localPath(s), records: outputs.sinks[i]!.lines, bytes: outputs.sinks[i]!.bytes })),
+    sinks: m.sinks.map((s, i) => {
+      const sink = outputs.sinks[i]!;
+      return { index: i, connector: s.connector, path: localPath(s), records: sink.lines, bytes: sink.bytes, ...(sink.natsStatus ? { nats: sink.natsStatus() } : {}) };
+    }),
     lastCheckpoint: coordinator?.latest ? { id: coordinator.latest.id, createdAt: coordinator.latest.createdAt } : null,
   };
 }

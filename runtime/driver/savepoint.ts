@@ -2,6 +2,8 @@
 // written to a new folder (runtime/savepoint/). Under checkpoints, a checkpoint taken at the
 // same cut commits the output the savepoint covers, so its sink lengths are committed ones.
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Manifest } from "../api.js";
 import type { Coordinator } from "../checkpoint/coordinator.js";
@@ -9,6 +11,7 @@ import { localPath, type SourcePosition } from "../connectors/contract.js";
 import { JobError } from "../errors.js";
 import { FlowRuntimeError } from "../lib.js";
 import type { Log } from "../log.js";
+import type { NatsParts } from "../nats/parts.js";
 import type { StatefulOperator } from "../operator.js";
 import { captureOperator } from "../savepoint/capture.js";
 import { writeSavepoint } from "../savepoint/format.js";
@@ -27,6 +30,8 @@ export interface SavepointParts {
   /** The savepoint root (--savepoint-dir). */
   root: string;
   log: Log;
+  /** The bundle's NATS part, for savepoints into an object store bucket (`nats:<bucket>/<name>`). */
+  nats: NatsParts | null;
 }
 
 /** Takes a savepoint into a new folder under `dir` (in the savepoint root); its path. */
@@ -44,7 +49,9 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
     coordinator!.check();
   }
   for (const w of p.outputs.all) await w.flush();
-  const path = newSavepointFolder(p.root, dir, m.job);
+  // Into a bucket: written to a local folder first, then put there (_savepoint.json last).
+  const local = dir.startsWith("nats:") ? mkdtempSync(join(tmpdir(), "flowc-savepoint-")) : null;
+  const path = newSavepointFolder(local ?? p.root, local ?? dir, m.job);
   await writeSavepoint(path, {
     format: "flowc-savepoint",
     version: 1,
@@ -69,6 +76,15 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
     })),
     sinks: p.outputs.all.flatMap((w) => w.savepointAt() ?? []),
   });
+  if (local) {
+    try {
+      const where = await p.nats!.uploadSavepoint(path, dir);
+      p.log.info(`savepoint taken: ${where}`);
+      return where;
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
+  }
   p.log.info(`savepoint taken: ${path}`);
   return path;
 }

@@ -1,0 +1,33 @@
+// The NATS part of a bundle, handed to main() by the bundle's entry when the job uses NATS
+// (a nats connector, or checkpoints in an object store bucket: runtime/connectors/table.ts
+// `usesNats`). The driver reaches the object store and the connections only through this
+// object, so a job without NATS carries none of the client.
+
+import type { Log } from "../log.js";
+import { closeLinks, configure } from "./connection.js";
+import { checkLocks, releaseAll } from "./locks.js";
+import { CheckpointBucket, downloadSavepoint, uploadSavepoint } from "./store.js";
+
+export interface NatsParts {
+  configure(s: { url: string | undefined; timeoutMs: number; job: string; log: Log }): void;
+  /** The checkpoints at `nats:<bucket>`: connected, locked, downloaded into a local folder. */
+  checkpoints(where: string): Promise<CheckpointBucket>;
+  uploadSavepoint(localDir: string, target: string): Promise<string>;
+  downloadSavepoint(where: string): Promise<string>;
+  /** Raises a lock lost to another copy of the job. */
+  check(): void;
+  /** Releases the locks and closes the connections (the process is ending). */
+  close(): Promise<void>;
+}
+
+export const parts: NatsParts = {
+  configure,
+  checkpoints: (where) => CheckpointBucket.open(where),
+  uploadSavepoint,
+  downloadSavepoint,
+  check: checkLocks,
+  async close() {
+    await releaseAll();
+    await closeLinks();
+  },
+};
