@@ -10,7 +10,7 @@
 // The job graph, for the endpoint's dashboard, is JSON text in the entry (compiler/graph.ts).
 
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Manifest } from "../runtime/api.js";
 import type { GraphData } from "../runtime/graph-data.js";
 import { connectorsOf, SINK_CONNECTORS, SOURCE_CONNECTORS, usesNats } from "../runtime/connectors/table.js";
@@ -109,8 +109,9 @@ export async function bundle(opts: BundleOptions): Promise<void> {
           name: "flowc-job",
           setup(build) {
             build.onResolve({ filter: /^flowc:job$/ }, () => ({ path: opts.modulePath, namespace: "flowc-job" }));
-            // The admin endpoint: the embedded chunk in place of the plain import.
-            build.onResolve({ filter: /^\.\/admin-load\.js$/ }, (args) => (args.importer.startsWith(RUNTIME_DIR) ? { path: join(RUNTIME_DIR, "admin-embedded.ts") } : undefined));
+            // The admin endpoint and the savepoint code: the embedded chunk in place of the plain import.
+            const load = join(RUNTIME_DIR, "admin-load.js");
+            build.onResolve({ filter: /\/admin-load\.js$/ }, (args) => (resolve(args.resolveDir, args.path) === load ? { path: join(RUNTIME_DIR, "admin-embedded.ts") } : undefined));
             build.onLoad({ filter: /.*/, namespace: "flowc-job" }, () => ({ contents: opts.code, loader: "ts", resolveDir: opts.sourceDir }));
           },
         },

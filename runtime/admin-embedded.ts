@@ -1,9 +1,10 @@
 // The admin endpoint inside a bundle. scripts/build.mjs builds admin.ts with prom-client
 // (and the status line and the dashboard's page) into one minified CommonJS chunk,
 // compressed; compiler/bundle.ts embeds it in every bundle as FLOWC_ADMIN_CHUNK (Z85 text),
-// in place of admin-load.ts. It is inflated and evaluated only when the job is started with
-// --admin-port or --status-line: a job without them does not load it, and the bundle stays
-// one file that runs without node_modules.
+// in place of admin-load.ts. The chunk also holds the savepoint code (runtime/savepoint/ops.ts).
+// It is inflated and evaluated only when the job is started with --admin-port or
+// --status-line, or takes or restores a savepoint: a job without them does not load it, and
+// the bundle stays one file that runs without node_modules.
 
 import { createRequire } from "node:module";
 import { basename } from "node:path";
@@ -29,7 +30,14 @@ function fromZ85(text: string): Buffer {
   return out.subarray(0, out.length - Number(text[0]));
 }
 
-export async function loadAdmin(): Promise<AdminModule> {
+let loaded: Promise<AdminModule> | null = null;
+
+/** The chunk's exports; it is inflated and evaluated once, on the first call. */
+export function loadAdmin(): Promise<AdminModule> {
+  return (loaded ??= Promise.resolve().then(inflate));
+}
+
+function inflate(): AdminModule {
   const code = brotliDecompressSync(fromZ85(FLOWC_ADMIN_CHUNK)).toString("utf8");
   const bundle = fileURLToPath(import.meta.url);
   // The CommonJS wrapper, as Node's own loader writes it; the file name shows in stack traces.

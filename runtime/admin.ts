@@ -28,6 +28,8 @@ import type { SourceProgress } from "./connectors/contract.js";
 import { lastLines } from "./dashboard/history.js";
 import { serveDashboard } from "./dashboard/serve.js";
 import type { Log } from "./log.js";
+// The savepoint code rides in the same chunk (runtime/savepoint/ops.ts).
+export * as savepoints from "./savepoint/ops.js";
 
 // The terminal's status line (--status-line) rides in this chunk too: like the endpoint,
 // it is code a job loads only when asked for (compiler/bundle.ts, "Lean bundles").

@@ -36,6 +36,9 @@ describe("bundles", () => {
     expect(code).not.toContain("Take savepoint");
     expect(code).not.toContain("function layout(");
     expect(code).not.toContain("StatusLine = class");
+    // So is the savepoint code (taken over the endpoint, or restored with --from-savepoint).
+    expect(code).not.toContain("function planRestore(");
+    expect(code).not.toContain("function captureOperator(");
     // The job graph the dashboard draws is carried as JSON text.
     expect(code).toMatch(/graph: '\{"job":"running_sum","eventTime":false,"nodes":\[\{"id":"n0","kind":"source"/);
   });

@@ -10,9 +10,10 @@ import { deadLetterOf, localPath, type Source, type SourcePosition } from "../co
 import { JobError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { StatefulOperator } from "../operator.js";
-import { restoreOperator } from "../savepoint/capture.js";
-import { planRestore, refusal, type RestorePlan } from "../savepoint/compat.js";
-import { readPartRows, readSavepoint, SavepointError, type SavepointMetadata } from "../savepoint/format.js";
+import { loadAdmin } from "../admin-load.js";
+import type { RestorePlan } from "../savepoint/compat.js";
+import type { SavepointMetadata } from "../savepoint/format.js";
+import type * as SavepointOps from "../savepoint/ops.js";
 import type { Flags } from "./live.js";
 
 /** The checkpoint folder: resolved, and as the user gave it (for messages). */
@@ -27,6 +28,8 @@ export interface StartingSavepoint {
   shown: string;
   meta: SavepointMetadata;
   plan: RestorePlan;
+  /** The savepoint code (from the bundle's embedded chunk). */
+  ops: typeof SavepointOps;
 }
 
 /** What a run starts from. */
@@ -92,26 +95,27 @@ function startingOver(m: Manifest, shown: string, found: number): string {
 }
 
 /** Reads and checks the savepoint of --from-savepoint: of this job, and one it can take over. */
-export function openSavepoint(flags: Flags, m: Manifest, local?: string): StartingSavepoint | null {
+export async function openSavepoint(flags: Flags, m: Manifest, local?: string): Promise<StartingSavepoint | null> {
   if (!flags.fromSavepoint) return null;
+  const ops = (await loadAdmin()).savepoints;
   const shown = flags.fromSavepoint;
   // A savepoint in an object store bucket is read from the local copy it was downloaded to.
   const dir = local ?? resolve(shown);
   let meta: SavepointMetadata;
   try {
-    meta = readSavepoint(dir, true, shown);
+    meta = ops.readSavepoint(dir, true, shown);
   } catch (e) {
-    if (e instanceof SavepointError) throw new JobError("FLOW5009", `cannot restore savepoint ${shown}: ${e.message}`, "flowc savepoint inspect <dir> shows what a savepoint holds");
+    if (e instanceof ops.SavepointError) throw new JobError("FLOW5009", `cannot restore savepoint ${shown}: ${e.message}`, "flowc savepoint inspect <dir> shows what a savepoint holds");
     throw e;
   }
   if (meta.job !== m.job) throw new JobError("FLOW5009", `savepoint ${shown} was taken by job \`${meta.job}\`, not \`${m.job}\``, "restore a savepoint of this job (the job's name is part of it)");
-  const plan = planRestore(meta, m);
-  const refused = refusal(plan, flags.allowNonRestored);
+  const plan = ops.planRestore(meta, m);
+  const refused = ops.refusal(plan, flags.allowNonRestored);
   if (refused) {
     const lines = (refused.code === "FLOW5008" ? plan.incompatible : plan.dropped).map((l) => `\n  = not restored: ${l.what}: ${l.detail}`).join("");
     throw new JobError(refused.code, `cannot restore savepoint ${shown}: ${refused.message}${lines}`, refused.hint);
   }
-  return { dir, shown, meta, plan };
+  return { dir, shown, meta, plan, ops };
 }
 
 /**
@@ -176,7 +180,7 @@ export function restoreState(start: Start, storage: Storage | null, operators: S
     let keys = 0;
     for (const [uid, r] of from.plan.operators) {
       const op = m.operators.find((o) => o.uid === uid)!;
-      keys += restoreOperator(
+      keys += from.ops.restoreOperator(
         {
           op,
           states: r.states,
@@ -184,7 +188,7 @@ export function restoreState(start: Start, storage: Storage | null, operators: S
           internal: r.internal,
           rows: (part) => {
             const p = r.saved.parts.find((x) => x.name === part);
-            return p ? readPartRows(from.dir, p) : null;
+            return p ? from.ops.readPartRows(from.dir, p) : null;
           },
           meta: (r.saved.meta ?? {}) as Record<string, unknown>,
         },

@@ -67,7 +67,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     // that collide, inputs that cannot be read, a checkpoint folder that is not one, and
     // locks held by another copy of the job all stop it with every file as it was.
     const spLocal = flags.fromSavepoint?.startsWith("nats:") ? await env.parts.nats!.downloadSavepoint(flags.fromSavepoint) : undefined;
-    const savepoint = openSavepoint(flags, m, spLocal);
+    const savepoint = await openSavepoint(flags, m, spLocal);
     if (savepoint) live.restoredFrom ??= { path: savepoint.dir, createdAt: savepoint.meta.createdAt, trigger: "restored", durationMs: null };
     if (where?.startsWith("nats:")) {
       bucket = await env.parts.nats!.checkpoints(where);

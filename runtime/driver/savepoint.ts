@@ -13,8 +13,7 @@ import { FlowRuntimeError } from "../lib.js";
 import type { Log } from "../log.js";
 import type { NatsParts } from "../nats/parts.js";
 import type { StatefulOperator } from "../operator.js";
-import { captureOperator } from "../savepoint/capture.js";
-import { writeSavepoint } from "../savepoint/format.js";
+import { loadAdmin } from "../admin-load.js";
 import { newSavepointFolder } from "../savepoint/root.js";
 import type { Live } from "./live.js";
 import type { Outputs } from "./open.js";
@@ -37,12 +36,13 @@ export interface SavepointParts {
 /** Takes a savepoint into a new folder under `dir` (in the savepoint root); its path. */
 export async function takeSavepoint(p: SavepointParts, dir: string): Promise<string> {
   const { m, coordinator } = p;
+  const ops = (await loadAdmin()).savepoints;
   let committed: Promise<void> | null = null;
   if (coordinator) {
     await coordinator.settle();
     committed = coordinator.start("savepoint");
   }
-  const operators = m.operators.map((op) => ({ op, ...captureOperator(op, p.operators) }));
+  const operators = m.operators.map((op) => ({ op, ...ops.captureOperator(op, p.operators) }));
   const at = p.positions();
   if (committed) {
     await committed;
@@ -52,7 +52,7 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
   // Into a bucket: written to a local folder first, then put there (_savepoint.json last).
   const local = dir.startsWith("nats:") ? mkdtempSync(join(tmpdir(), "flowc-savepoint-")) : null;
   const path = newSavepointFolder(local ?? p.root, local ?? dir, m.job);
-  await writeSavepoint(path, {
+  await ops.writeSavepoint(path, {
     format: "flowc-savepoint",
     version: 1,
     job: m.job,

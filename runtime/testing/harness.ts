@@ -11,7 +11,7 @@
 // into it as a job resuming from that checkpoint restores them. Sources go on after their
 // last record; the sinks keep what was written (what the checkpoint committed).
 
-import type { BuiltJob, JobModule, SourceBinding } from "../api.js";
+import type { BuiltJob, JobModule, RoutedSinkWriter, SourceBinding } from "../api.js";
 import { BATCH_SIZE, type BatchResult, type Sink, type SinkAt, type Source, type SourcePosition } from "../connectors/contract.js";
 import { Context } from "../driver/context.js";
 import { Stop } from "../driver/live.js";
@@ -52,8 +52,8 @@ export interface HarnessResult {
   late: Map<string, number>;
 }
 
-/** A sink that gathers its lines. */
-class Gather implements Sink {
+/** A sink that gathers its lines (a routed sink's too: a test expects the records, not their subjects). */
+class Gather implements Sink, RoutedSinkWriter {
   readonly out: string[] = [];
   bytes = 0;
   readonly transaction = null;
@@ -63,6 +63,9 @@ class Gather implements Sink {
   write(line: string): void {
     this.out.push(line);
     this.bytes += line.length + 1;
+  }
+  writeTo(_to: string, line: string): void {
+    this.write(line);
   }
   flush(): void {}
   close(): void {}
