@@ -11,7 +11,7 @@ import { resolveToken, TOKEN_ENV, TokenError } from "../runtime/admin-token.js";
 import { compile, frontEnd, type FrontEnd } from "./compile.js";
 import { dot, mermaid } from "./graph.js";
 import { plan } from "./plan.js";
-import { againstSavepoint, inspect, triggerSavepoint, UserError } from "./savepoints.js";
+import { againstSavepoint, inspect, triggerSavepoint, UserError, withSavepoint } from "./savepoints.js";
 import { catalogue, isWarningCode, type Code } from "./diagnostics/catalogue.js";
 import { diagnosticToJson, renderDiagnostics, wantsColor } from "./diagnostics/render.js";
 import { VERSION } from "./version.js";
@@ -26,13 +26,15 @@ Usage:
   flowc check <file.flow> [--json] [--allow <code>]  report errors and warnings, write nothing (a test file:
                                                      checked against its jobs)
   flowc check <file.flow> --against-savepoint <dir>  what restoring that savepoint into this job would do
+                                                     (<dir>: a folder, or nats:<bucket>/<path>)
   flowc run <file.flow> [-q] [-- <job args>]         compile to a temporary folder and run the job; on a
                                                      terminal, with a live status line (-q, --quiet: without)
   flowc graph <file.flow> [--format mermaid|dot]     draw the job graph (sources, operators, sinks)
   flowc savepoint <admin-url> [--stop] [--dir <dir> | --dir nats:<bucket>/<name>] [--token <t> | --token-file <f>]
                                                      take a savepoint of a running job; prints its path
   flowc savepoint inspect <dir> [--json] [--dump <uid>.<state>]
-                                                     what a savepoint holds; one state's keys and values
+                                                     what a savepoint holds (a folder, or nats:<bucket>/<path>);
+                                                     one state's keys and values
   flowc test [files or folders…] [--reporter junit --out <file>] [--watch]
                                                      run the tests of *.test.flow files (default: all below
                                                      the working directory); docs/testing.md
@@ -58,6 +60,8 @@ Options:
   --dir <dir>           savepoint: the folder for the savepoint, inside the job's savepoint root
                         (--savepoint-dir); relative to that root; or nats:<bucket>/<name>, a place
                         in a NATS object store bucket (the job puts it there)
+  --nats-url <url>      savepoint inspect, check --against-savepoint: the NATS server of a
+                        nats:<bucket>/<path> savepoint (else NATS_URL, else nats://127.0.0.1:4222)
   --token <t>           savepoint: the job's admin token (else FLOWC_ADMIN_TOKEN)
   --token-file <f>      savepoint: the token is the first line of <f>
   --reporter junit      test: also write the results as JUnit XML (to --out <file>, else stdout)
@@ -234,7 +238,7 @@ async function checkTests(text: string, file: string, json: boolean): Promise<nu
 async function cmdCheck(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { json: { type: "boolean" }, "against-savepoint": { type: "string" }, "allow-non-restored-state": { type: "boolean" }, ...ALLOW_OPTION },
+    options: { json: { type: "boolean" }, "against-savepoint": { type: "string" }, "allow-non-restored-state": { type: "boolean" }, "nats-url": { type: "string" }, ...ALLOW_OPTION },
     allowPositionals: true,
     strict: true,
   });
@@ -252,7 +256,8 @@ async function cmdCheck(args: string[]): Promise<number> {
     if (values.json) throw new UsageError("--json and --against-savepoint cannot be used together");
     printDiagnostics(fe);
     if (!fe.ok || !fe.checked) return EXIT.user;
-    return againstSavepoint(plan(fe.checked, file), file, against, values["allow-non-restored-state"] ?? false) ? EXIT.ok : EXIT.user;
+    const graph = plan(fe.checked, file);
+    return (await withSavepoint(against, values["nats-url"], (dir) => againstSavepoint(graph, file, dir, values["allow-non-restored-state"] ?? false, against))) ? EXIT.ok : EXIT.user;
   }
   if (values.json) {
     process.stdout.write(JSON.stringify(fe.diagnostics.map((d) => diagnosticToJson(d, () => fe.source)), null, 2) + "\n");
@@ -322,10 +327,11 @@ function cmdGraph(args: string[]): number {
 
 async function cmdSavepoint(args: string[]): Promise<number> {
   if (args[0] === "inspect") {
-    const { values, positionals } = parseArgs({ args: args.slice(1), options: { json: { type: "boolean" }, dump: { type: "string" } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: args.slice(1), options: { json: { type: "boolean" }, dump: { type: "string" }, "nats-url": { type: "string" } }, allowPositionals: true, strict: true });
     if (positionals.length !== 1) throw new UsageError("savepoint inspect takes one savepoint folder: flowc savepoint inspect <dir>");
     if (values.json && values.dump !== undefined) throw new UsageError("--json and --dump cannot be used together");
-    inspect(positionals[0]!, { json: values.json ?? false, dump: values.dump ?? null });
+    const where = positionals[0]!;
+    await withSavepoint(where, values["nats-url"], (dir) => inspect(dir, { json: values.json ?? false, dump: values.dump ?? null }, where));
     return EXIT.ok;
   }
   const { values, positionals } = parseArgs({ args, options: { stop: { type: "boolean" }, dir: { type: "string" }, token: { type: "string" }, "token-file": { type: "string" } }, allowPositionals: true, strict: true });

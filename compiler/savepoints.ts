@@ -3,11 +3,12 @@
 // keys and values of one state as JSON lines), and check a .flow file against one before
 // deploying it (`flowc check --against-savepoint`).
 
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { decodeCanonical, showType } from "../runtime/savepoint/canonical.js";
 import { describePlan, planRestore, refusal } from "../runtime/savepoint/compat.js";
 import { readSavepoint, SavepointError, type SavepointMetadata } from "../runtime/savepoint/format.js";
+import { Log } from "../runtime/log.js";
 import { buildManifest } from "./manifest.js";
 import type { JobGraph } from "./plan.js";
 import { VERSION } from "./version.js";
@@ -15,12 +16,38 @@ import { VERSION } from "./version.js";
 /** A mistake of the user's (a bad URL, a savepoint that is not one): a message, exit 1. */
 export class UserError extends Error {}
 
-function openSavepoint(dir: string): SavepointMetadata {
+function openSavepoint(dir: string, shown: string): SavepointMetadata {
   try {
-    return readSavepoint(dir);
+    return readSavepoint(dir, true, shown);
   } catch (e) {
-    if (e instanceof SavepointError) throw new UserError(`cannot read savepoint ${dir}: ${e.message}`);
+    if (e instanceof SavepointError) throw new UserError(`cannot read savepoint ${shown}: ${e.message}`);
     throw e;
+  }
+}
+
+/** How long `flowc savepoint inspect` and `check --against-savepoint` wait for a NATS server. */
+const NATS_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs `fn` on a savepoint's folder: `where` itself, or for `nats:<bucket>/<path>` a local
+ * copy of the savepoint in that object store bucket (the server: `natsUrl`, else
+ * `NATS_URL`, else nats://127.0.0.1:4222), removed afterwards.
+ */
+export async function withSavepoint<T>(where: string, natsUrl: string | undefined, fn: (dir: string) => T): Promise<T> {
+  if (!where.startsWith("nats:")) return fn(where);
+  // The NATS client loads only for a savepoint in a bucket.
+  const [connection, store, { JobError }] = await Promise.all([import("../runtime/nats/connection.js"), import("../runtime/nats/store.js"), import("../runtime/errors.js")]);
+  connection.configure({ url: natsUrl, timeoutMs: NATS_TIMEOUT_MS, job: "flowc", log: new Log("flowc", "warn") });
+  let dir: string | null = null;
+  try {
+    dir = await store.downloadSavepoint(where);
+    return fn(dir);
+  } catch (e) {
+    if (e instanceof JobError) throw new UserError(e.message.replace(/^cannot restore savepoint/, "cannot read savepoint"));
+    throw e;
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await connection.closeLinks();
   }
 }
 
@@ -58,8 +85,8 @@ function size(bytes: number): string {
 }
 
 /** `flowc savepoint inspect <dir> [--json] [--dump uid.state]`. */
-export function inspect(dir: string, opts: { json: boolean; dump: string | null }): void {
-  const sp = openSavepoint(dir);
+export function inspect(dir: string, opts: { json: boolean; dump: string | null }, shownDir = dir): void {
+  const sp = openSavepoint(dir, shownDir);
   if (opts.dump !== null) {
     const dot = opts.dump.indexOf(".");
     const uid = dot < 0 ? opts.dump : opts.dump.slice(0, dot);
@@ -103,21 +130,21 @@ export function inspect(dir: string, opts: { json: boolean; dump: string | null 
     out.push("", "file sinks (their length at the savepoint):");
     for (const s of sp.sinks) out.push(`  ${s.role === "sink" ? `sink ${s.index}` : `dead letters of source ${s.index}`}  ${JSON.stringify(s.path)}  ${s.length} bytes`);
   }
-  out.push("", `dump one state as JSON lines: flowc savepoint inspect ${dir} --dump <uid>.<state>`);
+  out.push("", `dump one state as JSON lines: flowc savepoint inspect ${shownDir} --dump <uid>.<state>`);
   process.stdout.write(out.join("\n") + "\n");
 }
 
 /** `flowc check <file> --against-savepoint <dir>`: what a restore would do. Returns whether it would start. */
-export function againstSavepoint(graph: JobGraph, file: string, dir: string, allowNonRestored: boolean): boolean {
-  const sp = openSavepoint(dir);
+export function againstSavepoint(graph: JobGraph, file: string, dir: string, allowNonRestored: boolean, shownDir = dir): boolean {
+  const sp = openSavepoint(dir, shownDir);
   const m = buildManifest(graph, { sourceName: file, version: VERSION });
   const out: string[] = [];
   if (sp.job !== m.job) {
-    process.stdout.write(`${file} (job \`${m.job}\`) against savepoint ${dir} (job \`${sp.job}\`): refused: the savepoint belongs to another job\n`);
+    process.stdout.write(`${file} (job \`${m.job}\`) against savepoint ${shownDir} (job \`${sp.job}\`): refused: the savepoint belongs to another job\n`);
     return false;
   }
   const plan = planRestore(sp, m);
-  out.push(`${file} (job \`${m.job}\`) against savepoint ${dir} (taken ${sp.createdAt}):`);
+  out.push(`${file} (job \`${m.job}\`) against savepoint ${shownDir} (taken ${sp.createdAt}):`);
   out.push(...describePlan(plan));
   const refused = refusal(plan, allowNonRestored);
   if (refused) out.push(`result: refused (${refused.code}): ${refused.message}`, `  hint: ${refused.hint}`);

@@ -36,7 +36,8 @@ export async function build({ quiet = false } = {}) {
     target: "node20",
     // Small dependencies are bundled (one file loads faster than forty); the big ones,
     // loaded only when compiling, stay in node_modules.
-    external: ["ts-morph", "esbuild", "handlebars", "execa", "v8-compile-cache", "vscode-languageserver", "vscode-languageserver-textdocument"],
+    // The NATS client (for savepoints in an object store) requires Node's modules from CommonJS: loaded from node_modules as it ships.
+    external: ["ts-morph", "esbuild", "handlebars", "execa", "v8-compile-cache", "vscode-languageserver", "vscode-languageserver-textdocument", "@nats-io/*"],
     sourcemap: true,
     logLevel: quiet ? "error" : "warning",
   });

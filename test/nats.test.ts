@@ -6,7 +6,7 @@
 // what the admin endpoint shows. Needs Debian's nats-server (.ci/run installs it).
 
 import { execa, type ResultPromise } from "execa";
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { compileIn, flowc, runBundle, STACK_LINE, startWithAdmin, tempDir, writeFiles } from "./helpers.js";
@@ -385,6 +385,23 @@ describe("operations", () => {
     const where = sp.stdout.trim();
     expect(where).toMatch(/^nats:savepoints13\/before-upgrade\/savepoint-nats_totals-\d{8}T\d{6}Z$/);
     expect((await job.child).exitCode).toBe(0);
+    // flowc reads it where it is: inspect, and check the job against it.
+    const seen = await flowc(["savepoint", "inspect", where, "--nats-url", server.url]);
+    expect(seen.stderr).toBe("");
+    expect(seen.exitCode).toBe(0);
+    expect(seen.stdout).toMatch(/^savepoint of job `nats_totals`/);
+    expect(seen.stdout).toMatch(/^ {2}orders {2}nats {2}after record 400/m);
+    expect(seen.stdout).toMatch(/ 40 keys /);
+    expect(seen.stdout).toContain(`flowc savepoint inspect ${where} --dump <uid>.<state>`);
+    writeFileSync(join(dir, "job.flow"), TOTALS({ until: false, every: "10s" }));
+    const checked = await flowc(["check", join(dir, "job.flow"), "--against-savepoint", where, "--nats-url", server.url]);
+    expect(checked.stdout).toContain(`against savepoint ${where} (taken `);
+    expect(checked.stdout).toContain("result: restores");
+    expect(checked.exitCode).toBe(0);
+    const missing = await flowc(["savepoint", "inspect", "nats:nosuchbucket/x", "--nats-url", server.url]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain("cannot read savepoint nats:nosuchbucket/x: there is no object store bucket nosuchbucket on nats://127.0.0.1:");
+    expect(missing.stderr).not.toMatch(STACK_LINE);
     await publish(server.url, orders(400, 100));
     // Started elsewhere, without its checkpoints: the savepoint holds the state and the position.
     const other = tempDir("flowc-nats-sp-b-");
