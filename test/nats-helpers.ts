@@ -39,13 +39,18 @@ export class NatsServer {
   private constructor(
     readonly port: number,
     readonly store: string,
+    private readonly args: string[],
+    scheme: string,
   ) {
-    this.url = `nats://127.0.0.1:${port}`;
+    this.url = `${scheme}://127.0.0.1:${port}`;
   }
 
-  /** Starts nats-server with JetStream on a free port, and waits until it accepts connections. */
-  static async start(): Promise<NatsServer> {
-    const s = new NatsServer(await freePort(), tempDir("flowc-nats-store-"));
+  /**
+   * Starts nats-server with JetStream on a free port, and waits until it accepts connections;
+   * `args` are more of the server's flags (`--auth`, `--tls` …), `scheme` the URL's.
+   */
+  static async start(opts: { args?: string[]; scheme?: "nats" | "tls" } = {}): Promise<NatsServer> {
+    const s = new NatsServer(await freePort(), tempDir("flowc-nats-store-"), opts.args ?? [], opts.scheme ?? "nats");
     await s.restart();
     return s;
   }
@@ -53,7 +58,7 @@ export class NatsServer {
   /** Starts the server (again) on the same port with the same store. */
   async restart(): Promise<void> {
     if (this.proc) throw new Error("the server runs already");
-    this.proc = execa("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(this.port), "-sd", this.store], { reject: false, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    this.proc = execa("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(this.port), "-sd", this.store, ...this.args], { reject: false, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
     for (let i = 0; i < 200; i++) {
       if (await accepts(this.port)) return;
       if (this.proc.exitCode !== null) throw new Error(`nats-server exited with ${this.proc.exitCode}`);

@@ -10,6 +10,8 @@
 // URL. Operations that fail because the server is away are retried the same way (`retry`).
 
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { checkServerIdentity, type ConnectionOptions } from "node:tls";
 import { connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { JobError } from "../errors.js";
@@ -62,6 +64,15 @@ export function isTransient(e: unknown): boolean {
   return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|disconnect|timeout|503|no responders/i.test(message);
 }
 
+/** What is wrong with the server's certificate, if that is why a connection failed. */
+function certificateProblem(e: unknown): string | null {
+  for (let x = e as (Error & { code?: string; cause?: unknown }) | undefined, depth = 0; x && depth < 4; x = x.cause as typeof x, depth++) {
+    if (/^(ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_\w+)$/.test(x.code ?? "")) return x.message;
+    if (/certificate|altnames|self[- ]signed/i.test(x.message ?? "")) return x.message;
+  }
+  return null;
+}
+
 function authOptions(url: string): Partial<NodeConnectionOptions> {
   const o: Partial<NodeConnectionOptions> = {};
   const env = process.env;
@@ -78,7 +89,14 @@ function authOptions(url: string): Partial<NodeConnectionOptions> {
     o.user = env.NATS_USER;
     o.pass = env.NATS_PASSWORD ?? "";
   }
-  if (url.startsWith("tls://")) o.tls = env.NATS_CA ? { caFile: env.NATS_CA } : {};
+  if (url.startsWith("tls://")) {
+    const tls: NonNullable<NodeConnectionOptions["tls"]> & Pick<ConnectionOptions, "checkServerIdentity"> = env.NATS_CA ? { caFile: env.NATS_CA } : {};
+    o.tls = tls;
+    // The client names no TLS server for an IP address (Node then checks the certificate
+    // against "localhost"): check it against the URL's address instead.
+    const host = url.replace(/^tls:\/\/([^@/]*@)?/, "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+    if (isIP(host)) tls.checkServerIdentity = (_name, cert) => checkServerIdentity(host, cert);
+  }
   return o;
 }
 
@@ -129,6 +147,11 @@ export class NatsLink {
         const name = (e as Error).name;
         if (name === "AuthorizationError" || /authorization|authentication/i.test((e as Error).message)) {
           throw new JobError("FLOW5016", `the NATS server at ${shownUrl(url)} refused the job's credentials: ${(e as Error).message}`, "check NATS_CREDS, NATS_TOKEN or NATS_USER and NATS_PASSWORD");
+        }
+        // A certificate that is not trusted does not become trusted by waiting.
+        const tlsProblem = certificateProblem(e);
+        if (tlsProblem) {
+          throw new JobError("FLOW5016", `the TLS connection to the NATS server at ${shownUrl(url)} was refused: ${tlsProblem}`, "give the CA that signed the server's certificate in NATS_CA; the certificate must name the URL's host");
         }
         const waited = Date.now() - started;
         if (waited >= s.timeoutMs) throw link.unreachable(`cannot connect: ${describe(e)}`);
