@@ -6,6 +6,7 @@
 
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { createUser } from "@nats-io/nkeys";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileIn, runBundle, STACK_LINE, tempDir, writeFiles } from "./helpers.js";
 import { NatsServer } from "./nats-helpers.js";
@@ -66,6 +67,27 @@ describe("NATS credentials from the environment", () => {
     const wrong = await refused(server, { NATS_USER: "ann", NATS_PASSWORD: "guess" });
     expect(wrong).toMatch(/error\[FLOW5016\]: the NATS server at nats:\/\/127\.0\.0\.1:\d+ refused the job's credentials/);
     expect(wrong).not.toContain("guess");
+  });
+
+  it("NATS_CREDS: the key in a .creds file answers the server's challenge (a server with an nkey user)", async () => {
+    const dir = tempDir("flowc-nats-creds-");
+    const user = createUser();
+    const seed = new TextDecoder().decode(user.getSeed());
+    writeFiles(dir, {
+      "server.conf": `authorization { users = [ { nkey: "${user.getPublicKey()}" } ] }\n`,
+      // A .creds file as nsc writes it: a JWT (the server, not in operator mode, checks only
+      // the key's signature) and the user's seed.
+      "user.creds": `-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.c2ln\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------\n`,
+      "other.creds": `-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.c2ln\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${new TextDecoder().decode(createUser().getSeed())}\n------END USER NKEY SEED------\n`,
+    });
+    const server = await NatsServer.start({ args: ["-c", join(dir, "server.conf")] });
+    servers.push(server);
+    await roundTrip(server, { NATS_CREDS: join(dir, "user.creds") });
+    const wrong = await refused(server, { NATS_CREDS: join(dir, "other.creds") });
+    expect(wrong).toMatch(/error\[FLOW5016\]: the NATS server at nats:\/\/127\.0\.0\.1:\d+ refused the job's credentials/);
+    expect(wrong).not.toContain(seed);
+    const missing = await refused(server, { NATS_CREDS: join(dir, "none.creds") });
+    expect(missing).toContain(`cannot read the NATS credentials file ${join(dir, "none.creds")} (NATS_CREDS)`);
   });
 
   it("tls:// with NATS_CA: the job trusts the server's certificate through the given CA, and not without it", async () => {
