@@ -13,6 +13,7 @@
 
 import { createInbox, type Msg, type Subscription } from "@nats-io/transport-node";
 import { describe, sleep, type NatsLink } from "./connection.js";
+import { subjectMatches } from "./streams.js";
 
 /** What the reader is asked for: a stream, a subject filter, where to start. */
 export interface ReaderOptions {
@@ -286,17 +287,6 @@ export class StreamReader {
 /** Waits a little, for loops that look again (exported for the sink's recovery). */
 export { sleep };
 
-/** Whether a subject matches a filter with `*` and `>` wildcards. */
-export function subjectMatches(filter: string, subject: string): boolean {
-  const f = filter.split(".");
-  const s = subject.split(".");
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === ">") return s.length > i;
-    if (i >= s.length) return false;
-    if (f[i] !== "*" && f[i] !== s[i]) return false;
-  }
-  return f.length === s.length;
-}
 
 /** Whether every subject `inner` matches is matched by `outer` too. */
 function covers(outer: string, inner: string): boolean {
