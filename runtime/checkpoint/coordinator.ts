@@ -232,6 +232,7 @@ export class Coordinator {
       operators,
       sinks,
       fromSavepoint: this.fromSavepoint,
+      keyGroups: this.manifest.keyGroups ?? 128,
       files,
     }, () => {
       // Abandoned (timed out) while its files were written: it never completes. Otherwise

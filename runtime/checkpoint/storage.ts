@@ -39,6 +39,8 @@ export interface CheckpointMetadata {
   sinks: SinkTransaction[];
   /** The checksum of the savepoint this run of the job started from, if any. */
   fromSavepoint?: string | null;
+  /** hash(key) mod keyGroups split its state (absent: 128, checkpoints written before it was a setting). */
+  keyGroups?: number;
   /** Every file this checkpoint needs, relative to the storage folder. */
   files: Record<string, FileRef>;
   /** sha256 of this object's JSON without this field. */

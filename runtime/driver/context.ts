@@ -5,6 +5,7 @@
 import type { CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
 import type { Sink } from "../connectors/contract.js";
 import type { OperatorFactories, StatefulOperator } from "../operator.js";
+import { DEFAULT_KEY_GROUPS, setKeyGroups } from "../checkpoint/snapshot.js";
 import { GlobalStateStore, KeyedStateStore } from "../state.js";
 
 export class Context implements JobContext {
@@ -18,6 +19,7 @@ export class Context implements JobContext {
     private readonly factories: OperatorFactories,
   ) {
     this.counts = new Float64Array(manifest.operators.length * 2);
+    setKeyGroups(manifest.keyGroups ?? DEFAULT_KEY_GROUPS);
   }
 
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedStateStore<S> {

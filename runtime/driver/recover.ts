@@ -55,6 +55,11 @@ function layoutDifference(theirs: OperatorManifest[], ours: OperatorManifest[]):
   return parts.join("; ") || "the job differs";
 }
 
+/** FLOW5023: state split by another key-group count cannot be read. */
+function keyGroupsDiffer(what: string, theirs: number, ours: number): JobError {
+  return new JobError("FLOW5023", `${what} was taken with ${theirs} key groups, and this job has ${ours} (\`key_groups\` in the state block): its state cannot be split again`, `keep \`key_groups ${theirs}\` in the state block, or start from the beginning with --fresh`);
+}
+
 /** Picks the newest checkpoint that verifies, reporting the ones it skips. */
 function chooseCheckpoint(root: string, shown: string, m: Manifest, log: Log): CheckpointMetadata | null {
   for (const id of listCheckpoints(root)) {
@@ -67,6 +72,9 @@ function chooseCheckpoint(root: string, shown: string, m: Manifest, log: Log): C
           "start from the beginning with --fresh, or point --checkpoint-dir elsewhere",
         );
       }
+      const theirs = meta.keyGroups ?? 128;
+      const ours = m.keyGroups ?? 128;
+      if (theirs !== ours) throw keyGroupsDiffer(`checkpoint ${meta.id} in ${shown}`, theirs, ours);
       return meta;
     } catch (e) {
       if (e instanceof JobError) throw e;
@@ -104,6 +112,8 @@ export function openSavepoint(flags: Flags, m: Manifest): StartingSavepoint | nu
     throw e;
   }
   if (meta.job !== m.job) throw new JobError("FLOW5009", `savepoint ${shown} was taken by job \`${meta.job}\`, not \`${m.job}\``, "restore a savepoint of this job (the job's name is part of it)");
+  const theirs = meta.keyGroups ?? 128;
+  if (theirs !== (m.keyGroups ?? 128)) throw keyGroupsDiffer(`savepoint ${shown}`, theirs, m.keyGroups ?? 128);
   const plan = planRestore(meta, m);
   const refused = refusal(plan, flags.allowNonRestored);
   if (refused) {
