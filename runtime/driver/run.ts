@@ -20,6 +20,7 @@ import { loop } from "./loop.js";
 import { Inputs, Outputs } from "./open.js";
 import { chooseStart, openSavepoint, restoreState, type Storage } from "./recover.js";
 import { serveRequests, type SavepointParts } from "./savepoint.js";
+import type { StateBackend, StateBackendRun } from "../state/disk/backend.js";
 
 /** The parts of the runtime a bundle holds for its job: its connectors and operators. */
 export interface JobParts {
@@ -27,6 +28,8 @@ export interface JobParts {
   operators: OperatorFactories;
   /** The job graph as JSON text (runtime/graph-data.ts), for the admin endpoint's dashboard. */
   graph?: string;
+  /** The disk state backend: only in the bundles of jobs with `state { backend disk }`. */
+  state?: StateBackend;
 }
 
 export type Failure = JobError | FlowRuntimeError;
@@ -56,6 +59,8 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
   const inputs = new Inputs();
   const outputs = new Outputs();
   let coordinator: Coordinator | null = null;
+  let disk: StateBackendRun | null = null;
+  let finished = false;
   try {
     // Nothing is written before every check has passed (docs/operations.md, "Safety"): paths
     // that collide, inputs that cannot be read, a checkpoint folder that is not one, and
@@ -65,10 +70,15 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     checkPaths(m, storage);
     inputs.open(m, env.parts.connectors, log);
     if (storage) checkStorage(storage.path, storage.shown, env.fresh);
-    env.locks.acquireAll(lockTargets(m, storage));
+    const stateDir = m.state ? { path: resolve(m.state.dir), shown: m.state.dir } : null;
+    if (m.state && !env.parts.state) throw new Error("internal: a job with `backend disk` in a bundle without the disk backend (compiler/bundle.ts)");
+    if (stateDir) env.parts.state!.check(stateDir);
+    env.locks.acquireAll(lockTargets(m, storage, stateDir));
     const start = chooseStart(storage, savepoint, env.fresh, m, log);
+    // The store is a working copy: opened empty, and filled from what the run starts from.
+    if (m.state && stateDir) disk = await env.parts.state!.open(m.state, stateDir, storage !== null);
     outputs.open(m, env.parts.connectors, { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null }, inputs);
-    const ctx = new Context(m, outputs.sinks, env.parts.operators);
+    const ctx = new Context(m, outputs.sinks, env.parts.operators, disk);
     const built = job.build(ctx);
     inputs.bind(built);
     restoreState(start, storage, ctx.operators, inputs.sources, built, m, log);
@@ -97,6 +107,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
       coordinator.check();
       if (result === "end") removeAll(storage!.path);
     }
+    finished = result === "end";
     outputs.close();
     inputs.report(m, log);
     reportLate(ctx.operators, log);
@@ -116,6 +127,10 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     live.state = "restarting";
     live.status = null;
     inputs.close();
+    // A job that reached its end needs its working copy no more; otherwise it stays for
+    // inspection (the next start empties it anyway).
+    if (finished) disk?.store.remove();
+    else disk?.store.close();
   }
 }
 

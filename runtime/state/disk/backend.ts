@@ -1,0 +1,37 @@
+// The disk state backend, as a bundle holds it: only the bundles of jobs with
+// `state { backend disk }` import this module (templates/entry.ts.hbs, compiler/bundle.ts),
+// so that no other job carries it. The driver opens the store once per run (run.ts) and the
+// JobContext creates each keyed operator's table in it (driver/context.ts).
+
+import type { StateManifest, StateObject } from "../../api.js";
+import type { StatefulOperator } from "../../operator.js";
+import { DiskKeyedState } from "./keyed.js";
+import { loadLmdb } from "./native.js";
+import { checkStateFolder, DiskStore } from "./store.js";
+
+/** One run's store, and the keyed state it backs. */
+export interface StateBackendRun {
+  readonly store: DiskStore;
+  keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S, typedKeys: boolean): DiskKeyedState<S> & StatefulOperator;
+}
+
+export interface StateBackend {
+  /** Refuses a folder that is not a state folder (FLOW5022), before anything is written or locked. */
+  check(dir: { path: string; shown: string }): void;
+  /** Opens the store, empty (FLOW5021 when lmdb cannot be loaded). */
+  open(state: StateManifest, dir: { path: string; shown: string }, checkpoints: boolean): Promise<StateBackendRun>;
+}
+
+export const backend: StateBackend = {
+  check(dir) {
+    checkStateFolder(dir.path, dir.shown);
+  },
+  async open(state, dir, checkpoints) {
+    const lib = await loadLmdb();
+    const store = new DiskStore(lib, { dir: dir.path, shown: dir.shown, cache: state.cache, checkpoints });
+    return {
+      store,
+      keyedState: (uid, fields, create, typedKeys) => new DiskKeyedState(store, uid, fields, create, typedKeys),
+    };
+  },
+};

@@ -1,0 +1,286 @@
+// Keyed state on disk (docs/operations.md, "State on disk"): the same contract as the memory
+// backend's KeyedStateStore (runtime/state.ts) — one generated state object per key, handed
+// out by get() for the generated code to change in place — with the objects in a bounded
+// LRU cache (`cache` keys) in front of one table of the job's store (store.ts).
+//
+//   - get(): a hit moves the key to the cache's young end; a miss reads the key's state from
+//     the pending writes or the store (one synchronous point read) and decodes it into a new
+//     state object, or creates the key. Either way the object counts as changed (the code
+//     that asked for it may change it).
+//   - An object pushed out of the cache is encoded and kept as a pending write if it changed;
+//     pending writes go to the store in one transaction once there are FLUSH_AT of them (and
+//     at every checkpoint and savepoint). A miss looks at the pending writes first.
+//   - Checkpoints: a checkpoint writes back every changed object it caches, then a delta: the
+//     keys changed since the checkpoint before (written back or deleted), read back from the
+//     store, in the snapshot format of the memory backend (checkpoint/snapshot.ts). So its
+//     pause grows with the change, not with the state. A full snapshot (the first, and when
+//     the deltas since grow bigger than it) reads the whole table in key-group order.
+//   - Restore writes a checkpoint's files (a full snapshot, then deltas in order) into the
+//     empty store, in transactions of RESTORE_BATCH keys.
+
+import type { KeyedState, MapKey, StateObject } from "../../api.js";
+import { decodeSnapshot, encodeSnapshot, keyGroup } from "../../checkpoint/snapshot.js";
+import { OperatorBase, plainMapKey, type ObjectState, type Snapshot } from "../../operator.js";
+import { decodeValues, encodeValues, mapKeyOf, prefixEnd, tableKey, tablePrefix } from "./codec.js";
+import type { DiskStore, StoreTable } from "./store.js";
+import type { Lmdb } from "./native.js";
+
+/** Pending writes are written to the store once a table has this many. */
+export const FLUSH_AT = 10_000;
+const RESTORE_BATCH = 100_000;
+
+/** A key's state read back from the store, as a state object for encodeSnapshot. */
+class StoredRow {
+  $dirty = false;
+  constructor(
+    readonly $key: unknown,
+    private readonly values: unknown[],
+    private readonly from: number,
+  ) {}
+  $saveTo(c: unknown[][]): void {
+    for (let i = 0; i < c.length; i++) c[i]!.push(this.values[this.from + i]);
+  }
+  $loadFrom(): void {}
+}
+
+export class DiskKeyedState<S extends StateObject> extends OperatorBase implements KeyedState<S>, ObjectState, StoreTable {
+  /** Decoded state objects, oldest use first. */
+  private readonly cache = new Map<MapKey, S>();
+  /** Encoded states (null: deleted) not yet in the store. */
+  private pending = new Map<MapKey, Buffer | null>();
+  /** Keys changed since the last checkpoint that are no longer in the cache (written back or deleted). */
+  private changed = new Set<MapKey>();
+  private readonly table: number;
+  private readonly prefix: Buffer;
+  private readonly cols: unknown[][] = [];
+  private keyCount = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly store: DiskStore,
+    readonly uid: string,
+    readonly fields: number,
+    private readonly create: (key: unknown) => S,
+    /** Whether keys are records (their typed key is stored with the state). */
+    private readonly typedKeys: boolean,
+  ) {
+    super();
+    this.table = store.register(this);
+    this.prefix = tablePrefix(this.table);
+    for (let i = 0; i < fields; i++) this.cols.push([]);
+  }
+
+  override get incremental(): boolean {
+    return true;
+  }
+
+  /** A disk-backed operator's checkpoints are deltas whatever the policy (the coordinator asks). */
+  get onDisk(): boolean {
+    return true;
+  }
+
+  override get objects(): ObjectState {
+    return this;
+  }
+
+  override get size(): number {
+    return this.keyCount;
+  }
+
+  get cached(): number {
+    return this.cache.size;
+  }
+
+  // ---- the hot path -------------------------------------------------------------------------
+
+  get(mapKey: MapKey, key: unknown): S {
+    const cache = this.cache;
+    let s = cache.get(mapKey);
+    if (s !== undefined) {
+      this.hits++;
+      cache.delete(mapKey);
+      cache.set(mapKey, s);
+    } else {
+      this.misses++;
+      s = this.load(mapKey, key);
+      cache.set(mapKey, s);
+      if (cache.size > this.store.opts.cache) this.evictOldest();
+    }
+    s.$dirty = true;
+    return s;
+  }
+
+  private storeKey(mapKey: MapKey): Buffer {
+    // A null key (an optional key that is null) hashes as the empty string.
+    return tableKey(this.table, keyGroup(mapKey ?? ""), mapKey);
+  }
+
+  /** A key's state from the pending writes or the store, or a new key's. */
+  private load(mapKey: MapKey, key: unknown): S {
+    let bytes: Buffer | null | undefined = this.pending.get(mapKey);
+    if (bytes === undefined) bytes = this.store.db.getBinary(this.storeKey(mapKey)) ?? null;
+    if (bytes === null) {
+      this.keyCount++;
+      return this.create(key);
+    }
+    return this.decode(bytes, key);
+  }
+
+  private decode(bytes: Buffer, key: unknown): S {
+    const values = decodeValues(bytes);
+    const from = this.typedKeys ? 1 : 0;
+    const s = this.create(this.typedKeys ? values[0] : key);
+    const cols: unknown[][] = [];
+    for (let i = 0; i < this.fields; i++) cols.push([values[from + i]]);
+    s.$loadFrom(cols, 0);
+    return s;
+  }
+
+  private encode(s: S): Buffer {
+    const cols = this.cols;
+    for (let i = 0; i < cols.length; i++) cols[i]!.length = 0;
+    s.$saveTo(cols);
+    const values: unknown[] = this.typedKeys ? [(s as { $key?: unknown }).$key] : [];
+    for (let i = 0; i < cols.length; i++) values.push(cols[i]![0]);
+    return encodeValues(values);
+  }
+
+  private evictOldest(): void {
+    const it = this.cache.entries().next();
+    if (it.done) return;
+    const [mk, s] = it.value;
+    this.cache.delete(mk);
+    if (s.$dirty) this.writeBack(mk, s);
+  }
+
+  private writeBack(mk: MapKey, s: S): void {
+    s.$dirty = false;
+    this.pending.set(mk, this.encode(s));
+    if (this.store.opts.checkpoints) this.changed.add(mk);
+    if (this.pending.size >= FLUSH_AT) this.store.flush();
+  }
+
+  delete(mapKey: MapKey): void {
+    const inCache = this.cache.get(mapKey);
+    let exists = inCache !== undefined;
+    if (inCache !== undefined) this.cache.delete(mapKey);
+    else {
+      const p = this.pending.get(mapKey);
+      exists = p !== undefined ? p !== null : this.store.db.getBinary(this.storeKey(mapKey)) !== undefined;
+    }
+    if (!exists) return;
+    this.keyCount--;
+    this.pending.set(mapKey, null);
+    if (this.store.opts.checkpoints) this.changed.add(mapKey);
+    if (this.pending.size >= FLUSH_AT) this.store.flush();
+  }
+
+  /** StoreTable: writes the pending changes (inside the store's transaction). */
+  drain(db: Lmdb): number {
+    let bytes = 0;
+    for (const [mk, v] of this.pending) {
+      const k = this.storeKey(mk);
+      if (v === null) void db.remove(k);
+      else {
+        void db.put(k, v);
+        bytes += v.length;
+      }
+      bytes += k.length;
+    }
+    this.pending = new Map();
+    return bytes;
+  }
+
+  /** Writes back every changed object of the cache (they stay cached). */
+  private writeBackCached(): void {
+    for (const [mk, s] of this.cache) {
+      if (!s.$dirty) continue;
+      s.$dirty = false;
+      this.pending.set(mk, this.encode(s));
+      if (this.store.opts.checkpoints) this.changed.add(mk);
+    }
+    this.store.flush();
+  }
+
+  // ---- checkpoints --------------------------------------------------------------------------
+
+  snapshot(kind: "full" | "delta"): Snapshot {
+    this.writeBackCached();
+    const db = this.store.db;
+    const from = this.typedKeys ? 1 : 0;
+    const keys: MapKey[] = [];
+    const rows: StoredRow[] = [];
+    const deleted: MapKey[] = [];
+    if (kind === "full") {
+      for (const { key, value } of db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })) {
+        const values = decodeValues(value as Buffer);
+        const mk = mapKeyOf(key as Buffer) as MapKey;
+        keys.push(mk);
+        rows.push(new StoredRow(this.typedKeys ? values[0] : mk, values, from));
+      }
+    } else {
+      for (const mk of this.changed) {
+        const bytes = db.getBinary(this.storeKey(mk));
+        if (bytes === undefined) {
+          deleted.push(mk);
+          continue;
+        }
+        const values = decodeValues(bytes);
+        keys.push(mk);
+        rows.push(new StoredRow(this.typedKeys ? values[0] : mk, values, from));
+      }
+    }
+    this.changed = new Set();
+    return encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, keys.values(), rows.values(), keys.length, false, undefined, kind === "delta" ? deleted : undefined);
+  }
+
+  restore(bytes: Buffer): void {
+    const db = this.store.db;
+    const cols = this.cols;
+    let batch: [Buffer, Buffer | null][] = [];
+    const write = (): void => {
+      const b = batch;
+      batch = [];
+      db.transactionSync(() => {
+        for (const [k, v] of b) void (v === null ? db.remove(k) : db.put(k, v));
+      });
+    };
+    // What the cache holds is of no use against a checkpoint: restore starts from an empty store.
+    this.cache.clear();
+    decodeSnapshot(
+      bytes,
+      (mk, typedKey, columns, i) => {
+        const values: unknown[] = this.typedKeys ? [typedKey] : [];
+        for (let c = 0; c < cols.length; c++) values.push(columns[c]![i]);
+        batch.push([this.storeKey(mk), encodeValues(values)]);
+        if (batch.length >= RESTORE_BATCH) write();
+      },
+      (mk) => {
+        batch.push([this.storeKey(mk), null]);
+      },
+    );
+    write();
+    this.keyCount = db.getKeysCount({ start: this.prefix, end: prefixEnd(this.prefix) });
+  }
+
+  // ---- savepoints ---------------------------------------------------------------------------
+
+  /** Every key's state (a savepoint): written back first, then read from the store in key order. */
+  entries(): { key: unknown; obj: StateObject }[] {
+    this.writeBackCached();
+    const out: { key: unknown; obj: StateObject }[] = [];
+    for (const { key, value } of this.store.db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })) {
+      const mk = mapKeyOf(key as Buffer) as MapKey;
+      const obj = this.decode(value as Buffer, mk);
+      const typed = (obj as { $key?: unknown }).$key;
+      out.push({ key: typed !== undefined ? typed : mk, obj });
+    }
+    return out;
+  }
+
+  /** The object a savepoint's state for `key` is restored into: cached, and written back like any other. */
+  objectFor(key: unknown): StateObject {
+    return this.get(plainMapKey(key, ""), key);
+  }
+}
