@@ -1,0 +1,162 @@
+// The disk state backend (LANGUAGE.md 7.1, docs/operations.md "State on disk"), end to end
+// with real bundles and processes: savepoints stay canonical, so a savepoint taken with one
+// backend restores into the other, mid-stream, with the output of an uninterrupted run; the
+// state folder belongs to one job; the store holds what the checkpoint it resumed from holds.
+// (SIGKILLs and corrupted checkpoints on disk-backed jobs: faults.test.ts.)
+
+import type { ResultPromise } from "execa";
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { bidRows, compileIn, flowc, lines, runBundle, STACK_LINE, startWithAdmin, tempDir } from "./helpers.js";
+
+const children: ResultPromise[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+});
+
+async function waitForRecords(url: string, n: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const s = (await (await fetch(`${url}/status`)).json()) as { sources: { records: number }[] };
+    if (s.sources[0] && s.sources[0].records >= n) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the job did not read ${n} records`);
+}
+
+const TIMED = `job timed
+checkpoint {
+  every 100ms
+  storage "./chk"
+}
+STATE
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 2s
+let totals = bids
+  |> key_by(b => b.auction)
+  |> aggregate(b => { auction: key, n: count(), top: max(b.price), who: count_distinct(b.bidder) })
+let best = bids
+  |> key_by(b => b.bidder)
+  |> reduce((a, b) => if a.price >= b.price then a else b)
+let quiet = bids
+  |> key_by(b => b.bidder)
+  |> process(b) as idle_bidders {
+       state spent: float = 0.0 ttl 30s
+       state seen: map<int, int> = {}
+       state last: list<int> = []
+       spent += b.price
+       seen[b.auction] += 1
+       last.push(b.auction)
+       timer at b.ts + 20s
+       on timer(t) {
+         emit { bidder: key, at: t, spent: spent, auctions: len(seen), n: len(last) }
+       }
+     }
+let hot = bids
+  |> key_by(b => b.auction)
+  |> window(tumbling(10s))
+  |> aggregate(b => { auction: key, end: window.end, n: count() })
+sink totals |> filter(t => t.n % 10 == 0) -> file("out/totals.jsonl")
+sink best |> filter(b => b.id % 17 == 0) -> file("out/best.jsonl")
+sink quiet -> file("out/quiet.jsonl")
+sink hot -> file("out/hot.jsonl")
+`;
+const OUTPUTS = ["out/totals.jsonl", "out/best.jsonl", "out/quiet.jsonl", "out/hot.jsonl"];
+const DISK = 'state {\n  backend disk\n  dir "./state"\n  cache 300\n}';
+
+describe("the disk state backend", () => {
+  it("a savepoint taken with the memory backend restores into the disk backend and back, mid-stream, with the output of an uninterrupted run; inspect reads both", async () => {
+    const rows = bidRows(24_000, 5, { auctions: 500, bidders: 3000 });
+    const memory = await compileIn(tempDir("flowc-disk-sp-mem-"), TIMED.replace("STATE", ""));
+    const disk = await compileIn(tempDir("flowc-disk-sp-disk-"), TIMED.replace("STATE", DISK));
+
+    // Uninterrupted, with the memory backend (the followed file never ends: stopped once all was read).
+    const ref = tempDir("flowc-disk-sp-ref-");
+    writeFileSync(join(ref, "bids.jsonl"), rows.join("\n") + "\n");
+    const r = await startWithAdmin(memory, ref, { started: children });
+    await waitForRecords(r.url, rows.length);
+    r.child.kill("SIGTERM");
+    expect((await r.child).exitCode).toBe(0);
+    const expected = OUTPUTS.map((f) => readFileSync(join(ref, f), "utf8"));
+    for (const e of expected) expect(e.length).toBeGreaterThan(0);
+
+    // A third with memory, a savepoint; a third with disk from it, a savepoint; the rest with memory from that.
+    const work = tempDir("flowc-disk-sp-work-");
+    const cuts = [7_919, 16_001, rows.length];
+    writeFileSync(join(work, "bids.jsonl"), rows.slice(0, cuts[0]).join("\n") + "\n");
+    let from: string | null = null;
+    const inspected: string[] = [];
+    for (const [i, bundle] of [memory, disk, memory].entries()) {
+      if (i > 0) appendFileSync(join(work, "bids.jsonl"), rows.slice(cuts[i - 1], cuts[i]).join("\n") + "\n");
+      const job = await startWithAdmin(bundle, work, { started: children, args: from ? ["--from-savepoint", from] : [] });
+      await waitForRecords(job.url, cuts[i]! - (i > 0 ? cuts[i - 1]! : 0));
+      if (i === 2) {
+        job.child.kill("SIGTERM");
+        expect((await job.child).exitCode).toBe(0);
+        break;
+      }
+      const sp = await flowc(["savepoint", job.url, "--stop"], { cwd: work });
+      expect(sp.exitCode, sp.stderr).toBe(0);
+      expect((await job.child).exitCode).toBe(0);
+      from = lines(sp.stdout).at(-1)!;
+      const ins = await flowc(["savepoint", "inspect", from], { cwd: work });
+      expect(ins.exitCode, ins.stderr).toBe(0);
+      inspected.push(ins.stdout);
+    }
+    // Both savepoints hold the same parts, whichever backend took them.
+    const parts = (text: string): string[] => [...text.matchAll(/^ {4}(\S+\.\S+) /gm)].map((m) => m[1]!).sort();
+    expect(parts(inspected[0]!)).toEqual(parts(inspected[1]!));
+    for (const p of ["totals.who", "best.acc", "idle_bidders.spent", "idle_bidders.seen", "idle_bidders.last", "idle_bidders.timers"]) expect(parts(inspected[1]!)).toContain(p);
+    OUTPUTS.forEach((f, i) => expect(readFileSync(join(work, f), "utf8"), f).toBe(expected[i]));
+  });
+
+  it("a second job on the same state folder is refused while the first runs (FLOW5010), naming the folder", async () => {
+    const dir = tempDir("flowc-disk-lock-");
+    writeFileSync(join(dir, "bids.jsonl"), bidRows(2000, 3, { auctions: 50, bidders: 100 }).join("\n") + "\n");
+    const bundle = await compileIn(dir, TIMED.replace("STATE", DISK));
+    const first = await startWithAdmin(bundle, dir, { started: children });
+    await waitForRecords(first.url, 2000);
+    const second = await runBundle(bundle, { cwd: dir, args: ["--checkpoint-dir", "./chk2"] });
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toContain("error[FLOW5010]");
+    expect(second.stderr).toContain("the state folder ./state");
+    expect(second.stderr).not.toMatch(STACK_LINE);
+    first.child.kill("SIGTERM");
+    expect((await first.child).exitCode).toBe(0);
+  });
+
+  it("a restart empties the store and fills it from the checkpoint it resumes from; a job that ends removes its working copy", async () => {
+    const dir = tempDir("flowc-disk-live-");
+    const job = `job counting
+checkpoint {
+  every 100ms
+  storage "./chk"
+}
+${DISK}
+source n: int = file("in.jsonl")
+let counts = n |> key_by(x => x % 2000) |> aggregate(x => { k: key, n: count() })
+sink counts |> filter(c => c.n % 50 == 0) -> file("out/counts.jsonl")
+`;
+    let text = "";
+    for (let i = 1; i <= 300_000; i++) text += `${i}\n`;
+    writeFileSync(join(dir, "in.jsonl"), text);
+    const bundle = await compileIn(dir, job);
+    const ref = tempDir("flowc-disk-live-ref-");
+    writeFileSync(join(ref, "in.jsonl"), text);
+    expect((await runBundle(bundle, { cwd: ref })).exitCode).toBe(0);
+    // The job that ended left no working copy (and no lock) behind.
+    expect(readdirSync(join(ref, "state")).sort()).toEqual(["FORMAT"]);
+
+    // Stopped with a checkpoint, then the store is damaged: it is a working copy, never read back.
+    const first = await startWithAdmin(bundle, dir, { started: children });
+    await waitForRecords(first.url, 50_000);
+    first.child.kill("SIGTERM");
+    expect((await first.child).exitCode).toBe(0);
+    expect(existsSync(join(dir, "state", "live", "data.mdb"))).toBe(true);
+    writeFileSync(join(dir, "state", "live", "data.mdb"), "not a store");
+    const last = await runBundle(bundle, { cwd: dir, args: ["--log-level", "info"] });
+    expect(last.exitCode, last.stderr).toBe(0);
+    expect(last.stderr).toContain("resuming from checkpoint");
+    expect(readFileSync(join(dir, "out/counts.jsonl"), "utf8")).toBe(readFileSync(join(ref, "out/counts.jsonl"), "utf8"));
+  });
+});
