@@ -19,10 +19,11 @@
 //     empty store, in transactions of RESTORE_BATCH keys.
 
 import type { KeyedState, MapKey, StateObject } from "../../api.js";
-import { decodeSnapshot, encodeSnapshot, keyGroup } from "../../checkpoint/snapshot.js";
+import { decodeSnapshot, encodeSnapshot, keyGroup, type Snapshottable } from "../../checkpoint/snapshot.js";
 import { OperatorBase, plainMapKey, type ObjectState, type Snapshot } from "../../operator.js";
-import { decodeValues, encodeValues, mapKeyOf, prefixEnd, tableKey, tablePrefix } from "./codec.js";
+import { decodeInto, decodeValues, encodeValues, mapKeyOf, prefixEnd, tableKey, tableKeyScratch, tablePrefix } from "./codec.js";
 import type { DiskStore, StoreTable } from "./store.js";
+import { Lru } from "./lru.js";
 import type { Lmdb } from "./native.js";
 
 /** Pending writes are written to the store once a table has this many. */
@@ -45,14 +46,18 @@ class StoredRow {
 
 export class DiskKeyedState<S extends StateObject> extends OperatorBase implements KeyedState<S>, ObjectState, StoreTable {
   /** Decoded state objects, oldest use first. */
-  private readonly cache = new Map<MapKey, S>();
+  private readonly cache: Lru<S>;
   /** Encoded states (null: deleted) not yet in the store. */
   private pending = new Map<MapKey, Buffer | null>();
+  /** Keys made dirty in the cache since the last checkpoint (under checkpoints; some may be written back since, or listed twice). */
+  private dirtyKeys: MapKey[] = [];
   /** Keys changed since the last checkpoint that are no longer in the cache (written back or deleted). */
   private changed = new Set<MapKey>();
   private readonly table: number;
   private readonly prefix: Buffer;
   private readonly cols: unknown[][] = [];
+  /** Columns of one row each, that a decoded state is read from. */
+  private readonly readCols: unknown[][] = [];
   private keyCount = 0;
   hits = 0;
   misses = 0;
@@ -68,7 +73,11 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     super();
     this.table = store.register(this);
     this.prefix = tablePrefix(this.table);
-    for (let i = 0; i < fields; i++) this.cols.push([]);
+    this.cache = new Lru<S>(store.opts.cache);
+    for (let i = 0; i < fields; i++) {
+      this.cols.push([]);
+      this.readCols.push([undefined]);
+    }
   }
 
   override get incremental(): boolean {
@@ -95,20 +104,28 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   // ---- the hot path -------------------------------------------------------------------------
 
   get(mapKey: MapKey, key: unknown): S {
-    const cache = this.cache;
-    let s = cache.get(mapKey);
-    if (s !== undefined) {
-      this.hits++;
-      cache.delete(mapKey);
-      cache.set(mapKey, s);
-    } else {
+    let s = this.cache.get(mapKey);
+    if (s !== undefined) this.hits++;
+    else {
       this.misses++;
       s = this.load(mapKey, key);
-      cache.set(mapKey, s);
-      if (cache.size > this.store.opts.cache) this.evictOldest();
+      this.cache.add(mapKey, s, this.evicted);
     }
-    s.$dirty = true;
+    if (!s.$dirty) {
+      s.$dirty = true;
+      // Under checkpoints, the keys made dirty are listed, so that a checkpoint finds the
+      // cached ones without going through the whole cache.
+      if (this.store.opts.checkpoints) {
+        this.dirtyKeys.push(mapKey);
+        if (this.dirtyKeys.length > 2 * this.store.opts.cache + 1024) this.compactDirty();
+      }
+    }
     return s;
+  }
+
+  /** Drops the listed keys that are no longer cached or no longer dirty (written back since). */
+  private compactDirty(): void {
+    this.dirtyKeys = this.dirtyKeys.filter((mk) => this.cache.peek(mk)?.$dirty === true);
   }
 
   private storeKey(mapKey: MapKey): Buffer {
@@ -119,7 +136,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   /** A key's state from the pending writes or the store, or a new key's. */
   private load(mapKey: MapKey, key: unknown): S {
     let bytes: Buffer | null | undefined = this.pending.get(mapKey);
-    if (bytes === undefined) bytes = this.store.db.getBinary(this.storeKey(mapKey)) ?? null;
+    if (bytes === undefined) bytes = this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
     if (bytes === null) {
       this.keyCount++;
       return this.create(key);
@@ -128,11 +145,9 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   }
 
   private decode(bytes: Buffer, key: unknown): S {
-    const values = decodeValues(bytes);
-    const from = this.typedKeys ? 1 : 0;
-    const s = this.create(this.typedKeys ? values[0] : key);
-    const cols: unknown[][] = [];
-    for (let i = 0; i < this.fields; i++) cols.push([values[from + i]]);
+    const cols = this.readCols;
+    const typed = decodeInto(bytes, cols, this.typedKeys ? 1 : 0);
+    const s = this.create(this.typedKeys ? typed : key);
     s.$loadFrom(cols, 0);
     return s;
   }
@@ -146,13 +161,10 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     return encodeValues(values);
   }
 
-  private evictOldest(): void {
-    const it = this.cache.entries().next();
-    if (it.done) return;
-    const [mk, s] = it.value;
-    this.cache.delete(mk);
+  /** The key the cache pushed out: written back if it changed. */
+  private readonly evicted = (mk: MapKey, s: S): void => {
     if (s.$dirty) this.writeBack(mk, s);
-  }
+  };
 
   private writeBack(mk: MapKey, s: S): void {
     s.$dirty = false;
@@ -162,12 +174,11 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   }
 
   delete(mapKey: MapKey): void {
-    const inCache = this.cache.get(mapKey);
+    const inCache = this.cache.delete(mapKey);
     let exists = inCache !== undefined;
-    if (inCache !== undefined) this.cache.delete(mapKey);
-    else {
+    if (inCache === undefined) {
       const p = this.pending.get(mapKey);
-      exists = p !== undefined ? p !== null : this.store.db.getBinary(this.storeKey(mapKey)) !== undefined;
+      exists = p !== undefined ? p !== null : this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) !== undefined;
     }
     if (!exists) return;
     this.keyCount--;
@@ -194,39 +205,72 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
 
   /** Writes back every changed object of the cache (they stay cached). */
   private writeBackCached(): void {
-    for (const [mk, s] of this.cache) {
-      if (!s.$dirty) continue;
-      s.$dirty = false;
-      this.pending.set(mk, this.encode(s));
-      if (this.store.opts.checkpoints) this.changed.add(mk);
+    if (this.store.opts.checkpoints) this.cutDirty(null);
+    else {
+      this.cache.forEach((s, mk) => {
+        if (!s.$dirty) return;
+        s.$dirty = false;
+        this.pending.set(mk, this.encode(s));
+      });
     }
     this.store.flush();
+  }
+
+  /**
+   * Under checkpoints: writes back the dirty cached objects (as pending writes), each also
+   * handed to `also` (a checkpoint's delta takes them as they are), and takes them out of the
+   * keys changed since the checkpoint before (they are accounted for).
+   */
+  private cutDirty(also: ((mk: MapKey, s: S) => void) | null): void {
+    const keys = this.dirtyKeys;
+    this.dirtyKeys = [];
+    for (let i = 0; i < keys.length; i++) {
+      const mk = keys[i]!;
+      const s = this.cache.peek(mk);
+      if (s === undefined || !s.$dirty) continue;
+      s.$dirty = false;
+      this.pending.set(mk, this.encode(s));
+      if (also) {
+        also(mk, s);
+        this.changed.delete(mk);
+      } else this.changed.add(mk);
+    }
   }
 
   // ---- checkpoints --------------------------------------------------------------------------
 
   snapshot(kind: "full" | "delta"): Snapshot {
-    this.writeBackCached();
     const db = this.store.db;
     const from = this.typedKeys ? 1 : 0;
     const keys: MapKey[] = [];
-    const rows: StoredRow[] = [];
+    const rows: Snapshottable[] = [];
     const deleted: MapKey[] = [];
-    if (kind === "full") {
-      for (const { key, value } of db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })) {
-        const values = decodeValues(value as Buffer);
-        const mk = mapKeyOf(key as Buffer) as MapKey;
+    if (kind === "delta") {
+      // The dirty cached objects go into the delta as they are; the other changed keys were
+      // written back (or deleted) since the checkpoint before: read from the pending writes
+      // or the store.
+      this.cutDirty((mk, s) => {
         keys.push(mk);
-        rows.push(new StoredRow(this.typedKeys ? values[0] : mk, values, from));
-      }
-    } else {
+        rows.push(s);
+      });
       for (const mk of this.changed) {
-        const bytes = db.getBinary(this.storeKey(mk));
-        if (bytes === undefined) {
+        let bytes: Buffer | null | undefined = this.pending.get(mk);
+        if (bytes === undefined) bytes = db.getBinary(this.storeKey(mk)) ?? null;
+        if (bytes === null) {
           deleted.push(mk);
           continue;
         }
         const values = decodeValues(bytes);
+        keys.push(mk);
+        rows.push(new StoredRow(this.typedKeys ? values[0] : mk, values, from));
+      }
+      // The pending writes reach the store later, with the next batch of write-backs: the
+      // checkpoint does not wait for them (a miss reads them from the pending writes).
+    } else {
+      this.writeBackCached();
+      for (const { key, value } of db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })) {
+        const values = decodeValues(value as Buffer);
+        const mk = mapKeyOf(key as Buffer) as MapKey;
         keys.push(mk);
         rows.push(new StoredRow(this.typedKeys ? values[0] : mk, values, from));
       }
@@ -248,6 +292,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     };
     // What the cache holds is of no use against a checkpoint: restore starts from an empty store.
     this.cache.clear();
+    this.dirtyKeys = [];
     decodeSnapshot(
       bytes,
       (mk, typedKey, columns, i) => {
