@@ -125,6 +125,43 @@ describe("the disk state backend", () => {
     expect((await first.child).exitCode).toBe(0);
   });
 
+  it("/status and /metrics show the store: keys, cache hits and misses, size on disk, bytes written; the history the bytes of each checkpoint", async () => {
+    const dir = tempDir("flowc-disk-metrics-");
+    const rows = bidRows(5000, 3, { auctions: 800, bidders: 1000 });
+    writeFileSync(join(dir, "bids.jsonl"), rows.join("\n") + "\n");
+    const distinct = (f: "auction" | "bidder"): number => new Set(rows.map((r) => (JSON.parse(r) as Record<string, number>)[f])).size;
+    const bundle = await compileIn(dir, TIMED.replace("STATE", DISK));
+    const job = await startWithAdmin(bundle, dir, { started: children });
+    await waitForRecords(job.url, 5000);
+    for (let i = 0; i < 100 && !existsSync(join(dir, "chk", "history.jsonl")); i++) await new Promise((r) => setTimeout(r, 50));
+    const status = (await (await fetch(`${job.url}/status`)).json()) as { stateStore: { backend: string; dir: string; keys: number; cacheHits: number; cacheMisses: number; sizeOnDiskBytes: number; writtenBytes: number }; operators: { uid: string; keys: number }[] };
+    const st = status.stateStore;
+    expect(st.backend).toBe("disk");
+    expect(st.dir).toBe("./state");
+    // Keys of totals (one per auction) and best (one per bidder); idle_bidders' expire (ttl).
+    const keys = (uid: string): number => status.operators.find((o) => o.uid === uid)!.keys;
+    expect(keys("totals")).toBe(distinct("auction"));
+    expect(keys("best")).toBe(distinct("bidder"));
+    expect(st.keys).toBe(keys("totals") + keys("best") + keys("idle_bidders"));
+    // Every element looks up three keyed states; with 300 keys cached of each, some hit, some miss.
+    expect(st.cacheHits + st.cacheMisses).toBeGreaterThanOrEqual(3 * 5000);
+    expect(st.cacheHits).toBeGreaterThan(0);
+    expect(st.cacheMisses).toBeGreaterThan(st.keys);
+    expect(st.sizeOnDiskBytes).toBeGreaterThan(0);
+    expect(st.writtenBytes).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${job.url}/metrics`)).text();
+    expect(metrics).toMatch(/^flowc_state_store_keys\{job="timed"\} \d+$/m);
+    expect(metrics).toMatch(new RegExp(`^flowc_state_cache_hits_total\\{job="timed"\\} ${st.cacheHits}$`, "m"));
+    expect(metrics).toMatch(/^flowc_state_cache_misses_total\{job="timed"\} \d+$/m);
+    expect(metrics).toMatch(/^flowc_state_store_size_bytes\{job="timed"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^flowc_state_store_written_bytes_total\{job="timed"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^flowc_checkpoint_last_size_bytes\{job="timed"\} [1-9]\d*$/m);
+    job.child.kill("SIGTERM");
+    expect((await job.child).exitCode).toBe(0);
+    const history = readFileSync(join(dir, "chk", "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { bytes: number; keys: number });
+    expect(history.every((h) => h.bytes > 0)).toBe(true);
+  });
+
   it("a restart empties the store and fills it from the checkpoint it resumes from; a job that ends removes its working copy", async () => {
     const dir = tempDir("flowc-disk-live-");
     const job = `job counting

@@ -92,7 +92,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     }
     const sourceRecords = inputs.sources.map(() => 0);
     const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log };
-    live.status = () => runStatus(m, inputs.sources, built, sourceRecords, ctx, outputs, coordinator);
+    live.status = () => runStatus(m, inputs.sources, built, sourceRecords, ctx, outputs, coordinator, disk);
     live.state = "running";
 
     log.info(`running: ${inputs.sources.length} source(s), ${m.sinks.length} sink(s), ${m.operators.length} stateful operator(s)${coordinator ? `, checkpoints every ${cp!.every} ms in ${storage!.path}` : ""}`);
@@ -147,7 +147,7 @@ function positionsAt(sources: Source[], built: BuiltJob, cuts: Map<Source, Sourc
 }
 
 /** The run's status for the admin endpoint. */
-function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecords: number[], ctx: Context, outputs: Outputs, coordinator: Coordinator | null): RunStatus {
+function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecords: number[], ctx: Context, outputs: Outputs, coordinator: Coordinator | null, disk: StateBackendRun | null): RunStatus {
   const finite = (w: number | null | undefined): number | null => (w !== undefined && w !== null && Number.isFinite(w) ? w : null);
   return {
     sources: sources.map((s, i) => {
@@ -169,7 +169,14 @@ function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecord
     }),
     sinks: m.sinks.map((s, i) => ({ index: i, connector: s.connector, path: localPath(s), records: outputs.sinks[i]!.lines, bytes: outputs.sinks[i]!.bytes })),
     lastCheckpoint: coordinator?.latest ? { id: coordinator.latest.id, createdAt: coordinator.latest.createdAt } : null,
+    ...(disk && m.state ? { stateStore: storeStatus(disk, m.state.dir) } : {}),
   };
+}
+
+/** The disk backend's store, for /status and /metrics. */
+function storeStatus(disk: StateBackendRun, dir: string): NonNullable<RunStatus["stateStore"]> {
+  const { hits, misses } = disk.store.cacheStats();
+  return { backend: "disk", dir, keys: disk.store.keys(), cacheHits: hits, cacheMisses: misses, sizeOnDiskBytes: disk.store.sizeOnDisk(), writtenBytes: disk.store.written };
 }
 
 /** Warns of elements dropped as too late, per operator. */
