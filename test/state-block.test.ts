@@ -45,10 +45,10 @@ function snapshotIndex(path: string): { keyGroups: { kg: number }[]; groups?: nu
 }
 
 describe("the state block's key groups", () => {
-  it("splits checkpointed state into key_groups groups, and the manifest carries keyGroups", async () => {
+  it.each(["memory", "disk"])("splits checkpointed state into key_groups groups, and the manifest carries keyGroups (%s backend)", async (backend) => {
     const dir = tempDir("flowc-kg-");
     writeFileSync(join(dir, "in.jsonl"), numbers(5000));
-    const bundle = await compileIn(dir, job("state {\n  key_groups 4\n}"));
+    const bundle = await compileIn(dir, job(`state {\n  key_groups 4\n${backend === "disk" ? "  backend disk\n  cache 10\n" : ""}}`));
     expect(readFileSync(bundle, "utf8")).toMatch(/keyGroups: 4\b/);
     await runUntilCheckpoint(bundle, dir);
     const chk = completed(join(dir, "chk")).sort().at(-1)!;

@@ -19,7 +19,7 @@
 //     empty store, in transactions of RESTORE_BATCH keys.
 
 import type { KeyedState, MapKey, StateObject } from "../../api.js";
-import { decodeSnapshot, encodeSnapshot, keyGroup, type Snapshottable } from "../../checkpoint/snapshot.js";
+import { decodeSnapshot, encodeGroupedSnapshot, encodeSnapshot, keyGroup, type GroupRows, type Snapshottable } from "../../checkpoint/snapshot.js";
 import { OperatorBase, plainMapKey, type ObjectState, type Snapshot } from "../../operator.js";
 import { decodeInto, decodeValues, encodeValues, mapKeyOf, prefixEnd, tableKey, tableKeyScratch, tablePrefix } from "./codec.js";
 import type { DiskStore, StoreTable } from "./store.js";
@@ -268,15 +268,30 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
       // checkpoint does not wait for them (a miss reads them from the pending writes).
     } else {
       this.writeBackCached();
-      for (const { key, value } of db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })) {
-        const values = decodeValues(value as Buffer);
-        const mk = mapKeyOf(key as Buffer) as MapKey;
-        keys.push(mk);
-        rows.push(new StoredRow(this.typedKeys ? values[0] : mk, values, from));
-      }
+      this.changed = new Set();
+      return encodeGroupedSnapshot(this.uid, "full", this.fields, this.typedKeys, this.groups());
     }
     this.changed = new Set();
     return encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, keys.values(), rows.values(), keys.length, false, undefined, kind === "delta" ? deleted : undefined);
+  }
+
+  /** The table's keys and states from the store, one key group at a time (keys are in key-group order). */
+  private *groups(): Generator<GroupRows> {
+    let g: GroupRows | null = null;
+    const from = this.typedKeys ? 1 : 0;
+    for (const { key, value } of this.store.db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })) {
+      const k = key as Buffer;
+      const kg = k.readUInt16BE(3);
+      if (g === null || g.kg !== kg) {
+        if (g !== null) yield g;
+        g = { kg, mapKeys: [], typedKeys: this.typedKeys ? [] : null, columns: Array.from({ length: this.fields }, () => []) };
+      }
+      const values = decodeValues(value as Buffer);
+      g.mapKeys.push(mapKeyOf(k) as MapKey);
+      if (g.typedKeys) g.typedKeys.push(values[0]);
+      for (let i = 0; i < this.fields; i++) g.columns[i]!.push(values[from + i]);
+    }
+    if (g !== null) yield g;
   }
 
   restore(bytes: Buffer): void {
