@@ -8,8 +8,9 @@
 //     state object, or creates the key. Either way the object counts as changed (the code
 //     that asked for it may change it).
 //   - An object pushed out of the cache is encoded and kept as a pending write if it changed;
-//     pending writes go to the store in one transaction once there are FLUSH_AT of them (and
-//     at every checkpoint and savepoint). A miss looks at the pending writes first.
+//     once there are FLUSH_AT of them they go to the store in one transaction that lmdb-js
+//     runs on a thread of its own (store.ts), and stay readable here until it commits. A
+//     miss looks at the writes not in the store yet first.
 //   - Checkpoints: a checkpoint writes back every changed object it caches, then a delta: the
 //     keys changed since the checkpoint before (written back or deleted), read back from the
 //     store, in the snapshot format of the memory backend (checkpoint/snapshot.ts). So its
@@ -24,7 +25,6 @@ import { OperatorBase, plainMapKey, type ObjectState, type Snapshot } from "../.
 import { decodeInto, decodeValues, encodeValues, mapKeyOf, prefixEnd, tableKey, tableKeyScratch, tablePrefix } from "./codec.js";
 import type { DiskStore, StoreTable } from "./store.js";
 import { Lru } from "./lru.js";
-import type { Lmdb } from "./native.js";
 
 /** Pending writes are written to the store once a table has this many. */
 export const FLUSH_AT = 10_000;
@@ -49,6 +49,8 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   private readonly cache: Lru<S>;
   /** Encoded states (null: deleted) not yet in the store. */
   private pending = new Map<MapKey, Buffer | null>();
+  /** Batches being written in the background (store.flush), oldest first: readable until committed. */
+  private inFlight: { batch: number; writes: Map<MapKey, Buffer | null> }[] = [];
   /** Keys made dirty in the cache since the last checkpoint (under checkpoints; some may be written back since, or listed twice). */
   private dirtyKeys: MapKey[] = [];
   /** Keys changed since the last checkpoint that are no longer in the cache (written back or deleted). */
@@ -135,7 +137,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
 
   /** A key's state from the pending writes or the store, or a new key's. */
   private load(mapKey: MapKey, key: unknown): S {
-    let bytes: Buffer | null | undefined = this.pending.get(mapKey);
+    let bytes = this.unwritten(mapKey);
     if (bytes === undefined) bytes = this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
     if (bytes === null) {
       this.keyCount++;
@@ -177,7 +179,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     const inCache = this.cache.delete(mapKey);
     let exists = inCache !== undefined;
     if (inCache === undefined) {
-      const p = this.pending.get(mapKey);
+      const p = this.unwritten(mapKey);
       exists = p !== undefined ? p !== null : this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) !== undefined;
     }
     if (!exists) return;
@@ -187,20 +189,38 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     if (this.pending.size >= FLUSH_AT) this.store.flush();
   }
 
-  /** StoreTable: writes the pending changes (inside the store's transaction). */
-  drain(db: Lmdb): number {
+  /** StoreTable: hands the pending writes to the store; a background batch stays readable until it settles. */
+  drain(put: (key: Buffer, value: Buffer) => void, remove: (key: Buffer) => void, batch: number | null): number {
     let bytes = 0;
     for (const [mk, v] of this.pending) {
       const k = this.storeKey(mk);
-      if (v === null) void db.remove(k);
+      if (v === null) remove(k);
       else {
-        void db.put(k, v);
+        put(k, v);
         bytes += v.length;
       }
       bytes += k.length;
     }
+    if (batch !== null && this.pending.size > 0) this.inFlight.push({ batch, writes: this.pending });
     this.pending = new Map();
     return bytes;
+  }
+
+  settled(batch: number): void {
+    let n = 0;
+    while (n < this.inFlight.length && this.inFlight[n]!.batch <= batch) n++;
+    if (n > 0) this.inFlight.splice(0, n);
+  }
+
+  /** A key's state among the writes not in the store yet (null: deleted; undefined: not there). */
+  private unwritten(mk: MapKey): Buffer | null | undefined {
+    const p = this.pending.get(mk);
+    if (p !== undefined) return p;
+    for (let i = this.inFlight.length - 1; i >= 0; i--) {
+      const w = this.inFlight[i]!.writes.get(mk);
+      if (w !== undefined) return w;
+    }
+    return undefined;
   }
 
   /** Writes back every changed object of the cache (they stay cached). */
@@ -213,7 +233,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
         this.pending.set(mk, this.encode(s));
       });
     }
-    this.store.flush();
+    this.store.sync();
   }
 
   /**
@@ -254,7 +274,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
         rows.push(s);
       });
       for (const mk of this.changed) {
-        let bytes: Buffer | null | undefined = this.pending.get(mk);
+        let bytes = this.unwritten(mk);
         if (bytes === undefined) bytes = db.getBinary(this.storeKey(mk)) ?? null;
         if (bytes === null) {
           deleted.push(mk);
@@ -307,6 +327,8 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     };
     // What the cache holds is of no use against a checkpoint: restore starts from an empty store.
     this.cache.clear();
+    this.pending = new Map();
+    this.inFlight = [];
     this.dirtyKeys = [];
     decodeSnapshot(
       bytes,

@@ -1,7 +1,7 @@
 // The disk state backend's store (docs/operations.md, "State on disk"): one LMDB environment
 // per job, in `<dir>/live`, that every disk-backed operator keeps its per-key state in (a
 // table each: keyed.ts). The operators keep a bounded cache of decoded state in front of it
-// and write back what they evict in batches, one transaction each.
+// and write back what they evict in batches, one transaction each, in the background.
 //
 // The live store is a working copy, a cache of the state whose truth is the checkpoints: it
 // is never trusted after a restart. A run empties it and fills it from the checkpoint (or
@@ -21,12 +21,20 @@ import { writeFileAtomic } from "../../checkpoint/storage.js";
 import { openLmdb, type Lmdb, type loadLmdb } from "./native.js";
 
 export const STATE_FORMAT = "flowc-state 1";
+/** Background write batches in flight at most (each up to a table's FLUSH_AT writes). */
+export const MAX_IN_FLIGHT = 4;
 
 /** A table of the store (keyed.ts): what it caches that the store does not have yet. */
 export interface StoreTable {
   readonly uid: string;
-  /** Writes its pending changes to the store (inside the store's write transaction). */
-  drain(db: Lmdb): number;
+  /**
+   * Hands its pending writes to `put` and `remove`; with a batch id, they are written in the
+   * background and the table keeps them readable until settled(id); without, they are in the
+   * store when the call returns. Returns the bytes (keys and values).
+   */
+  drain(put: (key: Buffer, value: Buffer) => void, remove: (key: Buffer) => void, batch: number | null): number;
+  /** The background batches up to `batch` are in the store (all of them: Infinity). */
+  settled(batch: number): void;
   readonly hits: number;
   readonly misses: number;
   /** Keys of the table. */
@@ -51,8 +59,10 @@ export class DiskStore {
   private readonly tables: StoreTable[] = [];
   /** Bytes written to the store since the job started (keys and values). */
   written = 0;
-  /** Bytes of state files written by the last checkpoint. */
-  lastCheckpointBytes = 0;
+  /** Background write batches: the last id given, those not committed yet, the first failure. */
+  private batches = 0;
+  private inFlight = 0;
+  private failure: Error | null = null;
 
   constructor(
     lib: Awaited<ReturnType<typeof loadLmdb>>,
@@ -73,13 +83,67 @@ export class DiskStore {
     return this.tables.length - 1;
   }
 
-  /** Writes every table's pending changes to the store, in one transaction. */
+  /**
+   * Writes every table's pending changes to the store in the background: lmdb-js runs the
+   * transaction on a thread of its own (the other core), while the job goes on; the tables
+   * keep a batch readable until it is committed. At most MAX_IN_FLIGHT batches are in
+   * flight; beyond, the job waits for them (sync).
+   */
   flush(): void {
+    this.check();
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      this.sync();
+      return;
+    }
+    const id = ++this.batches;
+    const db = this.db;
+    let last: Promise<boolean> | null = null;
     let bytes = 0;
-    this.db.transactionSync(() => {
-      for (const t of this.tables) bytes += t.drain(this.db);
+    for (const t of this.tables) {
+      bytes += t.drain(
+        (k, v) => void (last = db.put(k, v)),
+        (k) => void (last = db.remove(k)),
+        id,
+      );
+    }
+    this.written += bytes;
+    if (last === null) {
+      for (const t of this.tables) t.settled(id);
+      return;
+    }
+    this.inFlight++;
+    (last as Promise<boolean>).then(
+      () => {
+        this.inFlight--;
+        for (const t of this.tables) t.settled(id);
+      },
+      (e: unknown) => {
+        this.inFlight--;
+        this.failure ??= e as Error;
+      },
+    );
+  }
+
+  /**
+   * Writes every table's pending changes in one synchronous transaction, which lmdb-js runs
+   * after the background ones: when it returns, the store holds every write (a full
+   * checkpoint, a savepoint, the end of a run).
+   */
+  sync(): void {
+    this.check();
+    const db = this.db;
+    let bytes = 0;
+    db.transactionSync(() => {
+      for (const t of this.tables) bytes += t.drain((k, v) => void db.put(k, v), (k) => void db.remove(k), null);
     });
     this.written += bytes;
+    for (const t of this.tables) t.settled(Infinity);
+    this.check();
+  }
+
+  /** A background write that failed stops the job. */
+  private check(): void {
+    if (this.failure) throw new Error(`the disk state backend could not write its store in ${this.opts.shown}: ${this.failure.message}`);
   }
 
   // ---- metrics ------------------------------------------------------------------------------
@@ -118,6 +182,12 @@ export class DiskStore {
 
   /** Closes the store (its files stay; the next run starts a new working copy). */
   close(): void {
+    try {
+      // Waits for the background writes, so that nothing writes into a closed environment.
+      this.db.transactionSync(() => undefined);
+    } catch {
+      // closing anyway
+    }
     void this.db.close();
   }
 
