@@ -5,7 +5,8 @@
 // as [key group: u16][map key], so that a table's keys are in key-group order (a full
 // checkpoint reads them group by group); the other parts are free for structures to come
 // (time queues). Map keys: "s" + UTF-8 (strings),
-// "n" + 8 bytes (numbers), "b" + 0/1 (booleans), "z" (null: an optional key that is null).
+// "i" + 4 bytes (integers of 32 bits), "n" + 8 bytes (other numbers), "b" + 0/1 (booleans),
+// "z" (null: an optional key that is null).
 //
 // A value is a tuple of primitives in a small encoding of its own (numbers, strings,
 // booleans, null, undefined: the fields of most state objects) or, for anything else,
@@ -28,6 +29,12 @@ export function prefixEnd(prefix: Buffer): Buffer {
 
 const TAG_STRING = 0x73;
 const TAG_NUMBER = 0x6e;
+const TAG_INT = 0x69;
+
+/** Whether a number is written as a 4-byte integer (keys and values: smaller pages, a smaller store). */
+function isInt32(x: number): boolean {
+  return (x | 0) === x && !Object.is(x, -0);
+}
 const TAG_BOOL = 0x62;
 const TAG_NULL = 0x7a;
 
@@ -59,13 +66,18 @@ export function tableKey(table: number, kg: number, mk: MapKey | null): Buffer {
     b.write(mk, 6, "utf8");
     return b;
   }
-  const b = Buffer.allocUnsafe(typeof mk === "number" ? 14 : 7);
+  const b = Buffer.allocUnsafe(typeof mk === "number" ? (isInt32(mk) ? 10 : 14) : 7);
   b.writeUInt16BE(table, 0);
   b[2] = 0;
   b.writeUInt16BE(kg, 3);
   if (typeof mk === "number") {
-    b[5] = TAG_NUMBER;
-    b.writeDoubleBE(mk, 6);
+    if (isInt32(mk)) {
+      b[5] = TAG_INT;
+      b.writeInt32BE(mk, 6);
+    } else {
+      b[5] = TAG_NUMBER;
+      b.writeDoubleBE(mk, 6);
+    }
   } else {
     b[5] = TAG_BOOL;
     b[6] = mk ? 1 : 0;
@@ -91,6 +103,11 @@ export function tableKeyScratch(table: number, kg: number, mk: MapKey | null): B
     scratch.writeUInt16BE(table, 0);
     scratch[2] = 0;
     scratch.writeUInt16BE(kg, 3);
+    if (isInt32(mk)) {
+      scratch[5] = TAG_INT;
+      scratch.writeInt32BE(mk, 6);
+      return scratch.subarray(0, 10);
+    }
     scratch[5] = TAG_NUMBER;
     scratch.writeDoubleBE(mk, 6);
     return scratch.subarray(0, 14);
@@ -111,6 +128,7 @@ export function mapKeyOf(key: Buffer): MapKey | null {
   const tag = key[5];
   if (tag === TAG_NULL) return null;
   if (tag === TAG_STRING) return key.toString("utf8", 6);
+  if (tag === TAG_INT) return key.readInt32BE(6);
   if (tag === TAG_NUMBER) return small(key.readDoubleBE(6));
   return key[6] === 1;
 }
@@ -126,7 +144,7 @@ export function encodeValues(values: readonly unknown[]): Buffer {
   let size = 2;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v === "number") size += 9;
+    if (typeof v === "number") size += isInt32(v) ? 5 : 9;
     else if (typeof v === "string") size += 5 + v.length * 3;
     else if (v === null || v === undefined || typeof v === "boolean") size += 1;
     else return encodeV8(values);
@@ -138,9 +156,15 @@ export function encodeValues(values: readonly unknown[]): Buffer {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v === "number") {
-      b[at] = 4;
-      b.writeDoubleLE(v, at + 1);
-      at += 9;
+      if (isInt32(v)) {
+        b[at] = 6;
+        b.writeInt32LE(v, at + 1);
+        at += 5;
+      } else {
+        b[at] = 4;
+        b.writeDoubleLE(v, at + 1);
+        at += 9;
+      }
     } else if (typeof v === "string") {
       b[at] = 5;
       const n = b.write(v, at + 5, "utf8");
@@ -175,7 +199,10 @@ export function decodeInto(b: Buffer, cols: unknown[][], from: number): unknown 
   for (let i = 0; i < n; i++) {
     const tag = b[at]!;
     let v: unknown;
-    if (tag === 4) {
+    if (tag === 6) {
+      v = b.readInt32LE(at + 1);
+      at += 5;
+    } else if (tag === 4) {
       v = small(b.readDoubleLE(at + 1));
       at += 9;
     } else if (tag === 5) {
@@ -200,7 +227,10 @@ export function decodeValues(b: Buffer): unknown[] {
   let at = 2;
   for (let i = 0; i < n; i++) {
     const tag = b[at]!;
-    if (tag === 4) {
+    if (tag === 6) {
+      out[i] = b.readInt32LE(at + 1);
+      at += 5;
+    } else if (tag === 4) {
       out[i] = small(b.readDoubleLE(at + 1));
       at += 9;
     } else if (tag === 5) {
