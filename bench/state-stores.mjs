@@ -1,12 +1,12 @@
 // The disk state backend's store, chosen by measurement: two embedded key-value stores with a
 // synchronous read path, on the access pattern of runtime/state/disk (bench/README.md,
-// "The disk state backend: choosing the store").
+// "State on disk: choosing the store").
 //
 //   node bench/state-stores.mjs [--keys N] [--modules <folder with node_modules>]
 //
 // The pattern: per-key state of ~20 bytes under short string keys; a miss of the cache is
 // one synchronous point read; evicted and checkpointed keys are written back in batches of
-// 10,000 in one transaction (no fsync: the checkpoint's change log is what is durable);
+// 10,000 in one transaction (no fsync: the checkpoints are what is durable);
 // a savepoint reads every key in order. Each candidate, in a new folder:
 //   1. load: N new keys, written in batches;
 //   2. random reads: N point reads of uniformly random keys;
@@ -63,7 +63,14 @@ const value = (i, n) => {
 
 function du(dir) {
   let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? du(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  // Blocks in use: a file mapped for writing (lmdb's writemap) is as long as its map, sparsely.
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) n += du(join(dir, e.name));
+    else {
+      const st = statSync(join(dir, e.name));
+      n += Math.min(st.size, st.blocks * 512);
+    }
+  }
   return n;
 }
 
@@ -87,7 +94,7 @@ if (lmdb) {
   candidates.push({
     name: `lmdb ${versionOf("lmdb")}`.trim(),
     open(dir) {
-      const db = lmdb.open({ path: dir, keyEncoding: "binary", encoding: "binary", noSync: true, noMemInit: true, mapSize: 2 ** 34 });
+      const db = lmdb.open({ path: dir, keyEncoding: "binary", encoding: "binary", noSync: true, useWritemap: true, cache: false, mapSize: 2 ** 36 });
       return {
         get: (k) => db.getBinary(k),
         batch: (pairs) => db.transactionSync(() => {
