@@ -162,6 +162,53 @@ describe("the disk state backend", () => {
     expect(history.every((h) => h.bytes > 0)).toBe(true);
   });
 
+  it("checkpoints of a disk-backed job are deltas after a full snapshot whatever `incremental` says (a new full one only when the deltas outgrow it); retention keeps only the files the retained checkpoint needs", async () => {
+    const dir = tempDir("flowc-disk-chain-");
+    // Without `incremental true`: the memory backend would write full snapshots only.
+    const job = `job chained
+checkpoint {
+  every 50ms
+  storage "./chk"
+  retain 1
+}
+${DISK}
+source n: int = file("in.jsonl", follow: true)
+let counts = n |> key_by(x => x % 50000) |> aggregate(x => { k: key, n: count() })
+sink counts |> filter(c => c.n % 1000 == 0) -> file("out/counts.jsonl")
+`;
+    let text = "";
+    for (let i = 1; i <= 100_000; i++) text += `${i}\n`;
+    writeFileSync(join(dir, "in.jsonl"), text);
+    const bundle = await compileIn(dir, job);
+    const history = (): { kind: string; keys: number; status: string }[] => (existsSync(join(dir, "chk", "history.jsonl")) ? readFileSync(join(dir, "chk", "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind: string; keys: number; status: string }) : []);
+    const running = await startWithAdmin(bundle, dir, { started: children });
+    await waitForRecords(running.url, 100_000);
+    // A few more checkpoints, each with a few changed keys.
+    for (let round = 0; round < 6; round++) {
+      const seen = history().length;
+      appendFileSync(join(dir, "in.jsonl"), `${round + 1}\n${round + 7}\n`);
+      for (let i = 0; i < 200 && history().length < seen + 2; i++) await new Promise((r) => setTimeout(r, 25));
+    }
+    running.child.kill("SIGTERM");
+    expect((await running.child).exitCode).toBe(0);
+    const h = history();
+    expect(h[0]!.kind).toBe("full");
+    // While the input was read, the deltas outgrew the full snapshot more than once; since the last full one, a chain of small deltas.
+    const late = h.slice(h.map((e) => e.kind).lastIndexOf("full") + 1);
+    expect(late.length).toBeGreaterThanOrEqual(6);
+    expect(late.every((e) => e.kind === "incremental" && e.status === "completed" && e.keys <= 2)).toBe(true);
+    // One checkpoint retained: its chain (the full snapshot and every delta since) and nothing else.
+    const chk = readdirSync(join(dir, "chk")).filter((n) => /^chk-\d+$/.test(n));
+    const newest = chk.sort().at(-1)!;
+    const meta = JSON.parse(readFileSync(join(dir, "chk", newest, "_metadata"), "utf8")) as { operators: { files: string[] }[]; files: Record<string, unknown> };
+    const chain = meta.operators[0]!.files;
+    expect(chain[0]).toMatch(/\.full$/);
+    expect(chain.length).toBeGreaterThan(3);
+    const onDisk = chk.flatMap((c) => readdirSync(join(dir, "chk", c)).map((f) => `${c}/${f}`)).filter((f) => !f.endsWith("_metadata")).sort();
+    expect(onDisk).toEqual([...chain].sort());
+    expect(chk.filter((c) => existsSync(join(dir, "chk", c, "_metadata")))).toEqual([newest]);
+  });
+
   it("a restart empties the store and fills it from the checkpoint it resumes from; a job that ends removes its working copy", async () => {
     const dir = tempDir("flowc-disk-live-");
     const job = `job counting

@@ -17,14 +17,13 @@ export const DEFAULT_KEY_GROUPS = 128;
 let KEY_GROUPS = DEFAULT_KEY_GROUPS;
 
 export function setKeyGroups(n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > 32768) throw new Error(`internal: ${n} key groups`);
   KEY_GROUPS = n;
 }
 
 export function keyGroupCount(): number {
   return KEY_GROUPS;
 }
-const MAGIC = Buffer.from("FLOWSNAP");
+export const MAGIC = Buffer.from("FLOWSNAP");
 export const SNAPSHOT_VERSION = 1;
 
 /** What the generated state classes provide (see runtime/api.ts StateObject). */
@@ -113,41 +112,6 @@ export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: numb
   head.writeUInt32LE(SNAPSHOT_VERSION, 8);
   head.writeUInt32LE(json.length, 12);
   return { buffers: [head, json, ...blobs], keys: count, bytes: 16 + json.length + offset };
-}
-
-/** One key group's keys and columns, as a snapshot file holds them. */
-export interface GroupRows {
-  kg: number;
-  mapKeys: MapKey[];
-  typedKeys: unknown[] | null;
-  columns: unknown[][];
-}
-
-/**
- * Encodes a snapshot file from key groups given one at a time, in increasing order (the disk
- * backend reads its store group by group): each group is serialised as it comes, so that
- * only the encoded bytes are held, never every key's state at once. The same format as
- * encodeSnapshot's.
- */
-export function encodeGroupedSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, groups: Iterable<GroupRows>): { buffers: Buffer[]; keys: number; bytes: number } {
-  const blobs: Buffer[] = [];
-  const index: SnapshotIndex = { uid, kind, fields, typedKeys, keyGroups: [] };
-  if (KEY_GROUPS !== DEFAULT_KEY_GROUPS) index.groups = KEY_GROUPS;
-  let offset = 0;
-  let keys = 0;
-  for (const g of groups) {
-    const blob = serialize([g.mapKeys, g.typedKeys, g.columns]);
-    index.keyGroups.push({ kg: g.kg, offset, length: blob.length, keys: g.mapKeys.length });
-    blobs.push(blob);
-    offset += blob.length;
-    keys += g.mapKeys.length;
-  }
-  const json = Buffer.from(JSON.stringify(index));
-  const head = Buffer.alloc(16);
-  MAGIC.copy(head, 0);
-  head.writeUInt32LE(SNAPSHOT_VERSION, 8);
-  head.writeUInt32LE(json.length, 12);
-  return { buffers: [head, json, ...blobs], keys, bytes: 16 + json.length + offset };
 }
 
 /** Reads a snapshot file; calls `remove` for deleted keys, then `apply` with every key and its columns. */

@@ -71,7 +71,6 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     inputs.open(m, env.parts.connectors, log);
     if (storage) checkStorage(storage.path, storage.shown, env.fresh);
     const stateDir = m.state ? { path: resolve(m.state.dir), shown: m.state.dir } : null;
-    if (m.state && !env.parts.state) throw new Error("internal: a job with `backend disk` in a bundle without the disk backend (compiler/bundle.ts)");
     if (stateDir) env.parts.state!.check(stateDir);
     env.locks.acquireAll(lockTargets(m, storage, stateDir));
     const start = chooseStart(storage, savepoint, env.fresh, m, log);
@@ -169,14 +168,8 @@ function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecord
     }),
     sinks: m.sinks.map((s, i) => ({ index: i, connector: s.connector, path: localPath(s), records: outputs.sinks[i]!.lines, bytes: outputs.sinks[i]!.bytes })),
     lastCheckpoint: coordinator?.latest ? { id: coordinator.latest.id, createdAt: coordinator.latest.createdAt } : null,
-    ...(disk && m.state ? { stateStore: storeStatus(disk, m.state.dir) } : {}),
+    ...(disk ? { stateStore: disk.status() } : {}),
   };
-}
-
-/** The disk backend's store, for /status and /metrics. */
-function storeStatus(disk: StateBackendRun, dir: string): NonNullable<RunStatus["stateStore"]> {
-  const { hits, misses } = disk.store.cacheStats();
-  return { backend: "disk", dir, keys: disk.store.keys(), cacheHits: hits, cacheMisses: misses, sizeOnDiskBytes: disk.store.sizeOnDisk(), writtenBytes: disk.store.written };
 }
 
 /** Warns of elements dropped as too late, per operator. */

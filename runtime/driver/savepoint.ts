@@ -68,8 +68,7 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
       parts: parts.map((part) => ({ name: part.name, internal: part.internal, file: join(op.uid, `${part.internal ? "_" : ""}${part.name}.jsonl`), keys: part.keys, text: part.text })),
     })),
     sinks: p.outputs.all.flatMap((w) => w.savepointAt() ?? []),
-    // Written when not the default (absent means 128), so that savepoints of other jobs stay as they were.
-    ...(m.keyGroups !== undefined && m.keyGroups !== 128 ? { keyGroups: m.keyGroups } : {}),
+    ...(m.keyGroups !== 128 ? { keyGroups: m.keyGroups } : {}),
   });
   p.log.info(`savepoint taken: ${path}`);
   return path;

@@ -4,6 +4,7 @@
 // JobContext creates each keyed operator's table in it (driver/context.ts).
 
 import type { StateManifest, StateObject } from "../../api.js";
+import type { StateStoreStatus } from "../../admin.js";
 import type { StatefulOperator } from "../../operator.js";
 import { DiskKeyedState } from "./keyed.js";
 import { loadLmdb } from "./native.js";
@@ -12,6 +13,8 @@ import { checkStateFolder, DiskStore } from "./store.js";
 /** One run's store, and the keyed state it backs. */
 export interface StateBackendRun {
   readonly store: DiskStore;
+  /** The store, for /status and /metrics. */
+  status(): StateStoreStatus;
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S, typedKeys: boolean): DiskKeyedState<S> & StatefulOperator;
 }
 
@@ -31,6 +34,10 @@ export const backend: StateBackend = {
     const store = new DiskStore(lib, { dir: dir.path, shown: dir.shown, cache: state.cache, checkpoints });
     return {
       store,
+      status() {
+        const { hits, misses } = store.cacheStats();
+        return { backend: "disk", dir: dir.shown, keys: store.keys(), cacheHits: hits, cacheMisses: misses, sizeOnDiskBytes: store.sizeOnDisk(), writtenBytes: store.written };
+      },
       keyedState: (uid, fields, create, typedKeys) => new DiskKeyedState(store, uid, fields, create, typedKeys),
     };
   },

@@ -20,7 +20,8 @@
 //     empty store, in transactions of RESTORE_BATCH keys.
 
 import type { KeyedState, MapKey, StateObject } from "../../api.js";
-import { decodeSnapshot, encodeGroupedSnapshot, encodeSnapshot, keyGroup, type GroupRows, type Snapshottable } from "../../checkpoint/snapshot.js";
+import { decodeSnapshot, encodeSnapshot, keyGroup, type Snapshottable } from "../../checkpoint/snapshot.js";
+import { encodeGroupedSnapshot, type GroupRows } from "./grouped.js";
 import { OperatorBase, plainMapKey, type ObjectState, type Snapshot } from "../../operator.js";
 import { decodeInto, decodeValues, encodeValues, mapKeyOf, prefixEnd, tableKey, tableKeyScratch, tablePrefix } from "./codec.js";
 import type { DiskStore, StoreTable } from "./store.js";
