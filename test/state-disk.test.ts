@@ -193,10 +193,9 @@ sink counts |> filter(c => c.n % 1000 == 0) -> file("out/counts.jsonl")
     expect((await running.child).exitCode).toBe(0);
     const h = history();
     expect(h[0]!.kind).toBe("full");
-    // While the input was read, the deltas outgrew the full snapshot more than once; since the last full one, a chain of small deltas.
-    const late = h.slice(h.map((e) => e.kind).lastIndexOf("full") + 1);
-    expect(late.length).toBeGreaterThanOrEqual(6);
-    expect(late.every((e) => e.kind === "incremental" && e.status === "completed" && e.keys <= 2)).toBe(true);
+    // While the input was read, the deltas may outgrow the full snapshot (then a new full one); once it is read, small deltas.
+    expect(h.length).toBeGreaterThanOrEqual(12);
+    expect(h.slice(-6).every((e) => e.kind === "incremental" && e.status === "completed" && e.keys <= 2)).toBe(true);
     // One checkpoint retained: its chain (the full snapshot and every delta since) and nothing else.
     const chk = readdirSync(join(dir, "chk")).filter((n) => /^chk-\d+$/.test(n));
     const newest = chk.sort().at(-1)!;

@@ -61,6 +61,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   private readonly cols: unknown[][] = [];
   /** Columns of one row each, that a decoded state is read from. */
   private readonly readCols: unknown[][] = [];
+  /** Keys of the table; -1 after a restore until it is counted (once, not once per file of a chain). */
   private keyCount = 0;
   hits = 0;
   misses = 0;
@@ -97,7 +98,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   }
 
   override get size(): number {
-    return this.keyCount;
+    return this.counted();
   }
 
   get cached(): number {
@@ -141,7 +142,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     let bytes = this.unwritten(mapKey);
     if (bytes === undefined) bytes = this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
     if (bytes === null) {
-      this.keyCount++;
+      this.keyCount = this.counted() + 1;
       return this.create(key);
     }
     return this.decode(bytes, key);
@@ -184,7 +185,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
       exists = p !== undefined ? p !== null : this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) !== undefined;
     }
     if (!exists) return;
-    this.keyCount--;
+    this.keyCount = this.counted() - 1;
     this.pending.set(mapKey, null);
     if (this.store.opts.checkpoints) this.changed.add(mapKey);
     if (this.pending.size >= FLUSH_AT) this.store.flush();
@@ -256,6 +257,14 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
         this.changed.delete(mk);
       } else this.changed.add(mk);
     }
+  }
+
+  private counted(): number {
+    if (this.keyCount < 0) {
+      this.store.sync();
+      this.keyCount = this.store.db.getKeysCount({ start: this.prefix, end: prefixEnd(this.prefix) });
+    }
+    return this.keyCount;
   }
 
   // ---- checkpoints --------------------------------------------------------------------------
@@ -344,7 +353,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
       },
     );
     write();
-    this.keyCount = db.getKeysCount({ start: this.prefix, end: prefixEnd(this.prefix) });
+    this.keyCount = -1;
   }
 
   // ---- savepoints ---------------------------------------------------------------------------
