@@ -65,7 +65,7 @@ const OUTPUTS = ["out/totals.jsonl", "out/best.jsonl", "out/quiet.jsonl", "out/h
 const DISK = 'state {\n  backend disk\n  dir "./state"\n  cache 300\n}';
 
 describe("the disk state backend", () => {
-  it("a savepoint taken with the memory backend restores into the disk backend and back, mid-stream, with the output of an uninterrupted run; inspect reads both", async () => {
+  it("a savepoint taken with the memory backend restores into the disk backend and back, mid-stream, with the output of an uninterrupted run; inspect reads both; a job with another key-group count is refused", async () => {
     const rows = bidRows(24_000, 5, { auctions: 500, bidders: 3000 });
     const memory = await compileIn(tempDir("flowc-disk-sp-mem-"), TIMED.replace("STATE", ""));
     const disk = await compileIn(tempDir("flowc-disk-sp-disk-"), TIMED.replace("STATE", DISK));
@@ -99,6 +99,18 @@ describe("the disk state backend", () => {
       expect(sp.exitCode, sp.stderr).toBe(0);
       expect((await job.child).exitCode).toBe(0);
       from = lines(sp.stdout).at(-1)!;
+      if (i === 0) {
+        // A job with another key-group count is refused, by `flowc check --against-savepoint` and at start (FLOW5023).
+        writeFileSync(join(work, "regrouped.flow"), TIMED.replace("STATE", DISK.replace("cache 300", "cache 300\n  key_groups 64")));
+        const check = await flowc(["check", "regrouped.flow", "--against-savepoint", from], { cwd: work });
+        expect(check.exitCode).not.toBe(0);
+        expect(check.stdout).toContain("refused (FLOW5023): the savepoint was taken with 128 key groups, and this job has 64");
+        const regrouped = await compileIn(tempDir("flowc-disk-sp-regrouped-"), TIMED.replace("STATE", DISK.replace("cache 300", "cache 300\n  key_groups 64")));
+        const refused = await runBundle(regrouped, { cwd: work, args: ["--from-savepoint", from] });
+        expect(refused.exitCode).toBe(1);
+        expect(refused.stderr).toContain("error[FLOW5023]");
+        expect(refused.stderr).not.toMatch(STACK_LINE);
+      }
       const ins = await flowc(["savepoint", "inspect", from], { cwd: work });
       expect(ins.exitCode, ins.stderr).toBe(0);
       inspected.push(ins.stdout);
