@@ -122,6 +122,61 @@ describe("the disk state backend", () => {
     OUTPUTS.forEach((f, i) => expect(readFileSync(join(work, f), "utf8"), f).toBe(expected[i]));
   });
 
+  it("record keys, float keys and list and map state go through the store and back: the output, through a stop and a resume, is the memory backend's", async () => {
+    const job = (state: string): string => `job shapes
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true)
+let pairs = bids
+  |> key_by(b => { a: b.auction % 40, p: b.bidder % 7 })
+  |> aggregate(b => { k: key, n: count(), top: max(b.price), who: count_distinct(b.bidder) })
+let prices = bids
+  |> key_by(b => b.price)
+  |> aggregate(b => { price: key, n: count() })
+let seen = bids
+  |> key_by(b => "bidder-" + to_string(b.bidder))
+  |> process(b) as history {
+       state last: list<int> = []
+       state per: map<int, float> = {}
+       last.push(b.auction)
+       per[b.auction] += b.price
+       if len(last) % 5 == 0 { emit { who: key, n: len(last), auctions: len(per) } }
+     }
+sink pairs |> filter(p => p.n % 3 == 0) -> file("out/pairs.jsonl")
+sink prices |> filter(p => p.n > 1) -> file("out/prices.jsonl")
+sink seen -> file("out/seen.jsonl")
+`;
+    const rows = bidRows(6000, 9, { auctions: 600, bidders: 500 });
+    const outputs = ["out/pairs.jsonl", "out/prices.jsonl", "out/seen.jsonl"];
+    const run = async (bundle: string, cwd: string): Promise<void> => {
+      // Half, a stop (final checkpoint), the rest, resumed from the checkpoint.
+      writeFileSync(join(cwd, "bids.jsonl"), rows.slice(0, 2500).join("\n") + "\n");
+      const a = await startWithAdmin(bundle, cwd, { started: children });
+      await waitForRecords(a.url, 2500);
+      a.child.kill("SIGTERM");
+      expect((await a.child).exitCode).toBe(0);
+      appendFileSync(join(cwd, "bids.jsonl"), rows.slice(2500).join("\n") + "\n");
+      const b = await startWithAdmin(bundle, cwd, { started: children });
+      expect(b.stderr()).toContain("resuming from checkpoint");
+      await waitForRecords(b.url, rows.length - 2500);
+      b.child.kill("SIGTERM");
+      expect((await b.child).exitCode).toBe(0);
+    };
+    const mem = tempDir("flowc-disk-shapes-mem-");
+    await run(await compileIn(mem, job("")), mem);
+    const disk = tempDir("flowc-disk-shapes-disk-");
+    await run(await compileIn(disk, job('state {\n  backend disk\n  dir "./state"\n  cache 8\n}')), disk);
+    for (const f of outputs) {
+      const want = readFileSync(join(mem, f), "utf8");
+      expect(want.length).toBeGreaterThan(100);
+      expect(readFileSync(join(disk, f), "utf8"), f).toBe(want);
+    }
+  });
+
   it("a second job on the same state folder is refused while the first runs (FLOW5010), naming the folder", async () => {
     const dir = tempDir("flowc-disk-lock-");
     writeFileSync(join(dir, "bids.jsonl"), bidRows(2000, 3, { auctions: 50, bidders: 100 }).join("\n") + "\n");
