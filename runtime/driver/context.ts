@@ -50,6 +50,7 @@ export class Context implements JobContext {
   }
 
   timers(uid: string): TimersHandle {
+    if (this.disk) return this.add(this.disk.timers(uid, this.manifest.operators.find((o) => o.uid === uid)?.key?.t === "record"));
     return this.add(this.factory("timers")(uid));
   }
 

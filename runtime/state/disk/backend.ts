@@ -3,10 +3,11 @@
 // so that no other job carries it. The driver opens the store once per run (run.ts) and the
 // JobContext creates each keyed operator's table in it (driver/context.ts).
 
-import type { StateManifest, StateObject } from "../../api.js";
+import type { StateManifest, StateObject, TimersHandle } from "../../api.js";
 import type { StateStoreStatus } from "../../admin.js";
 import type { StatefulOperator } from "../../operator.js";
 import { DiskKeyedState } from "./keyed.js";
+import { DiskTimerService } from "./timers.js";
 import { loadLmdb } from "./native.js";
 import { checkStateFolder, DiskStore } from "./store.js";
 
@@ -16,6 +17,8 @@ export interface StateBackendRun {
   /** The store, for /status and /metrics. */
   status(): StateStoreStatus;
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S, typedKeys: boolean): DiskKeyedState<S> & StatefulOperator;
+  /** A process block's timers (and ttl expiry times), as runtime/time/timers.ts's but in the store. */
+  timers(uid: string, typedKeys: boolean): TimersHandle & StatefulOperator;
 }
 
 export interface StateBackend {
@@ -39,6 +42,7 @@ export const backend: StateBackend = {
         return { backend: "disk", dir: dir.shown, keys: store.keys(), cacheHits: hits, cacheMisses: misses, sizeOnDiskBytes: store.sizeOnDisk(), writtenBytes: store.written };
       },
       keyedState: (uid, fields, create, typedKeys) => new DiskKeyedState(store, uid, fields, create, typedKeys),
+      timers: (uid, typedKeys) => new DiskTimerService(store, `${uid}$timers`, typedKeys),
     };
   },
 };

@@ -19,10 +19,11 @@ export interface GroupRows {
  * only the encoded bytes are held, never every key's state at once. The same format as
  * encodeSnapshot's (kept here, so that memory-backed bundles do not carry it).
  */
-export function encodeGroupedSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, groups: Iterable<GroupRows>): { buffers: Buffer[]; keys: number; bytes: number } {
+export function encodeGroupedSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, groups: Iterable<GroupRows>, meta?: unknown): { buffers: Buffer[]; keys: number; bytes: number } {
   const blobs: Buffer[] = [];
   const index: SnapshotIndex = { uid, kind, fields, typedKeys, keyGroups: [] };
   if (keyGroupCount() !== DEFAULT_KEY_GROUPS) index.groups = keyGroupCount();
+  if (meta !== undefined) index.meta = meta;
   let offset = 0;
   let keys = 0;
   for (const g of groups) {

@@ -269,6 +269,11 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
 
   // ---- checkpoints --------------------------------------------------------------------------
 
+  /** Operator-wide values written with each snapshot (timers: their order counter and watermark). */
+  meta: (() => unknown) | null = null;
+  /** Called with a restored snapshot's operator-wide values. */
+  onMeta: ((meta: unknown) => void) | null = null;
+
   snapshot(kind: "full" | "delta"): Snapshot {
     const db = this.store.db;
     const from = this.typedKeys ? 1 : 0;
@@ -299,10 +304,10 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     } else {
       this.writeBackCached();
       this.changed = new Set();
-      return encodeGroupedSnapshot(this.uid, "full", this.fields, this.typedKeys, this.groups());
+      return encodeGroupedSnapshot(this.uid, "full", this.fields, this.typedKeys, this.groups(), this.meta?.());
     }
     this.changed = new Set();
-    return encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, keys.values(), rows.values(), keys.length, false, undefined, kind === "delta" ? deleted : undefined);
+    return encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, keys.values(), rows.values(), keys.length, false, this.meta?.(), kind === "delta" ? deleted : undefined);
   }
 
   /** The table's keys and states from the store, one key group at a time (keys are in key-group order). */
@@ -340,7 +345,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     this.pending = new Map();
     this.inFlight = [];
     this.dirtyKeys = [];
-    decodeSnapshot(
+    const index = decodeSnapshot(
       bytes,
       (mk, typedKey, columns, i) => {
         const values: unknown[] = this.typedKeys ? [typedKey] : [];
@@ -354,19 +359,50 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     );
     write();
     this.keyCount = -1;
+    if (index.meta !== undefined) this.onMeta?.(index.meta);
+  }
+
+  /** A key's state object to change, like get(), but undefined (nothing created) when the key has none. */
+  getIfExists(mapKey: MapKey): S | undefined {
+    let s = this.cache.get(mapKey);
+    if (s === undefined) {
+      let bytes = this.unwritten(mapKey);
+      if (bytes === undefined) bytes = this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
+      if (bytes === null) return undefined;
+      this.misses++;
+      s = this.decode(bytes, mapKey);
+      this.cache.add(mapKey, s, this.evicted);
+    } else this.hits++;
+    if (!s.$dirty) {
+      s.$dirty = true;
+      if (this.store.opts.checkpoints) {
+        this.dirtyKeys.push(mapKey);
+        if (this.dirtyKeys.length > 2 * this.store.opts.cache + 1024) this.compactDirty();
+      }
+    }
+    return s;
+  }
+
+  /** A key's state if it has any, without creating it or making it the most recently used (changes go through get()). */
+  find(mapKey: MapKey): S | undefined {
+    const s = this.cache.peek(mapKey);
+    if (s !== undefined) return s;
+    let bytes = this.unwritten(mapKey);
+    if (bytes === undefined) bytes = this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
+    return bytes === null ? undefined : this.decode(bytes, mapKey);
   }
 
   // ---- savepoints ---------------------------------------------------------------------------
 
   /** Every key's state (a savepoint): written back first, then read from the store in key order. */
-  entries(): { key: unknown; obj: StateObject }[] {
+  entries(): { key: unknown; obj: StateObject; mk: MapKey }[] {
     this.writeBackCached();
-    const out: { key: unknown; obj: StateObject }[] = [];
+    const out: { key: unknown; obj: StateObject; mk: MapKey }[] = [];
     for (const { key, value } of this.store.db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })) {
       const mk = mapKeyOf(key as Buffer) as MapKey;
       const obj = this.decode(value as Buffer, mk);
       const typed = (obj as { $key?: unknown }).$key;
-      out.push({ key: typed !== undefined ? typed : mk, obj });
+      out.push({ key: typed !== undefined ? typed : mk, obj, mk });
     }
     return out;
   }

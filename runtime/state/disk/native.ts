@@ -45,7 +45,7 @@ export async function loadLmdb(): Promise<LmdbModule> {
  */
 export function openLmdb(lib: LmdbModule, path: string): Lmdb {
   try {
-    return lib.open<Buffer, Buffer>({ path, keyEncoding: "binary", encoding: "binary", noSync: true, useWritemap: true, cache: false, mapSize: 2 ** 36 });
+    return lib.open<Buffer, Buffer>({ path, keyEncoding: "binary", encoding: "binary", noSync: true, cache: false, mapSize: 2 ** 36 });
   } catch (e) {
     throw new JobError("FLOW5021", `the disk state backend's store (lmdb) cannot be opened in ${path}: ${String((e as Error).message).split("\n")[0]}`, "compile the job again on the platform it runs on");
   }
