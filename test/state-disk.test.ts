@@ -56,17 +56,19 @@ let hot = bids
   |> key_by(b => b.auction)
   |> window(tumbling(10s))
   |> aggregate(b => { auction: key, end: window.end, n: count() })
+let unique = bids |> dedup(b => b.id, within: 10s)
 sink totals |> filter(t => t.n % 10 == 0) -> file("out/totals.jsonl")
 sink best |> filter(b => b.id % 17 == 0) -> file("out/best.jsonl")
 sink quiet -> file("out/quiet.jsonl")
 sink hot -> file("out/hot.jsonl")
+sink unique |> map(b => b.id) -> file("out/unique.jsonl")
 `;
-const OUTPUTS = ["out/totals.jsonl", "out/best.jsonl", "out/quiet.jsonl", "out/hot.jsonl"];
+const OUTPUTS = ["out/totals.jsonl", "out/best.jsonl", "out/quiet.jsonl", "out/hot.jsonl", "out/unique.jsonl"];
 const DISK = 'state {\n  backend disk\n  dir "./state"\n  cache 300\n}';
 
 describe("the disk state backend", () => {
   it("a savepoint taken with the memory backend restores into the disk backend and back, mid-stream, with the output of an uninterrupted run; inspect reads both; a job with another key-group count is refused", async () => {
-    const rows = bidRows(24_000, 5, { auctions: 500, bidders: 3000 });
+    const rows = bidRows(24_000, 5, { auctions: 500, bidders: 3000, dupEvery: 7 });
     const memory = await compileIn(tempDir("flowc-disk-sp-mem-"), TIMED.replace("STATE", ""));
     const disk = await compileIn(tempDir("flowc-disk-sp-disk-"), TIMED.replace("STATE", DISK));
 
@@ -118,11 +120,11 @@ describe("the disk state backend", () => {
     // Both savepoints hold the same parts, whichever backend took them.
     const parts = (text: string): string[] => [...text.matchAll(/^ {4}(\S+\.\S+) /gm)].map((m) => m[1]!).sort();
     expect(parts(inspected[0]!)).toEqual(parts(inspected[1]!));
-    for (const p of ["totals.who", "best.acc", "idle_bidders.spent", "idle_bidders.seen", "idle_bidders.last", "idle_bidders.timers"]) expect(parts(inspected[1]!)).toContain(p);
+    for (const p of ["totals.who", "best.acc", "idle_bidders.spent", "idle_bidders.seen", "idle_bidders.last", "idle_bidders.timers", "unique.dedup"]) expect(parts(inspected[1]!)).toContain(p);
     OUTPUTS.forEach((f, i) => expect(readFileSync(join(work, f), "utf8"), f).toBe(expected[i]));
   });
 
-  it("record keys, float keys and list and map state go through the store and back: the output, through a stop and a resume, is the memory backend's", async () => {
+  it("record keys, float keys, list and map state and dedup of record ids go through the store and back: the output through a stop and a resume, and the keys each operator holds at the end, are the memory backend's", async () => {
     const job = (state: string): string => `job shapes
 checkpoint {
   every 50ms
@@ -130,7 +132,7 @@ checkpoint {
 }
 ${state}
 type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
-source bids: Bid = file("bids.jsonl", follow: true)
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 2s
 let pairs = bids
   |> key_by(b => { a: b.auction % 40, p: b.bidder % 7 })
   |> aggregate(b => { k: key, n: count(), top: max(b.price), who: count_distinct(b.bidder) })
@@ -146,13 +148,15 @@ let seen = bids
        per[b.auction] += b.price
        if len(last) % 5 == 0 { emit { who: key, n: len(last), auctions: len(per) } }
      }
+let once = bids |> dedup(b => { a: b.auction, p: b.bidder % 10 }, within: 5s)
 sink pairs |> filter(p => p.n % 3 == 0) -> file("out/pairs.jsonl")
 sink prices |> filter(p => p.n > 1) -> file("out/prices.jsonl")
 sink seen -> file("out/seen.jsonl")
+sink once |> map(b => b.id) -> file("out/once.jsonl")
 `;
     const rows = bidRows(6000, 9, { auctions: 600, bidders: 500 });
-    const outputs = ["out/pairs.jsonl", "out/prices.jsonl", "out/seen.jsonl"];
-    const run = async (bundle: string, cwd: string): Promise<void> => {
+    const outputs = ["out/pairs.jsonl", "out/prices.jsonl", "out/seen.jsonl", "out/once.jsonl"];
+    const run = async (bundle: string, cwd: string): Promise<Record<string, number>> => {
       // Half, a stop (final checkpoint), the rest, resumed from the checkpoint.
       writeFileSync(join(cwd, "bids.jsonl"), rows.slice(0, 2500).join("\n") + "\n");
       const a = await startWithAdmin(bundle, cwd, { started: children });
@@ -163,13 +167,18 @@ sink seen -> file("out/seen.jsonl")
       const b = await startWithAdmin(bundle, cwd, { started: children });
       expect(b.stderr()).toContain("resuming from checkpoint");
       await waitForRecords(b.url, rows.length - 2500);
+      // The keys each operator holds at the end: dedup's ids are freed as the watermark passes them.
+      const status = (await (await fetch(`${b.url}/status`)).json()) as { operators: { uid: string; keys: number }[] };
       b.child.kill("SIGTERM");
       expect((await b.child).exitCode).toBe(0);
+      return Object.fromEntries(status.operators.map((o) => [o.uid, o.keys]));
     };
     const mem = tempDir("flowc-disk-shapes-mem-");
-    await run(await compileIn(mem, job("")), mem);
+    const memKeys = await run(await compileIn(mem, job("")), mem);
     const disk = tempDir("flowc-disk-shapes-disk-");
-    await run(await compileIn(disk, job('state {\n  backend disk\n  dir "./state"\n  cache 8\n}')), disk);
+    const diskKeys = await run(await compileIn(disk, job('state {\n  backend disk\n  dir "./state"\n  cache 8\n}')), disk);
+    expect(diskKeys).toEqual(memKeys);
+    expect(memKeys["once"]).toBeLessThan(1000);
     for (const f of outputs) {
       const want = readFileSync(join(mem, f), "utf8");
       expect(want.length).toBeGreaterThan(100);

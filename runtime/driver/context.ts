@@ -63,7 +63,7 @@ export class Context implements JobContext {
   }
 
   dedup(uid: string, within: number): DedupHandle {
-    return this.add(this.factory("dedup")(uid, within));
+    return this.add(this.disk ? this.disk.dedup(uid, within) : this.factory("dedup")(uid, within));
   }
 
   private add<T extends StatefulOperator>(op: T): T {

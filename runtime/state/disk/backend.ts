@@ -3,10 +3,11 @@
 // so that no other job carries it. The driver opens the store once per run (run.ts) and the
 // JobContext creates each keyed operator's table in it (driver/context.ts).
 
-import type { StateManifest, StateObject, TimersHandle } from "../../api.js";
+import type { DedupHandle, StateManifest, StateObject, TimersHandle } from "../../api.js";
 import type { StateStoreStatus } from "../../admin.js";
 import type { StatefulOperator } from "../../operator.js";
 import { DiskKeyedState } from "./keyed.js";
+import { DiskDedup } from "./dedup.js";
 import { DiskTimerService } from "./timers.js";
 import { loadLmdb } from "./native.js";
 import { checkStateFolder, DiskStore } from "./store.js";
@@ -19,6 +20,8 @@ export interface StateBackendRun {
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S, typedKeys: boolean): DiskKeyedState<S> & StatefulOperator;
   /** A process block's timers (and ttl expiry times), as runtime/time/timers.ts's but in the store. */
   timers(uid: string, typedKeys: boolean): TimersHandle & StatefulOperator;
+  /** dedup's ids and their expiry, as runtime/time/dedup.ts's but in the store. */
+  dedup(uid: string, within: number): DedupHandle & StatefulOperator;
 }
 
 export interface StateBackend {
@@ -43,6 +46,7 @@ export const backend: StateBackend = {
       },
       keyedState: (uid, fields, create, typedKeys) => new DiskKeyedState(store, uid, fields, create, typedKeys),
       timers: (uid, typedKeys) => new DiskTimerService(store, `${uid}$timers`, typedKeys),
+      dedup: (uid, within) => new DiskDedup(store, uid, within),
     };
   },
 };
