@@ -59,6 +59,20 @@ describe("the state block's key groups", () => {
     expect(index.keyGroups.map((g) => g.kg).sort()).toEqual([0, 1, 2, 3]);
   });
 
+  it("refuses a checkpoint taken with the other state backend (FLOW5006), both ways, without a stack trace", async () => {
+    const disk = "state {\n  backend disk\n  cache 10\n}";
+    for (const [first, then, was] of [[disk, "", "on disk"], ["", disk, "in memory"]] as const) {
+      const dir = tempDir("flowc-backend-switch-");
+      writeFileSync(join(dir, "in.jsonl"), numbers(3000));
+      await runUntilCheckpoint(await compileIn(dir, job(first)), dir);
+      const r = await runBundle(await compileIn(dir, job(then)), { cwd: dir });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain("error[FLOW5006]");
+      expect(r.stderr).toContain(`its state was ${was}; change backends through a savepoint`);
+      expect(r.stderr).not.toMatch(STACK_LINE);
+    }
+  });
+
   it("refuses a checkpoint taken with another number of key groups, naming both, without a stack trace", async () => {
     const dir = tempDir("flowc-kg-");
     writeFileSync(join(dir, "in.jsonl"), numbers(3000));

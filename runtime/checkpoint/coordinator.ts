@@ -235,7 +235,8 @@ export class Coordinator {
       operators,
       sinks,
       fromSavepoint: this.fromSavepoint,
-      keyGroups: this.manifest.keyGroups ?? 128,
+      keyGroups: this.manifest.keyGroups,
+      ...(this.manifest.state ? { stateBackend: "disk" as const } : {}),
       files,
     }, () => {
       // Abandoned (timed out) while its files were written: it never completes. Otherwise

@@ -5,7 +5,7 @@
 import type { KeyedState, CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
 import type { Sink } from "../connectors/contract.js";
 import type { OperatorFactories, StatefulOperator } from "../operator.js";
-import { DEFAULT_KEY_GROUPS, setKeyGroups } from "../checkpoint/snapshot.js";
+import { setKeyGroups } from "../checkpoint/snapshot.js";
 import { GlobalStateStore, KeyedStateStore } from "../state.js";
 import type { StateBackendRun } from "../state/disk/backend.js";
 
@@ -22,7 +22,7 @@ export class Context implements JobContext {
     private readonly disk: StateBackendRun | null = null,
   ) {
     this.counts = new Float64Array(manifest.operators.length * 2);
-    setKeyGroups(manifest.keyGroups ?? DEFAULT_KEY_GROUPS);
+    setKeyGroups(manifest.keyGroups);
   }
 
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedState<S> {

@@ -128,8 +128,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     inputs.close();
     // A job that reached its end needs its working copy no more; otherwise it stays for
     // inspection (the next start empties it anyway).
-    if (finished) disk?.store.remove();
-    else disk?.store.close();
+    disk?.store[finished ? "remove" : "close"]();
   }
 }
 
