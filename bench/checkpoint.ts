@@ -51,6 +51,8 @@ const manifest: Manifest = {
   operators: [{ uid: "counts", kind: "aggregate", key: { t: "int" }, states: [{ name: "n", type: { t: "int" } }, { name: "sum", type: { t: "int" } }], spec: null, timers: false, ttl: [] }],
   checkpoint: null,
   restart: null,
+  state: null,
+  keyGroups: 128,
 };
 
 async function main(): Promise<void> {

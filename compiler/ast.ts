@@ -35,9 +35,9 @@ export type Decl =
   | SinkDecl;
 
 export interface PolicyDecl {
-  kind: "Checkpoint" | "Restart";
+  kind: "Checkpoint" | "Restart" | "State";
   span: Span;
-  /** The span of the `checkpoint` / `restart` keyword. */
+  /** The span of the `checkpoint` / `restart` / `state` keyword. */
   keyword: Span;
   options: PolicyOption[];
 }

@@ -8,13 +8,17 @@
 // minified, compressed chunk built with the compiler (scripts/build.mjs), embedded as a
 // string and evaluated only when the endpoint is asked for (runtime/admin-embedded.ts).
 // The job graph, for the endpoint's dashboard, is JSON text in the entry (compiler/graph.ts).
+// A job with `state { backend disk }` also gets the disk backend (runtime/state/disk/), whose
+// store, lmdb, has a native part: it stays out of the bundle and is copied, with the packages
+// it needs, into node_modules/ beside it (native-deps.ts).
 
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Manifest } from "../runtime/api.js";
 import type { GraphData } from "../runtime/graph-data.js";
 import { connectorsOf, SINK_CONNECTORS, SOURCE_CONNECTORS, usesNats } from "../runtime/connectors/table.js";
 import { OPERATOR_MODULES, operatorsOf } from "../runtime/time/table.js";
+import { copyNativeDeps, NATIVE_PACKAGES } from "./native-deps.js";
 import { ROOT, RUNTIME_DIR, TEMPLATES_DIR } from "./paths.js";
 
 /** The admin endpoint's chunk (scripts/build.mjs writes it). */
@@ -87,6 +91,7 @@ export async function bundle(opts: BundleOptions): Promise<void> {
     // JSON text in a string literal: parsed only when the dashboard asks for it.
     graph: JSON.stringify(JSON.stringify(opts.graph)),
     nats,
+    diskState: opts.manifest.state !== null && opts.manifest.state !== undefined,
   });
   const chunk = adminChunk();
   try {
@@ -102,6 +107,9 @@ export async function bundle(opts: BundleOptions): Promise<void> {
       logLevel: "silent",
       alias: { "@flowc/runtime": RUNTIME_DIR },
       define: { FLOWC_ADMIN_CHUNK: JSON.stringify(chunk) },
+      // The disk backend's store has a native part: it is loaded at run time from
+      // node_modules beside the bundle (copyNativeDeps), never bundled.
+      external: NATIVE_PACKAGES,
       // CommonJS dependencies bundled into ESM (a user's imports may have some) require Node's modules: give them `require`.
       banner: { js: `// ${opts.job}: compiled by flowc. Run with: node ${opts.job}.mjs --help\nimport { createRequire as __flowcCreateRequire } from "node:module";\nconst require = __flowcCreateRequire(import.meta.url);` },
       plugins: [
@@ -120,4 +128,5 @@ export async function bundle(opts: BundleOptions): Promise<void> {
   } catch (e) {
     throw new BundleError(`esbuild could not bundle the job: ${(e as Error).message}`);
   }
+  if (opts.manifest.state) copyNativeDeps(dirname(opts.outFile));
 }

@@ -28,5 +28,7 @@ export function buildManifest(graph: JobGraph, opts: { sourceName: string; versi
     operators: graph.operators,
     checkpoint: graph.checkpoint,
     restart: graph.restart,
+    state: graph.checked.state,
+    keyGroups: graph.checked.keyGroups,
   };
 }

@@ -134,6 +134,9 @@ export function flowActions(cx: ParseContext): FlowActionDict<unknown> {
     RestartDecl(kw, _o, options, _c) {
       return { kind: "Restart", span: spanOf(this), keyword: spanOf(kw), options: options.children.map((o) => o["ast"]()) } satisfies A.PolicyDecl;
     },
+    StateBlockDecl(kw, _o, options, _c) {
+      return { kind: "State", span: spanOf(this), keyword: spanOf(kw), options: options.children.map((o) => o["ast"]()) } satisfies A.PolicyDecl;
+    },
     PolicyOption(name, value) {
       return { kind: "PolicyOption", span: spanOf(this), name: ident(name), value: value["ast"]() } satisfies A.PolicyOption;
     },
@@ -477,7 +480,7 @@ export function expectations(match: MatchResult): { text: string; description: b
  */
 function moreSyntaxErrors(src: SourceFile, firstFailure: number, diags: Diagnostics): void {
   const text = src.text;
-  const declStart = /^(checkpoint|restart|type|fn|import|source|let|sink)\b/gm;
+  const declStart = /^(checkpoint|restart|state|type|fn|import|source|let|sink)\b/gm;
   let from = firstFailure;
   for (let n = 0; n < 10; n++) {
     declStart.lastIndex = text.indexOf("\n", from) + 1;

@@ -143,6 +143,11 @@ export function againstSavepoint(graph: JobGraph, file: string, dir: string, all
     process.stdout.write(`${file} (job \`${m.job}\`) against savepoint ${shownDir} (job \`${sp.job}\`): refused: the savepoint belongs to another job\n`);
     return false;
   }
+  const groups = sp.keyGroups ?? 128;
+  if (groups !== m.keyGroups) {
+    process.stdout.write(`${file} (job \`${m.job}\`) against savepoint ${dir}: refused (FLOW5023): the savepoint was taken with ${groups} key groups, and this job has ${m.keyGroups} (\`key_groups\` in the state block)\n`);
+    return false;
+  }
   const plan = planRestore(sp, m);
   out.push(`${file} (job \`${m.job}\`) against savepoint ${shownDir} (taken ${sp.createdAt}):`);
   out.push(...describePlan(plan));

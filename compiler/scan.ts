@@ -71,7 +71,7 @@ const STARTERS = new Set(["job", "checkpoint", "restart", "type", "fn", "import"
 const INFIX = new Set(["as", "on", "within", "select", "ttl", "at", "then", "else", "in", "from", "and", "or"]);
 /** Words that nest what follows them. */
 const NESTING_WORDS = new Set(["if", "not", "and", "or"]);
-const TOP_LEVEL = new Set(["checkpoint", "restart", "type", "fn", "import", "source", "let", "sink"]);
+const TOP_LEVEL = new Set(["checkpoint", "restart", "state", "type", "fn", "import", "source", "let", "sink"]);
 /** Two-character operators, so that `=>` counts once. */
 const OPERATORS2 = new Set(["|>", "->", "=>", "==", "!=", "<=", ">=", "??", "?.", "+=", "-=", "&&", "||"]);
 /** Tokens that separate rather than nest. */

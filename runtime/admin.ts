@@ -57,6 +57,24 @@ export interface JobStatus {
   operators: OperatorStatus[];
   sinks: { index: number; connector: string; path: string | null; records: number; bytes: number; nats?: { stream: string; published: number; pending: number } }[];
   lastCheckpoint: unknown;
+  /** Jobs with `state { backend disk }`: the store behind the keyed state (absent otherwise). */
+  stateStore?: StateStoreStatus;
+}
+
+/** The disk state backend's store (docs/operations.md, "State on disk"). */
+export interface StateStoreStatus {
+  backend: "disk";
+  /** The state folder, as the state block gives it. */
+  dir: string;
+  /** Keys of keyed state, in the store or only in a cache so far. */
+  keys: number;
+  /** Lookups of a key's state answered by the cache, and those that read the store. */
+  cacheHits: number;
+  cacheMisses: number;
+  /** Bytes the store's files take on disk. */
+  sizeOnDiskBytes: number;
+  /** Bytes of keys and values written to the store since the run started. */
+  writtenBytes: number;
 }
 
 export interface CheckpointStats {
@@ -230,6 +248,27 @@ async function metricsRegistry(job: AdminJob, name: string): Promise<{ metrics()
   gauge("flowc_nats_source_lag_messages", "Messages of the stream after the last one each NATS source handed out.", ["source", "stream"], (set) => job.status().sources.forEach((s) => s.nats && s.nats.lag !== null && set({ source: s.name, stream: s.nats.stream }, s.nats.lag)));
   counter("flowc_nats_sink_published_total", "Messages each NATS sink published and the server acknowledged.", ["sink", "stream"], (set) => job.status().sinks.forEach((s) => s.nats && set({ sink: String(s.index), stream: s.nats.stream }, s.nats.published)));
   gauge("flowc_nats_sink_pending_messages", "Records each NATS sink holds that are not published yet (staged until a checkpoint completes, or waiting for the server).", ["sink", "stream"], (set) => job.status().sinks.forEach((s) => s.nats && set({ sink: String(s.index), stream: s.nats.stream }, s.nats.pending)));
+  // The disk state backend (absent for jobs whose state is on the heap).
+  gauge("flowc_state_store_keys", "Keys of keyed state in the disk backend's store (those only cached so far included).", [], (set) => {
+    const s = job.status().stateStore;
+    if (s) set({}, s.keys);
+  });
+  counter("flowc_state_cache_hits_total", "Lookups of a key's state answered by the disk backend's cache.", [], (set) => {
+    const s = job.status().stateStore;
+    if (s) set({}, s.cacheHits);
+  });
+  counter("flowc_state_cache_misses_total", "Lookups of a key's state that read the disk backend's store.", [], (set) => {
+    const s = job.status().stateStore;
+    if (s) set({}, s.cacheMisses);
+  });
+  gauge("flowc_state_store_size_bytes", "Bytes the disk backend's store takes on disk.", [], (set) => {
+    const s = job.status().stateStore;
+    if (s) set({}, s.sizeOnDiskBytes);
+  });
+  counter("flowc_state_store_written_bytes_total", "Bytes of keys and values written to the disk backend's store.", [], (set) => {
+    const s = job.status().stateStore;
+    if (s) set({}, s.writtenBytes);
+  });
   gauge("flowc_uptime_seconds", "Seconds since the job started.", [], (set) => set({}, job.status().uptimeSeconds));
   return registry;
 }

@@ -100,6 +100,15 @@ export interface RestartManifest {
   multiplier: number;
 }
 
+/** The `state` block with `backend disk` (LANGUAGE.md 7.1); memory-backed jobs have none. */
+export interface StateManifest {
+  backend: "disk";
+  /** Where the store lives, as written (resolved against the job's working folder). */
+  dir: string;
+  /** Keys whose state stays decoded in memory, per operator (LRU, write-back). */
+  cache: number;
+}
+
 /** What the compiler knows about the job, as data: sources, sinks, operators and policies. */
 export interface Manifest {
   formatVersion: 1;
@@ -112,6 +121,10 @@ export interface Manifest {
   operators: OperatorManifest[];
   checkpoint: CheckpointManifest | null;
   restart: RestartManifest | null;
+  /** The disk state backend (null: state on the heap). */
+  state: StateManifest | null;
+  /** hash(key) mod keyGroups: the unit of checkpoints and rescaling, fixed for the job's life (default 128). */
+  keyGroups: number;
 }
 
 /** Keys of keyed state: primitives as they are, records encoded as strings. */

@@ -43,6 +43,8 @@ export interface StatefulOperator {
   readonly uid: string;
   /** Whether snapshots may be deltas (false: every snapshot is full). */
   readonly incremental: boolean;
+  /** Disk-backed state: its snapshots are deltas whatever the policy says (checkpoint/coordinator.ts). */
+  readonly onDisk?: boolean;
   /** Keys held. */
   readonly size: number;
   /**

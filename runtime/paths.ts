@@ -169,12 +169,14 @@ export function fileLockPath(target: string): string {
 }
 
 /** The locks a job takes: its checkpoint folder, then each file it writes. */
-export function lockTargets(m: Manifest, checkpointRoot: { path: string; shown: string } | null): { what: string; lockFile: string }[] {
+export function lockTargets(m: Manifest, checkpointRoot: { path: string; shown: string } | null, stateDir: { path: string; shown: string } | null = null): { what: string; lockFile: string }[] {
   const targets: { what: string; lockFile: string }[] = [];
   if (checkpointRoot) {
     const root = resolvePath(checkpointRoot.path).canonical;
     targets.push({ what: `the checkpoint folder ${checkpointRoot.shown}`, lockFile: join(root, "LOCK") });
   }
+  // The disk backend's folder: one job per folder.
+  if (stateDir) targets.push({ what: `the state folder ${stateDir.shown}`, lockFile: join(resolvePath(stateDir.path).canonical, "LOCK") });
   for (const u of pathUses(m)) if (u.role !== "input") targets.push({ what: u.what, lockFile: fileLockPath(u.path) });
   return targets;
 }

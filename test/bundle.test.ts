@@ -1,10 +1,11 @@
 // Lean bundles (docs/architecture.md, "Lean bundles"): a bundle holds only the connectors and
 // operators its job uses, and the admin endpoint with prom-client as a compressed chunk that
 // is evaluated only with --admin-port; it stays one file that runs with plain node, without
-// node_modules, wherever it is copied.
+// node_modules, wherever it is copied. (A job with the disk state backend is the exception:
+// its store's native part is copied into node_modules/ beside the bundle.)
 
 import type { ResultPromise } from "execa";
-import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { compileIn, flowc, ROOT, runBundle, startWithAdmin, tempDir } from "./helpers.js";
@@ -15,7 +16,7 @@ afterEach(() => {
 });
 
 /** Classes of runtime parts that a job uses only if it has them. */
-const PARTS = ["JoinOperator", "TemporalJoinOperator", "SessionWindowOperator", "FixedWindowOperator", "CountWindowOperator", "DedupOperator", "TimerService", "NexmarkGenerator", "FileSource", "CsvDecoder", "TransactionalFileSink"];
+const PARTS = ["DiskKeyedState", "DiskStore", "JoinOperator", "TemporalJoinOperator", "SessionWindowOperator", "FixedWindowOperator", "CountWindowOperator", "DedupOperator", "TimerService", "NexmarkGenerator", "FileSource", "CsvDecoder", "TransactionalFileSink"];
 
 /** The classes of PARTS a bundle defines (esbuild writes `var Name = class …`). */
 const defined = (code: string): string[] => PARTS.filter((p) => code.includes(`var ${p} = class`));
@@ -31,6 +32,9 @@ describe("bundles", () => {
     expect(defined(code)).toEqual([]);
     expect(code).not.toContain("prom-client");
     expect(code).not.toContain("@nats-io");
+    // Nor the disk state backend: no lmdb, nothing copied beside it.
+    expect(code).not.toContain("lmdb");
+    expect(readdirSync(dir)).not.toContain("node_modules");
     expect(code).toContain("var ValuesSource = class");
     // The dashboard's page, its layout and the status line are in the chunk, not in plain text.
     expect(code).not.toContain("Take savepoint");
@@ -107,7 +111,7 @@ sink pairs -> stdout()
 `,
     );
     const code = readFileSync(bundle, "utf8");
-    expect(defined(code)).toEqual(PARTS);
+    expect(defined(code)).toEqual(PARTS.filter((p) => !p.startsWith("Disk")));
   });
 
   it("a job with an interval join only holds neither the temporal join nor count windows, nor time windows", async () => {
@@ -144,5 +148,24 @@ sink pairs -> stdout()
     expect(done.exitCode).toBe(0);
     expect(done.stdout).toContain('{"user":"a","n":2}');
     expect(readdirSync(dir).sort()).toEqual(["clicks.jsonl", "copied.mjs"]);
+  });
+
+  it("a disk-backed job's bundle leaves lmdb out and loads it from the node_modules compile wrote beside it, also when both are copied elsewhere", async () => {
+    const build = tempDir("flowc-disk-build-");
+    const job = `job ondisk\nstate {\n  backend disk\n  cache 2\n}\ntype C = { user: string }\nsource c: C = file("clicks.jsonl")\nlet n = c |> key_by(x => x.user) |> aggregate(x => { user: key, n: count() })\nsink n -> stdout()\n`;
+    const bundle = await compileIn(build, job);
+    const code = readFileSync(bundle, "utf8");
+    expect(defined(code)).toContain("DiskKeyedState");
+    // lmdb itself is not bundled: it is imported at run time.
+    expect(code).toMatch(/import\("lmdb"\)/);
+    expect(readdirSync(join(build, "dist", "node_modules")).sort()).toEqual(expect.arrayContaining(["@lmdb", "lmdb", "msgpackr", "ordered-binary", "weak-lru-cache"]));
+    expect(readdirSync(join(build, "dist", "node_modules", "@lmdb"))).toEqual([`lmdb-${process.platform}-${process.arch}`]);
+    const dir = tempDir("flowc-disk-copy-");
+    cpSync(join(build, "dist"), dir, { recursive: true });
+    writeFileSync(join(dir, "clicks.jsonl"), '{"user":"a"}\n{"user":"b"}\n{"user":"c"}\n{"user":"a"}\n{"user":"b"}\n{"user":"a"}\n');
+    const r = await runBundle(join(dir, "ondisk.mjs"), { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.trim().split("\n").at(-1)).toBe('{"user":"a","n":3}');
+    expect(r.stdout).toContain('{"user":"b","n":2}');
   });
 });

@@ -24,7 +24,7 @@ vi.mock("../runtime/checkpoint/storage.js", async (importOriginal) => {
   };
 });
 
-const manifest: Manifest = { formatVersion: 1, job: "t", flowFile: "t.flow", compiler: "test", sources: [], sinks: [], operators: [], checkpoint: null, restart: null };
+const manifest: Manifest = { formatVersion: 1, job: "t", flowFile: "t.flow", compiler: "test", sources: [], sinks: [], operators: [], checkpoint: null, restart: null, state: null, keyGroups: 128 };
 
 describe("the checkpoint coordinator", () => {
   it("abandons a checkpoint whose timeout passes while its _metadata is written: it ends once, and is not complete", async () => {

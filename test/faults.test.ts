@@ -1,7 +1,10 @@
 // Fault injection: a real bundle over a real input file is SIGKILLed at random moments (at
 // least ten times) and restarted until it finishes; once the newest checkpoint is corrupted,
 // once the job is stopped with SIGTERM. The committed output must be byte-for-byte the
-// output of a run without failures: exactly-once through crashes.
+// output of a run without failures: exactly-once through crashes. Each case runs with the
+// memory backend and with the disk backend (`state { backend disk }`, a cache far smaller
+// than the keys, so that state goes through the store), whose output must be byte-for-byte
+// the memory backend's failure-free output.
 
 import { execa } from "execa";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -70,15 +73,37 @@ function corruptNewest(dir: string): number | null {
   return Number(newest.slice(4));
 }
 
-describe("fault injection", () => {
+/** The disk backend's state block: a cache much smaller than the keys. */
+const DISK = `state {
+  backend disk
+  dir "./state"
+  cache 500
+}
+`;
+
+/** The job with the backend's state block (none for memory) after its checkpoint block. */
+function withBackend(job: string, backend: string): string {
+  return backend === "disk" ? job.replace(/^(checkpoint \{[^}]*\}\n)/m, `$1${DISK}`) : job;
+}
+
+/** Compiles a job with the memory backend for the failure-free reference run, and with the backend under test. */
+async function compileBoth(base: string, job: string, backend: string): Promise<{ reference: string; bundle: string }> {
+  const reference = await compileIn(join(base, "memory"), job);
+  if (backend === "memory") return { reference, bundle: reference };
+  const text = withBackend(job, backend);
+  expect(text).toContain("backend disk");
+  return { reference, bundle: await compileIn(join(base, backend), text) };
+}
+
+describe.each(["memory", "disk"])("fault injection, %s backend", (backend) => {
   it("survives SIGKILLs, a corrupted checkpoint and a SIGTERM with byte-identical output", async () => {
     const base = tempDir("flowc-faults-");
     writeFiles(base, { "job.flow": JOB, "visits.jsonl": input() });
-    const bundle = await compileIn(base, JOB);
+    const { reference, bundle } = await compileBoth(base, JOB, backend);
 
     const clean = tempDir("flowc-faults-clean-");
     cpSync(join(base, "visits.jsonl"), join(clean, "visits.jsonl"));
-    const ref = await runBundle(bundle, { cwd: clean });
+    const ref = await runBundle(reference, { cwd: clean });
     expect(ref.exitCode).toBe(0);
     const expected = OUTPUTS.map((f) => readFileSync(join(clean, f)));
     expect(expected[0]!.length).toBeGreaterThan(100_000);
@@ -171,11 +196,11 @@ sink visits |> filter(v => v.bidder % 50 == 0) -> file("out/visits.jsonl")
     const rows = bidRows(150_000, 7, { auctions: 400, bidders: 3000 });
     const base = tempDir("flowc-faults-timed-");
     writeFiles(base, { "job.flow": job, "bids.jsonl": rows.join("\n") + "\n" });
-    const bundle = await compileIn(base, job);
+    const { reference, bundle } = await compileBoth(base, job, backend);
     const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl", "out/visits.jsonl"];
     const clean = tempDir("flowc-faults-timed-clean-");
     cpSync(join(base, "bids.jsonl"), join(clean, "bids.jsonl"));
-    const ref = await runBundle(bundle, { cwd: clean });
+    const ref = await runBundle(reference, { cwd: clean });
     expect(ref.exitCode, ref.stderr).toBe(0);
     const expected = outputs.map((f) => readFileSync(join(clean, f)));
     for (const e of expected) expect(e.length).toBeGreaterThan(0);

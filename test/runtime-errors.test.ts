@@ -1,9 +1,10 @@
 // Golden runtime errors: one case per FLOW5xxx code under test/golden/runtime/<code>-*/,
-// compiled and run in a copy of its folder (with the arguments of its `// args:` line); the
-// job's stderr is snapshotted beside it.
+// compiled and run in a copy of its folder (with the arguments of its `// args:` line, after
+// deleting what its `// remove:` line names, relative to that folder); the job's stderr is
+// snapshotted beside it.
 // A user's mistake at run time gets a message naming the place, never a stack trace.
 
-import { cpSync, readdirSync, readFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { catalogue } from "../compiler/diagnostics/catalogue.js";
@@ -22,6 +23,7 @@ describe("golden runtime errors", () => {
     expect(code).toBeDefined();
     const args = /^\/\/ args: (.*)$/m.exec(text)?.[1]?.split(" ") ?? [];
     const bundle = await compileIn(work, text, { file: join(work, "job.flow") });
+    for (const p of /^\/\/ remove: (.*)$/m.exec(text)?.[1]?.split(" ") ?? []) rmSync(join(work, p), { recursive: true, force: true });
     // `// nats-server`: a nats-server of its own (NATS_URL), with the streams of `// nats-stream: NAME subject` lines.
     const server = /^\/\/ nats-server$/m.test(text) ? await NatsServer.start() : null;
     let r;

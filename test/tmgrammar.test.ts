@@ -120,6 +120,17 @@ sink q -> stdout(format: "csv")
     expect(scopeOf("let x = true ?? null", "null")).toBe("constant.language.null.flow");
   });
 
+  it("scopes the state block like the policy blocks: its options as options, `disk` as an option's value; `state` in a process block stays a declaration", () => {
+    const text = `state {
+  backend disk
+  dir "./state"
+  cache 100000
+}`;
+    const rows = tokens(text).map((t) => `${t.text} | ${t.scope}`);
+    expect(rows).toEqual(expect.arrayContaining(["state | keyword.declaration.state.flow", "backend | variable.other.option.flow", "disk | constant.other.option-value.flow", "cache | variable.other.option.flow"]));
+    expect(scopeOf("  |> process(x) {\n    state n: int = 0", "n")).not.toBe("variable.other.option.flow");
+  });
+
   it("highlights every built-in function of compiler/builtins.ts, the math functions included", async () => {
     const { AGGREGATES, BUILTINS } = await import("../compiler/builtins.js");
     for (const f of [...BUILTINS, ...AGGREGATES]) expect(scopeOf(`let x = ${f}(y)`, f), f).toBe("support.function.builtin.flow");

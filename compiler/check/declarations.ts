@@ -43,6 +43,7 @@ export function collectDeclarations(cx: CheckContext): void {
         break;
       case "Checkpoint":
       case "Restart":
+      case "State":
         break;
       default:
         A.assertNever(d, "declaration");

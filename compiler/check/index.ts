@@ -51,6 +51,8 @@ export function check(program: A.Program, diags: Diagnostics, opts: CheckOptions
       sinks: [],
       checkpoint: null,
       restart: null,
+      state: null,
+      keyGroups: 128,
       exprTypes: new Map(),
       names: new Map(),
       calls: new Map(),

@@ -10,6 +10,7 @@ import type { SinkConnector, SourceConnector } from "../connectors/index.js";
 import type { ImportedFn } from "../imports.js";
 import type { RecordType, Type } from "../types.js";
 import type { CheckpointPolicy, RestartPolicy } from "./policies.js";
+import type { StateManifest } from "../../runtime/api.js";
 
 export type { SinkConnector, SourceConnector } from "../connectors/index.js";
 export type { OnErrorPolicy } from "../connectors/records.js";
@@ -177,6 +178,9 @@ export interface CheckedProgram {
   sinks: SinkInfo[];
   checkpoint: CheckpointPolicy | null;
   restart: RestartPolicy | null;
+  /** The `state` block's disk backend (null: memory), and its key groups (default 128). */
+  state: StateManifest | null;
+  keyGroups: number;
   /** Side tables, keyed by AST node. */
   exprTypes: Map<A.Expr, Type>;
   names: Map<A.Expr, Binding>;

@@ -1,6 +1,7 @@
-// The `checkpoint` and `restart` blocks (LANGUAGE.md section 7): their options, each
-// checked against its kind, their defaults, and exactly-once's need for sources that can
-// replay (FLOW4005, asked of the connector table).
+// The `checkpoint`, `restart` and `state` blocks (LANGUAGE.md sections 7 and 7.1): their
+// options, each checked against its kind, their defaults, exactly-once's need for sources
+// that can replay (FLOW4005, asked of the connector table), and the disk backend's options
+// given to the memory backend (FLOW4018).
 
 import type { CheckpointManifest, RestartManifest } from "../../runtime/api.js";
 import type * as A from "../ast.js";
@@ -11,7 +12,7 @@ import type { CheckContext } from "./context.js";
 /** Options of the `checkpoint` and `restart` blocks (section 7). */
 export type OptionKind =
   | { kind: "duration"; min: number; minInclusive: boolean }
-  | { kind: "int"; min: number }
+  | { kind: "int"; min: number; max?: number }
   | { kind: "float"; min: number }
   | { kind: "bool" }
   | { kind: "string" }
@@ -35,6 +36,20 @@ export const RESTART_OPTIONS: Record<string, OptionKind> = {
   multiplier: { kind: "float", min: 1 },
 };
 
+/** The most key groups: a key group is a 16-bit number in checkpoints and the disk store (as Flink's max parallelism, 32768). */
+export const MAX_KEY_GROUPS = 32768;
+export const DEFAULT_KEY_GROUPS = 128;
+export const DEFAULT_STATE_CACHE = 100_000;
+
+export const STATE_OPTIONS: Record<string, OptionKind> = {
+  backend: { kind: "name", values: ["memory", "disk"] },
+  dir: { kind: "string" },
+  cache: { kind: "int", min: 1 },
+  key_groups: { kind: "int", min: 1, max: MAX_KEY_GROUPS },
+};
+
+const BLOCKS: Record<string, Record<string, OptionKind>> = { checkpoint: CHECKPOINT_OPTIONS, restart: RESTART_OPTIONS, state: STATE_OPTIONS };
+
 /** The policies as the manifest carries them to the runtime (declared in runtime/api.ts). */
 export type CheckpointPolicy = CheckpointManifest;
 export type RestartPolicy = RestartManifest;
@@ -48,9 +63,9 @@ export function defaultRestart(): RestartPolicy {
 }
 
 export function checkPolicies(cx: CheckContext): void {
-  const blocks = { Checkpoint: [] as A.PolicyDecl[], Restart: [] as A.PolicyDecl[] };
-  for (const d of cx.program.decls) if (d.kind === "Checkpoint" || d.kind === "Restart") blocks[d.kind].push(d);
-  for (const kind of ["Checkpoint", "Restart"] as const) {
+  const blocks = { Checkpoint: [] as A.PolicyDecl[], Restart: [] as A.PolicyDecl[], State: [] as A.PolicyDecl[] };
+  for (const d of cx.program.decls) if (d.kind === "Checkpoint" || d.kind === "Restart" || d.kind === "State") blocks[d.kind].push(d);
+  for (const kind of ["Checkpoint", "Restart", "State"] as const) {
     for (const extra of blocks[kind].slice(1)) {
       cx.diags.error("FLOW2002", extra.keyword, `a job has one \`${kind.toLowerCase()}\` block`, { notes: [{ message: "the first one", span: blocks[kind][0]!.keyword }] });
     }
@@ -100,6 +115,29 @@ export function checkPolicies(cx: CheckContext): void {
     }
     cx.out.restart = policy;
   }
+  const st = blocks.State[0];
+  if (st) {
+    const values = policyOptions(cx, st, STATE_OPTIONS, "state");
+    if (values.has("key_groups")) cx.out.keyGroups = values.get("key_groups")!.value as number;
+    if (values.get("backend")?.value === "disk") {
+      cx.out.state = {
+        backend: "disk",
+        dir: values.has("dir") ? (values.get("dir")!.value as string) : `./state/${cx.out.job}`,
+        cache: values.has("cache") ? (values.get("cache")!.value as number) : DEFAULT_STATE_CACHE,
+      };
+    } else {
+      // `dir` and `cache` belong to the disk backend: given to the memory backend they would do nothing.
+      const backend = values.get("backend");
+      for (const name of ["dir", "cache"]) {
+        const v = values.get(name);
+        if (!v) continue;
+        cx.diags.error("FLOW4018", v.span, `\`${name}\` applies to \`backend disk\` only, and this job keeps its state in memory`, {
+          notes: [{ message: backend ? "the memory backend is chosen here" : "memory is the default backend", span: backend ? backend.span : st.keyword }],
+          hints: ["add `backend disk` to keep state in an embedded store on local disk, or remove the line"],
+        });
+      }
+    }
+  }
 }
 
 function policyOptions(cx: CheckContext, block: A.PolicyDecl, schema: Record<string, OptionKind>, what: string): Map<string, { value: unknown; span: A.Span }> {
@@ -108,11 +146,11 @@ function policyOptions(cx: CheckContext, block: A.PolicyDecl, schema: Record<str
     const name = opt.name.name;
     const kind = schema[name];
     if (!kind) {
-      const other = what === "checkpoint" ? RESTART_OPTIONS : CHECKPOINT_OPTIONS;
+      const other = Object.keys(BLOCKS).find((b) => b !== what && name in BLOCKS[b]!);
       cx.diags.error("FLOW4001", opt.name.span, `unknown ${what} option \`${name}\``, {
         hints: [
           didYouMean(name, Object.keys(schema)),
-          name in other ? `\`${name}\` belongs in the ${what === "checkpoint" ? "restart" : "checkpoint"} block` : undefined,
+          other ? `\`${name}\` belongs in the ${other} block` : undefined,
           `${what} options: ${Object.keys(schema).join(", ")}`,
         ],
       });
@@ -153,6 +191,7 @@ function optionValue(cx: CheckContext, opt: A.PolicyOption, kind: OptionKind): u
       if (lit?.kind !== "Int") return bad("an integer");
       const n = sign * lit.value;
       if (n < kind.min) return impossible(`must be at least ${kind.min}`);
+      if (kind.max !== undefined && n > kind.max) return impossible(`must be at most ${kind.max}`);
       return n;
     }
     case "float": {

@@ -140,7 +140,10 @@ export class Coordinator {
     let anyDelta = false;
     for (const store of this.parts.operators) {
       const chain = this.chains.get(store.uid);
-      const full = !this.policy.incremental || store.incremental === false || !chain || chain.files.length >= FULL_EVERY || chain.deltaBytes > chain.fullBytes;
+      // A disk-backed operator always writes the changes since the last checkpoint (its pause
+      // grows with the change): a full snapshot only when it has none, or when its deltas add
+      // up to more than the full one they follow (recovery then reads less).
+      const full = !chain || chain.deltaBytes > chain.fullBytes || (store.onDisk !== true && (!this.policy.incremental || store.incremental === false || chain.files.length >= FULL_EVERY));
       const snap = store.snapshot(full ? "full" : "delta");
       const rel = join(dir, `${store.uid}.${full ? "full" : "delta"}`);
       writes.push({ rel, buffers: snap.buffers });
@@ -249,6 +252,8 @@ export class Coordinator {
       operators,
       sinks,
       fromSavepoint: this.fromSavepoint,
+      keyGroups: this.manifest.keyGroups,
+      ...(this.manifest.state ? { stateBackend: "disk" as const } : {}),
       files,
     }, () => {
       // Abandoned (timed out) while its files were written: it never completes. Otherwise

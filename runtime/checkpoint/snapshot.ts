@@ -1,5 +1,6 @@
 // Operator state <-> bytes. A snapshot file holds one operator's state, organised by key
-// group (hash(key) mod 128, so that state can later be split across instances) and stored
+// group (hash(key) mod the job's key groups, `key_groups` in the state block, default 128, so
+// that state can be split across instances) and stored
 // column-wise per key group (one array per state field), each key group serialised with
 // v8.serialize (which keeps maps, sets, lists and records). A full snapshot holds every key;
 // a delta only the keys changed since the previous checkpoint.
@@ -11,8 +12,18 @@
 import { deserialize, serialize } from "node:v8";
 import type { MapKey } from "../api.js";
 
-export const KEY_GROUPS = 128;
-const MAGIC = Buffer.from("FLOWSNAP");
+export const DEFAULT_KEY_GROUPS = 128;
+/** The job's key-group count (manifest.keyGroups): set once per run, before any state is touched. */
+let KEY_GROUPS = DEFAULT_KEY_GROUPS;
+
+export function setKeyGroups(n: number): void {
+  KEY_GROUPS = n;
+}
+
+export function keyGroupCount(): number {
+  return KEY_GROUPS;
+}
+export const MAGIC = Buffer.from("FLOWSNAP");
 export const SNAPSHOT_VERSION = 1;
 
 /** What the generated state classes provide (see runtime/api.ts StateObject). */
@@ -30,6 +41,8 @@ export interface SnapshotIndex {
   /** Whether keys are records (typed keys stored beside their encoded map keys). */
   typedKeys: boolean;
   keyGroups: { kg: number; offset: number; length: number; keys: number }[];
+  /** The key-group count the keys were split by (absent: 128, files written before it was a setting). */
+  groups?: number;
   /** Keys removed since the previous snapshot (deltas only). */
   deleted?: MapKey[];
   /** Operator-wide values (a window operator's watermark and counters). */
@@ -41,7 +54,7 @@ export function keyGroup(k: MapKey): number {
   if (typeof k === "number") {
     if (Number.isInteger(k) && Math.abs(k) < 2 ** 31) return ((k % KEY_GROUPS) + KEY_GROUPS) % KEY_GROUPS;
     k = String(k);
-  } else if (typeof k === "boolean") return k ? 1 : 0;
+  } else if (typeof k === "boolean") return k ? 1 % KEY_GROUPS : 0;
   let h = 0x811c9dc5;
   for (let i = 0; i < k.length; i++) {
     h ^= k.charCodeAt(i);
@@ -81,6 +94,7 @@ export function encodeSnapshot(uid: string, kind: "full" | "delta", fields: numb
   }
   const blobs: Buffer[] = [];
   const index: SnapshotIndex = { uid, kind, fields, typedKeys, keyGroups: [] };
+  if (KEY_GROUPS !== DEFAULT_KEY_GROUPS) index.groups = KEY_GROUPS;
   if (meta !== undefined) index.meta = meta;
   if (deleted && deleted.length) index.deleted = deleted;
   let offset = 0;

@@ -39,6 +39,10 @@ export interface CheckpointMetadata {
   sinks: SinkTransaction[];
   /** The checksum of the savepoint this run of the job started from, if any. */
   fromSavepoint?: string | null;
+  /** hash(key) mod keyGroups split its state (absent: 128, checkpoints written before it was a setting). */
+  keyGroups?: number;
+  /** "disk" when the job kept its state on disk (its timers and dedup have files of their own): absent for memory. */
+  stateBackend?: "disk";
   /** Every file this checkpoint needs, relative to the storage folder. */
   files: Record<string, FileRef>;
   /** sha256 of this object's JSON without this field. */

@@ -2,10 +2,12 @@
 // state and hands out the sinks. Windows, timers, joins and dedup come from the factories
 // the bundle holds (only those its job uses: runtime/time/table.ts).
 
-import type { CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, RoutedSinkWriter, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
+import type { KeyedState, CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, RoutedSinkWriter, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
 import type { Sink } from "../connectors/contract.js";
 import type { OperatorFactories, StatefulOperator } from "../operator.js";
+import { setKeyGroups } from "../checkpoint/snapshot.js";
 import { GlobalStateStore, KeyedStateStore } from "../state.js";
+import type { StateBackendRun } from "../state/disk/backend.js";
 
 export class Context implements JobContext {
   /** Every stateful operator, in the order the generated code created them. */
@@ -16,12 +18,16 @@ export class Context implements JobContext {
     private readonly manifest: Manifest,
     private readonly sinks: Sink[],
     private readonly factories: OperatorFactories,
+    /** The disk state backend's run, when the job keeps its keyed state on disk. */
+    private readonly disk: StateBackendRun | null = null,
   ) {
     this.counts = new Float64Array(manifest.operators.length * 2);
+    setKeyGroups(manifest.keyGroups);
   }
 
-  keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedStateStore<S> {
+  keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S): KeyedState<S> {
     const typedKeys = this.manifest.operators.find((o) => o.uid === uid)?.key?.t === "record";
+    if (this.disk) return this.add(this.disk.keyedState(uid, fields, create, typedKeys));
     return this.add(new KeyedStateStore<S>(uid, fields, create, typedKeys, this.manifest.checkpoint?.incremental === true));
   }
 
@@ -50,6 +56,7 @@ export class Context implements JobContext {
   }
 
   timers(uid: string): TimersHandle {
+    if (this.disk) return this.add(this.disk.timers(uid, this.manifest.operators.find((o) => o.uid === uid)?.key?.t === "record"));
     return this.add(this.factory("timers")(uid));
   }
 
@@ -62,7 +69,7 @@ export class Context implements JobContext {
   }
 
   dedup(uid: string, within: number): DedupHandle {
-    return this.add(this.factory("dedup")(uid, within));
+    return this.add(this.disk ? this.disk.dedup(uid, within) : this.factory("dedup")(uid, within));
   }
 
   private add<T extends StatefulOperator>(op: T): T {

@@ -58,18 +58,27 @@ function layoutDifference(theirs: OperatorManifest[], ours: OperatorManifest[]):
   return parts.join("; ") || "the job differs";
 }
 
+/** FLOW5023: state split by another key-group count cannot be read. */
+function keyGroupsDiffer(what: string, theirs: number, ours: number): JobError {
+  return new JobError("FLOW5023", `${what} was taken with ${theirs} key groups, and this job has ${ours} (\`key_groups\` in the state block)`, `keep \`key_groups ${theirs}\`, or start from the beginning with --fresh`);
+}
+
 /** Picks the newest checkpoint that verifies, reporting the ones it skips. */
 function chooseCheckpoint(root: string, shown: string, m: Manifest, log: Log): CheckpointMetadata | null {
   for (const id of listCheckpoints(root)) {
     try {
       const meta = loadVerified(root, id);
-      if (meta.job !== m.job || JSON.stringify(meta.layout) !== JSON.stringify(m.operators)) {
+      const layout = JSON.stringify(meta.layout) !== JSON.stringify(m.operators);
+      const disk = meta.stateBackend === "disk";
+      if (meta.job !== m.job || layout || disk !== !!m.state) {
         throw new JobError(
           "FLOW5006",
-          `checkpoint ${id} in ${shown} was taken by a different version of job \`${meta.job}\`: ${meta.job !== m.job ? `this job is \`${m.job}\`` : layoutDifference(meta.layout, m.operators)}`,
+          `checkpoint ${id} in ${shown} was taken by a different version of job \`${meta.job}\`: ${meta.job !== m.job ? `this job is \`${m.job}\`` : layout ? layoutDifference(meta.layout, m.operators) : `its state was ${disk ? "on disk" : "in memory"}; change backends through a savepoint`}`,
           "start from the beginning with --fresh, or point --checkpoint-dir elsewhere",
         );
       }
+      const theirs = meta.keyGroups ?? 128;
+      if (theirs !== m.keyGroups) throw keyGroupsDiffer(`checkpoint ${meta.id} in ${shown}`, theirs, m.keyGroups);
       return meta;
     } catch (e) {
       if (e instanceof JobError) throw e;
@@ -109,6 +118,8 @@ export async function openSavepoint(flags: Flags, m: Manifest, local?: string): 
     throw e;
   }
   if (meta.job !== m.job) throw new JobError("FLOW5009", `savepoint ${shown} was taken by job \`${meta.job}\`, not \`${m.job}\``, "restore a savepoint of this job (the job's name is part of it)");
+  const theirs = meta.keyGroups ?? 128;
+  if (theirs !== m.keyGroups) throw keyGroupsDiffer(`savepoint ${shown}`, theirs, m.keyGroups);
   const plan = ops.planRestore(meta, m);
   const refused = ops.refusal(plan, flags.allowNonRestored);
   if (refused) {

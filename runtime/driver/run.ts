@@ -22,6 +22,7 @@ import { loop } from "./loop.js";
 import { Inputs, Outputs } from "./open.js";
 import { chooseStart, openSavepoint, restoreState, type Storage } from "./recover.js";
 import { serveRequests, type SavepointParts } from "./savepoint.js";
+import type { StateBackend, StateBackendRun } from "../state/disk/backend.js";
 
 /** The parts of the runtime a bundle holds for its job: its connectors and operators. */
 export interface JobParts {
@@ -31,6 +32,8 @@ export interface JobParts {
   graph?: string;
   /** The NATS client, object store and locks: only in bundles of jobs that use NATS. */
   nats?: NatsParts;
+  /** The disk state backend: only in the bundles of jobs with `state { backend disk }`. */
+  state?: StateBackend;
 }
 
 export type Failure = JobError | FlowRuntimeError;
@@ -62,6 +65,8 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
   let coordinator: Coordinator | null = null;
   /** Checkpoints in an object store bucket: worked on in a local copy (runtime/nats/store.ts). */
   let bucket: CheckpointBucket | null = null;
+  let disk: StateBackendRun | null = null;
+  let finished = false;
   try {
     // Nothing is written before every check has passed (docs/operations.md, "Safety"): paths
     // that collide, inputs that cannot be read, a checkpoint folder that is not one, and
@@ -78,11 +83,15 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     await inputs.open(m, env.parts.connectors, log);
     if (storage) checkStorage(storage.path, storage.shown, env.fresh);
     // A bucket is locked on the NATS server; its local copy is this process's own.
-    env.locks.acquireAll(lockTargets(m, bucket ? null : storage));
+    const stateDir = m.state ? { path: resolve(m.state.dir), shown: m.state.dir } : null;
+    if (stateDir) env.parts.state!.check(stateDir);
+    env.locks.acquireAll(lockTargets(m, bucket ? null : storage, stateDir));
     const start = chooseStart(storage, savepoint, env.fresh, m, log);
     if (bucket) await bucket.sync(true);
+    // The store is a working copy: opened empty, and filled from what the run starts from.
+    if (m.state && stateDir) disk = await env.parts.state!.open(m.state, stateDir, storage !== null);
     await outputs.open(m, env.parts.connectors, { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null, exactlyOnce: cp?.mode === "exactly_once", log }, inputs);
-    const ctx = new Context(m, outputs.sinks, env.parts.operators);
+    const ctx = new Context(m, outputs.sinks, env.parts.operators, disk);
     const built = job.build(ctx);
     inputs.bind(built);
     restoreState(start, storage, ctx.operators, inputs.sources, built, m, log);
@@ -97,7 +106,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     }
     const sourceRecords = inputs.sources.map(() => 0);
     const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log, nats: env.parts.nats ?? null };
-    live.status = () => runStatus(m, inputs.sources, built, sourceRecords, ctx, outputs, coordinator);
+    live.status = () => runStatus(m, inputs.sources, built, sourceRecords, ctx, outputs, coordinator, disk);
     live.state = "running";
 
     log.info(`running: ${inputs.sources.length} source(s), ${m.sinks.length} sink(s), ${m.operators.length} stateful operator(s)${coordinator ? `, checkpoints every ${cp!.every} ms in ${storage!.path}` : ""}`);
@@ -115,6 +124,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
         if (bucket) await bucket.sync();
       }
     }
+    finished = result === "end";
     await outputs.close();
     inputs.report(m, log);
     reportLate(ctx.operators, log);
@@ -139,6 +149,9 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
       live.historyFile = null;
       bucket.dispose();
     }
+    // A job that reached its end needs its working copy no more; otherwise it stays for
+    // inspection (the next start empties it anyway).
+    disk?.store[finished ? "remove" : "close"]();
   }
 }
 
@@ -155,7 +168,7 @@ function positionsAt(sources: Source[], built: BuiltJob, cuts: Map<Source, Sourc
 }
 
 /** The run's status for the admin endpoint. */
-function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecords: number[], ctx: Context, outputs: Outputs, coordinator: Coordinator | null): RunStatus {
+function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecords: number[], ctx: Context, outputs: Outputs, coordinator: Coordinator | null, disk: StateBackendRun | null): RunStatus {
   const finite = (w: number | null | undefined): number | null => (w !== undefined && w !== null && Number.isFinite(w) ? w : null);
   return {
     sources: sources.map((s, i) => {
@@ -180,6 +193,7 @@ function runStatus(m: Manifest, sources: Source[], built: BuiltJob, sourceRecord
       return { index: i, connector: s.connector, path: localPath(s), records: sink.lines, bytes: sink.bytes, ...(sink.natsStatus ? { nats: sink.natsStatus() } : {}) };
     }),
     lastCheckpoint: coordinator?.latest ? { id: coordinator.latest.id, createdAt: coordinator.latest.createdAt } : null,
+    ...(disk ? { stateStore: disk.status() } : {}),
   };
 }
 

@@ -75,6 +75,7 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
       parts: parts.map((part) => ({ name: part.name, internal: part.internal, file: join(op.uid, `${part.internal ? "_" : ""}${part.name}.jsonl`), keys: part.keys, text: part.text })),
     })),
     sinks: p.outputs.all.flatMap((w) => w.savepointAt() ?? []),
+    ...(m.keyGroups !== 128 ? { keyGroups: m.keyGroups } : {}),
   });
   if (local) {
     try {

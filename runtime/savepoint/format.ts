@@ -69,6 +69,8 @@ export interface SavepointMetadata {
   sources: SavepointSource[];
   operators: SavepointOperator[];
   sinks: SavepointSink[];
+  /** The job's key-group count (absent: 128, savepoints written before it was a setting). */
+  keyGroups?: number;
   /** sha256 of this object's JSON without this field. */
   checksum: string;
 }

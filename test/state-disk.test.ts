@@ -1,0 +1,322 @@
+// The disk state backend (LANGUAGE.md 7.1, docs/operations.md "State on disk"), end to end
+// with real bundles and processes: savepoints stay canonical, so a savepoint taken with one
+// backend restores into the other, mid-stream, with the output of an uninterrupted run; the
+// state folder belongs to one job; the store holds what the checkpoint it resumed from holds.
+// (SIGKILLs and corrupted checkpoints on disk-backed jobs: faults.test.ts.)
+
+import type { ResultPromise } from "execa";
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { bidRows, compileIn, flowc, lines, runBundle, STACK_LINE, startWithAdmin, tempDir } from "./helpers.js";
+
+const children: ResultPromise[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+});
+
+async function waitForRecords(url: string, n: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const s = (await (await fetch(`${url}/status`)).json()) as { sources: { records: number }[] };
+    if (s.sources[0] && s.sources[0].records >= n) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the job did not read ${n} records`);
+}
+
+const TIMED = `job timed
+checkpoint {
+  every 100ms
+  storage "./chk"
+}
+STATE
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 2s
+let totals = bids
+  |> key_by(b => b.auction)
+  |> aggregate(b => { auction: key, n: count(), top: max(b.price), who: count_distinct(b.bidder) })
+let best = bids
+  |> key_by(b => b.bidder)
+  |> reduce((a, b) => if a.price >= b.price then a else b)
+let quiet = bids
+  |> key_by(b => b.bidder)
+  |> process(b) as idle_bidders {
+       state spent: float = 0.0 ttl 30s
+       state seen: map<int, int> = {}
+       state last: list<int> = []
+       spent += b.price
+       seen[b.auction] += 1
+       last.push(b.auction)
+       timer at b.ts + 20s
+       on timer(t) {
+         emit { bidder: key, at: t, spent: spent, auctions: len(seen), n: len(last) }
+       }
+     }
+let hot = bids
+  |> key_by(b => b.auction)
+  |> window(tumbling(10s))
+  |> aggregate(b => { auction: key, end: window.end, n: count() })
+let unique = bids |> dedup(b => b.id, within: 10s)
+sink totals |> filter(t => t.n % 10 == 0) -> file("out/totals.jsonl")
+sink best |> filter(b => b.id % 17 == 0) -> file("out/best.jsonl")
+sink quiet -> file("out/quiet.jsonl")
+sink hot -> file("out/hot.jsonl")
+sink unique |> map(b => b.id) -> file("out/unique.jsonl")
+`;
+const OUTPUTS = ["out/totals.jsonl", "out/best.jsonl", "out/quiet.jsonl", "out/hot.jsonl", "out/unique.jsonl"];
+const DISK = 'state {\n  backend disk\n  dir "./state"\n  cache 300\n}';
+
+describe("the disk state backend", () => {
+  it("a savepoint taken with the memory backend restores into the disk backend and back, mid-stream, with the output of an uninterrupted run; inspect reads both; a job with another key-group count is refused", async () => {
+    const rows = bidRows(24_000, 5, { auctions: 500, bidders: 3000, dupEvery: 7 });
+    const memory = await compileIn(tempDir("flowc-disk-sp-mem-"), TIMED.replace("STATE", ""));
+    const disk = await compileIn(tempDir("flowc-disk-sp-disk-"), TIMED.replace("STATE", DISK));
+
+    // Uninterrupted, with the memory backend (the followed file never ends: stopped once all was read).
+    const ref = tempDir("flowc-disk-sp-ref-");
+    writeFileSync(join(ref, "bids.jsonl"), rows.join("\n") + "\n");
+    const r = await startWithAdmin(memory, ref, { started: children });
+    await waitForRecords(r.url, rows.length);
+    r.child.kill("SIGTERM");
+    expect((await r.child).exitCode).toBe(0);
+    const expected = OUTPUTS.map((f) => readFileSync(join(ref, f), "utf8"));
+    for (const e of expected) expect(e.length).toBeGreaterThan(0);
+
+    // A third with memory, a savepoint; a third with disk from it, a savepoint; the rest with memory from that.
+    const work = tempDir("flowc-disk-sp-work-");
+    const cuts = [7_919, 16_001, rows.length];
+    writeFileSync(join(work, "bids.jsonl"), rows.slice(0, cuts[0]).join("\n") + "\n");
+    let from: string | null = null;
+    const inspected: string[] = [];
+    for (const [i, bundle] of [memory, disk, memory].entries()) {
+      if (i > 0) appendFileSync(join(work, "bids.jsonl"), rows.slice(cuts[i - 1], cuts[i]).join("\n") + "\n");
+      const job = await startWithAdmin(bundle, work, { started: children, args: from ? ["--from-savepoint", from] : [] });
+      await waitForRecords(job.url, cuts[i]! - (i > 0 ? cuts[i - 1]! : 0));
+      if (i === 2) {
+        job.child.kill("SIGTERM");
+        expect((await job.child).exitCode).toBe(0);
+        break;
+      }
+      const sp = await flowc(["savepoint", job.url, "--stop"], { cwd: work });
+      expect(sp.exitCode, sp.stderr).toBe(0);
+      expect((await job.child).exitCode).toBe(0);
+      from = lines(sp.stdout).at(-1)!;
+      if (i === 0) {
+        // A job with another key-group count is refused, by `flowc check --against-savepoint` and at start (FLOW5023).
+        writeFileSync(join(work, "regrouped.flow"), TIMED.replace("STATE", DISK.replace("cache 300", "cache 300\n  key_groups 64")));
+        const check = await flowc(["check", "regrouped.flow", "--against-savepoint", from], { cwd: work });
+        expect(check.exitCode).not.toBe(0);
+        expect(check.stdout).toContain("refused (FLOW5023): the savepoint was taken with 128 key groups, and this job has 64");
+        const regrouped = await compileIn(tempDir("flowc-disk-sp-regrouped-"), TIMED.replace("STATE", DISK.replace("cache 300", "cache 300\n  key_groups 64")));
+        const refused = await runBundle(regrouped, { cwd: work, args: ["--from-savepoint", from] });
+        expect(refused.exitCode).toBe(1);
+        expect(refused.stderr).toContain("error[FLOW5023]");
+        expect(refused.stderr).not.toMatch(STACK_LINE);
+      }
+      const ins = await flowc(["savepoint", "inspect", from], { cwd: work });
+      expect(ins.exitCode, ins.stderr).toBe(0);
+      inspected.push(ins.stdout);
+    }
+    // Both savepoints hold the same parts, whichever backend took them.
+    const parts = (text: string): string[] => [...text.matchAll(/^ {4}(\S+\.\S+) /gm)].map((m) => m[1]!).sort();
+    expect(parts(inspected[0]!)).toEqual(parts(inspected[1]!));
+    for (const p of ["totals.who", "best.acc", "idle_bidders.spent", "idle_bidders.seen", "idle_bidders.last", "idle_bidders.timers", "unique.dedup"]) expect(parts(inspected[1]!)).toContain(p);
+    OUTPUTS.forEach((f, i) => expect(readFileSync(join(work, f), "utf8"), f).toBe(expected[i]));
+  });
+
+  it("record keys, float keys, list and map state and dedup of record ids go through the store and back: the output through a stop and a resume, and the keys each operator holds at the end, are the memory backend's", async () => {
+    const job = (state: string): string => `job shapes
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 2s
+let pairs = bids
+  |> key_by(b => { a: b.auction % 40, p: b.bidder % 7 })
+  |> aggregate(b => { k: key, n: count(), top: max(b.price), who: count_distinct(b.bidder) })
+let prices = bids
+  |> key_by(b => b.price)
+  |> aggregate(b => { price: key, n: count() })
+let seen = bids
+  |> key_by(b => "bidder-" + to_string(b.bidder))
+  |> process(b) as history {
+       state last: list<int> = []
+       state per: map<int, float> = {}
+       last.push(b.auction)
+       per[b.auction] += b.price
+       if len(last) % 5 == 0 { emit { who: key, n: len(last), auctions: len(per) } }
+     }
+let once = bids |> dedup(b => { a: b.auction, p: b.bidder % 10 }, within: 5s)
+sink pairs |> filter(p => p.n % 3 == 0) -> file("out/pairs.jsonl")
+sink prices |> filter(p => p.n > 1) -> file("out/prices.jsonl")
+sink seen -> file("out/seen.jsonl")
+sink once |> map(b => b.id) -> file("out/once.jsonl")
+`;
+    const rows = bidRows(6000, 9, { auctions: 600, bidders: 500 });
+    const outputs = ["out/pairs.jsonl", "out/prices.jsonl", "out/seen.jsonl", "out/once.jsonl"];
+    const run = async (bundle: string, cwd: string): Promise<Record<string, number>> => {
+      // Half, a stop (final checkpoint), the rest, resumed from the checkpoint.
+      writeFileSync(join(cwd, "bids.jsonl"), rows.slice(0, 2500).join("\n") + "\n");
+      const a = await startWithAdmin(bundle, cwd, { started: children });
+      await waitForRecords(a.url, 2500);
+      a.child.kill("SIGTERM");
+      expect((await a.child).exitCode).toBe(0);
+      appendFileSync(join(cwd, "bids.jsonl"), rows.slice(2500).join("\n") + "\n");
+      const b = await startWithAdmin(bundle, cwd, { started: children });
+      expect(b.stderr()).toContain("resuming from checkpoint");
+      await waitForRecords(b.url, rows.length - 2500);
+      // The keys each operator holds at the end: dedup's ids are freed as the watermark passes them.
+      const status = (await (await fetch(`${b.url}/status`)).json()) as { operators: { uid: string; keys: number }[] };
+      b.child.kill("SIGTERM");
+      expect((await b.child).exitCode).toBe(0);
+      return Object.fromEntries(status.operators.map((o) => [o.uid, o.keys]));
+    };
+    const mem = tempDir("flowc-disk-shapes-mem-");
+    const memKeys = await run(await compileIn(mem, job("")), mem);
+    const disk = tempDir("flowc-disk-shapes-disk-");
+    const diskKeys = await run(await compileIn(disk, job('state {\n  backend disk\n  dir "./state"\n  cache 8\n}')), disk);
+    expect(diskKeys).toEqual(memKeys);
+    expect(memKeys["once"]).toBeLessThan(1000);
+    for (const f of outputs) {
+      const want = readFileSync(join(mem, f), "utf8");
+      expect(want.length).toBeGreaterThan(100);
+      expect(readFileSync(join(disk, f), "utf8"), f).toBe(want);
+    }
+  });
+
+  it("a second job on the same state folder is refused while the first runs (FLOW5010), naming the folder", async () => {
+    const dir = tempDir("flowc-disk-lock-");
+    writeFileSync(join(dir, "bids.jsonl"), bidRows(2000, 3, { auctions: 50, bidders: 100 }).join("\n") + "\n");
+    const bundle = await compileIn(dir, TIMED.replace("STATE", DISK));
+    const first = await startWithAdmin(bundle, dir, { started: children });
+    await waitForRecords(first.url, 2000);
+    const second = await runBundle(bundle, { cwd: dir, args: ["--checkpoint-dir", "./chk2"] });
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toContain("error[FLOW5010]");
+    expect(second.stderr).toContain("the state folder ./state");
+    expect(second.stderr).not.toMatch(STACK_LINE);
+    first.child.kill("SIGTERM");
+    expect((await first.child).exitCode).toBe(0);
+  });
+
+  it("/status and /metrics show the store: keys, cache hits and misses, size on disk, bytes written; the history the bytes of each checkpoint", async () => {
+    const dir = tempDir("flowc-disk-metrics-");
+    const rows = bidRows(5000, 3, { auctions: 800, bidders: 1000 });
+    writeFileSync(join(dir, "bids.jsonl"), rows.join("\n") + "\n");
+    const distinct = (f: "auction" | "bidder"): number => new Set(rows.map((r) => (JSON.parse(r) as Record<string, number>)[f])).size;
+    const bundle = await compileIn(dir, TIMED.replace("STATE", DISK));
+    const job = await startWithAdmin(bundle, dir, { started: children });
+    await waitForRecords(job.url, 5000);
+    for (let i = 0; i < 100 && !existsSync(join(dir, "chk", "history.jsonl")); i++) await new Promise((r) => setTimeout(r, 50));
+    const status = (await (await fetch(`${job.url}/status`)).json()) as { stateStore: { backend: string; dir: string; keys: number; cacheHits: number; cacheMisses: number; sizeOnDiskBytes: number; writtenBytes: number }; operators: { uid: string; keys: number }[] };
+    const st = status.stateStore;
+    expect(st.backend).toBe("disk");
+    expect(st.dir).toBe("./state");
+    // Keys of totals (one per auction) and best (one per bidder); idle_bidders' expire (ttl).
+    const keys = (uid: string): number => status.operators.find((o) => o.uid === uid)!.keys;
+    expect(keys("totals")).toBe(distinct("auction"));
+    expect(keys("best")).toBe(distinct("bidder"));
+    // The store's keys: those of the three, and of idle_bidders' timers (a table of their own).
+    expect(st.keys).toBeGreaterThan(keys("totals") + keys("best") + keys("idle_bidders"));
+    // Every element looks up three keyed states; with 300 keys cached of each, some hit, some miss.
+    expect(st.cacheHits + st.cacheMisses).toBeGreaterThanOrEqual(3 * 5000);
+    expect(st.cacheHits).toBeGreaterThan(0);
+    expect(st.cacheMisses).toBeGreaterThan(st.keys);
+    expect(st.sizeOnDiskBytes).toBeGreaterThan(0);
+    expect(st.writtenBytes).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${job.url}/metrics`)).text();
+    expect(metrics).toMatch(/^flowc_state_store_keys\{job="timed"\} \d+$/m);
+    expect(metrics).toMatch(new RegExp(`^flowc_state_cache_hits_total\\{job="timed"\\} ${st.cacheHits}$`, "m"));
+    expect(metrics).toMatch(/^flowc_state_cache_misses_total\{job="timed"\} \d+$/m);
+    expect(metrics).toMatch(/^flowc_state_store_size_bytes\{job="timed"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^flowc_state_store_written_bytes_total\{job="timed"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^flowc_checkpoint_last_size_bytes\{job="timed"\} [1-9]\d*$/m);
+    job.child.kill("SIGTERM");
+    expect((await job.child).exitCode).toBe(0);
+    const history = readFileSync(join(dir, "chk", "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { bytes: number; keys: number });
+    expect(history.every((h) => h.bytes > 0)).toBe(true);
+  });
+
+  it("checkpoints of a disk-backed job are deltas after a full snapshot whatever `incremental` says (a new full one only when the deltas outgrow it); retention keeps only the files the retained checkpoint needs", async () => {
+    const dir = tempDir("flowc-disk-chain-");
+    // Without `incremental true`: the memory backend would write full snapshots only.
+    const job = `job chained
+checkpoint {
+  every 50ms
+  storage "./chk"
+  retain 1
+}
+${DISK}
+source n: int = file("in.jsonl", follow: true)
+let counts = n |> key_by(x => x % 50000) |> aggregate(x => { k: key, n: count() })
+sink counts |> filter(c => c.n % 1000 == 0) -> file("out/counts.jsonl")
+`;
+    let text = "";
+    for (let i = 1; i <= 100_000; i++) text += `${i}\n`;
+    writeFileSync(join(dir, "in.jsonl"), text);
+    const bundle = await compileIn(dir, job);
+    const history = (): { kind: string; keys: number; status: string }[] => (existsSync(join(dir, "chk", "history.jsonl")) ? readFileSync(join(dir, "chk", "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind: string; keys: number; status: string }) : []);
+    const running = await startWithAdmin(bundle, dir, { started: children });
+    await waitForRecords(running.url, 100_000);
+    // A few more checkpoints, each with a few changed keys.
+    for (let round = 0; round < 6; round++) {
+      const seen = history().length;
+      appendFileSync(join(dir, "in.jsonl"), `${round + 1}\n${round + 7}\n`);
+      for (let i = 0; i < 200 && history().length < seen + 2; i++) await new Promise((r) => setTimeout(r, 25));
+    }
+    running.child.kill("SIGTERM");
+    expect((await running.child).exitCode).toBe(0);
+    const h = history();
+    expect(h[0]!.kind).toBe("full");
+    // While the input was read, the deltas may outgrow the full snapshot (then a new full one); once it is read, small deltas.
+    expect(h.length).toBeGreaterThanOrEqual(12);
+    expect(h.slice(-6).every((e) => e.kind === "incremental" && e.status === "completed" && e.keys <= 2)).toBe(true);
+    // One checkpoint retained: its chain (the full snapshot and every delta since) and nothing else.
+    const chk = readdirSync(join(dir, "chk")).filter((n) => /^chk-\d+$/.test(n));
+    const newest = chk.sort().at(-1)!;
+    const meta = JSON.parse(readFileSync(join(dir, "chk", newest, "_metadata"), "utf8")) as { operators: { files: string[] }[]; files: Record<string, unknown> };
+    const chain = meta.operators[0]!.files;
+    expect(chain[0]).toMatch(/\.full$/);
+    expect(chain.length).toBeGreaterThan(3);
+    const onDisk = chk.flatMap((c) => readdirSync(join(dir, "chk", c)).map((f) => `${c}/${f}`)).filter((f) => !f.endsWith("_metadata")).sort();
+    expect(onDisk).toEqual([...chain].sort());
+    expect(chk.filter((c) => existsSync(join(dir, "chk", c, "_metadata")))).toEqual([newest]);
+  });
+
+  it("a restart empties the store and fills it from the checkpoint it resumes from; a job that ends removes its working copy", async () => {
+    const dir = tempDir("flowc-disk-live-");
+    const job = `job counting
+checkpoint {
+  every 100ms
+  storage "./chk"
+}
+${DISK}
+source n: int = file("in.jsonl")
+let counts = n |> key_by(x => x % 2000) |> aggregate(x => { k: key, n: count() })
+sink counts |> filter(c => c.n % 50 == 0) -> file("out/counts.jsonl")
+`;
+    let text = "";
+    for (let i = 1; i <= 300_000; i++) text += `${i}\n`;
+    writeFileSync(join(dir, "in.jsonl"), text);
+    const bundle = await compileIn(dir, job);
+    const ref = tempDir("flowc-disk-live-ref-");
+    writeFileSync(join(ref, "in.jsonl"), text);
+    expect((await runBundle(bundle, { cwd: ref })).exitCode).toBe(0);
+    // The job that ended left no working copy (and no lock) behind.
+    expect(readdirSync(join(ref, "state")).sort()).toEqual(["FORMAT"]);
+
+    // Stopped with a checkpoint, then the store is damaged: it is a working copy, never read back.
+    const first = await startWithAdmin(bundle, dir, { started: children });
+    await waitForRecords(first.url, 50_000);
+    first.child.kill("SIGTERM");
+    expect((await first.child).exitCode).toBe(0);
+    expect(existsSync(join(dir, "state", "live", "data.mdb"))).toBe(true);
+    writeFileSync(join(dir, "state", "live", "data.mdb"), "not a store");
+    const last = await runBundle(bundle, { cwd: dir, args: ["--log-level", "info"] });
+    expect(last.exitCode, last.stderr).toBe(0);
+    expect(last.stderr).toContain("resuming from checkpoint");
+    expect(readFileSync(join(dir, "out/counts.jsonl"), "utf8")).toBe(readFileSync(join(ref, "out/counts.jsonl"), "utf8"));
+  });
+});
