@@ -57,7 +57,30 @@ export interface JobGraph {
   restart: RestartPolicy | null;
   /** Whether any source declares event time (then watermarks flow through the graph). */
   eventTime: boolean;
+  /**
+   * The edges that go through an exchange when the job runs as several instances
+   * (LANGUAGE.md 10.1): into a stateful operator from a stateless chain or a source (a
+   * `key_by` may send its records to any instance; an unkeyed operator runs on instance 0).
+   * An operator feeding an operator keyed the same way keeps its records on their instance.
+   */
+  exchanges: Exchange[];
   checked: CheckedProgram;
+}
+
+/** An edge through an exchange: `from` feeds input `input` of operator `to`. */
+export interface Exchange {
+  index: number;
+  /** The uid of the operator it feeds (the exchange's stream is named after it). */
+  uid: string;
+  from: number;
+  to: number;
+  input: number;
+  keyed: boolean;
+  /** The instance's inputs this exchange's records come from: sources and exchanges (by index). */
+  sources: number[];
+  upstream: number[];
+  /** How records travel: JSON, or V8's serialization when a value holds a map. */
+  codec: "json" | "v8";
 }
 
 export function plan(checked: CheckedProgram, file: string): JobGraph {
@@ -228,6 +251,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     });
   }
 
+  const exchanges = findExchanges(ordered);
   return {
     job: checked.job,
     file,
@@ -240,8 +264,73 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     checkpoint: checked.checkpoint,
     restart: checked.restart,
     eventTime: checked.sources.some((s) => s.eventTime !== null),
+    exchanges,
     checked,
   };
+}
+
+/** The exchange edges of a graph (see `JobGraph.exchanges`), in topological order. */
+function findExchanges(nodes: GraphNode[]): Exchange[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const out: Exchange[] = [];
+  for (const a of nodes) {
+    const seen = new Map<number, number>();
+    for (const to of a.outputs) {
+      const b = byId.get(to)!;
+      const k = seen.get(to) ?? 0;
+      seen.set(to, k + 1);
+      if (b.kind !== "operator") continue;
+      const keyed = b.input.key !== null;
+      // An operator's output stays on the instance that owns its key: an operator keyed the
+      // same way (or, unkeyed, on instance 0) after it needs no exchange.
+      if (a.kind === "operator" && (a.output.key !== null) === keyed) continue;
+      const input = b.inputIds.flatMap((id, i) => (id === a.id ? [i] : []))[k] ?? 0;
+      out.push({ index: out.length, uid: b.uid, from: a.id, to: b.id, input, keyed, sources: [], upstream: [], codec: hasMap(b.input.elem) || (b.input.key !== null && hasMap(b.input.key)) ? "v8" : "json" });
+    }
+  }
+  // Each exchange's inputs on an instance: the sources and exchanges its records come from.
+  for (const x of out) {
+    const sources = new Set<number>();
+    const upstream = new Set<number>();
+    const visit = (id: number, seen: Set<number>): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const n = byId.get(id);
+      if (!n) return;
+      if (n.kind === "source") sources.add(n.index);
+      for (const p of n.inputIds) {
+        const through = out.find((e) => e.from === p && e.to === id);
+        if (through) upstream.add(through.index);
+        else visit(p, seen);
+      }
+    };
+    const from = byId.get(x.from)!;
+    if (from.kind === "source") sources.add(from.index);
+    else {
+      const seen = new Set<number>();
+      visit(x.from, seen);
+    }
+    x.sources = [...sources].sort((p, q) => p - q);
+    x.upstream = [...upstream].sort((p, q) => p - q);
+  }
+  return out;
+}
+
+function hasMap(t: Type): boolean {
+  const walk = (d: TypeDesc): boolean => {
+    switch (d.t) {
+      case "map":
+        return true;
+      case "optional":
+      case "list":
+        return walk(d.of);
+      case "record":
+        return d.fields.some((f) => walk(f.type));
+      default:
+        return false;
+    }
+  };
+  return walk(toDesc(t));
 }
 
 /** A join's manifest entry: its spec as written (and which sides are outer), its state. */

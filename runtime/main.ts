@@ -9,6 +9,7 @@ import type { AdminServer } from "./admin.js";
 import { resolveToken, TOKEN_ENV, TokenError } from "./admin-token.js";
 import type { JobModule, Manifest, RestartManifest } from "./api.js";
 import { StdoutSink } from "./connectors/stdout.js";
+import { parseInstance } from "./driver/instances.js";
 import { adminJob, Live, Stop, type Flags } from "./driver/live.js";
 import { runOnce, type Failure, type JobParts } from "./driver/run.js";
 import { JobError } from "./errors.js";
@@ -36,6 +37,14 @@ Options:
                                 NATS_TOKEN or NATS_USER/NATS_PASSWORD, TLS (tls://) with NATS_CA
   --nats-timeout <duration>     how long a NATS server may be away before the job fails
                                 (default 60s; e.g. 30s, 2m)
+  --instance <i/N>              run instance i (0 ≤ i < N) of N: it owns the key groups g with
+                                g mod N = i; records move between instances through NATS
+                                JetStream exchanges (docs/operations.md, "Running several instances")
+  --run-id <id>                 several instances: the run the exchanges' messages belong to
+                                (default: the bundle's hash; a fresh start of the same bundle
+                                again needs a new one)
+  --exchange-replicas <n>       several instances: replicas of the exchange streams (default 1;
+                                3 on a three-server JetStream cluster)
   --log-level <level>           error, warn (default), info or debug; the log goes to stderr
   --status-line                 on a terminal, a live status line on stderr: records/s per
                                 source, progress, watermark, last checkpoint (flowc run sets it)
@@ -106,6 +115,9 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
         "status-line": { type: "boolean" },
         "nats-url": { type: "string" },
         "nats-timeout": { type: "string" },
+        instance: { type: "string" },
+        "run-id": { type: "string" },
+        "exchange-replicas": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -128,6 +140,9 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     return 2;
   }
   const log = new Log(m.job, level);
+  // Several instances: each one's log lines say which it is.
+  const inst = values.instance !== undefined ? parseInstance(values.instance) : null;
+  if (inst && inst.count > 1) log.prefix = `[${inst.index}/${inst.count}] `;
   const natsTimeout = values["nats-timeout"] === undefined ? 60_000 : parseDuration(values["nats-timeout"]);
   if (natsTimeout === null) {
     process.stderr.write(`error: --nats-timeout must be a duration such as 30s, 2m or 500ms, not ${JSON.stringify(values["nats-timeout"])}\n`);
@@ -138,6 +153,25 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     process.stderr.write(`error: --nats-url must be a server URL such as nats://127.0.0.1:4222, not ${JSON.stringify(natsUrl)}\n`);
     return 2;
   }
+  let instance: Flags["instance"] = null;
+  if (values.instance !== undefined) {
+    const parsed = parseInstance(values.instance);
+    if (!parsed) {
+      process.stderr.write(`error: --instance must be i/N with 0 ≤ i < N ≤ 1024 (e.g. 0/3), not ${JSON.stringify(values.instance)}\n`);
+      return 2;
+    }
+    const replicas = values["exchange-replicas"] === undefined ? 1 : Number(values["exchange-replicas"]);
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+      process.stderr.write(`error: --exchange-replicas must be 1 to 5, not ${JSON.stringify(values["exchange-replicas"])}\n`);
+      return 2;
+    }
+    const run = values["run-id"] ?? null;
+    if (run !== null && !/^[\w-]{1,64}$/.test(run)) {
+      process.stderr.write(`error: --run-id must be letters, digits, - and _ (at most 64), not ${JSON.stringify(run)}\n`);
+      return 2;
+    }
+    instance = { ...parsed, run, replicas };
+  } else if (values["run-id"] !== undefined || values["exchange-replicas"] !== undefined) log.warn("--run-id and --exchange-replicas have no effect without --instance");
   const flags: Flags = {
     logLevel: level,
     checkpointDir: values["checkpoint-dir"],
@@ -147,6 +181,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     savepointDir: resolve(values["savepoint-dir"] ?? join("savepoints", m.job)),
     natsUrl,
     natsTimeoutMs: natsTimeout,
+    instance,
   };
   // Checkpoints and savepoints in an object store need the NATS client, which a bundle holds
   // only when its job uses NATS (or was compiled with --nats).

@@ -80,7 +80,7 @@ export class NatsSink implements Sink, TransactionalSink {
     private readonly log: Log,
   ) {
     this.subjects = m.subject === null ? [] : null;
-    this.prefix = `${ctx.job}/${ctx.index}/`;
+    this.prefix = `${ctx.job}/${ctx.index}/${ctx.instance && ctx.instance.count > 1 ? `i${ctx.instance.index}/` : ""}`;
   }
 
   get transaction(): TransactionalSink | null {
@@ -421,7 +421,9 @@ export const connector: SinkConnector<NatsSinkManifest> = {
       throw new JobError("FLOW5016", `sink ${ctx.index} publishes to subject ${m.subject}, which stream ${m.stream} on ${shownUrl(l.url)} does not capture (its subjects: ${(info.config.subjects ?? []).join(", ") || "none"})`, "publish to a subject the stream captures, or add the subject to the stream");
     }
     // One writer per sink: a second copy of the job would publish the same output again.
-    await acquire(l, lockKey("sink", m.stream, ctx.job, String(ctx.index)), `sink ${ctx.index} (stream ${m.stream})`);
+    // Several instances: one writer per sink and instance.
+    const inst = ctx.instance && ctx.instance.count > 1 ? [String(ctx.instance.index)] : [];
+    await acquire(l, lockKey("sink", m.stream, ctx.job, String(ctx.index), ...inst), `sink ${ctx.index} (stream ${m.stream})${inst.length ? ` of instance ${inst[0]}` : ""}`);
     const exactlyOnce = ctx.exactlyOnce && ctx.staging !== null;
     const resumed = ctx.checkpointed?.nats;
     const epoch = resumed?.epoch ?? randomBytes(6).toString("base64url");

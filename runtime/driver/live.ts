@@ -19,6 +19,8 @@ export interface Flags {
   /** --nats-url and --nats-timeout (ms). */
   natsUrl: string | undefined;
   natsTimeoutMs: number;
+  /** --instance i/N (with --run-id and --exchange-replicas), or null: one instance. */
+  instance?: import("./instances.js").InstanceFlags | null;
 }
 
 /** SIGTERM / SIGINT: finish the batch, final checkpoint, commit, exit 0. */

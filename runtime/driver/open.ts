@@ -10,6 +10,8 @@ import { deadLetterOf, localPath, onErrorOf, type Connectors, type Sink, type Si
 import { RecordErrors } from "../connectors/on-error.js";
 import { DEAD_LETTER_CONNECTOR } from "../connectors/table.js";
 import type { Log } from "../log.js";
+import { EmptySource, readsSource, several } from "./instances.js";
+import type { Flags } from "./live.js";
 
 /**
  * The connector a manifest entry names. The bundle holds every connector its manifest names;
@@ -28,12 +30,17 @@ export class Inputs {
   readonly sources: Source[] = [];
   readonly policies: RecordErrors[] = [];
 
-  /** Opens every source. */
-  async open(m: Manifest, connectors: Connectors, log: Log): Promise<void> {
-    for (const s of m.sources) {
+  /** Opens every source (several instances: those this instance reads; the others are empty). */
+  async open(m: Manifest, connectors: Connectors, log: Log, flags?: Flags): Promise<void> {
+    for (const [i, s] of m.sources.entries()) {
       const errors = new RecordErrors(onErrorOf(s), null, (message) => log.warn(message));
       this.policies.push(errors);
-      const opened = connectorFor<SourceConnector>(connectors.sources, s.connector).open(s, { log, errors });
+      if (flags && !readsSource(m, i, flags)) {
+        this.sources.push(new EmptySource(s.name));
+        continue;
+      }
+      const instance = flags && several(flags) ? { index: flags.instance!.index, count: flags.instance!.count } : undefined;
+      const opened = connectorFor<SourceConnector>(connectors.sources, s.connector).open(s, { log, errors, ...(instance ? { instance } : {}) });
       this.sources.push(opened instanceof Promise ? await opened : opened);
     }
   }
@@ -71,6 +78,8 @@ export interface OutputStart {
   /** Whether the job checkpoints exactly once. */
   exactlyOnce: boolean;
   log: Log;
+  /** Several instances: which one this is. */
+  instance?: { index: number; count: number };
 }
 
 /** The first line of a sink's output: the csv header, if it has columns. */
@@ -103,6 +112,7 @@ export class Outputs {
         exactlyOnce: start.exactlyOnce,
         job: m.job,
         log: start.log,
+        ...(start.instance ? { instance: start.instance } : {}),
       });
       const sink = opening instanceof Promise ? await opening : opening;
       this.opened.push(sink);

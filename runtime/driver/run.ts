@@ -18,6 +18,7 @@ import type { OperatorFactories, StatefulOperator } from "../operator.js";
 import { checkPaths, lockTargets } from "../paths.js";
 import { Context } from "./context.js";
 import type { Flags, Live, RunStatus, Stop } from "./live.js";
+import { checkInstance, checkSeveral, Exchanges, instanceRecord, instancePaths, instanceStorage, several } from "./instances.js";
 import { loop } from "./loop.js";
 import { Inputs, Outputs } from "./open.js";
 import { chooseStart, openSavepoint, restoreState, type Storage } from "./recover.js";
@@ -55,7 +56,11 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
   const { job, flags, log, live } = env;
   const m = job.manifest;
   const cp = m.checkpoint;
-  const where = cp ? (flags.checkpointDir ?? cp.storage) : null;
+  const many = several(flags);
+  // Several instances: each keeps its checkpoints (and file outputs) apart.
+  const where = cp ? instanceStorage(flags.checkpointDir ?? cp.storage, flags) : null;
+  const mo = many ? instancePaths(m, flags.instance!.index) : m;
+  let exchanges: Exchanges | null = null;
   let storage: Storage | null = where ? { path: resolve(where), shown: where } : null;
   const inputs = new Inputs();
   const outputs = new Outputs();
@@ -74,28 +79,44 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
       storage = { path: bucket.localDir, shown: where };
     }
     live.historyFile = storage ? join(storage.path, "history.jsonl") : null;
-    checkPaths(m, storage);
-    await inputs.open(m, env.parts.connectors, log);
+    if (many) checkSeveral(m, env.parts.nats);
+    checkPaths(mo, storage);
+    await inputs.open(m, env.parts.connectors, log, flags);
     if (storage) checkStorage(storage.path, storage.shown, env.fresh);
     // A bucket is locked on the NATS server; its local copy is this process's own.
-    env.locks.acquireAll(lockTargets(m, bucket ? null : storage));
-    const start = chooseStart(storage, savepoint, env.fresh, m, log);
+    env.locks.acquireAll(lockTargets(mo, bucket ? null : storage));
+    const start = chooseStart(storage, savepoint, env.fresh, m, log, storage ? (meta) => checkInstance(meta, m, flags, storage!.shown) : undefined);
     if (bucket) await bucket.sync(true);
-    await outputs.open(m, env.parts.connectors, { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null, exactlyOnce: cp?.mode === "exactly_once", log }, inputs);
+    const instance = many ? { index: flags.instance!.index, count: flags.instance!.count } : undefined;
+    const outputStart = { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null, exactlyOnce: cp?.mode === "exactly_once", log, ...(instance ? { instance } : {}) };
+    await outputs.open(mo, env.parts.connectors, outputStart, inputs);
+    if (many && m.exchanges?.length) {
+      exchanges = new Exchanges(m, env.parts.nats!, m.sources.length);
+      await exchanges.open(flags, { header: null, staging: outputStart.staging, savepointed: null, fresh: !start.restored && !start.savepoint, exactlyOnce: outputStart.exactlyOnce, job: m.job, log, instance }, start.restored, log);
+    }
     const ctx = new Context(m, outputs.sinks, env.parts.operators);
-    const built = job.build(ctx);
-    inputs.bind(built);
-    restoreState(start, storage, ctx.operators, inputs.sources, built, m, log);
+    const xs = exchanges;
+    if (xs) ctx.exchanges = (i, entry, wm, status) => xs.handle(i, entry, wm, status);
+    const built0 = job.build(ctx);
+    inputs.bind(built0);
+    xs?.bind();
+    // The instance's inputs: the job's sources, then the exchanges' readers.
+    const sources = xs ? [...inputs.sources, ...xs.readers] : inputs.sources;
+    const built: BuiltJob = xs ? { sources: [...built0.sources, ...xs.bindings] } : built0;
+    restoreState(start, storage, ctx.operators, sources, built, m, log);
+    if (xs && start.savepoint) xs.fromSavepoint(start.savepoint);
 
     const cuts = new Map<Source, SourcePosition>();
-    const positions = () => positionsAt(inputs.sources, built, cuts);
+    const positions = () => positionsAt(sources, built, cuts);
+    const transactional = [...outputs.transactional, ...(xs ? xs.writers.flatMap((w) => (w.transaction ? [w.transaction] : [])) : [])];
     if (storage && cp) {
-      coordinator = new Coordinator(cp, storage.path, m, { operators: ctx.operators, positions, sinks: outputs.transactional }, log, start.restored, start.nextId);
+      coordinator = new Coordinator(cp, storage.path, m, { operators: ctx.operators, positions, sinks: transactional }, log, start.restored, start.nextId);
+      if (many) coordinator.extra = { instance: instanceRecord(m, flags) };
       coordinator.fromSavepoint = start.fromSavepoint;
       coordinator.mirror = bucket;
       coordinator.onHistory = (e) => live.onHistory(e);
     }
-    const sourceRecords = inputs.sources.map(() => 0);
+    const sourceRecords = sources.map(() => 0);
     const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log, nats: env.parts.nats ?? null };
     live.status = () => runStatus(m, inputs.sources, built, sourceRecords, ctx, outputs, coordinator);
     live.state = "running";
@@ -103,8 +124,10 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     log.info(`running: ${inputs.sources.length} source(s), ${m.sinks.length} sink(s), ${m.operators.length} stateful operator(s)${coordinator ? `, checkpoints every ${cp!.every} ms in ${storage!.path}` : ""}`);
     const started = performance.now();
     // `idle d` applies to live sources: stdin and followed files.
-    const idleTimes = inputs.sources.map((s, i) => (s.live ? (m.sources[i]!.eventTime?.idle ?? null) : null));
-    const { result, records } = await loop(inputs.sources, built.sources, outputs.all, coordinator, env.stop, cuts, idleTimes, sourceRecords, () => serveRequests(savepoints, live));
+    const idleTimes = sources.map((s, i) => (s.live && i < m.sources.length ? (m.sources[i]!.eventTime?.idle ?? null) : null));
+    const writers = xs ? [...outputs.all, ...xs.writers] : outputs.all;
+    const bindings = xs ? xs.watchEnds(built.sources) : built.sources;
+    const { result, records } = await loop(sources, bindings, writers, coordinator, env.stop, cuts, idleTimes, sourceRecords, () => serveRequests(savepoints, live), many);
     live.dropRequests(`the job ${result === "end" ? "reached the end of its input" : "stopped"} before the savepoint could be taken`);
     if (coordinator) {
       await coordinator.settle();
@@ -116,6 +139,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
       }
     }
     await outputs.close();
+    if (xs) for (const w of xs.writers) await w.close();
     inputs.report(m, log);
     reportLate(ctx.operators, log);
     const cpu = process.cpuUsage();
@@ -129,11 +153,13 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
       // the original failure is the one to report
     }
     await outputs.abandon();
+    for (const w of exchanges?.writers ?? []) w.transaction?.abort();
     return { kind: "failed", error: e };
   } finally {
     live.state = "restarting";
     live.status = null;
     await inputs.close();
+    await exchanges?.close();
     if (bucket) {
       // The local copy goes; the bucket keeps the history.
       live.historyFile = null;
