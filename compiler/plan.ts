@@ -479,8 +479,9 @@ function topological(nodes: GraphNode[]): GraphNode[] {
 /** A printable summary of the graph (for tests and `--emit-plan`). */
 export function describeGraph(g: JobGraph): string {
   const lines: string[] = [`job ${g.job}`];
+  const via = (from: number, to: number): string => (g.exchanges.some((x) => x.from === from && x.to === to) ? " (exchange)" : "");
   for (const n of g.nodes) {
-    const outs = (n.outputs.length ? ` -> ${n.outputs.map((o) => `#${o}`).join(", ")}` : "") + (n.lateOutputs.length ? ` late -> ${n.lateOutputs.map((o) => `#${o}`).join(", ")}` : "");
+    const outs = (n.outputs.length ? ` -> ${n.outputs.map((o) => `#${o}${via(n.id, o)}`).join(", ")}` : "") + (n.lateOutputs.length ? ` late -> ${n.lateOutputs.map((o) => `#${o}`).join(", ")}` : "");
     switch (n.kind) {
       case "source":
         lines.push(`#${n.id} source ${n.label} (${n.source.connector?.kind})${outs}`);

@@ -25,6 +25,8 @@ export interface GraphDataEdge {
   to: string;
   /** The elements too late for every window (`late: name`). */
   late: boolean;
+  /** Through an exchange when the job runs as several instances (LANGUAGE.md 10.1). */
+  exchange?: true;
 }
 
 export interface GraphData {
