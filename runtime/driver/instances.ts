@@ -36,9 +36,12 @@ export function parseInstance(text: string): { index: number; count: number } | 
   return { index, count };
 }
 
-/** Whether the run is one instance of several. */
+/**
+ * Whether the run is an instance of a job of several (`--instance i/N`; also `0/1`, one
+ * instance that reads and writes exchanges, as after rescaling down to one).
+ */
 export function several(flags: Flags): boolean {
-  return (flags.instance?.count ?? 1) > 1;
+  return flags.instance !== null && flags.instance !== undefined;
 }
 
 /** A hash of the job's manifest: the bundle's identity as far as instances are concerned. */

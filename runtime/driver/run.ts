@@ -20,6 +20,7 @@ import { Context } from "./context.js";
 import type { Flags, Live, RunStatus, Stop } from "./live.js";
 import { checkInstance, checkSeveral, Exchanges, instanceRecord, instancePaths, instanceStorage, several } from "./instances.js";
 import { loop } from "./loop.js";
+import { isSavepointSet, savepointForInstance } from "./rescale.js";
 import { Inputs, Outputs } from "./open.js";
 import { chooseStart, openSavepoint, restoreState, type Storage } from "./recover.js";
 import { serveRequests, type SavepointParts } from "./savepoint.js";
@@ -71,7 +72,16 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     // Nothing is written before every check has passed (docs/operations.md, "Safety"): paths
     // that collide, inputs that cannot be read, a checkpoint folder that is not one, and
     // locks held by another copy of the job all stop it with every file as it was.
-    const spLocal = flags.fromSavepoint?.startsWith("nats:") ? await env.parts.nats!.downloadSavepoint(flags.fromSavepoint) : undefined;
+    let spLocal = flags.fromSavepoint?.startsWith("nats:") ? await env.parts.nats!.downloadSavepoint(flags.fromSavepoint) : undefined;
+    // A folder of savepoints of every instance (rescaling): this instance's part of them.
+    let spRun: string | null = null;
+    if (flags.fromSavepoint && isSavepointSet(spLocal ?? resolve(flags.fromSavepoint))) {
+      if (!many) throw new JobError("FLOW5032", `${flags.fromSavepoint} holds savepoints of several instances: start instances from it with --instance i/N (--instance 0/1 for one)`, "each instance takes the key groups it owns: start every one of the new instances with --instance i/N --from-savepoint " + flags.fromSavepoint);
+      const made = await savepointForInstance(spLocal ?? resolve(flags.fromSavepoint), flags.fromSavepoint, m, flags.instance!.index, flags.instance!.count);
+      spLocal = made.path;
+      spRun = made.run;
+      log.info(`savepoints of several instances in ${flags.fromSavepoint}: instance ${flags.instance!.index} of ${flags.instance!.count} takes the key groups g with g mod ${flags.instance!.count} = ${flags.instance!.index}`);
+    }
     const savepoint = openSavepoint(flags, m, spLocal);
     if (savepoint) live.restoredFrom ??= { path: savepoint.dir, createdAt: savepoint.meta.createdAt, trigger: "restored", durationMs: null };
     if (where?.startsWith("nats:")) {
@@ -88,11 +98,15 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     const start = chooseStart(storage, savepoint, env.fresh, m, log, storage ? (meta) => checkInstance(meta, m, flags, storage!.shown) : undefined);
     if (bucket) await bucket.sync(true);
     const instance = many ? { index: flags.instance!.index, count: flags.instance!.count } : undefined;
+    // The run the exchanges' messages belong to: the checkpoint's, the savepoints', the flag's.
+    const restoredRun = (start.restored as { instance?: { run?: string } } | null)?.instance?.run;
+    const spMetaRun = (start.savepoint?.meta as { instance?: { run?: string } } | undefined)?.instance?.run;
+    const runFlags: Flags = many ? { ...flags, instance: { ...flags.instance!, run: restoredRun ?? spRun ?? spMetaRun ?? flags.instance!.run } } : flags;
     const outputStart = { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null, exactlyOnce: cp?.mode === "exactly_once", log, ...(instance ? { instance } : {}) };
     await outputs.open(mo, env.parts.connectors, outputStart, inputs);
     if (many && m.exchanges?.length) {
       exchanges = new Exchanges(m, env.parts.nats!, m.sources.length);
-      await exchanges.open(flags, { header: null, staging: outputStart.staging, savepointed: null, fresh: !start.restored && !start.savepoint, exactlyOnce: outputStart.exactlyOnce, job: m.job, log, instance }, start.restored, log);
+      await exchanges.open(runFlags, { header: null, staging: outputStart.staging, savepointed: null, fresh: !start.restored && !start.savepoint, exactlyOnce: outputStart.exactlyOnce, job: m.job, log, instance }, start.restored, log);
     }
     const ctx = new Context(m, outputs.sinks, env.parts.operators);
     const xs = exchanges;
@@ -111,13 +125,13 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     const transactional = [...outputs.transactional, ...(xs ? xs.writers.flatMap((w) => (w.transaction ? [w.transaction] : [])) : [])];
     if (storage && cp) {
       coordinator = new Coordinator(cp, storage.path, m, { operators: ctx.operators, positions, sinks: transactional }, log, start.restored, start.nextId);
-      if (many) coordinator.extra = { instance: instanceRecord(m, flags) };
+      if (many) coordinator.extra = { instance: instanceRecord(m, runFlags) };
       coordinator.fromSavepoint = start.fromSavepoint;
       coordinator.mirror = bucket;
       coordinator.onHistory = (e) => live.onHistory(e);
     }
     const sourceRecords = sources.map(() => 0);
-    const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log, nats: env.parts.nats ?? null };
+    const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log, nats: env.parts.nats ?? null, ...(many ? { instance: instanceRecord(m, runFlags) } : {}) };
     live.status = () => runStatus(m, inputs.sources, built, sourceRecords, ctx, outputs, coordinator);
     live.state = "running";
 

@@ -32,6 +32,8 @@ export interface SavepointParts {
   log: Log;
   /** The bundle's NATS part, for savepoints into an object store bucket (`nats:<bucket>/<name>`). */
   nats: NatsParts | null;
+  /** Several instances: which one took the savepoint (driver/rescale.ts reads it). */
+  instance?: { index: number; count: number; groups: number; run: string };
 }
 
 /** Takes a savepoint into a new folder under `dir` (in the savepoint root); its path. */
@@ -60,8 +62,9 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
     compiler: m.compiler,
     flowFile: m.flowFile,
     sources: at.map((pos, i) => {
-      const s = m.sources[i]!;
-      return { name: pos.name, connector: s.connector, path: localPath(s), position: pos.position };
+      // Past the job's sources: the readers of exchanges (several instances).
+      const s = m.sources[i];
+      return { name: pos.name, connector: s ? s.connector : "exchange", path: s ? localPath(s) : null, position: pos.position };
     }),
     operators: operators.map(({ op, parts, meta }) => ({
       uid: op.uid,
@@ -75,7 +78,8 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
       parts: parts.map((part) => ({ name: part.name, internal: part.internal, file: join(op.uid, `${part.internal ? "_" : ""}${part.name}.jsonl`), keys: part.keys, text: part.text })),
     })),
     sinks: p.outputs.all.flatMap((w) => w.savepointAt() ?? []),
-  });
+    ...(p.instance ? { instance: p.instance } : {}),
+  } as Parameters<typeof writeSavepoint>[1]);
   if (local) {
     try {
       const where = await p.nats!.uploadSavepoint(path, dir);

@@ -18,11 +18,12 @@
 // each key group the position of its previous owner (cursor.ts).
 
 import { deserialize, serialize } from "node:v8";
+export { groupOf };
 import type { ExchangeHandle, ExchangeManifest, NatsSinkManifest, SourceBinding } from "../api.js";
 import { NatsSink } from "../connectors/nats-sink.js";
 import type { BatchResult, Sink, SinkContext, SinkTransaction, Source, SourcePosition, Staged, TransactionalSink } from "../connectors/contract.js";
 import { JobError } from "../errors.js";
-import { keyOf } from "../lib.js";
+import { groupOf } from "../keygroups.js";
 import type { Log } from "../log.js";
 import { describe, link, resolveUrl, shownUrl, type NatsLink } from "./connection.js";
 import { Cursor, type PartsPosition } from "./cursor.js";
@@ -38,23 +39,6 @@ export interface InstanceInfo {
   run: string;
   /** Replicas of the exchange streams (a JetStream cluster: 3). */
   replicas: number;
-}
-
-/** The key group of a key: FNV-1a of its map key (the checkpoints' hash), mod the group count. */
-export function groupOf(key: unknown, groups: number): number {
-  let k: unknown = key;
-  if (typeof k === "number") {
-    if (Number.isInteger(k) && Math.abs(k) < 2 ** 31) return ((k % groups) + groups) % groups;
-    k = String(k);
-  } else if (typeof k === "boolean") return k ? 1 % groups : 0;
-  else if (typeof k !== "string") k = keyOf(k);
-  const s = k as string;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % groups;
 }
 
 export function streamName(job: string, uid: string): string {
