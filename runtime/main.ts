@@ -191,7 +191,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     return 2;
   }
   if (!parts.nats && (natsUrl !== undefined || values["nats-timeout"] !== undefined)) log.warn("the job uses no NATS: --nats-url and --nats-timeout have no effect");
-  parts.nats?.configure({ url: natsUrl, timeoutMs: natsTimeout, job: m.job, log });
+  parts.nats?.configure({ url: natsUrl, timeoutMs: natsTimeout, job: m.job, log, replicas: instance?.replicas ?? 1 });
   if (!m.checkpoint && (flags.checkpointDir || flags.fresh)) log.warn("the job has no checkpoint block: --checkpoint-dir and --fresh have no effect");
   if (flags.fresh && flags.fromSavepoint) {
     process.stderr.write("error: --fresh and --from-savepoint cannot be used together (a savepoint is a start of its own)\n");

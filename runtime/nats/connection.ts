@@ -26,6 +26,8 @@ export interface NatsSettings {
   timeoutMs: number;
   job: string;
   log: Log;
+  /** Replicas of the buckets and streams the runtime makes (the lock bucket; --exchange-replicas). */
+  replicas?: number;
 }
 
 let settings: NatsSettings | null = null;

@@ -12,7 +12,7 @@ import type { ExchangeManifest, SourceBinding } from "../api.js";
 import type { SinkContext } from "../connectors/contract.js";
 
 export interface NatsParts {
-  configure(s: { url: string | undefined; timeoutMs: number; job: string; log: Log }): void;
+  configure(s: { url: string | undefined; timeoutMs: number; job: string; log: Log; replicas?: number }): void;
   /** The checkpoints at `nats:<bucket>`: connected, locked, downloaded into a local folder. */
   checkpoints(where: string): Promise<CheckpointBucket>;
   uploadSavepoint(localDir: string, target: string): Promise<string>;
