@@ -192,9 +192,9 @@ export class NatsCluster {
     // JetStream is ready when the cluster has a meta leader: a stream with 3 replicas can be made.
     const nc = await client(c.urls[0]!);
     try {
-      const jsm = await jetstreamManager(nc);
       for (let k = 0; ; k++) {
         try {
+          const jsm = await jetstreamManager(nc, { timeout: 2000 });
           await jsm.streams.add({ name: "READY", subjects: ["ready"], num_replicas: size });
           await jsm.streams.delete("READY");
           break;

@@ -110,7 +110,9 @@ export class NatsLink {
     const started = Date.now();
     let attempt = 0;
     let warned = 0;
-    const servers = url.replace(/^tls:\/\//, "");
+    // Several servers of a cluster: `nats://a:4222,nats://b:4222` (the client fails over between them).
+    const list = url.split(",").map((u) => u.trim().replace(/^tls:\/\//, ""));
+    const servers = list.length === 1 ? list[0]! : list;
     for (;;) {
       try {
         link.nc = await connect({
