@@ -107,11 +107,14 @@ async function outputs(url: string): Promise<{ totals: Record<string, string[]>;
   return { totals, regions };
 }
 
-/** A stream's messages; tried again while a cluster is still electing leaders. */
+/** A stream's messages, all of them; tried again while a cluster is still electing leaders. */
 async function read(url: string, stream: string): Promise<string[]> {
   for (let i = 0; ; i++) {
     try {
-      return await readStream(url, stream);
+      const want = await count(url, stream);
+      const got = await readStream(url, stream);
+      if (got.length === want) return got;
+      throw new Error(`read ${got.length} of the ${want} messages of ${stream}`);
     } catch (e) {
       if (i >= 10) throw e;
       await new Promise((r) => setTimeout(r, 1000));

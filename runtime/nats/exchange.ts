@@ -243,6 +243,20 @@ interface WritersState {
   /** The watermark handed on so far, and whether all writers were idle. */
   out: number | null;
   allIdle: boolean;
+  /** Per writer, its transaction being read (exactly once; see `admit`). */
+  tx?: (TxState | null)[];
+}
+
+/**
+ * A writer's transaction as a reader has read it: its id (epoch/checkpoint), the lowest
+ * message index not read yet, the higher ones read, and a watermark message waiting for
+ * the messages before it.
+ */
+interface TxState {
+  txn: string;
+  next: number;
+  applied: number[];
+  wm: { m: WmMessage; idx: number } | null;
 }
 
 export interface ExchangePosition extends PartsPosition {
@@ -288,7 +302,7 @@ export class ExchangeReader implements Source {
   position(): SourcePosition {
     if (this.sought) return this.sought;
     const w = this.writers;
-    const p: SourcePosition & ExchangePosition = { records: this.records, ...this.cursor.position, writers: { ...w, wm: [...w.wm], idle: [...w.idle], ended: [...w.ended] } };
+    const p: SourcePosition & ExchangePosition = { records: this.records, ...this.cursor.position, writers: { ...w, wm: [...w.wm], idle: [...w.idle], ended: [...w.ended], ...(w.tx ? { tx: w.tx.map((t) => (t ? { ...t, applied: [...t.applied] } : null)) } : {}) } };
     return p;
   }
 
@@ -297,7 +311,7 @@ export class ExchangeReader implements Source {
     this.cursor = new Cursor(e);
     this.records = p.records + (p.skip ?? 0);
     // Writers' state of another N (a rescale) does not apply: the new writers report afresh.
-    this.writers = e.writers && e.writers.n === this.inst.count ? { ...e.writers, wm: [...e.writers.wm], idle: [...e.writers.idle], ended: [...e.writers.ended] } : this.freshWriters();
+    this.writers = e.writers && e.writers.n === this.inst.count ? { ...e.writers, wm: [...e.writers.wm], idle: [...e.writers.idle], ended: [...e.writers.ended], ...(e.writers.tx ? { tx: e.writers.tx.map((t) => (t ? { ...t, applied: [...t.applied] } : null)) } : {}) } : this.freshWriters();
     this.replaySkip = p.skip ?? 0;
     this.sought = this.replaySkip > 0 ? { ...p } : null;
     this.done = false;
@@ -323,13 +337,27 @@ export class ExchangeReader implements Source {
       const subject = msg.subject;
       const tok = subject.slice(this.base.length + 1);
       if (tok === "wm") {
-        this.onWatermark(JSON.parse(this.text.decode(msg.data)) as WmMessage, out);
+        const m = JSON.parse(this.text.decode(msg.data)) as WmMessage;
+        if (m.run !== this.inst.run || m.n !== this.writers.n || m.w < 0 || m.w >= this.writers.n) continue;
+        const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
+        const s = t ? this.admit(m.w, t, out) : null;
+        if (s === false) continue;
+        // A watermark only once every message of its writer before it was read.
+        if (s !== null && t!.idx >= s.next) s.wm = { m, idx: t!.idx };
+        else this.onWatermark(m, out);
         continue;
       }
       const g = Number(tok);
-      if (!this.own[g] || !this.cursor.wants(g, seq)) continue;
-      const body = this.x.codec === "v8" ? (deserialize(Buffer.from(this.text.decode(msg.data), "base64")) as { run: string; r: unknown[] }) : (JSON.parse(this.text.decode(msg.data)) as { run: string; r: unknown[] });
+      if (!this.own[g] || !this.cursor.wants(g, seq)) {
+        // Not this instance's: still counts for its writer's transaction.
+        const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
+        if (t && t.w < this.writers.n) this.admit(t.w, t, out);
+        continue;
+      }
+      const body = this.x.codec === "v8" ? (deserialize(Buffer.from(this.text.decode(msg.data), "base64")) as { run: string; w: number; r: unknown[] }) : (JSON.parse(this.text.decode(msg.data)) as { run: string; w: number; r: unknown[] });
       if (body.run !== this.inst.run) continue;
+      const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
+      if (t && t.w < this.writers.n && this.admit(t.w, t, out) === false) continue;
       const rs = body.r;
       for (let i = 0; i < rs.length; i += 3) out.push(new Element(rs[i], rs[i + 1], rs[i + 2] as number));
     }
@@ -348,6 +376,39 @@ export class ExchangeReader implements Source {
       return null;
     }
     return r.wait().then(() => this.next());
+  }
+
+  /**
+   * Exactly once across an exchange: a writer's transaction is published in order, but a
+   * server that went away with messages in flight can lose some and keep later ones; the
+   * writer then deletes the later ones and publishes them again under other ids
+   * (nats-sink.ts). A reader may have read them already: each message's index in its
+   * transaction (from its Nats-Msg-Id) says whether it was read, and a watermark waits
+   * until every message before it was. A writer's next transaction starts only when the
+   * last one is complete. Returns the writer's state, or false for a message read before.
+   */
+  private admit(w: number, t: { txn: string; idx: number }, out: unknown[]): TxState | false {
+    const tx = (this.writers.tx ??= new Array(this.writers.n).fill(null));
+    let s = tx[w] ?? null;
+    if (s === null || s.txn !== t.txn) {
+      const waiting = s?.wm ?? null;
+      s = tx[w] = { txn: t.txn, next: 0, applied: [], wm: null };
+      if (waiting) this.onWatermark(waiting.m, out);
+    }
+    if (t.idx < s.next || s.applied.includes(t.idx)) return false;
+    if (t.idx === s.next) {
+      s.next++;
+      for (let k = s.applied.indexOf(s.next); k >= 0; k = s.applied.indexOf(s.next)) {
+        s.applied.splice(k, 1);
+        s.next++;
+      }
+      if (s.wm && s.wm.idx < s.next) {
+        const m = s.wm.m;
+        s.wm = null;
+        this.onWatermark(m, out);
+      }
+    } else s.applied.push(t.idx);
+    return s;
   }
 
   private onWatermark(m: WmMessage, out: unknown[]): void {
@@ -393,6 +454,22 @@ export class ExchangeReader implements Source {
   async close(): Promise<void> {
     await this.reader?.close();
   }
+}
+
+/**
+ * A message's writer, transaction and index from its Nats-Msg-Id
+ * (`<job>/<sink>/i<writer>/<epoch>/<checkpoint>/<index>[~n]`; one instance: no `i<writer>`), or null.
+ */
+function txnOf(id: string | undefined): { w: number; txn: string; idx: number } | null {
+  if (!id) return null;
+  const parts = id.split("/");
+  if (parts.length < 5) return null;
+  const last = parts[parts.length - 1]!;
+  const tilde = last.indexOf("~");
+  const idx = Number(tilde < 0 ? last : last.slice(0, tilde));
+  const wp = parts[parts.length - 4]!;
+  const w = /^i\d+$/.test(wp) ? Number(wp.slice(1)) : 0;
+  return Number.isInteger(idx) ? { w, txn: `${parts[parts.length - 3]}/${parts[parts.length - 2]}`, idx } : null;
 }
 
 /** The generated code's side of a reader: records to the operator, marks to its watermark and status. */
