@@ -7,14 +7,17 @@
 //   - every exchange of the manifest gets a writer (an exactly-once NATS sink, committed with
 //     the instance's checkpoints) and a reader (a source of the instance);
 //   - when every input of an exchange on this instance has ended, its writer publishes its end.
-// The exchanges themselves are runtime/nats/exchange.ts, reached through `JobParts.nats`.
+// The exchanges themselves (runtime/nats/exchange.ts, nats/instances.ts) and rescaling
+// (nats/rescale.ts) are reached through `JobParts.nats`: a job runs as several instances only
+// with the NATS client, so other bundles carry none of it.
 
 import { createHash } from "node:crypto";
-import type { ExchangeHandle, Manifest, SourceBinding } from "../api.js";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Manifest } from "../api.js";
 import type { CheckpointMetadata } from "../checkpoint/storage.js";
-import type { BatchResult, Source, SourcePosition, SinkContext, TransactionalSink, Sink } from "../connectors/contract.js";
+import type { BatchResult, Source, SourcePosition } from "../connectors/contract.js";
 import { JobError } from "../errors.js";
-import type { Log } from "../log.js";
 import type { NatsParts } from "../nats/parts.js";
 import type { Flags } from "./live.js";
 
@@ -128,89 +131,6 @@ export function checkInstance(meta: CheckpointMetadata, m: Manifest, flags: Flag
   }
 }
 
-/** A writer of an exchange, as the driver sees it. */
-export type ExchangeSink = Sink & ExchangeHandle & { end(): void; readonly isEnded: boolean; readonly transaction: TransactionalSink | null };
-
-/** The exchanges of one run of an instance. */
-export class Exchanges {
-  readonly writers: ExchangeSink[] = [];
-  readonly readers: Source[] = [];
-  readonly bindings: SourceBinding<unknown>[] = [];
-  private readonly targets: { entry: (v: unknown, k: unknown, t: number) => void; wm: ((w: number) => void) | null; status: ((on: boolean) => void) | null }[] = [];
-  private readonly ended = new Set<number>();
-
-  constructor(
-    private readonly m: Manifest,
-    private readonly nats: NatsParts,
-    private readonly sourceCount: number,
-  ) {}
-
-  /** Opens each exchange's writer (with the rest of an interrupted commit) and reader. */
-  async open(flags: Flags, ctx: Omit<SinkContext, "index" | "role" | "checkpointed">, restored: CheckpointMetadata | null, log: Log): Promise<void> {
-    const rec = instanceRecord(this.m, flags);
-    const info = { index: rec.index, count: rec.count, groups: rec.groups, run: rec.run, replicas: flags.instance?.replicas ?? 1 };
-    const xs = this.m.exchanges ?? [];
-    for (const [i, x] of xs.entries()) {
-      const checkpointed = restored?.sinks.find((s) => s.role === "exchange" && s.index === 1000 + i) ?? null;
-      this.writers.push(await this.nats.openExchangeWriter(x, i, info, { ...ctx, index: 1000 + i, role: "exchange", checkpointed }, flags.natsUrl ?? null));
-      this.readers.push(await this.nats.openExchangeReader(x, info, this.m.job, flags.natsUrl ?? null, log));
-    }
-  }
-
-  /** `$ctx.exchange(…)` of generated code: the writer, with the reader's targets noted. */
-  handle(index: number, entry: (v: unknown, k: unknown, t: number) => void, wm: ((w: number) => void) | null, status: ((on: boolean) => void) | null): ExchangeHandle {
-    this.targets[index] = { entry, wm, status };
-    const w = this.writers[index];
-    if (!w) throw new Error(`internal: exchange ${index} is not in the manifest`);
-    return w;
-  }
-
-  /** Once the graph is built: each reader's binding. */
-  bind(): void {
-    (this.m.exchanges ?? []).forEach((_, i) => {
-      const t = this.targets[i];
-      if (!t) throw new Error(`internal: generated code registered no exchange ${i}`);
-      this.bindings.push(this.nats.exchangeBinding(t.entry, t.wm, t.status));
-    });
-  }
-
-  /**
-   * The bindings the loop gets: each one's end noted, so that an exchange whose inputs on
-   * this instance have all ended publishes its end.
-   */
-  watchEnds(bindings: SourceBinding<unknown>[]): SourceBinding<unknown>[] {
-    return bindings.map((b, i) => {
-      const w = Object.create(b) as SourceBinding<unknown>;
-      w.end = () => {
-        b.end?.();
-        this.inputEnded(i);
-      };
-      return w;
-    });
-  }
-
-  private inputEnded(i: number): void {
-    this.ended.add(i);
-    (this.m.exchanges ?? []).forEach((x, k) => {
-      const w = this.writers[k]!;
-      if (w.isEnded) return;
-      if (x.sources.every((s) => this.ended.has(s)) && x.upstream.every((u) => this.ended.has(this.sourceCount + u))) w.end();
-    });
-  }
-
-  /** Starting from a savepoint: the readers' positions (a savepoint of several instances: merged, see rescale.ts). */
-  fromSavepoint(sp: { meta: { sources: { name: string; position: SourcePosition }[] } }): void {
-    for (const r of this.readers) {
-      const p = sp.meta.sources.find((s) => s.name === r.name);
-      if (p) r.seek(p.position);
-    }
-  }
-
-  async close(): Promise<void> {
-    for (const r of this.readers) await r.close();
-  }
-}
-
 /** Refuses what cannot run as several instances (FLOW5031). */
 export function checkSeveral(m: Manifest, nats: NatsParts | undefined): void {
   if (!nats) {
@@ -218,4 +138,10 @@ export function checkSeveral(m: Manifest, nats: NatsParts | undefined): void {
   }
   const join = m.operators.find((o) => o.kind === "join" || o.kind === "temporal_join");
   if (join) throw new JobError("FLOW5031", `job \`${m.job}\` cannot run as several instances: join \`${join.uid}\` does not run across instances yet`, "run the job as one instance");
+}
+
+/** Whether `dir` is a folder of savepoints of several instances (no savepoint itself, savepoints inside). */
+export function isSavepointSet(dir: string): boolean {
+  if (!existsSync(dir) || existsSync(join(dir, "_savepoint.json"))) return false;
+  return readdirSync(dir).some((f) => existsSync(join(dir, f, "_savepoint.json")));
 }

@@ -18,9 +18,9 @@ import type { OperatorFactories, StatefulOperator } from "../operator.js";
 import { checkPaths, lockTargets } from "../paths.js";
 import { Context } from "./context.js";
 import type { Flags, Live, RunStatus, Stop } from "./live.js";
-import { checkInstance, checkSeveral, Exchanges, instanceRecord, instancePaths, instanceStorage, several } from "./instances.js";
+import { checkInstance, checkSeveral, instanceRecord, instancePaths, instanceStorage, isSavepointSet, several } from "./instances.js";
+import type { Exchanges } from "../nats/instances.js";
 import { loop } from "./loop.js";
-import { isSavepointSet, savepointForInstance } from "./rescale.js";
 import { Inputs, Outputs } from "./open.js";
 import { chooseStart, openSavepoint, restoreState, type Storage } from "./recover.js";
 import { serveRequests, type SavepointParts } from "./savepoint.js";
@@ -77,7 +77,8 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     let spRun: string | null = null;
     if (flags.fromSavepoint && isSavepointSet(spLocal ?? resolve(flags.fromSavepoint))) {
       if (!many) throw new JobError("FLOW5032", `${flags.fromSavepoint} holds savepoints of several instances: start instances from it with --instance i/N (--instance 0/1 for one)`, "each instance takes the key groups it owns: start every one of the new instances with --instance i/N --from-savepoint " + flags.fromSavepoint);
-      const made = await savepointForInstance(spLocal ?? resolve(flags.fromSavepoint), flags.fromSavepoint, m, flags.instance!.index, flags.instance!.count);
+      checkSeveral(m, env.parts.nats);
+      const made = await env.parts.nats!.savepointForInstance(spLocal ?? resolve(flags.fromSavepoint), flags.fromSavepoint, m, flags.instance!.index, flags.instance!.count);
       spLocal = made.path;
       spRun = made.run;
       log.info(`savepoints of several instances in ${flags.fromSavepoint}: instance ${flags.instance!.index} of ${flags.instance!.count} takes the key groups g with g mod ${flags.instance!.count} = ${flags.instance!.index}`);
@@ -105,7 +106,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     const outputStart = { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null, exactlyOnce: cp?.mode === "exactly_once", log, ...(instance ? { instance } : {}) };
     await outputs.open(mo, env.parts.connectors, outputStart, inputs);
     if (many && m.exchanges?.length) {
-      exchanges = new Exchanges(m, env.parts.nats!, m.sources.length);
+      exchanges = env.parts.nats!.exchanges(m, m.sources.length);
       await exchanges.open(runFlags, { header: null, staging: outputStart.staging, savepointed: null, fresh: !start.restored && !start.savepoint, exactlyOnce: outputStart.exactlyOnce, job: m.job, log, instance }, start.restored, log);
     }
     const ctx = new Context(m, outputs.sinks, env.parts.operators);

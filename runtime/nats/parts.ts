@@ -7,9 +7,9 @@ import type { Log } from "../log.js";
 import { closeLinks, configure } from "./connection.js";
 import { checkLocks, releaseAll } from "./locks.js";
 import { CheckpointBucket, downloadSavepoint, uploadSavepoint } from "./store.js";
-import { openReader, openWriter, readerBinding, type ExchangeReader, type ExchangeWriter, type InstanceInfo } from "./exchange.js";
-import type { ExchangeManifest, SourceBinding } from "../api.js";
-import type { SinkContext } from "../connectors/contract.js";
+import type { Manifest } from "../api.js";
+import { Exchanges } from "./instances.js";
+import { savepointForInstance } from "./rescale.js";
 
 export interface NatsParts {
   configure(s: { url: string | undefined; timeoutMs: number; job: string; log: Log; replicas?: number }): void;
@@ -17,10 +17,10 @@ export interface NatsParts {
   checkpoints(where: string): Promise<CheckpointBucket>;
   uploadSavepoint(localDir: string, target: string): Promise<string>;
   downloadSavepoint(where: string): Promise<string>;
-  /** Several instances: an exchange's writer and reader (exchange.ts), and the reader's binding. */
-  openExchangeWriter(x: ExchangeManifest, index: number, inst: InstanceInfo, ctx: SinkContext, url: string | null): Promise<ExchangeWriter>;
-  openExchangeReader(x: ExchangeManifest, inst: InstanceInfo, job: string, url: string | null, log: Log): Promise<ExchangeReader>;
-  exchangeBinding(entry: (v: unknown, k: unknown, t: number) => void, wm: ((w: number) => void) | null, status: ((on: boolean) => void) | null): SourceBinding<unknown>;
+  /** Several instances: the exchanges of a run (instances.ts, exchange.ts). */
+  exchanges(m: Manifest, sourceCount: number): Exchanges;
+  /** Rescaling: the savepoint an instance starts from, made from a folder of every old instance's (rescale.ts). */
+  savepointForInstance(dir: string, shown: string, m: Manifest, j: number, count: number): Promise<{ path: string; run: string }>;
   /** Raises a lock lost to another copy of the job. */
   check(): void;
   /** Releases the locks and closes the connections (the process is ending). */
@@ -32,9 +32,8 @@ export const parts: NatsParts = {
   checkpoints: (where) => CheckpointBucket.open(where),
   uploadSavepoint,
   downloadSavepoint,
-  openExchangeWriter: openWriter,
-  openExchangeReader: openReader,
-  exchangeBinding: readerBinding,
+  exchanges: (m, sourceCount) => new Exchanges(m, sourceCount),
+  savepointForInstance,
   check: checkLocks,
   async close() {
     await releaseAll();

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type { Manifest } from "../api.js";
 import type { SourcePosition } from "../connectors/contract.js";
 import { JobError } from "../errors.js";
-import { merged, type PartsPosition } from "../nats/cursor.js";
+import { merged, type PartsPosition } from "./cursor.js";
 import { decodeCanonical } from "../savepoint/canonical.js";
 import { readSavepoint, SAVEPOINT_METADATA, SavepointError, writeSavepoint, type SavepointMetadata } from "../savepoint/format.js";
 import { groupOf } from "../keygroups.js";
@@ -27,12 +27,6 @@ export interface SavepointInstance {
   count: number;
   groups: number;
   run: string;
-}
-
-/** Whether `dir` is a folder of savepoints of several instances (no savepoint itself, savepoints inside). */
-export function isSavepointSet(dir: string): boolean {
-  if (!existsSync(dir) || existsSync(join(dir, SAVEPOINT_METADATA))) return false;
-  return readdirSync(dir).some((f) => existsSync(join(dir, f, SAVEPOINT_METADATA)));
 }
 
 /** Reads every instance's savepoint in `dir`, checked to be one complete set (FLOW5032). */
