@@ -320,6 +320,41 @@ describe("several instances over NATS JetStream", () => {
       expect(procs[1]!.log()).toContain("exchange into `per_region`");
     }, 120_000);
 
+    it("reads a file on instance 0 only and exchanges its records, runs the unkeyed aggregate on instance 0, and writes a file per instance", async () => {
+      const url = server.url;
+      const dir = tempDir("flowc-file-instances-");
+      const lines: string[] = [];
+      for (let i = 0; i < 3000; i++) lines.push(JSON.stringify({ k: `k${(i * 13) % 50}`, v: i % 7 }));
+      const text = `job files
+type R = { k: string, v: int }
+source rs: R = file("in.jsonl")
+let sums = rs |> key_by(r => r.k) |> aggregate(r => { k: key, s: sum(r.v), n: count() })
+let total = rs |> aggregate(r => { n: count(), s: sum(r.v) })
+sink sums -> file("out/sums.jsonl")
+sink total -> file("out/total.jsonl")
+checkpoint { every 200ms }
+`;
+      writeFiles(dir, { "in.jsonl": lines.join("\n") + "\n", "files.flow": text });
+      const single = await flowc(["run", "files.flow"], { cwd: dir });
+      expect(single.exitCode, single.stderr).toBe(0);
+      const perKey = (texts: string[]): Record<string, string[]> => {
+        const out: Record<string, string[]> = {};
+        for (const t of texts) for (const l of t.split("\n").filter((x) => x)) (out[(JSON.parse(l) as { k: string }).k] ??= []).push(l);
+        return out;
+      };
+      const reference = perKey([readFileSync(join(dir, "out", "sums.jsonl"), "utf8")]);
+      const referenceTotal = readFileSync(join(dir, "out", "total.jsonl"), "utf8");
+      const run = await flowc(["run", "files.flow", "--instances", "2", "--", "--log-level", "info"], { cwd: dir, env: { NATS_URL: url } });
+      expect(run.exitCode, run.stderr).toBe(0);
+      const parts = [0, 1].map((i) => readFileSync(join(dir, "out", `sums.${i}.jsonl`), "utf8"));
+      // Both instances own keys; per key, the same sums in the same order as one process.
+      expect(parts.every((p) => p.length > 0)).toBe(true);
+      expect(perKey(parts)).toEqual(reference);
+      // The unkeyed aggregate ran on instance 0, over every record.
+      expect(readFileSync(join(dir, "out", "total.0.jsonl"), "utf8")).toBe(referenceTotal);
+      expect(readFileSync(join(dir, "out", "total.1.jsonl"), "utf8")).toBe("");
+    }, 120_000);
+
     it("refuses an instance started with another N than its checkpoints, and runs N local instances with prefixed output", async () => {
       const url = server.url;
       const dir = tempDir("flowc-refuse-");

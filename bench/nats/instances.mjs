@@ -126,7 +126,9 @@ for (let r = 0; r < runs; r++) {
   }
 }
 await nc.close();
+const exited = new Promise((r) => server.once("exit", r));
 server.kill("SIGTERM");
+await exited;
 rmSync(store, { recursive: true, force: true });
 
 const base = best[0].wall;
