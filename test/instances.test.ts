@@ -15,7 +15,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 const REGIONS = ["eu", "us", "ap", "sa", "af"];
 
 /** The job: a partitioned source, a key_by to the customer and one to the region (another key), a keyed aggregate and a windowed one. */
-function job(opts: { until: boolean; idle?: string; every?: string }): string {
+function job(opts: { until: boolean; idle?: string; every?: string; files?: boolean }): string {
   return `job scale
 type Order = { id: int, customer: string, region: string, amount: float, ts: timestamp }
 source orders: Order = nats("orders.*", stream: "ORDERS", partitions: 6${opts.until ? ', until: "end"' : ""})
@@ -28,7 +28,7 @@ let per_region = orders
   |> window(tumbling(10s))
   |> aggregate(o => { region: key, end: window.end, n: count() })
 sink totals -> nats(t => "totals." + t.customer, stream: "TOTALS")
-sink per_region -> nats("regions", stream: "REGIONS")
+sink per_region -> nats("regions", stream: "REGIONS")${opts.files ? '\nsink totals -> file("out/totals.jsonl")' : ""}
 checkpoint {
   every ${opts.every ?? "200ms"}
   mode exactly_once
@@ -243,7 +243,7 @@ describe("several instances over NATS JetStream", () => {
       const reference = await singleRun(url, job({ until: true }), all, 1);
 
       const dir = tempDir("flowc-rescaling-");
-      const bundle = await compileJob(dir, job({ until: false }));
+      const bundle = await compileJob(dir, job({ until: false, files: true }));
       await makeStreams(url, 1);
       const start = async (n: number, from: string | null): Promise<{ procs: Proc[]; urls: string[] }> => {
         const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
@@ -285,6 +285,9 @@ describe("several instances over NATS JetStream", () => {
       expect(got.totals).toEqual(reference.totals);
       // The live run fires the windows its watermark passed; the finite one every window at its end.
       expect(got.regions).toEqual(reference.regions.filter((l) => Number(/"end":(\d+)/.exec(l)![1]) <= lastWindow));
+      // Each instance's file went on after its savepoint: together they hold every update once.
+      const files = [0, 1, 2].flatMap((i) => readFileSync(join(dir, "out", `totals.${i}.jsonl`), "utf8").split("\n").filter((l) => l));
+      expect(files.sort()).toEqual(Object.values(reference.totals).flat().sort());
     }, 180_000);
 
     it("fires windows across an exchange at the watermark of every instance, and an idle instance stops holding them back once `idle` applies", async () => {
