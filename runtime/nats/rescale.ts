@@ -6,7 +6,9 @@
 //   - unkeyed state (it ran on instance 0): old instance 0's, for new instance 0;
 //   - partitioned NATS sources and exchanges: per partition or key group it owns, the position
 //     of the instance that owned it before (cursor.ts `merged`), the smallest watermark;
-//   - other sources (read by instance 0): old instance 0's position, for new instance 0.
+//   - other sources (read by instance 0): old instance 0's position, for new instance 0;
+//   - file sinks: instance j's files are old instance j's (`out/x.j.jsonl`), cut back to the
+//     savepoint's length and appended to; old instances' files past M keep what they hold.
 // The result is written to a temporary folder; it is the same for the same D and instance, so
 // a restart that finds a checkpoint taken since restoring it resumes from that checkpoint.
 
@@ -130,7 +132,9 @@ export async function savepointForInstance(dir: string, shown: string, m: Manife
     flowFile: first.flowFile,
     sources,
     operators,
-    sinks: [],
+    // Instance j writes the files old instance j wrote (`out/x.j.jsonl`): it goes on after
+    // their savepointed length. Files of old instances past the new count keep what they hold.
+    sinks: j < old ? set[j]!.meta.sinks : [],
     ...{ instance: { index: j, count, groups, run }, rescaledFrom: set.map((s) => s.meta.checksum) },
   } as Parameters<typeof writeSavepoint>[1]);
   return { path, run };
