@@ -94,9 +94,15 @@ export async function savepointForInstance(dir: string, shown: string, m: Manife
     });
     // Operator-wide values (a window's watermark): those of the instance furthest behind.
     const metas = set.map((s) => s.meta.operators.find((o) => o.uid === op.uid)?.meta as Record<string, unknown> | undefined);
+    // Per part (`windows`, `timers`, …) its values: the smallest `wm` of them.
     const wm = (x: Record<string, unknown> | undefined): number => {
-      const v = x?.watermark ?? (x?.window as Record<string, unknown> | undefined)?.watermark;
-      return typeof v === "number" ? v : Infinity;
+      let min = Infinity;
+      for (const part of Object.values(x ?? {})) {
+        // In the canonical encoding (±infinity tagged).
+        const v = (decodeCanonical(JSON.stringify(part ?? null)) as { wm?: unknown } | null)?.wm;
+        if (typeof v === "number" && v < min) min = v;
+      }
+      return min;
     };
     const meta = metas.reduce((a, b) => (wm(b) < wm(a) ? b : a), metas[0]);
     return { uid: op.uid, kind: op.kind, key: op.key, states: op.states, spec: op.spec, timers: op.timers, ttl: op.ttl, meta: meta ?? null, parts };
