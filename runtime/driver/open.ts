@@ -10,8 +10,6 @@ import { deadLetterOf, localPath, onErrorOf, type Connectors, type Sink, type Si
 import { RecordErrors } from "../connectors/on-error.js";
 import { DEAD_LETTER_CONNECTOR } from "../connectors/table.js";
 import type { Log } from "../log.js";
-import { EmptySource, readsSource, several } from "./instances.js";
-import type { Flags } from "./live.js";
 
 /**
  * The connector a manifest entry names. The bundle holds every connector its manifest names;
@@ -31,15 +29,15 @@ export class Inputs {
   readonly policies: RecordErrors[] = [];
 
   /** Opens every source (several instances: those this instance reads; the others are empty). */
-  async open(m: Manifest, connectors: Connectors, log: Log, flags?: Flags): Promise<void> {
+  async open(m: Manifest, connectors: Connectors, log: Log, several?: { reads(i: number): boolean; empty(name: string): Source; instance: { index: number; count: number } }): Promise<void> {
     for (const [i, s] of m.sources.entries()) {
       const errors = new RecordErrors(onErrorOf(s), null, (message) => log.warn(message));
       this.policies.push(errors);
-      if (flags && !readsSource(m, i, flags)) {
-        this.sources.push(new EmptySource(s.name));
+      if (several && !several.reads(i)) {
+        this.sources.push(several.empty(s.name));
         continue;
       }
-      const instance = flags && several(flags) ? { index: flags.instance!.index, count: flags.instance!.count } : undefined;
+      const instance = several?.instance;
       const opened = connectorFor<SourceConnector>(connectors.sources, s.connector).open(s, { log, errors, ...(instance ? { instance } : {}) });
       this.sources.push(opened instanceof Promise ? await opened : opened);
     }

@@ -18,7 +18,7 @@ import type { OperatorFactories, StatefulOperator } from "../operator.js";
 import { checkPaths, lockTargets } from "../paths.js";
 import { Context } from "./context.js";
 import type { Flags, Live, RunStatus, Stop } from "./live.js";
-import { checkInstance, checkSeveral, instanceRecord, instancePaths, instanceStorage, isSavepointSet, several } from "./instances.js";
+import { checkNotInstance, checkSeveral, isSavepointSet, several } from "./instances.js";
 import type { Exchanges } from "../nats/instances.js";
 import { loop } from "./loop.js";
 import { Inputs, Outputs } from "./open.js";
@@ -58,9 +58,10 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
   const m = job.manifest;
   const cp = m.checkpoint;
   const many = several(flags);
-  // Several instances: each keeps its checkpoints (and file outputs) apart.
-  const where = cp ? instanceStorage(flags.checkpointDir ?? cp.storage, flags) : null;
-  const mo = many ? instancePaths(m, flags.instance!.index) : m;
+  // Several instances (the NATS part of the bundle): each keeps its checkpoints (and file outputs) apart.
+  const ip = many ? (env.parts.nats?.instance ?? null) : null;
+  const where = cp ? (ip ? ip.instanceStorage(flags.checkpointDir ?? cp.storage, flags) : (flags.checkpointDir ?? cp.storage)) : null;
+  const mo = ip ? ip.instancePaths(m, flags.instance!.index) : m;
   let exchanges: Exchanges | null = null;
   let storage: Storage | null = where ? { path: resolve(where), shown: where } : null;
   const inputs = new Inputs();
@@ -92,11 +93,11 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     live.historyFile = storage ? join(storage.path, "history.jsonl") : null;
     if (many) checkSeveral(m, env.parts.nats);
     checkPaths(mo, storage);
-    await inputs.open(m, env.parts.connectors, log, flags);
+    await inputs.open(m, env.parts.connectors, log, ip ? { reads: (i) => ip.readsSource(m, i, flags), empty: (name) => new ip.EmptySource(name), instance: { index: flags.instance!.index, count: flags.instance!.count } } : undefined);
     if (storage) checkStorage(storage.path, storage.shown, env.fresh);
     // A bucket is locked on the NATS server; its local copy is this process's own.
     env.locks.acquireAll(lockTargets(mo, bucket ? null : storage));
-    const start = chooseStart(storage, savepoint, env.fresh, m, log, storage ? (meta) => checkInstance(meta, m, flags, storage!.shown) : undefined);
+    const start = chooseStart(storage, savepoint, env.fresh, m, log, storage ? (meta) => (ip ? ip.checkInstance(meta, m, flags, storage!.shown) : checkNotInstance(meta, storage!.shown)) : undefined);
     if (bucket) await bucket.sync(true);
     const instance = many ? { index: flags.instance!.index, count: flags.instance!.count } : undefined;
     // The run the exchanges' messages belong to: the checkpoint's, the savepoints', the flag's.
@@ -126,13 +127,13 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     const transactional = [...outputs.transactional, ...(xs ? xs.writers.flatMap((w) => (w.transaction ? [w.transaction] : [])) : [])];
     if (storage && cp) {
       coordinator = new Coordinator(cp, storage.path, m, { operators: ctx.operators, positions, sinks: transactional }, log, start.restored, start.nextId);
-      if (many) coordinator.extra = { instance: instanceRecord(m, runFlags) };
+      if (ip) coordinator.extra = { instance: ip.instanceRecord(m, runFlags) };
       coordinator.fromSavepoint = start.fromSavepoint;
       coordinator.mirror = bucket;
       coordinator.onHistory = (e) => live.onHistory(e);
     }
     const sourceRecords = sources.map(() => 0);
-    const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log, nats: env.parts.nats ?? null, ...(many ? { instance: instanceRecord(m, runFlags) } : {}) };
+    const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log, nats: env.parts.nats ?? null, ...(ip ? { instance: ip.instanceRecord(m, runFlags) } : {}) };
     live.status = () => runStatus(m, inputs.sources, built, sourceRecords, ctx, outputs, coordinator);
     live.state = "running";
 

@@ -6,7 +6,7 @@
 import type { ExchangeHandle, Manifest, SourceBinding } from "../api.js";
 import type { CheckpointMetadata } from "../checkpoint/storage.js";
 import type { Sink, SinkContext, Source, SourcePosition, TransactionalSink } from "../connectors/contract.js";
-import { instanceRecord } from "../driver/instances.js";
+import { instanceRecord } from "./instance-run.js";
 import type { Flags } from "../driver/live.js";
 import type { Log } from "../log.js";
 import { openReader, openWriter, readerBinding } from "./exchange.js";

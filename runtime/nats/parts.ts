@@ -9,6 +9,7 @@ import { checkLocks, releaseAll } from "./locks.js";
 import { CheckpointBucket, downloadSavepoint, uploadSavepoint } from "./store.js";
 import type { Manifest } from "../api.js";
 import { Exchanges } from "./instances.js";
+import * as instanceRun from "./instance-run.js";
 import { savepointForInstance } from "./rescale.js";
 
 export interface NatsParts {
@@ -17,6 +18,8 @@ export interface NatsParts {
   checkpoints(where: string): Promise<CheckpointBucket>;
   uploadSavepoint(localDir: string, target: string): Promise<string>;
   downloadSavepoint(where: string): Promise<string>;
+  /** Several instances: sources, storage, files and checkpoint records of an instance (instance-run.ts). */
+  instance: typeof instanceRun;
   /** Several instances: the exchanges of a run (instances.ts, exchange.ts). */
   exchanges(m: Manifest, sourceCount: number): Exchanges;
   /** Rescaling: the savepoint an instance starts from, made from a folder of every old instance's (rescale.ts). */
@@ -32,6 +35,7 @@ export const parts: NatsParts = {
   checkpoints: (where) => CheckpointBucket.open(where),
   uploadSavepoint,
   downloadSavepoint,
+  instance: instanceRun,
   exchanges: (m, sourceCount) => new Exchanges(m, sourceCount),
   savepointForInstance,
   check: checkLocks,
