@@ -218,8 +218,6 @@ describe("several instances over NATS JetStream", () => {
       // The whole cluster again, to read the results.
       await cluster.restart(2);
       const got = await outputs(url);
-      writeFiles(dir, { "got.json": JSON.stringify(got), "reference.json": JSON.stringify(reference) });
-      if (process.env.FLOWC_DEBUG_EXCHANGE) writeFiles(dir, { "exchange.txt": (await read(url, "FLOWC_scale_totals")).join("\n"), "exchange-regions.txt": (await read(url, "FLOWC_scale_per_region")).join("\n") });
       // Per customer: the same totals in the same order; the same windows.
       expect(got.totals).toEqual(reference.totals);
       expect(got.regions).toEqual(reference.regions);
