@@ -28,6 +28,6 @@ export function buildManifest(graph: JobGraph, opts: { sourceName: string; versi
     operators: graph.operators,
     checkpoint: graph.checkpoint,
     restart: graph.restart,
-    ...(graph.exchanges.length ? { exchanges: graph.exchanges.map(({ uid, input, keyed, sources, upstream, codec }) => ({ uid, input, keyed, sources, upstream, codec })) } : {}),
+    ...(graph.exchanges.length ? { exchanges: graph.exchanges.map(({ uid, input, keyed, sources, upstream, codec, partitionedBy }) => ({ uid, input, keyed, sources, upstream, codec, ...(partitionedBy ? { partitionedBy } : {}) })) } : {}),
   };
 }

@@ -81,6 +81,12 @@ export interface Exchange {
   upstream: number[];
   /** How records travel: JSON, or V8's serialization when a value holds a map. */
   codec: "json" | "v8";
+  /**
+   * The key_by keys by the function its source declares it was partitioned by
+   * (`partition_key:`, with only filters between): no exchange is needed when the number of
+   * instances divides `partitions` (the runtime decides).
+   */
+  partitionedBy?: { source: number; partitions: number };
 }
 
 export function plan(checked: CheckedProgram, file: string): JobGraph {
@@ -285,7 +291,8 @@ function findExchanges(nodes: GraphNode[]): Exchange[] {
       // same way (or, unkeyed, on instance 0) after it needs no exchange.
       if (a.kind === "operator" && (a.output.key !== null) === keyed) continue;
       const input = b.inputIds.flatMap((id, i) => (id === a.id ? [i] : []))[k] ?? 0;
-      out.push({ index: out.length, uid: b.uid, from: a.id, to: b.id, input, keyed, sources: [], upstream: [], codec: hasMap(b.input.elem) || (b.input.key !== null && hasMap(b.input.key)) ? "v8" : "json" });
+      const partitionedBy = keyed ? partitionedSource(a, byId) : null;
+      out.push({ index: out.length, uid: b.uid, from: a.id, to: b.id, input, keyed, sources: [], upstream: [], codec: hasMap(b.input.elem) || (b.input.key !== null && hasMap(b.input.key)) ? "v8" : "json", ...(partitionedBy ? { partitionedBy } : {}) });
     }
   }
   // Each exchange's inputs on an instance: the sources and exchanges its records come from.
@@ -314,6 +321,35 @@ function findExchanges(nodes: GraphNode[]): Exchange[] {
     x.upstream = [...upstream].sort((p, q) => p - q);
   }
   return out;
+}
+
+/**
+ * A chain that reads a source declaring `partition_key: f` and does nothing but filter, then
+ * `key_by` with the same function (the same expression, up to the parameter's name): its
+ * records are in the partition of their key group. Null otherwise.
+ */
+function partitionedSource(chain: GraphNode, byId: Map<number, GraphNode>): { source: number; partitions: number } | null {
+  if (chain.kind !== "chain" || chain.inputIds.length !== 1) return null;
+  const src = byId.get(chain.inputIds[0]!);
+  if (src?.kind !== "source") return null;
+  const c = src.source.connector;
+  if (c?.kind !== "nats" || c.partitions === null || c.partitionKey === null) return null;
+  const last = chain.stages[chain.stages.length - 1];
+  if (last?.kind !== "key_by" || !chain.stages.slice(0, -1).every((st) => st.kind === "filter")) return null;
+  const same = sameFunction(c.partitionKey.param.name, c.partitionKey.body, last.param.name, last.lambda.body);
+  return same ? { source: src.index, partitions: c.partitions } : null;
+}
+
+/** Whether two lambda bodies are the same expression, their parameters' names aside. */
+function sameFunction(pa: string, a: A.Expr, pb: string, b: A.Expr): boolean {
+  const norm = (param: string, e: A.Expr): string =>
+    JSON.stringify(e, (k, v: unknown) => {
+      if (k === "span") return undefined;
+      const n = v as { kind?: string; name?: unknown } | null;
+      if (n && typeof n === "object" && n.kind === "Name" && n.name === param) return { kind: "Name", name: "$param" };
+      return v;
+    });
+  return norm(pa, a) === norm(pb, b);
 }
 
 function hasMap(t: Type): boolean {
@@ -479,7 +515,10 @@ function topological(nodes: GraphNode[]): GraphNode[] {
 /** A printable summary of the graph (for tests and `--emit-plan`). */
 export function describeGraph(g: JobGraph): string {
   const lines: string[] = [`job ${g.job}`];
-  const via = (from: number, to: number): string => (g.exchanges.some((x) => x.from === from && x.to === to) ? " (exchange)" : "");
+  const via = (from: number, to: number): string => {
+    const x = g.exchanges.find((e) => e.from === from && e.to === to);
+    return x ? (x.partitionedBy ? ` (exchange unless N divides ${x.partitionedBy.partitions})` : " (exchange)") : "";
+  };
   for (const n of g.nodes) {
     const outs = (n.outputs.length ? ` -> ${n.outputs.map((o) => `#${o}${via(n.id, o)}`).join(", ")}` : "") + (n.lateOutputs.length ? ` late -> ${n.lateOutputs.map((o) => `#${o}`).join(", ")}` : "");
     switch (n.kind) {

@@ -134,6 +134,8 @@ export interface ExchangeManifest {
   upstream: number[];
   /** JSON, or V8's serialization when values hold maps. */
   codec: "json" | "v8";
+  /** Keyed as its partitioned source declares (`partition_key:`): no exchange when N divides `partitions`. */
+  partitionedBy?: { source: number; partitions: number };
 }
 
 /** What generated code hands records to when the job runs as several instances. */

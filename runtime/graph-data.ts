@@ -27,6 +27,8 @@ export interface GraphDataEdge {
   late: boolean;
   /** Through an exchange when the job runs as several instances (LANGUAGE.md 10.1). */
   exchange?: true;
+  /** ... except when the number of instances divides this (a source partitioned by the key). */
+  unless?: number;
 }
 
 export interface GraphData {

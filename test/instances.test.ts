@@ -11,6 +11,7 @@ import { compile } from "../compiler/compile.js";
 import { flowc, tempDir, writeFiles } from "./helpers.js";
 import { client, makeStream, NatsCluster, NatsServer, publish, readStream, freePort } from "./nats-helpers.js";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { groupOf } from "../runtime/keygroups.js";
 
 const REGIONS = ["eu", "us", "ap", "sa", "af"];
 
@@ -354,6 +355,52 @@ checkpoint { every 200ms }
       // The unkeyed aggregate ran on instance 0, over every record.
       expect(readFileSync(join(dir, "out", "total.0.jsonl"), "utf8")).toBe(referenceTotal);
       expect(readFileSync(join(dir, "out", "total.1.jsonl"), "utf8")).toBe("");
+    }, 120_000);
+
+    it("makes no exchange after a source partitioned by the key when N divides its partitions, and one when it does not", async () => {
+      const url = server.url;
+      const text = `job keyed
+type Order = { id: int, customer: string, amount: float }
+source orders: Order = nats("orders.*", stream: "ORDERS", partitions: 6, partition_key: o => o.customer, until: "end")
+let totals = orders |> key_by(o => o.customer) |> aggregate(o => { customer: key, n: count(), total: sum(o.amount) })
+sink totals -> nats(t => "totals." + t.customer, stream: "TOTALS")
+checkpoint { every 200ms  mode exactly_once }
+`;
+      // The producer puts each order into the partition of its customer's key group.
+      const data: [string, string][] = [];
+      for (let i = 0; i < 3000; i++) {
+        const c = `c${(i * 7) % 37}`;
+        data.push([`orders.${groupOf(c, 128) % 6}`, JSON.stringify({ id: i, customer: c, amount: i % 5 })]);
+      }
+      const reference = await singleRun(url, text, data, 1);
+      const dir = tempDir("flowc-partition-key-");
+      writeFiles(dir, { "keyed.flow": text });
+      const exchangeStream = async (): Promise<boolean> => {
+        const nc = await client(url);
+        try {
+          return await (await jetstreamManager(nc)).streams.info("FLOWC_keyed_totals").then(() => true, () => false);
+        } finally {
+          await nc.close();
+        }
+      };
+      for (const n of [2, 4]) {
+        await makeStreams(url, 1);
+        const nc = await client(url);
+        await (await jetstreamManager(nc)).streams.delete("FLOWC_keyed_totals").catch(() => undefined);
+        await nc.close();
+        await publish(url, data, "ORDERS");
+        const run = await flowc(["run", "keyed.flow", "--instances", String(n), "--", "--log-level", "info"], { cwd: dir, env: { NATS_URL: url } });
+        expect(run.exitCode, run.stderr).toBe(0);
+        expect((await outputs(url)).totals).toEqual(reference.totals);
+        if (n === 2) {
+          // 2 divides 6: each instance's partitions hold exactly the customers it owns.
+          expect(run.stderr).toContain("no exchange into `totals`: source `orders` is partitioned by its key (6 partitions, 2 instance(s))");
+          expect(await exchangeStream()).toBe(false);
+        } else {
+          expect(run.stderr).toContain("exchange into `totals`: reading stream FLOWC_keyed_totals");
+          expect(await exchangeStream()).toBe(true);
+        }
+      }
     }, 120_000);
 
     it("refuses an instance started with another N than its checkpoints, and runs N local instances with prefixed output", async () => {

@@ -43,6 +43,26 @@ sink total -> stdout()
     ]);
   });
 
+  it("needs no exchange after a source partitioned by the key_by's function, when N divides its partitions", () => {
+    const g = graphOf(`job j
+type O = { id: int, customer: string, region: string }
+source orders: O = nats("orders.*", stream: "ORDERS", partitions: 6, partition_key: o => o.customer)
+let totals = orders |> filter(x => x.id > 0) |> key_by(x => x.customer) |> aggregate(o => { customer: key, n: count() })
+let regions = orders |> key_by(o => o.region) |> aggregate(o => { region: key, n: count() })
+let mapped = orders |> map(o => { id: o.id, customer: o.customer }) |> key_by(o => o.customer) |> aggregate(o => { customer: key, n: count() })
+sink totals -> stdout()
+sink regions -> stdout()
+sink mapped -> stdout()
+`);
+    const text = describeGraph(g);
+    // Same function (another parameter name, a filter before): exchange only when N does not divide 6.
+    expect(text).toContain("chain totals [filter, key_by] -> #2 (exchange unless N divides 6)");
+    // Another key, or a map before the key_by: an exchange.
+    expect(text).toMatch(/chain regions \[key_by\] -> #\d+ \(exchange\)/);
+    expect(text).toMatch(/chain mapped \[map, key_by\] -> #\d+ \(exchange\)/);
+    expect(g.exchanges.filter((x) => x.partitionedBy).map((x) => [x.uid, x.partitionedBy])).toEqual([["totals", { source: 0, partitions: 6 }]]);
+  });
+
   it("keeps a chain that feeds two consumers apart, and merges union inputs", () => {
     const g = graphOf(`job j
 source a: int = values([1])

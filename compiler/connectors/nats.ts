@@ -26,6 +26,8 @@ export interface NatsSource {
   sequenceField: string | null;
   /** `partitions: P` (LANGUAGE.md 10.1), or null. */
   partitions: number | null;
+  /** `partition_key: x => …`: the key function the producer partitioned by, or null. */
+  partitionKey: { param: LocalBinding; body: A.Expr } | null;
 }
 
 export interface NatsSink {
@@ -129,9 +131,10 @@ export const natsSource: SourceConnectorDef<NatsSource> = {
     { name: "subject_field", arg: { kind: "string" } },
     { name: "sequence_field", arg: { kind: "string" } },
     { name: "partitions", arg: { kind: "int" } },
+    { name: "partition_key", arg: { kind: "lambda" } },
   ],
   summary: 'nats(subject, stream: "S", format: "json" | "text", until: "end"): a NATS JetStream stream, read from a stream sequence',
-  check({ diags, decl, type, args }) {
+  check({ diags, decl, type, args, keyFn }) {
     const subject = checkSubject(diags, args, true);
     const partitionsArg = args.get("partitions");
     let partitions: number | null = null;
@@ -143,6 +146,16 @@ export const natsSource: SourceConnectorDef<NatsSource> = {
       } else if (last !== "*") {
         diags.error("FLOW4030", args.get("subject")!.value.span, `a partitioned source reads subjects whose last token is a partition number, so its subject must end in \`.*\`; \`${subject}\` does not`, { hints: [`write the subject with \`*\` for the partition, e.g. \`${subject.replace(/\.[^.]*$/, "")}.*\``] });
       } else partitions = p;
+    }
+    // `partition_key: f`: the producer put each record into partition group(f(x)) mod P
+    // (operations.md, "Running several instances"): a key_by with the same function right
+    // after the source needs no exchange when N divides P.
+    const keyArg = args.get("partition_key");
+    let partitionKey: NatsSource["partitionKey"] = null;
+    if (keyArg) {
+      if (!partitionsArg) diags.error("FLOW4030", keyArg.span, "`partition_key:` says how a partitioned source's records were put into partitions, and this source has no `partitions:`", { hints: ["add `partitions: P` (the subject ending in `.*`), or leave `partition_key:` out"] });
+      const k = keyFn(keyArg.value, "`partition_key:`");
+      if (k && partitionsArg) partitionKey = { param: k.param, body: k.body };
     }
     const stream = checkStream(diags, args);
     const format = (args.get("format")?.lit as NatsFormat | undefined) ?? "json";
@@ -164,6 +177,7 @@ export const natsSource: SourceConnectorDef<NatsSource> = {
       subjectField,
       sequenceField,
       partitions,
+      partitionKey,
     };
   },
   files: (c, source) => deadLetterFiles(c.onError, source),

@@ -66,7 +66,7 @@ export class Context implements JobContext {
   }
 
   /** Several instances: makes each exchange's writer and registers its reader's targets (driver/instances.ts). */
-  exchanges: ((index: number, entry: EmitFn, wm: ((w: number) => void) | null, status: ((on: boolean) => void) | null) => ExchangeHandle) | null = null;
+  exchanges: ((index: number, entry: EmitFn, wm: ((w: number) => void) | null, status: ((on: boolean) => void) | null) => ExchangeHandle | null) | null = null;
 
   exchange(index: number, entry: EmitFn, wm: ((w: number) => void) | null, status: ((on: boolean) => void) | null): ExchangeHandle | null {
     return this.exchanges ? this.exchanges(index, entry, wm, status) : null;
