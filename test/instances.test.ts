@@ -289,6 +289,34 @@ describe("several instances over NATS JetStream", () => {
       expect(files.sort()).toEqual(Object.values(reference.totals).flat().sort());
     }, 180_000);
 
+    it("rescales 2 → 1 through savepoints in a NATS object store bucket", async () => {
+      const url = server.url;
+      const all = orders(0, 1200);
+      const reference = await singleRun(url, job({ until: true }), all, 1);
+      const dir = tempDir("flowc-rescaling-bucket-");
+      const bundle = await compileJob(dir, job({ until: false }));
+      await makeStreams(url, 1);
+      await publish(url, all.slice(0, 600), "ORDERS");
+      const ports = [await freePort(), await freePort()];
+      const two = ports.map((port, i) => new Proc(bundle, dir, ["--instance", `${i}/2`, "--admin-port", String(port)], url, `bucket-2-${i}.log`));
+      for (const p of two) p.start();
+      await until("the first half", async () => (await count(url, "TOTALS")) >= 600);
+      await until("the admin endpoints", async () => (await Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/status`).then((r) => r.ok, () => false)))).every((x) => x));
+      const r = await flowc(["savepoint", ...ports.map((p) => `http://127.0.0.1:${p}`), "--stop", "--dir", "nats:flowcsp/two"], { cwd: dir, env: { NATS_URL: url } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      // Side by side in the bucket, named by instance.
+      expect(r.stdout).toMatch(/nats:flowcsp\/two\/savepoint-scale-i0-/);
+      expect(r.stdout).toMatch(/nats:flowcsp\/two\/savepoint-scale-i1-/);
+      for (const p of two) expect(await p.wait(), p.log()).toBe(0);
+      await publish(url, all.slice(600), "ORDERS");
+      const one = new Proc(bundle, dir, ["--instance", "0/1", "--from-savepoint", "nats:flowcsp/two", "--log-level", "info"], url, "bucket-1-0.log");
+      one.start();
+      await until("the rest", async () => (await count(url, "TOTALS")) >= 1200);
+      one.term();
+      expect(await one.wait(), one.log()).toBe(0);
+      expect((await outputs(url)).totals).toEqual(reference.totals);
+    }, 120_000);
+
     it("fires windows across an exchange at the watermark of every instance, and an idle instance stops holding them back once `idle` applies", async () => {
       const url = server.url;
       const dir = tempDir("flowc-event-time-");

@@ -53,7 +53,9 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
   for (const w of p.outputs.all) await w.flush();
   // Into a bucket: written to a local folder first, then put there (_savepoint.json last).
   const local = dir.startsWith("nats:") ? mkdtempSync(join(tmpdir(), "flowc-savepoint-")) : null;
-  const path = newSavepointFolder(local ?? p.root, local ?? dir, m.job);
+  // An instance's savepoint says which it is in its name: the savepoints of all instances go
+  // into one folder (or bucket path) side by side.
+  const path = newSavepointFolder(local ?? p.root, local ?? dir, p.instance ? `${m.job}-i${p.instance.index}` : m.job);
   await writeSavepoint(path, {
     format: "flowc-savepoint",
     version: 1,
