@@ -219,13 +219,10 @@ export async function openWriter(x: ExchangeManifest, index: number, inst: Insta
 
 // ---- reader -------------------------------------------------------------------------------
 
-/** A record for the operator, or a watermark or idle status from the writers. */
-class Element {
-  constructor(
-    readonly v: unknown,
-    readonly k: unknown,
-    readonly t: number,
-  ) {}
+/** The elements of a reader's batches: a message's records for the operator, or a watermark or idle status from the writers. */
+/** The records of one message: value, key, time, value, key, time, … (one element of the reader's batches). */
+class Records {
+  constructor(readonly r: unknown[]) {}
 }
 class Mark {
   constructor(
@@ -359,7 +356,7 @@ export class ExchangeReader implements Source {
       const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
       if (t && t.w < this.writers.n && this.admit(t.w, t, out) === false) continue;
       const rs = body.r;
-      for (let i = 0; i < rs.length; i += 3) out.push(new Element(rs[i], rs[i + 1], rs[i + 2] as number));
+      if (rs.length > 0) out.push(new Records(rs));
     }
     if (this.replaySkip > 0) {
       const drop = Math.min(this.replaySkip, out.length);
@@ -478,7 +475,10 @@ export function readerBinding(entry: (v: unknown, k: unknown, t: number) => void
     push(batch: readonly unknown[]): void {
       for (let i = 0; i < batch.length; i++) {
         const e = batch[i];
-        if (e instanceof Element) entry(e.v, e.k, e.t);
+        if (e instanceof Records) {
+          const r = e.r;
+          for (let k = 0; k < r.length; k += 3) entry(r[k], r[k + 1], r[k + 2] as number);
+        }
         else {
           const m = e as Mark;
           if (m.idle !== null) status?.(m.idle);
