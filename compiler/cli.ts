@@ -29,9 +29,13 @@ Usage:
                                                      (<dir>: a folder, or nats:<bucket>/<path>)
   flowc run <file.flow> [-q] [-- <job args>]         compile to a temporary folder and run the job; on a
                                                      terminal, with a live status line (-q, --quiet: without)
+  flowc run <file.flow> --instances <n> [-- <job args>]
+                                                     run n local instances of the job (NATS_URL), each line
+                                                     of their output prefixed, stopped together
   flowc graph <file.flow> [--format mermaid|dot]     draw the job graph (sources, operators, sinks)
-  flowc savepoint <admin-url> [--stop] [--dir <dir> | --dir nats:<bucket>/<name>] [--token <t> | --token-file <f>]
-                                                     take a savepoint of a running job; prints its path
+  flowc savepoint <admin-url>… [--stop] [--dir <dir> | --dir nats:<bucket>/<name>] [--token <t> | --token-file <f>]
+                                                     take a savepoint of a running job; prints its path (several
+                                                     URLs: one of every instance of a job, into one folder)
   flowc savepoint inspect <dir> [--json] [--dump <uid>.<state>]
                                                      what a savepoint holds (a folder, or nats:<bucket>/<path>);
                                                      one state's keys and values
@@ -272,9 +276,28 @@ async function cmdRun(args: string[]): Promise<number> {
   const dashes = args.indexOf("--");
   const own = dashes < 0 ? args : args.slice(0, dashes);
   const jobArgs = dashes < 0 ? [] : args.slice(dashes + 1);
-  const { values, positionals } = parseArgs({ args: own, options: { quiet: { type: "boolean", short: "q" }, ...ALLOW_OPTION }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: own, options: { quiet: { type: "boolean", short: "q" }, instances: { type: "string" }, ...ALLOW_OPTION }, allowPositionals: true, strict: true });
   const file = oneFile(positionals, "run");
   const allow = allowed(values.allow);
+  let instances = 1;
+  if (values.instances !== undefined) {
+    instances = Number(values.instances);
+    if (!/^\d+$/.test(values.instances) || instances < 1 || instances > 64) throw new UsageError(`--instances must be a count from 1 to 64, not ${JSON.stringify(values.instances)}`);
+  }
+  if (instances > 1) {
+    if (jobArgs.some((a) => a === "--instance" || a.startsWith("--instance="))) throw new UsageError("--instances starts the instances itself: leave --instance out of the job's arguments");
+    const text = readSource(file);
+    if (text === null) return EXIT.user;
+    const dir = mkdtempSync(join(tmpdir(), "flowc-run-"));
+    try {
+      const result = await compile(text, file, { outDir: dir, emitTs: false, allow, nats: true });
+      printDiagnostics(result);
+      if (!result.ok || !result.outFile) return EXIT.user;
+      return await runInstances(result.outFile, instances, jobArgs);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   // On a terminal the job draws a live status line on stderr (runtime/status-line.ts).
   const status = stderrIsTTY() && !values.quiet ? ["--status-line"] : [];
   const text = readSource(file);
@@ -309,6 +332,61 @@ async function cmdRun(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * `flowc run job.flow --instances N`: N local instances of one bundle (LANGUAGE.md 10.1),
+ * each line of their output prefixed with its instance, stopped together: a signal goes to
+ * every one, and when one fails the others are stopped (SIGTERM: a final checkpoint each).
+ * A fresh run id for the exchanges (instances that resume take theirs from their checkpoints).
+ */
+async function runInstances(bundleFile: string, n: number, jobArgs: string[]): Promise<number> {
+  const { execa } = await import("execa");
+  const { randomBytes } = await import("node:crypto");
+  const run = `run-${randomBytes(4).toString("hex")}`;
+  const children = Array.from({ length: n }, (_, i) => {
+    const child = execa(process.execPath, ["--enable-source-maps", bundleFile, "--instance", `${i}/${n}`, "--run-id", run, ...jobArgs], { stdin: "ignore", stdout: "pipe", stderr: "pipe", reject: false, buffer: false });
+    const prefix = `[${i}/${n}] `;
+    const pipe = (from: NodeJS.ReadableStream | null, to: NodeJS.WriteStream): void => {
+      if (!from) return;
+      let rest = "";
+      from.setEncoding("utf8");
+      from.on("data", (chunk: string) => {
+        const text = rest + chunk;
+        const lines = text.split("\n");
+        rest = lines.pop()!;
+        if (lines.length) to.write(lines.map((l) => (l.startsWith(prefix) ? l : prefix + l)).join("\n") + "\n");
+      });
+      from.on("end", () => {
+        if (rest) to.write((rest.startsWith(prefix) ? rest : prefix + rest) + "\n");
+      });
+    };
+    pipe(child.stdout, process.stdout);
+    pipe(child.stderr, process.stderr);
+    return child;
+  });
+  let stopping = false;
+  const stopAll = (sig: NodeJS.Signals): void => {
+    stopping = true;
+    for (const c of children) if (c.exitCode === null && c.pid !== undefined) c.kill(sig);
+  };
+  const onInt = () => stopAll("SIGINT");
+  const onTerm = () => stopAll("SIGTERM");
+  if (fromMain) parentPort!.postMessage({ forwardSignalsTo: null });
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  const codes = await Promise.all(
+    children.map(async (c) => {
+      const r = await c;
+      const code = r.exitCode ?? (r.signal ? 128 + constants.signals[r.signal] : EXIT.internal);
+      // One instance failed: the others cannot finish without it.
+      if (code !== 0 && !stopping) stopAll("SIGTERM");
+      return code;
+    }),
+  );
+  process.off("SIGINT", onInt);
+  process.off("SIGTERM", onTerm);
+  return codes.find((c) => c !== 0) ?? 0;
+}
+
 function cmdGraph(args: string[]): number {
   const { values, positionals } = parseArgs({ args, options: { format: { type: "string" }, ...ALLOW_OPTION }, allowPositionals: true, strict: true });
   const file = oneFile(positionals, "graph");
@@ -335,7 +413,9 @@ async function cmdSavepoint(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   const { values, positionals } = parseArgs({ args, options: { stop: { type: "boolean" }, dir: { type: "string" }, token: { type: "string" }, "token-file": { type: "string" } }, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UsageError("savepoint takes the job's admin URL: flowc savepoint http://127.0.0.1:<port> [--stop] [--dir <dir>] (or: flowc savepoint inspect <dir>)");
+  if (positionals.length === 0) throw new UsageError("savepoint takes the job's admin URL: flowc savepoint http://127.0.0.1:<port> [--stop] [--dir <dir>] (or: flowc savepoint inspect <dir>)");
+  // Several URLs: every instance of one job (LANGUAGE.md 10.1), stopped, into one folder.
+  if (positionals.length > 1 && (!values.stop || values.dir === undefined)) throw new UsageError("savepoints of several instances are taken with --stop into one folder: flowc savepoint URL1 URL2 … --stop --dir <dir>");
   let token: string | null;
   try {
     token = resolveToken({ flag: values.token, flagName: "--token", file: values["token-file"], fileFlagName: "--token-file", env: process.env[TOKEN_ENV] });
@@ -343,7 +423,13 @@ async function cmdSavepoint(args: string[]): Promise<number> {
     if (e instanceof TokenError) throw new UsageError(e.message);
     throw e;
   }
-  await triggerSavepoint(positionals[0]!, { stop: values.stop ?? false, dir: values.dir ?? null, token });
+  if (positionals.length === 1) await triggerSavepoint(positionals[0]!, { stop: values.stop ?? false, dir: values.dir ?? null, token });
+  else {
+    // All at once: each instance takes its savepoint at its next batch boundary and stops.
+    const results = await Promise.allSettled(positionals.map((url) => triggerSavepoint(url, { stop: true, dir: values.dir!, token })));
+    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${positionals[i]}: ${(r.reason as Error).message}`] : []));
+    if (failed.length) throw new UserError(`${failed.length} of ${positionals.length} instances took no savepoint:\n  ${failed.join("\n  ")}`);
+  }
   return EXIT.ok;
 }
 

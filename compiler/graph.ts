@@ -56,8 +56,23 @@ function boxOf(n: GraphNode, ops: OperatorManifest[]): Box {
   }
 }
 
-function edges(g: JobGraph): { from: string; to: string; late: boolean }[] {
-  return g.nodes.flatMap((n) => [...n.outputs.map((o) => ({ from: `n${n.id}`, to: `n${o}`, late: false })), ...n.lateOutputs.map((o) => ({ from: `n${n.id}`, to: `n${o}`, late: true }))]);
+/**
+ * The edges; `exchange`: one that goes through an exchange when the job runs as several
+ * instances (`unless`: not when N divides the partitions of a source partitioned by the key).
+ */
+function edges(g: JobGraph): { from: string; to: string; late: boolean; exchange?: true; unless?: number }[] {
+  const through = (from: number, to: number) => g.exchanges.find((x) => x.from === from && x.to === to);
+  return g.nodes.flatMap((n) => [
+    ...n.outputs.map((o) => {
+      const x = through(n.id, o);
+      return { from: `n${n.id}`, to: `n${o}`, late: false, ...(x ? { exchange: true as const } : {}), ...(x?.partitionedBy ? { unless: x.partitionedBy.partitions } : {}) };
+    }),
+    ...n.lateOutputs.map((o) => ({ from: `n${n.id}`, to: `n${o}`, late: true })),
+  ]);
+}
+
+function exchangeLabel(e: { unless?: number }): string {
+  return e.unless !== undefined ? `exchange unless N divides ${e.unless}` : "exchange";
 }
 
 /** Mermaid text in a quoted label: quotes and markup characters as entity codes. */
@@ -73,7 +88,7 @@ export function mermaid(g: JobGraph): string {
     const [l, r] = open[b.shape];
     out.push(`  ${b.id}${l}"${b.lines.map(mermaidText).join("<br/>")}"${r}`);
   }
-  for (const e of edges(g)) out.push(e.late ? `  ${e.from} -. late .-> ${e.to}` : `  ${e.from} --> ${e.to}`);
+  for (const e of edges(g)) out.push(e.late ? `  ${e.from} -. late .-> ${e.to}` : e.exchange ? `  ${e.from} == ${exchangeLabel(e)} ==> ${e.to}` : `  ${e.from} --> ${e.to}`);
   return out.join("\n") + "\n";
 }
 
@@ -105,7 +120,7 @@ export function dot(g: JobGraph): string {
     const b = boxOf(n, g.operators);
     out.push(`  ${b.id} [shape=${shape[b.shape]}, label="${b.lines.map(dotText).join("\\n")}"];`);
   }
-  for (const e of edges(g)) out.push(`  ${e.from} -> ${e.to}${e.late ? ' [style=dashed, label="late"]' : ""};`);
+  for (const e of edges(g)) out.push(`  ${e.from} -> ${e.to}${e.late ? ' [style=dashed, label="late"]' : e.exchange ? ` [style=bold, label="${exchangeLabel(e)}"]` : ""};`);
   out.push("}");
   return out.join("\n") + "\n";
 }

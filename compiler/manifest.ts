@@ -30,5 +30,6 @@ export function buildManifest(graph: JobGraph, opts: { sourceName: string; versi
     restart: graph.restart,
     state: graph.checked.state,
     keyGroups: graph.checked.keyGroups,
+    ...(graph.exchanges.length ? { exchanges: graph.exchanges.map(({ uid, input, keyed, sources, upstream, codec, partitionedBy }) => ({ uid, input, keyed, sources, upstream, codec, ...(partitionedBy ? { partitionedBy } : {}) })) } : {}),
   };
 }

@@ -57,7 +57,36 @@ export interface JobGraph {
   restart: RestartPolicy | null;
   /** Whether any source declares event time (then watermarks flow through the graph). */
   eventTime: boolean;
+  /**
+   * The edges that go through an exchange when the job runs as several instances
+   * (LANGUAGE.md 10.1): into a stateful operator from a stateless chain or a source (a
+   * `key_by` may send its records to any instance; an unkeyed operator runs on instance 0).
+   * An operator feeding an operator keyed the same way keeps its records on their instance.
+   */
+  exchanges: Exchange[];
   checked: CheckedProgram;
+}
+
+/** An edge through an exchange: `from` feeds input `input` of operator `to`. */
+export interface Exchange {
+  index: number;
+  /** The uid of the operator it feeds (the exchange's stream is named after it). */
+  uid: string;
+  from: number;
+  to: number;
+  input: number;
+  keyed: boolean;
+  /** The instance's inputs this exchange's records come from: sources and exchanges (by index). */
+  sources: number[];
+  upstream: number[];
+  /** How records travel: JSON, or V8's serialization when a value holds a map. */
+  codec: "json" | "v8";
+  /**
+   * The key_by keys by the function its source declares it was partitioned by
+   * (`partition_key:`, with only filters between): no exchange is needed when the number of
+   * instances divides `partitions` (the runtime decides).
+   */
+  partitionedBy?: { source: number; partitions: number };
 }
 
 export function plan(checked: CheckedProgram, file: string): JobGraph {
@@ -228,6 +257,7 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     });
   }
 
+  const exchanges = findExchanges(ordered);
   return {
     job: checked.job,
     file,
@@ -240,8 +270,103 @@ export function plan(checked: CheckedProgram, file: string): JobGraph {
     checkpoint: checked.checkpoint,
     restart: checked.restart,
     eventTime: checked.sources.some((s) => s.eventTime !== null),
+    exchanges,
     checked,
   };
+}
+
+/** The exchange edges of a graph (see `JobGraph.exchanges`), in topological order. */
+function findExchanges(nodes: GraphNode[]): Exchange[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const out: Exchange[] = [];
+  for (const a of nodes) {
+    const seen = new Map<number, number>();
+    for (const to of a.outputs) {
+      const b = byId.get(to)!;
+      const k = seen.get(to) ?? 0;
+      seen.set(to, k + 1);
+      if (b.kind !== "operator") continue;
+      const keyed = b.input.key !== null;
+      // An operator's output stays on the instance that owns its key: an operator keyed the
+      // same way (or, unkeyed, on instance 0) after it needs no exchange.
+      if (a.kind === "operator" && (a.output.key !== null) === keyed) continue;
+      const input = b.inputIds.flatMap((id, i) => (id === a.id ? [i] : []))[k] ?? 0;
+      const partitionedBy = keyed ? partitionedSource(a, byId) : null;
+      out.push({ index: out.length, uid: b.uid, from: a.id, to: b.id, input, keyed, sources: [], upstream: [], codec: hasMap(b.input.elem) || (b.input.key !== null && hasMap(b.input.key)) ? "v8" : "json", ...(partitionedBy ? { partitionedBy } : {}) });
+    }
+  }
+  // Each exchange's inputs on an instance: the sources and exchanges its records come from.
+  for (const x of out) {
+    const sources = new Set<number>();
+    const upstream = new Set<number>();
+    const visit = (id: number, seen: Set<number>): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const n = byId.get(id);
+      if (!n) return;
+      if (n.kind === "source") sources.add(n.index);
+      for (const p of n.inputIds) {
+        const through = out.find((e) => e.from === p && e.to === id);
+        if (through) upstream.add(through.index);
+        else visit(p, seen);
+      }
+    };
+    const from = byId.get(x.from)!;
+    if (from.kind === "source") sources.add(from.index);
+    else {
+      const seen = new Set<number>();
+      visit(x.from, seen);
+    }
+    x.sources = [...sources].sort((p, q) => p - q);
+    x.upstream = [...upstream].sort((p, q) => p - q);
+  }
+  return out;
+}
+
+/**
+ * A chain that reads a source declaring `partition_key: f` and does nothing but filter, then
+ * `key_by` with the same function (the same expression, up to the parameter's name): its
+ * records are in the partition of their key group. Null otherwise.
+ */
+function partitionedSource(chain: GraphNode, byId: Map<number, GraphNode>): { source: number; partitions: number } | null {
+  if (chain.kind !== "chain" || chain.inputIds.length !== 1) return null;
+  const src = byId.get(chain.inputIds[0]!);
+  if (src?.kind !== "source") return null;
+  const c = src.source.connector;
+  if (c?.kind !== "nats" || c.partitions === null || c.partitionKey === null) return null;
+  const last = chain.stages[chain.stages.length - 1];
+  if (last?.kind !== "key_by" || !chain.stages.slice(0, -1).every((st) => st.kind === "filter")) return null;
+  const same = sameFunction(c.partitionKey.param.name, c.partitionKey.body, last.param.name, last.lambda.body);
+  return same ? { source: src.index, partitions: c.partitions } : null;
+}
+
+/** Whether two lambda bodies are the same expression, their parameters' names aside. */
+function sameFunction(pa: string, a: A.Expr, pb: string, b: A.Expr): boolean {
+  const norm = (param: string, e: A.Expr): string =>
+    JSON.stringify(e, (k, v: unknown) => {
+      if (k === "span") return undefined;
+      const n = v as { kind?: string; name?: unknown } | null;
+      if (n && typeof n === "object" && n.kind === "Name" && n.name === param) return { kind: "Name", name: "$param" };
+      return v;
+    });
+  return norm(pa, a) === norm(pb, b);
+}
+
+function hasMap(t: Type): boolean {
+  const walk = (d: TypeDesc): boolean => {
+    switch (d.t) {
+      case "map":
+        return true;
+      case "optional":
+      case "list":
+        return walk(d.of);
+      case "record":
+        return d.fields.some((f) => walk(f.type));
+      default:
+        return false;
+    }
+  };
+  return walk(toDesc(t));
 }
 
 /** A join's manifest entry: its spec as written (and which sides are outer), its state. */
@@ -390,8 +515,12 @@ function topological(nodes: GraphNode[]): GraphNode[] {
 /** A printable summary of the graph (for tests and `--emit-plan`). */
 export function describeGraph(g: JobGraph): string {
   const lines: string[] = [`job ${g.job}`];
+  const via = (from: number, to: number): string => {
+    const x = g.exchanges.find((e) => e.from === from && e.to === to);
+    return x ? (x.partitionedBy ? ` (exchange unless N divides ${x.partitionedBy.partitions})` : " (exchange)") : "";
+  };
   for (const n of g.nodes) {
-    const outs = (n.outputs.length ? ` -> ${n.outputs.map((o) => `#${o}`).join(", ")}` : "") + (n.lateOutputs.length ? ` late -> ${n.lateOutputs.map((o) => `#${o}`).join(", ")}` : "");
+    const outs = (n.outputs.length ? ` -> ${n.outputs.map((o) => `#${o}${via(n.id, o)}`).join(", ")}` : "") + (n.lateOutputs.length ? ` late -> ${n.lateOutputs.map((o) => `#${o}`).join(", ")}` : "");
     switch (n.kind) {
       case "source":
         lines.push(`#${n.id} source ${n.label} (${n.source.connector?.kind})${outs}`);

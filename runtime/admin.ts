@@ -30,6 +30,10 @@ import { serveDashboard } from "./dashboard/serve.js";
 import type { Log } from "./log.js";
 // The savepoint code rides in the same chunk (runtime/savepoint/ops.ts).
 export * as savepoints from "./savepoint/ops.js";
+// And the bundle's --help text, the admin token's resolution and the job's view for the endpoint.
+export { usage } from "./usage.js";
+export { resolveToken, TokenError } from "./admin-token.js";
+export { adminJob } from "./driver/admin-job.js";
 
 // The terminal's status line (--status-line) rides in this chunk too: like the endpoint,
 // it is code a job loads only when asked for (compiler/bundle.ts, "Lean bundles").

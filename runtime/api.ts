@@ -49,6 +49,8 @@ export interface NatsSourceManifest {
   /** Record fields the connector fills from the message: its subject and its stream sequence. */
   subjectField: string | null;
   sequenceField: string | null;
+  /** `partitions: P`: subjects whose last token is a partition number (LANGUAGE.md 10.1); absent: not partitioned. */
+  partitions?: number;
 }
 
 export type SinkManifest =
@@ -125,6 +127,33 @@ export interface Manifest {
   state: StateManifest | null;
   /** hash(key) mod keyGroups: the unit of checkpoints and rescaling, fixed for the job's life (default 128). */
   keyGroups: number;
+  /**
+   * The edges that go through an exchange when the job runs as several instances (LANGUAGE.md
+   * 10.1), in the order generated code registers them; absent when there are none.
+   */
+  exchanges?: ExchangeManifest[];
+}
+
+/** An exchange: records into operator `uid` (its input `input`), by key group, through a JetStream stream. */
+export interface ExchangeManifest {
+  uid: string;
+  input: number;
+  /** Keyed: by the key's group; unkeyed: every record to instance 0. */
+  keyed: boolean;
+  /** The sources and exchanges (by index) its records come from on an instance. */
+  sources: number[];
+  upstream: number[];
+  /** JSON, or V8's serialization when values hold maps. */
+  codec: "json" | "v8";
+  /** Keyed as its partitioned source declares (`partition_key:`): no exchange when N divides `partitions`. */
+  partitionedBy?: { source: number; partitions: number };
+}
+
+/** What generated code hands records to when the job runs as several instances. */
+export interface ExchangeHandle {
+  send(value: unknown, key: unknown, ts: number): void;
+  watermark(w: number): void;
+  idle(on: boolean): void;
 }
 
 /** Keys of keyed state: primitives as they are, records encoded as strings. */
@@ -285,6 +314,12 @@ export interface JobContext {
   join(uid: string, spec: JoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle;
   temporalJoin(uid: string, spec: TemporalJoinSpec, select: (left: unknown, right: unknown) => unknown, emit: EmitFn): JoinHandle;
   dedup(uid: string, within: number): DedupHandle;
+  /**
+   * Exchange `index` of the manifest: null when the job runs as one instance (records go
+   * straight on); else the writer records are handed to. `entry`, `wm` and `status` are what
+   * the exchange's reader calls on the instance that owns a record's key group.
+   */
+  exchange(index: number, entry: EmitFn, wm: ((w: number) => void) | null, status: ((on: boolean) => void) | null): ExchangeHandle | null;
 }
 
 /** The shape of a generated job module. */

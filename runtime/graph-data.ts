@@ -25,6 +25,10 @@ export interface GraphDataEdge {
   to: string;
   /** The elements too late for every window (`late: name`). */
   late: boolean;
+  /** Through an exchange when the job runs as several instances (LANGUAGE.md 10.1). */
+  exchange?: true;
+  /** ... except when the number of instances divides this (a source partitioned by the key). */
+  unless?: number;
 }
 
 export interface GraphData {

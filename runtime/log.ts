@@ -12,6 +12,8 @@ export interface InPlaceLine {
 export class Log {
   /** The status line while one is drawn on stderr: a log line clears it first and draws it again after. */
   static line: InPlaceLine | null = null;
+  /** Several instances: which one this is (`[1/3] `), before every line. */
+  prefix = "";
 
   constructor(
     private readonly job: string,
@@ -25,7 +27,7 @@ export class Log {
   write(level: Level, message: string): void {
     if (!this.enabled(level)) return;
     Log.line?.clear();
-    process.stderr.write(`[${this.job}] ${level}: ${message}\n`);
+    process.stderr.write(`${this.prefix}[${this.job}] ${level}: ${message}\n`);
     Log.line?.redraw();
   }
 

@@ -6,48 +6,17 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadAdmin } from "./admin-load.js";
 import type { AdminServer } from "./admin.js";
-import { resolveToken, TOKEN_ENV, TokenError } from "./admin-token.js";
+import { TOKEN_ENV } from "./admin-token.js";
 import type { JobModule, Manifest, RestartManifest } from "./api.js";
 import { StdoutSink } from "./connectors/stdout.js";
-import { adminJob, Live, Stop, type Flags } from "./driver/live.js";
+import { parseInstance } from "./driver/instances.js";
+import { Live, Stop, type Flags } from "./driver/live.js";
 import { runOnce, type Failure, type JobParts } from "./driver/run.js";
 import { JobError } from "./errors.js";
 import { FlowRuntimeError } from "./lib.js";
 import { LockSet } from "./locks.js";
 import { Log, type Level } from "./log.js";
 
-const USAGE = (job: string): string => `Usage: node ${job}.mjs [options]
-
-Runs the compiled flowc job \`${job}\` until its input ends (or SIGTERM / SIGINT, which
-finish the batch, take a final checkpoint, commit the sinks and exit 0).
-
-Options:
-  --checkpoint-dir <dir>        where checkpoints are kept (overrides the job's \`storage\`)
-  --fresh                       ignore (and delete) existing checkpoints: start from the beginning
-  --from-savepoint <dir>        start from a savepoint (state by operator uid and state name)
-  --allow-non-restored-state    start even when some of the savepoint's state has no place in this job
-  --savepoint-dir <dir>         the savepoint root: savepoints go here, or to a folder a request
-                                names inside it (default ./savepoints/<job>)
-  --admin-port <port>           serve the admin endpoint on 127.0.0.1:<port> (0: any free port)
-  --admin-token <token>         require \`Authorization: Bearer <token>\` on the admin endpoint
-  --admin-token-file <path>     the same, the token being the file's first line (not shown by ps)
-  --nats-url <url>              the NATS server (overrides NATS_URL and the connectors' url:;
-                                default nats://127.0.0.1:4222); credentials from NATS_CREDS,
-                                NATS_TOKEN or NATS_USER/NATS_PASSWORD, TLS (tls://) with NATS_CA
-  --nats-timeout <duration>     how long a NATS server may be away before the job fails
-                                (default 60s; e.g. 30s, 2m)
-  --log-level <level>           error, warn (default), info or debug; the log goes to stderr
-  --status-line                 on a terminal, a live status line on stderr: records/s per
-                                source, progress, watermark, last checkpoint (flowc run sets it)
-  -h, --help                    show this help
-  --version                     show the compiler that built this job
-
-With a checkpoint block, the job resumes from its newest complete checkpoint.
-Admin endpoint: GET / (a dashboard), /status, /checkpoints, /metrics, /graph, /savepoints;
-POST /savepoints, /stop. Without a
-token flag, ${TOKEN_ENV} is the token if set. Requests from web pages are refused.
-Exit codes: 0 done or stopped, 1 bad input or a failing job, 2 usage error, 70 internal error.
-`;
 
 /** Runs a bundle's job with the runtime parts the bundle holds (the bundle's entry calls this). */
 export function main(job: JobModule, parts: JobParts): void {
@@ -106,16 +75,19 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
         "status-line": { type: "boolean" },
         "nats-url": { type: "string" },
         "nats-timeout": { type: "string" },
+        instance: { type: "string" },
+        "run-id": { type: "string" },
+        "exchange-replicas": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
     }).values;
   } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n\n${USAGE(m.job)}`);
+    process.stderr.write(`error: ${(e as Error).message}\n\n${(await loadAdmin()).usage(m.job)}`);
     return 2;
   }
   if (values.help) {
-    process.stdout.write(USAGE(m.job));
+    process.stdout.write((await loadAdmin()).usage(m.job));
     return 0;
   }
   if (values.version) {
@@ -128,6 +100,9 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     return 2;
   }
   const log = new Log(m.job, level);
+  // Several instances: each one's log lines say which it is.
+  const inst = values.instance !== undefined ? parseInstance(values.instance) : null;
+  if (inst && inst.count > 1) log.prefix = `[${inst.index}/${inst.count}] `;
   const natsTimeout = values["nats-timeout"] === undefined ? 60_000 : parseDuration(values["nats-timeout"]);
   if (natsTimeout === null) {
     process.stderr.write(`error: --nats-timeout must be a duration such as 30s, 2m or 500ms, not ${JSON.stringify(values["nats-timeout"])}\n`);
@@ -138,6 +113,25 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     process.stderr.write(`error: --nats-url must be a server URL such as nats://127.0.0.1:4222, not ${JSON.stringify(natsUrl)}\n`);
     return 2;
   }
+  let instance: Flags["instance"] = null;
+  if (values.instance !== undefined) {
+    const parsed = parseInstance(values.instance);
+    if (!parsed) {
+      process.stderr.write(`error: --instance must be i/N with 0 ≤ i < N ≤ 1024 (e.g. 0/3), not ${JSON.stringify(values.instance)}\n`);
+      return 2;
+    }
+    const replicas = values["exchange-replicas"] === undefined ? 1 : Number(values["exchange-replicas"]);
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+      process.stderr.write(`error: --exchange-replicas must be 1 to 5, not ${JSON.stringify(values["exchange-replicas"])}\n`);
+      return 2;
+    }
+    const run = values["run-id"] ?? null;
+    if (run !== null && !/^[\w-]{1,64}$/.test(run)) {
+      process.stderr.write(`error: --run-id must be letters, digits, - and _ (at most 64), not ${JSON.stringify(run)}\n`);
+      return 2;
+    }
+    instance = { ...parsed, run, replicas };
+  } else if (values["run-id"] !== undefined || values["exchange-replicas"] !== undefined) log.warn("--run-id and --exchange-replicas have no effect without --instance");
   const flags: Flags = {
     logLevel: level,
     checkpointDir: values["checkpoint-dir"],
@@ -147,6 +141,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     savepointDir: resolve(values["savepoint-dir"] ?? join("savepoints", m.job)),
     natsUrl,
     natsTimeoutMs: natsTimeout,
+    instance,
   };
   // Checkpoints and savepoints in an object store need the NATS client, which a bundle holds
   // only when its job uses NATS (or was compiled with --nats).
@@ -156,7 +151,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     return 2;
   }
   if (!parts.nats && (natsUrl !== undefined || values["nats-timeout"] !== undefined)) log.warn("the job uses no NATS: --nats-url and --nats-timeout have no effect");
-  parts.nats?.configure({ url: natsUrl, timeoutMs: natsTimeout, job: m.job, log });
+  parts.nats?.configure({ url: natsUrl, timeoutMs: natsTimeout, job: m.job, log, replicas: instance?.replicas ?? 1 });
   if (!m.checkpoint && (flags.checkpointDir || flags.fresh)) log.warn("the job has no checkpoint block: --checkpoint-dir and --fresh have no effect");
   if (flags.fresh && flags.fromSavepoint) {
     process.stderr.write("error: --fresh and --from-savepoint cannot be used together (a savepoint is a start of its own)\n");
@@ -168,14 +163,18 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     process.stderr.write(`error: --admin-port must be a port number (0 to 65535), not ${JSON.stringify(adminPort)}\n`);
     return 2;
   }
-  let token: string | null;
-  try {
-    // The environment variable only matters when there is an endpoint to protect.
-    token = resolveToken({ flag: values["admin-token"], flagName: "--admin-token", file: values["admin-token-file"], fileFlagName: "--admin-token-file", env: adminPort === undefined ? undefined : process.env[TOKEN_ENV] });
-  } catch (e) {
-    if (!(e instanceof TokenError)) throw e;
-    process.stderr.write(`error: ${e.message}\n`);
-    return 2;
+  let token: string | null = null;
+  // The environment variable only matters when there is an endpoint to protect.
+  const tokenEnv = adminPort === undefined ? undefined : process.env[TOKEN_ENV];
+  if (values["admin-token"] !== undefined || values["admin-token-file"] !== undefined || tokenEnv !== undefined) {
+    const { resolveToken, TokenError } = await loadAdmin();
+    try {
+      token = resolveToken({ flag: values["admin-token"], flagName: "--admin-token", file: values["admin-token-file"], fileFlagName: "--admin-token-file", env: tokenEnv });
+    } catch (e) {
+      if (!(e instanceof TokenError)) throw e;
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
   }
   for (const flag of ["admin-token", "admin-token-file"] as const) if (values[flag] !== undefined && adminPort === undefined) log.warn(`--${flag} has no effect without --admin-port`);
 
@@ -184,7 +183,6 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
   // The checkpoint folder and output files, locked for the process's life (runtime/locks.ts).
   const locks = new LockSet(m.job);
   let admin: AdminServer | null = null;
-  const view = adminJob(live, m, flags, stop, (message) => new Error(message), parts.nats !== undefined);
   // The admin chunk (the endpoint, the status line), inflated once if at all.
   let chunk: ReturnType<typeof loadAdmin> | null = null;
   if (adminPort !== undefined) {
@@ -195,7 +193,7 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
     }
     try {
       const endpoint = await (chunk ??= loadAdmin());
-      admin = await endpoint.startAdmin(port, token, adminJob(live, m, flags, stop, (message) => new endpoint.HttpError(400, message), parts.nats !== undefined), m.job, log);
+      admin = await endpoint.startAdmin(port, token, endpoint.adminJob(live, m, flags, stop, (message) => new endpoint.HttpError(400, message), parts.nats !== undefined), m.job, log);
     } catch (e) {
       process.stderr.write(`error: cannot serve the admin endpoint on 127.0.0.1:${port}: ${(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? "the port is in use" : (e as Error).message}\n`);
       return 1;
@@ -219,7 +217,11 @@ export async function run(job: JobModule, parts: JobParts, argv: string[]): Prom
   };
   process.stdout.on("error", onStdoutError);
   // Only on a terminal: piped or redirected, stderr gets the log and nothing else.
-  const line = values["status-line"] && process.stderr.isTTY ? new (await (chunk ??= loadAdmin())).StatusLine(view.status, m, process.stderr) : null;
+  let line: InstanceType<Awaited<ReturnType<typeof loadAdmin>>["StatusLine"]> | null = null;
+  if (values["status-line"] && process.stderr.isTTY) {
+    const c = await (chunk ??= loadAdmin());
+    line = new c.StatusLine(c.adminJob(live, m, flags, stop, (message) => new Error(message), parts.nats !== undefined).status, m, process.stderr);
+  }
   const endLine = (): void => {
     line?.stop();
     Log.line = StdoutSink.line = null;

@@ -91,6 +91,8 @@ export async function adminChunk({ quiet = true, dashboard = true } = {}) {
     minifySyntax: true,
     legalComments: "none",
     write: false,
+    // prom-client requires @opentelemetry/api for exemplars only (flowc uses none): a stub.
+    alias: { "@opentelemetry/api": join(root, "runtime", "stubs", "opentelemetry-api.cjs") },
     define: dashboard ? { FLOWC_DASHBOARD: JSON.stringify(await dashboardAssets(quiet)) } : {},
     logLevel: quiet ? "error" : "warning",
   });

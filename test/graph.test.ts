@@ -28,4 +28,25 @@ describe("flowc graph", () => {
     const d = await flowc(["graph", "shapes.flow", "--format", "dot"], { cwd: dir });
     expect(d.stdout).toContain('label="temporal join named\\nkey: int\\nas of o (event time, outer)\\nstate: versions list<C>, waiting list<O>"');
   });
+
+  it("shows which edges go through an exchange when the job runs as several instances", async () => {
+    const dir = tempDir("flowc-graph-");
+    writeFiles(dir, {
+      "x.flow": `job x
+type T = { k: string, v: int }
+source a: T = values([{ k: "x", v: 1 }])
+let sums = a |> key_by(t => t.k) |> aggregate(t => { k: key, s: sum(t.v) })
+let best = sums |> reduce((p, q) => if p.s > q.s then p else q)
+sink best -> stdout()
+`,
+    });
+    const m = await flowc(["graph", "x.flow"], { cwd: dir });
+    expect(m.exitCode, m.stderr).toBe(0);
+    // The key_by into `sums` is an exchange; `best` keeps the key of `sums`, so no exchange before it.
+    const lines = m.stdout.split("\n");
+    expect(lines.filter((l) => l.includes("== exchange ==>"))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes(" --> "))).toHaveLength(3);
+    const d = await flowc(["graph", "x.flow", "--format", "dot"], { cwd: dir });
+    expect(d.stdout.match(/label="exchange"/g)).toHaveLength(1);
+  });
 });

@@ -41,8 +41,13 @@ describe("the nats connector", () => {
     expect(diagnose(job('nats("o.>", stream: "O", format: "text")'))).toContain('error[FLOW3013]: format "text" carries each message as a string');
   });
 
-  it("partitions: is not supported yet (FLOW9001)", () => {
-    expect(diagnose(job('nats("o.*", stream: "O", partitions: 4)'))).toContain("error[FLOW9001]: `partitions:`");
+  it("partitions: reads subjects whose last token is the partition (FLOW4030 otherwise)", () => {
+    expect(diagnose(job('nats("o.*", stream: "O", partitions: 4)'))).toBe("");
+    expect(diagnose(job('nats("o.>", stream: "O", partitions: 4)'))).toContain("error[FLOW4030]: a partitioned source reads subjects whose last token is a partition number");
+    expect(diagnose(job('nats("o.*", stream: "O", partitions: 0)'))).toContain("error[FLOW4030]: `partitions:` must be a count from 1 to 65536, not 0");
+    expect(diagnose(job('nats("o.*", stream: "O", partitions: 4, partition_key: o => o.region)'))).toBe("");
+    expect(diagnose(job('nats("o.*", stream: "O", partition_key: o => o.region)'))).toContain("error[FLOW4030]: `partition_key:` says how a partitioned source's records were put into partitions");
+    expect(diagnose(job('nats("o.*", stream: "O", partitions: 4, partition_key: o => o.nope)'))).toContain("error[FLOW");
   });
 
   it("storage \"nats:<bucket>\" needs a bucket name", () => {

@@ -163,3 +163,84 @@ export async function streamInfo(url: string, stream: string): Promise<{ message
     await nc.close();
   }
 }
+
+/**
+ * A JetStream cluster on loopback: `size` nats-server processes with routes to each other,
+ * each with its own port, cluster port and store folder. Servers are stopped (or killed)
+ * one by one by pid.
+ */
+export class NatsCluster {
+  private procs: (ResultPromise | null)[] = [];
+
+  private constructor(
+    readonly ports: number[],
+    private readonly clusterPorts: number[],
+    private readonly stores: string[],
+  ) {}
+
+  get urls(): string[] {
+    return this.ports.map((p) => `nats://127.0.0.1:${p}`);
+  }
+
+  static async start(size = 3): Promise<NatsCluster> {
+    const ports: number[] = [];
+    const clusterPorts: number[] = [];
+    for (let i = 0; i < size; i++) {
+      ports.push(await freePort());
+      clusterPorts.push(await freePort());
+    }
+    const c = new NatsCluster(ports, clusterPorts, ports.map(() => tempDir("flowc-nats-cluster-")));
+    for (let i = 0; i < size; i++) c.startOne(i);
+    for (let i = 0; i < size; i++) {
+      for (let k = 0; k < 200 && !(await accepts(ports[i]!)); k++) await new Promise((r) => setTimeout(r, 50));
+    }
+    // JetStream is ready when the cluster has a meta leader: a stream with 3 replicas can be made.
+    const nc = await client(c.urls[0]!);
+    try {
+      for (let k = 0; ; k++) {
+        try {
+          const jsm = await jetstreamManager(nc, { timeout: 2000 });
+          await jsm.streams.add({ name: "READY", subjects: ["ready"], num_replicas: size });
+          await jsm.streams.delete("READY");
+          break;
+        } catch (e) {
+          if (k > 150) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    } finally {
+      await nc.close();
+    }
+    return c;
+  }
+
+  private startOne(i: number): void {
+    const routes = this.clusterPorts.filter((_, k) => k !== i).map((p) => `nats://127.0.0.1:${p}`).join(",");
+    this.procs[i] = execa("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(this.ports[i]), "-sd", this.stores[i]!, "-n", `s${i}`, "--cluster_name", "flowc", "--cluster", `nats://127.0.0.1:${this.clusterPorts[i]}`, "--routes", routes], { reject: false, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  }
+
+  /** Kills server i (SIGKILL) and waits for it to be gone. */
+  async kill(i: number): Promise<void> {
+    const p = this.procs[i];
+    if (!p) return;
+    this.procs[i] = null;
+    if (p.pid !== undefined) process.kill(p.pid, "SIGKILL");
+    await p;
+  }
+
+  async restart(i: number): Promise<void> {
+    this.startOne(i);
+    for (let k = 0; k < 200 && !(await accepts(this.ports[i]!)); k++) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async stop(): Promise<void> {
+    for (const [i, p] of this.procs.entries()) {
+      if (!p) continue;
+      this.procs[i] = null;
+      if (p.pid !== undefined) process.kill(p.pid, "SIGTERM");
+      const timer = setTimeout(() => p.pid !== undefined && p.exitCode === null && process.kill(p.pid, "SIGKILL"), 10_000);
+      await p;
+      clearTimeout(timer);
+    }
+  }
+}

@@ -18,8 +18,49 @@ describe("plan", () => {
   it("fuses stateless stages across let boundaries into one chain before the keyed operator", () => {
     const text = readFileSync(join(ROOT, "dsl-examples", "word_count.flow"), "utf8");
     expect(describeGraph(graphOf(text))).toBe(
-      ["job word_count", "#0 source lines (file) -> #1", "#1 chain words [flat_map, map, filter, key_by] -> #3", "#3 aggregate uid=counts keyed -> #4", "#4 sink stdout"].join("\n"),
+      ["job word_count", "#0 source lines (file) -> #1", "#1 chain words [flat_map, map, filter, key_by] -> #3 (exchange)", "#3 aggregate uid=counts keyed -> #4", "#4 sink stdout"].join("\n"),
     );
+  });
+
+  it("puts an exchange on every edge into a stateful operator that may cross instances, and none after an operator keyed the same way", () => {
+    const g = graphOf(`job j
+type T = { k: string, v: int }
+source a: T = values([{ k: "x", v: 1 }])
+let sums = a |> key_by(t => t.k) |> aggregate(t => { k: key, s: sum(t.v) })
+let again = sums |> reduce((x, y) => if x.s > y.s then x else y)
+let total = a |> aggregate(t => { n: count() })
+sink again -> stdout()
+sink total -> stdout()
+`);
+    // The key_by into `sums` and the unkeyed `total` (instance 0) go through exchanges;
+    // `again` keeps the key of `sums`, so its records stay on their instance.
+    expect(describeGraph(g)).toBe(
+      ["job j", "#0 source a (values) -> #1, #4 (exchange)", "#4 aggregate uid=total -> #6", "#6 sink stdout", "#1 chain sums [key_by] -> #2 (exchange)", "#2 aggregate uid=sums keyed -> #3", "#3 reduce uid=again keyed -> #5", "#5 sink stdout"].join("\n"),
+    );
+    expect(g.exchanges.map((x) => [x.uid, x.keyed, x.sources, x.upstream])).toEqual([
+      ["total", false, [0], []],
+      ["sums", true, [0], []],
+    ]);
+  });
+
+  it("needs no exchange after a source partitioned by the key_by's function, when N divides its partitions", () => {
+    const g = graphOf(`job j
+type O = { id: int, customer: string, region: string }
+source orders: O = nats("orders.*", stream: "ORDERS", partitions: 6, partition_key: o => o.customer)
+let totals = orders |> filter(x => x.id > 0) |> key_by(x => x.customer) |> aggregate(o => { customer: key, n: count() })
+let regions = orders |> key_by(o => o.region) |> aggregate(o => { region: key, n: count() })
+let mapped = orders |> map(o => { id: o.id, customer: o.customer }) |> key_by(o => o.customer) |> aggregate(o => { customer: key, n: count() })
+sink totals -> stdout()
+sink regions -> stdout()
+sink mapped -> stdout()
+`);
+    const text = describeGraph(g);
+    // Same function (another parameter name, a filter before): exchange only when N does not divide 6.
+    expect(text).toContain("chain totals [filter, key_by] -> #2 (exchange unless N divides 6)");
+    // Another key, or a map before the key_by: an exchange.
+    expect(text).toMatch(/chain regions \[key_by\] -> #\d+ \(exchange\)/);
+    expect(text).toMatch(/chain mapped \[map, key_by\] -> #\d+ \(exchange\)/);
+    expect(g.exchanges.filter((x) => x.partitionedBy).map((x) => [x.uid, x.partitionedBy])).toEqual([["totals", { source: 0, partitions: 6 }]]);
   });
 
   it("keeps a chain that feeds two consumers apart, and merges union inputs", () => {

@@ -9,7 +9,7 @@ import { didYouMean } from "../suggest.js";
 import type { Type } from "../types.js";
 import { local, type CheckContext } from "./context.js";
 import type { LocalBinding } from "./model.js";
-import { expect } from "./expr.js";
+import { expect, expr } from "./expr.js";
 import { Scope } from "./scope.js";
 
 export function checkSourceConnector(cx: CheckContext, decl: A.SourceDecl, type: Type): SourceConnector | null {
@@ -19,7 +19,17 @@ export function checkSourceConnector(cx: CheckContext, decl: A.SourceDecl, type:
   const expectIn = (e: A.Expr, want: Type, what: string): void => {
     expect(cx, e, new Scope(null), want, what);
   };
-  return spec.check({ diags: cx.diags, decl, type, args, expect: expectIn });
+  const keyFn = (e: A.Expr, what: string): { param: LocalBinding; body: A.Expr; type: Type } | null => {
+    if (e.kind !== "Lambda" || e.params.length !== 1) {
+      cx.diags.error("FLOW4008", e.span, `${spec.name}(…) takes ${what} as a lambda of one element, \`x => …\``, { hints: [`e.g. ${spec.name}(…, partition_key: o => o.customer)`] });
+      return null;
+    }
+    const scope = new Scope(null);
+    const p = local(cx, e.params[0]!, type, "param", false);
+    scope.vars.set(p.name, p);
+    return { param: p, body: e.body, type: expr(cx, e.body, scope) };
+  };
+  return spec.check({ diags: cx.diags, decl, type, args, expect: expectIn, keyFn });
 }
 
 export function checkSinkConnector(cx: CheckContext, decl: A.SinkDecl, elem: Type): SinkConnector | null {
@@ -121,6 +131,8 @@ function argLiteral(cx: CheckContext, arg: A.Arg, as: ArgSpec, spec: ConnectorSc
       return v.kind === "String" ? v.value : bad("a string literal");
     case "string_or_lambda":
       return v.kind === "String" ? v.value : v.kind === "Lambda" ? null : bad("a string literal or a lambda `x => …`");
+    case "lambda":
+      return v.kind === "Lambda" ? null : bad("a lambda `x => …`");
     case "bool":
       return v.kind === "Bool" ? v.value : bad("true or false");
     case "int": {

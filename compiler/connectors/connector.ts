@@ -18,6 +18,8 @@ export type ArgKind =
   | { kind: "enum"; values: readonly string[] }
   /** A string literal, or a lambda computing one per record (its `lit` is null). */
   | { kind: "string_or_lambda" }
+  /** A lambda of one element (`o => o.customer`), checked by the connector. */
+  | { kind: "lambda" }
   /** `values([...])`: a list expression typed by the source's declared type. */
   | { kind: "elements" };
 
@@ -69,6 +71,8 @@ export interface SourceCall {
   args: Args;
   /** Checks an expression written in the call (the elements of `values`) as a `want`. */
   expect(e: A.Expr, want: Type, what: string): void;
+  /** Checks a one-parameter lambda of an element of the declared type (`o => o.customer`); null after an error. */
+  keyFn(e: A.Expr, what: string): { param: LocalBinding; body: A.Expr; type: Type } | null;
 }
 
 /** What a source's manifest entry shares with every other: its name, type and event time. */

@@ -24,6 +24,10 @@ export interface NatsSource {
   url: string | null;
   subjectField: string | null;
   sequenceField: string | null;
+  /** `partitions: P` (LANGUAGE.md 10.1), or null. */
+  partitions: number | null;
+  /** `partition_key: x => …`: the key function the producer partitioned by, or null. */
+  partitionKey: { param: LocalBinding; body: A.Expr } | null;
 }
 
 export interface NatsSink {
@@ -127,15 +131,32 @@ export const natsSource: SourceConnectorDef<NatsSource> = {
     { name: "subject_field", arg: { kind: "string" } },
     { name: "sequence_field", arg: { kind: "string" } },
     { name: "partitions", arg: { kind: "int" } },
+    { name: "partition_key", arg: { kind: "lambda" } },
   ],
   summary: 'nats(subject, stream: "S", format: "json" | "text", until: "end"): a NATS JetStream stream, read from a stream sequence',
-  check({ diags, decl, type, args }) {
-    const partitions = args.get("partitions");
-    if (partitions) {
-      diags.error("FLOW9001", partitions.span, "`partitions:` (a job as several instances, LANGUAGE.md section 10.1) is not supported yet", { hints: ["leave it out: one instance reads every subject the filter matches"] });
-      return null;
-    }
+  check({ diags, decl, type, args, keyFn }) {
     const subject = checkSubject(diags, args, true);
+    const partitionsArg = args.get("partitions");
+    let partitions: number | null = null;
+    if (partitionsArg) {
+      const p = partitionsArg.lit as number;
+      const last = subject.split(".").pop();
+      if (!Number.isInteger(p) || p < 1 || p > 65536) {
+        diags.error("FLOW4030", partitionsArg.value.span, `\`partitions:\` must be a count from 1 to 65536, not ${p}`, { hints: ["give the number of partition subjects the stream holds (`partitions: 8` reads orders.0 … orders.7)"] });
+      } else if (last !== "*") {
+        diags.error("FLOW4030", args.get("subject")!.value.span, `a partitioned source reads subjects whose last token is a partition number, so its subject must end in \`.*\`; \`${subject}\` does not`, { hints: [`write the subject with \`*\` for the partition, e.g. \`${subject.replace(/\.[^.]*$/, "")}.*\``] });
+      } else partitions = p;
+    }
+    // `partition_key: f`: the producer put each record into partition group(f(x)) mod P
+    // (operations.md, "Running several instances"): a key_by with the same function right
+    // after the source needs no exchange when N divides P.
+    const keyArg = args.get("partition_key");
+    let partitionKey: NatsSource["partitionKey"] = null;
+    if (keyArg) {
+      if (!partitionsArg) diags.error("FLOW4030", keyArg.span, "`partition_key:` says how a partitioned source's records were put into partitions, and this source has no `partitions:`", { hints: ["add `partitions: P` (the subject ending in `.*`), or leave `partition_key:` out"] });
+      const k = keyFn(keyArg.value, "`partition_key:`");
+      if (k && partitionsArg) partitionKey = { param: k.param, body: k.body };
+    }
     const stream = checkStream(diags, args);
     const format = (args.get("format")?.lit as NatsFormat | undefined) ?? "json";
     checkNatsFormat(diags, format, type, args, decl.connector, decl.type.span);
@@ -155,6 +176,8 @@ export const natsSource: SourceConnectorDef<NatsSource> = {
       url: checkUrl(diags, args),
       subjectField,
       sequenceField,
+      partitions,
+      partitionKey,
     };
   },
   files: (c, source) => deadLetterFiles(c.onError, source),
@@ -171,6 +194,7 @@ export const natsSource: SourceConnectorDef<NatsSource> = {
     url: c.url,
     subjectField: c.subjectField,
     sequenceField: c.sequenceField,
+    ...(c.partitions !== null ? { partitions: c.partitions } : {}),
     eventTime: base.eventTime,
   }),
   generated: (c) => ({ fromJson: c.format === "json", values: null }),

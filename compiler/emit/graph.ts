@@ -72,6 +72,7 @@ class GraphCode {
       const routed = sinkModule(conn).generated(conn).route ? "routedSink" : "sink";
       this.out.push(n.constDecl(this.writer(s.index), n.call(n.prop(n.id("$ctx"), routed), [n.num(s.index)])));
     }
+    this.declareExchanges();
     for (const node of this.graph.nodes) {
       if (node.kind === "source") continue;
       this.out.push(...this.nodeFunctions(node));
@@ -136,6 +137,42 @@ class GraphCode {
     });
   }
 
+  // ---- exchanges (several instances: LANGUAGE.md 10.1) ------------------------------------
+
+  /** The exchange on the edge from `from` into input `input` of `target`, if there is one. */
+  private exchangeOn(from: Node, target: Node, input: number): string | null {
+    const x = this.graph.exchanges.find((e) => e.from === from.id && e.to === target.id && e.input === input);
+    return x ? this.obj(`exchange:${x.index}`, `$x${x.index}`) : null;
+  }
+
+  /**
+   * `const $xN = $ctx.exchange(N, entry, wm, status)`: null when the job runs as one
+   * instance; else records, watermarks and idle statuses on that edge go to it, and its
+   * reader calls the target's functions on the instance that owns the key group.
+   */
+  private declareExchanges(): void {
+    const { n } = this;
+    for (const x of this.graph.exchanges) {
+      const target = this.byId.get(x.to)!;
+      if (target.kind !== "operator") continue;
+      const name = this.obj(`exchange:${x.index}`, `$x${x.index}`);
+      const entry = n.arrow(["$v", "$k", "$t"], n.call(this.entryFor(target, x.input), [n.f.createAsExpression(n.id("$v"), this.gen.tsType(target.input.elem)), n.f.createAsExpression(n.id("$k"), this.keyTypeNode(target.input.key)), n.id("$t")]));
+      const multi = target.inputIds.length > 1;
+      const wmName = this.wmFn.get(target.id);
+      const wm = wmName ? n.arrow(["$w"], n.call(wmName, multi ? [n.id("$w"), n.num(x.input)] : [n.id("$w")])) : n.null();
+      const stName = this.statusFn.get(target.id);
+      const status = stName ? n.arrow(["$on"], n.call(stName, multi ? [n.id("$on"), n.num(x.input)] : [n.id("$on")])) : n.null();
+      this.out.push(n.constDecl(name, n.call(n.prop(n.id("$ctx"), "exchange"), [n.num(x.index), entry, wm, status])));
+    }
+  }
+
+  /** `if ($x !== null) $x.<method>(args); else direct`: an edge that may go through an exchange. */
+  private viaExchange(x: string | null, method: string, args: TS.Expression[], direct: TS.Statement): TS.Statement {
+    if (x === null) return direct;
+    const { n } = this;
+    return n.if(n.bin(n.id(x), this.K.ExclamationEqualsEqualsToken, n.null()), [n.expr(n.method(n.id(x), method, args))], [direct]);
+  }
+
   /** `$counts[i]++`: a record into (`in`) or out of a stateful operator. */
   count(node: Node, which: "in" | "out"): TS.Statement[] {
     if (node.kind !== "operator" && node.kind !== "join") return [];
@@ -153,9 +190,13 @@ class GraphCode {
     const counted = port === "main" ? this.count(node, "out") : [];
     // A keyed stream into a plain one (a union of differently keyed streams): the key ends there.
     const keyFor = (target: Node): TS.Expression => (node.output.key !== null && target.kind !== "source" && target.kind !== "join" && target.input.key === null ? n.undef() : key);
-    if (edges.length === 1) return [...counted, n.expr(n.call(this.entryFor(edges[0]!.target, edges[0]!.input), [value, keyFor(edges[0]!.target), time]))];
+    const call = (e: { target: Node; input: number }, v: TS.Expression): TS.Statement => {
+      const args = [v, keyFor(e.target), time];
+      return this.viaExchange(port === "main" ? this.exchangeOn(node, e.target, e.input) : null, "send", args, n.expr(n.call(this.entryFor(e.target, e.input), args)));
+    };
+    if (edges.length === 1) return [...counted, call(edges[0]!, value)];
     const v = names.fresh("$out");
-    return [...counted, n.constDecl(v, value), ...edges.map((e) => n.expr(n.call(this.entryFor(e.target, e.input), [n.id(v), keyFor(e.target), time])))];
+    return [...counted, n.constDecl(v, value), ...edges.map((e) => call(e, n.id(v)))];
   }
 
   /** Statements that pass a watermark to every node `node` feeds. */
@@ -163,7 +204,7 @@ class GraphCode {
     const { n } = this;
     return this.edges(node, port)
       .filter((e) => e.target.kind !== "sink")
-      .map((e) => n.expr(n.call(this.wmFn.get(e.target.id)!, e.target.inputIds.length > 1 ? [w, n.num(e.input)] : [w])));
+      .map((e) => this.viaExchange(port === "main" ? this.exchangeOn(node, e.target, e.input) : null, "watermark", [w], n.expr(n.call(this.wmFn.get(e.target.id)!, e.target.inputIds.length > 1 ? [w, n.num(e.input)] : [w]))));
   }
 
   // ---- operator objects ------------------------------------------------------------------
@@ -529,9 +570,11 @@ class GraphCode {
   /** Statements that pass an idle status (`idle d`) to every node `node` feeds. */
   forwardStatus(node: Node, on: TS.Expression): TS.Statement[] {
     const { n } = this;
+    const main = this.edges(node, "main").length;
     return [...this.edges(node, "main"), ...this.edges(node, "late")]
+      .map((e, i) => ({ ...e, x: i < main ? this.exchangeOn(node, e.target, e.input) : null }))
       .filter((e) => e.target.kind !== "sink")
-      .map((e) => n.expr(n.call(this.statusFn.get(e.target.id)!, e.target.inputIds.length > 1 ? [on, n.num(e.input)] : [on])));
+      .map((e) => this.viaExchange(e.x, "idle", [on], n.expr(n.call(this.statusFn.get(e.target.id)!, e.target.inputIds.length > 1 ? [on, n.num(e.input)] : [on]))));
   }
 
   /** What a node does when its watermark advances to `w`, then passing it on. */

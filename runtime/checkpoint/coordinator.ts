@@ -60,6 +60,8 @@ export class Coordinator {
   onHistory: (e: HistoryEntry) => void = () => undefined;
   /** The checksum of the savepoint this run started from, carried into every checkpoint. */
   fromSavepoint: string | null = null;
+  /** More fields of every checkpoint's metadata (several instances: which instance took it). */
+  extra: Record<string, unknown> = {};
   /**
    * Checkpoints kept in an object store bucket (runtime/nats/store.ts): every file written
    * here is put there too, a checkpoint's _metadata after its files; deletions follow.
@@ -254,6 +256,7 @@ export class Coordinator {
       fromSavepoint: this.fromSavepoint,
       keyGroups: this.manifest.keyGroups,
       ...(this.manifest.state ? { stateBackend: "disk" as const } : {}),
+      ...this.extra,
       files,
     }, () => {
       // Abandoned (timed out) while its files were written: it never completes. Otherwise

@@ -113,8 +113,16 @@ export interface BadRecords {
 }
 
 /** What a source is opened with. */
+/** Several instances of one job (`--instance i/N`, LANGUAGE.md 10.1). */
+export interface InstanceOf {
+  index: number;
+  count: number;
+}
+
 export interface SourceContext {
   readonly log: Log;
+  /** Several instances: which one this is (a partitioned source reads its partitions). */
+  readonly instance?: InstanceOf;
   /** The source's on_error policy (fail, when its manifest entry has none). */
   readonly errors: BadRecords;
 }
@@ -135,7 +143,7 @@ export interface FileRef {
 }
 
 /** A sink file's output, or a source's dead-letter file's. */
-export type SinkRole = "sink" | "dead_letter";
+export type SinkRole = "sink" | "dead_letter" | "exchange";
 
 /** What a checkpoint commits of one transactional sink. */
 export interface SinkTransaction {
@@ -233,6 +241,8 @@ export interface SinkContext {
   /** The job's name (a NATS sink names its messages after it). */
   job: string;
   log: Log;
+  /** Several instances: which one this is (a NATS sink's lock and message ids are per instance). */
+  instance?: InstanceOf;
 }
 
 export interface SinkConnector<M extends SinkManifest = SinkManifest> {

@@ -80,7 +80,7 @@ export class NatsSink implements Sink, TransactionalSink {
     private readonly log: Log,
   ) {
     this.subjects = m.subject === null ? [] : null;
-    this.prefix = `${ctx.job}/${ctx.index}/`;
+    this.prefix = `${ctx.job}/${ctx.index}/${ctx.instance && ctx.instance.count > 1 ? `i${ctx.instance.index}/` : ""}`;
   }
 
   get transaction(): TransactionalSink | null {
@@ -166,6 +166,11 @@ export class NatsSink implements Sink, TransactionalSink {
       if (pub.failure) throw pub.failure;
       if (this.link.failure) throw this.link.failure;
       if (!pub.troubled) return;
+      if (pub.unavailable) {
+        // JetStream said "no responders" (a cluster electing a leader): again after a pause.
+        if (round > 30) throw pub.unavailableError!;
+        await sleep(Math.min(2000, 250 * (round + 1)));
+      }
       // Lost acknowledgements: wait for the server, then send the rest again.
       pub.close();
       await this.waitForServer();
@@ -270,6 +275,8 @@ export class NatsSink implements Sink, TransactionalSink {
     const base = `${this.prefix}${n.epoch}/${n.checkpoint}/`;
     let suffix = "";
     let at = from;
+    /** Rounds in a row in which JetStream answered "no responders" (a cluster electing a leader). */
+    let unavailable = 0;
     for (let round = 0; at < n.count; round++) {
       if (round > 50) throw this.link.unreachable(`cannot publish checkpoint ${n.checkpoint}'s output to stream ${n.stream}`);
       const pub = new Publisher(this.link, n.stream);
@@ -302,6 +309,12 @@ export class NatsSink implements Sink, TransactionalSink {
         }
         if (!troubled) await pub.settle(true);
         if (pub.failure) throw pub.failure;
+        if (pub.unavailable) {
+          // Still so after about a minute: the stream does not capture the subject after all.
+          if (++unavailable > 30) throw pub.unavailableError!;
+          this.log.warn(`sink ${this.ctx.index}: JetStream did not take messages for stream ${n.stream} (no responders); trying again`);
+          await sleep(Math.min(2000, 250 * unavailable));
+        } else unavailable = 0;
         if (!pub.troubled && pub.acked === pub.sent) {
           at = n.count;
           break;
@@ -421,7 +434,9 @@ export const connector: SinkConnector<NatsSinkManifest> = {
       throw new JobError("FLOW5016", `sink ${ctx.index} publishes to subject ${m.subject}, which stream ${m.stream} on ${shownUrl(l.url)} does not capture (its subjects: ${(info.config.subjects ?? []).join(", ") || "none"})`, "publish to a subject the stream captures, or add the subject to the stream");
     }
     // One writer per sink: a second copy of the job would publish the same output again.
-    await acquire(l, lockKey("sink", m.stream, ctx.job, String(ctx.index)), `sink ${ctx.index} (stream ${m.stream})`);
+    // Several instances: one writer per sink and instance.
+    const inst = ctx.instance && ctx.instance.count > 1 ? [String(ctx.instance.index)] : [];
+    await acquire(l, lockKey("sink", m.stream, ctx.job, String(ctx.index), ...inst), `sink ${ctx.index} (stream ${m.stream})${inst.length ? ` of instance ${inst[0]}` : ""}`);
     const exactlyOnce = ctx.exactlyOnce && ctx.staging !== null;
     const resumed = ctx.checkpointed?.nats;
     const epoch = resumed?.epoch ?? randomBytes(6).toString("base64url");

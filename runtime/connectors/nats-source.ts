@@ -16,6 +16,7 @@ import { jsonConverter, type Converter } from "../convert.js";
 import { BadRecordError, ConversionError, JobError } from "../errors.js";
 import type { Log } from "../log.js";
 import { describe, link, resolveUrl, shownUrl, type NatsLink } from "../nats/connection.js";
+import { Cursor } from "../nats/cursor.js";
 import { StreamReader } from "../nats/reader.js";
 import { ensureStream } from "../nats/streams.js";
 import { BATCH_SIZE, type BadRecords, type BatchResult, type NatsSourceStatus, type Source, type SourceConnector, type SourcePosition } from "./contract.js";
@@ -40,6 +41,9 @@ export class NatsSource implements Source {
   private poll: NodeJS.Timeout | null = null;
   private closed = false;
   private lastError: BadRecordError | null = null;
+  /** `partitions:`: the partitions this instance owns, and where each stands (after a rescale). */
+  private readonly own: boolean[] | null;
+  private cursor = new Cursor(null);
 
   constructor(
     readonly name: string,
@@ -51,8 +55,11 @@ export class NatsSource implements Source {
     streamLast: number,
     private readonly log: Log,
     private readonly streamSubjects: readonly string[],
+    instance?: { index: number; count: number },
   ) {
     this.live = m.until === null;
+    const parts = m.partitions ?? null;
+    this.own = parts === null ? null : Array.from({ length: parts }, (_, p) => p % (instance?.count ?? 1) === (instance?.index ?? 0));
     this.convert = m.format === "json" ? jsonConverter(m.type) : null;
     this.streamLast = streamLast;
     // The stream's last sequence, for the lag the admin endpoint shows.
@@ -69,11 +76,28 @@ export class NatsSource implements Source {
 
   position(): SourcePosition {
     if (this.sought) return this.sought;
-    return { records: this.records, seq: this.seq };
+    if (this.own === null) return { records: this.records, seq: this.seq };
+    this.cursor.seq = this.seq;
+    return { records: this.records, ...this.cursor.position };
+  }
+
+  /**
+   * A partitioned source: whether the message at hand is of a partition this instance owns
+   * and was not read before a rescale (subjects whose last token is no partition number
+   * belong to partition 0).
+   */
+  private mine(subject: string, seq: number): boolean {
+    if (this.own === null) return true;
+    const p = Number(subject.slice(subject.lastIndexOf(".") + 1));
+    const part = Number.isInteger(p) && p >= 0 && p < this.own.length ? p : 0;
+    if (!this.own[part]) return false;
+    if (!this.cursor.wants(part, seq)) return false;
+    return true;
   }
 
   seek(p: SourcePosition): void {
     this.seq = p.seq ?? 0;
+    if (this.own !== null) this.cursor = new Cursor(p as SourcePosition & { seq: number });
     this.records = p.records + (p.skip ?? 0);
     this.replaySkip = p.skip ?? 0;
     this.sought = this.replaySkip > 0 ? { ...p } : null;
@@ -112,6 +136,13 @@ export class NatsSource implements Source {
         this.seq = this.endSeq;
         break;
       }
+      if (this.own !== null && !this.mine(r.peek().subject, seq)) {
+        r.take();
+        this.seq = seq;
+        this.cursor.advance(seq);
+        continue;
+      }
+      if (this.own !== null) this.cursor.advance(seq);
       const v = this.decode(r, seq);
       if (v === BAD) {
         // A bad message starts a batch of its own (see the top of this file).
@@ -145,6 +176,13 @@ export class NatsSource implements Source {
           return false;
         }
         const seq = r.peekSeq();
+        if (this.own !== null && !this.mine(r.peek().subject, seq)) {
+          r.take();
+          this.seq = seq;
+          this.cursor.advance(seq);
+          continue;
+        }
+        if (this.own !== null) this.cursor.advance(seq);
         const v = this.decode(r, seq);
         r.take();
         this.seq = seq;
@@ -211,6 +249,6 @@ export const connector: SourceConnector<Extract<SourceManifest, { connector: "na
     const l = await link(resolveUrl(m.url));
     const info = await ensureStream(l, m.stream, m.subject, m.create, `source \`${m.name}\``, ctx.log);
     const last = info.state.last_seq;
-    return new NatsSource(m.name, m, l, ctx.errors, m.until === "end" ? last : null, last, ctx.log, info.config.subjects ?? []);
+    return new NatsSource(m.name, m, l, ctx.errors, m.until === "end" ? last : null, last, ctx.log, info.config.subjects ?? [], ctx.instance);
   },
 };

@@ -2,7 +2,7 @@
 // state and hands out the sinks. Windows, timers, joins and dedup come from the factories
 // the bundle holds (only those its job uses: runtime/time/table.ts).
 
-import type { KeyedState, CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, RoutedSinkWriter, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
+import type { KeyedState, ExchangeHandle, CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, RoutedSinkWriter, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
 import type { Sink } from "../connectors/contract.js";
 import type { OperatorFactories, StatefulOperator } from "../operator.js";
 import { setKeyGroups } from "../checkpoint/snapshot.js";
@@ -70,6 +70,13 @@ export class Context implements JobContext {
 
   dedup(uid: string, within: number): DedupHandle {
     return this.add(this.disk ? this.disk.dedup(uid, within) : this.factory("dedup")(uid, within));
+  }
+
+  /** Several instances: makes each exchange's writer and registers its reader's targets (driver/instances.ts). */
+  exchanges: ((index: number, entry: EmitFn, wm: ((w: number) => void) | null, status: ((on: boolean) => void) | null) => ExchangeHandle | null) | null = null;
+
+  exchange(index: number, entry: EmitFn, wm: ((w: number) => void) | null, status: ((on: boolean) => void) | null): ExchangeHandle | null {
+    return this.exchanges ? this.exchanges(index, entry, wm, status) : null;
   }
 
   private add<T extends StatefulOperator>(op: T): T {

@@ -2,12 +2,9 @@
 // checkpoint): its flags, the stop request (SIGTERM, SIGINT, POST /stop), and what the
 // admin endpoint sees and asks for.
 
-import { existsSync, readFileSync } from "node:fs";
-import type { AdminJob, CheckpointStats, JobStatus, SavepointRecord } from "../admin.js";
-import type { Manifest } from "../api.js";
+import type { CheckpointStats, JobStatus, SavepointRecord } from "../admin.js";
 import type { HistoryEntry } from "../checkpoint/storage.js";
 import type { Level } from "../log.js";
-import { SavepointDirError, savepointTarget } from "../savepoint/root.js";
 
 export interface Flags {
   logLevel: Level;
@@ -19,6 +16,8 @@ export interface Flags {
   /** --nats-url and --nats-timeout (ms). */
   natsUrl: string | undefined;
   natsTimeoutMs: number;
+  /** --instance i/N (with --run-id and --exchange-replicas), or null: one instance. */
+  instance?: import("./instances.js").InstanceFlags | null;
 }
 
 /** SIGTERM / SIGINT: finish the batch, final checkpoint, commit, exit 0. */
@@ -87,49 +86,3 @@ export class Live {
 
 /** Savepoints remembered for GET /savepoints. */
 const SAVEPOINTS_KEPT = 20;
-
-/** The job as the admin endpoint asks it; `refused` makes the endpoint's 400 answers. */
-export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refused: (message: string) => Error, nats: boolean): AdminJob {
-  const savepoint = async (dir: string | null, trigger: "request" | "stop" = "request"): Promise<string> => {
-    if (stop.requested) throw new Error("the job is stopping");
-    let target: string;
-    try {
-      // Checked now, so a refused folder is answered at once (400), not after the batch.
-      if (dir?.startsWith("nats:")) {
-        if (!nats) throw new SavepointDirError(`"dir" ${JSON.stringify(dir)} is in a NATS object store, and this job's bundle has no NATS client (its job uses no nats connector or storage); compile it with \`flowc compile --nats\``);
-        if (!/^nats:[A-Za-z0-9_-]+(\/[^\0]*)?$/.test(dir) || dir.split("/").some((p) => p === ".." || p === ".")) throw new SavepointDirError(`"dir" ${JSON.stringify(dir)} is not nats:<bucket>/<name> (a bucket of letters, digits, - and _; no . or .. in the name)`);
-        target = dir;
-      } else target = savepointTarget(flags.savepointDir, dir);
-    } catch (e) {
-      if (e instanceof SavepointDirError) throw refused(e.message);
-      throw e;
-    }
-    try {
-      return await new Promise<string>((resolveP, reject) => live.requests.push({ dir: target, trigger, resolve: resolveP, reject }));
-    } catch (e) {
-      if (e instanceof SavepointDirError) throw refused(e.message);
-      throw e;
-    }
-  };
-  return {
-    status: () => {
-      const now = Date.now();
-      const base = { job: m.job, state: stop.requested ? "stopping" : live.state, startedAt: new Date(live.startedAt).toISOString(), uptimeSeconds: (now - live.startedAt) / 1000 } as const;
-      return { ...base, ...(live.status?.() ?? { sources: [], operators: [], sinks: [], lastCheckpoint: null }) };
-    },
-    history: () => {
-      if (!live.historyFile || !existsSync(live.historyFile)) return [];
-      return readFileSync(live.historyFile, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
-    },
-    historyFile: () => live.historyFile,
-    graph: () => live.graph,
-    savepoints: () => [...live.savepoints, ...(live.restoredFrom ? [live.restoredFrom] : [])],
-    checkpointStats: () => live.stats,
-    savepoint,
-    stop: async (sp) => {
-      const path = sp ? await savepoint(sp.dir, "stop") : null;
-      stop.request();
-      return path;
-    },
-  };
-}

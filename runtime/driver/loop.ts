@@ -23,6 +23,12 @@ export async function loop(
   sourceRecords: number[] = [],
   /** More work between batches (savepoints asked for over the admin endpoint). */
   extra: () => Promise<void> = async () => undefined,
+  /**
+   * Several instances (driver/instances.ts): a read that has to wait never holds up the
+   * other sources (an exchange's records may be what another instance waits for); a
+   * source's `idle d` still applies after d.
+   */
+  poll = false,
 ): Promise<{ result: "end" | "stopped"; records: number }> {
   let records = 0;
   const between = async (): Promise<void> => {
@@ -89,7 +95,7 @@ export async function loop(
     done: false,
     before: null as SourcePosition | null,
     /** A live source's read still under way, and whether it has settled. */
-    pending: null as { promise: Promise<BatchResult>; result?: BatchResult; settled: boolean } | null,
+    pending: null as { promise: Promise<BatchResult>; result?: BatchResult; settled: boolean; error?: unknown; since?: number } | null,
     idle: false,
   }));
   const byTime = bindings.every((b) => b.time !== undefined);
@@ -108,7 +114,15 @@ export async function loop(
     do {
       if (b.pending) {
         // A live source read started earlier: take it if it has arrived, else it is idle.
-        if (!b.pending.settled) return "idle";
+        if (!b.pending.settled) {
+          const idleMs = idleAfter[i];
+          if (poll && idleMs !== null && idleMs !== undefined && !b.idle && Date.now() - (b.pending.since ?? 0) >= idleMs) {
+            b.idle = true;
+            bindings[i]!.idle?.(true);
+          }
+          return "idle";
+        }
+        if (b.pending.error !== undefined) throw b.pending.error;
         next = b.pending.result!;
         b.pending = null;
         if (b.idle) {
@@ -116,6 +130,23 @@ export async function loop(
           bindings[i]!.idle?.(false);
         }
       } else next = src.next();
+      if (next instanceof Promise && poll) {
+        // Waiting for this source does not hold up the others.
+        const p: { promise: Promise<BatchResult>; result?: BatchResult; settled: boolean; error?: unknown; since: number } = { promise: next, settled: false, since: Date.now() };
+        next.then(
+          (r) => {
+            p.result = r;
+            p.settled = true;
+          },
+          (e: unknown) => {
+            p.error = e;
+            p.settled = true;
+          },
+        );
+        b.pending = p;
+        b.before = before;
+        return "idle";
+      }
       if (next instanceof Promise) {
         const idleMs = idleAfter[i];
         if (idleMs === null || idleMs === undefined) {
@@ -199,9 +230,11 @@ export async function loop(
       await between();
       while (!stop.requested && !buffers.some((b) => b.pending?.settled)) {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([stop.promise, ...buffers.flatMap((b) => (b.pending ? [b.pending.promise] : [])), new Promise((r) => (timer = setTimeout(r, TICK_MS)))]);
+        await Promise.race([stop.promise, ...buffers.flatMap((b) => (b.pending ? [b.pending.promise.catch(() => undefined)] : [])), new Promise((r) => (timer = setTimeout(r, TICK_MS)))]);
         clearTimeout(timer);
         await between();
+        // Several instances: look at every source again (idle timeouts, failures).
+        if (poll) break;
       }
     }
     if (sinceFlush >= 1024) {

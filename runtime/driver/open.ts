@@ -28,12 +28,17 @@ export class Inputs {
   readonly sources: Source[] = [];
   readonly policies: RecordErrors[] = [];
 
-  /** Opens every source. */
-  async open(m: Manifest, connectors: Connectors, log: Log): Promise<void> {
-    for (const s of m.sources) {
+  /** Opens every source (several instances: those this instance reads; the others are empty). */
+  async open(m: Manifest, connectors: Connectors, log: Log, several?: { reads(i: number): boolean; empty(name: string): Source; instance: { index: number; count: number } }): Promise<void> {
+    for (const [i, s] of m.sources.entries()) {
       const errors = new RecordErrors(onErrorOf(s), null, (message) => log.warn(message));
       this.policies.push(errors);
-      const opened = connectorFor<SourceConnector>(connectors.sources, s.connector).open(s, { log, errors });
+      if (several && !several.reads(i)) {
+        this.sources.push(several.empty(s.name));
+        continue;
+      }
+      const instance = several?.instance;
+      const opened = connectorFor<SourceConnector>(connectors.sources, s.connector).open(s, { log, errors, ...(instance ? { instance } : {}) });
       this.sources.push(opened instanceof Promise ? await opened : opened);
     }
   }
@@ -71,6 +76,8 @@ export interface OutputStart {
   /** Whether the job checkpoints exactly once. */
   exactlyOnce: boolean;
   log: Log;
+  /** Several instances: which one this is. */
+  instance?: { index: number; count: number };
 }
 
 /** The first line of a sink's output: the csv header, if it has columns. */
@@ -103,6 +110,7 @@ export class Outputs {
         exactlyOnce: start.exactlyOnce,
         job: m.job,
         log: start.log,
+        ...(start.instance ? { instance: start.instance } : {}),
       });
       const sink = opening instanceof Promise ? await opening : opening;
       this.opened.push(sink);

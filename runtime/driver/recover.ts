@@ -64,10 +64,11 @@ function keyGroupsDiffer(what: string, theirs: number, ours: number): JobError {
 }
 
 /** Picks the newest checkpoint that verifies, reporting the ones it skips. */
-function chooseCheckpoint(root: string, shown: string, m: Manifest, log: Log): CheckpointMetadata | null {
+function chooseCheckpoint(root: string, shown: string, m: Manifest, log: Log, checkMore?: (meta: CheckpointMetadata) => void): CheckpointMetadata | null {
   for (const id of listCheckpoints(root)) {
     try {
       const meta = loadVerified(root, id);
+      checkMore?.(meta);
       const layout = JSON.stringify(meta.layout) !== JSON.stringify(m.operators);
       const disk = meta.stateBackend === "disk";
       if (meta.job !== m.job || layout || disk !== !!m.state) {
@@ -135,7 +136,7 @@ export async function openSavepoint(flags: Flags, m: Manifest, local?: string): 
  * unless a checkpoint was taken since restoring this very savepoint (the job failed since);
  * else the newest usable checkpoint. Checkpoints not needed any more are deleted.
  */
-export function chooseStart(storage: Storage | null, sp: StartingSavepoint | null, fresh: boolean, m: Manifest, log: Log): Start {
+export function chooseStart(storage: Storage | null, sp: StartingSavepoint | null, fresh: boolean, m: Manifest, log: Log, checkMore?: (meta: CheckpointMetadata) => void): Start {
   let restored: CheckpointMetadata | null = null;
   let nextId = 1;
   if (storage) {
@@ -146,7 +147,7 @@ export function chooseStart(storage: Storage | null, sp: StartingSavepoint | nul
       // Older checkpoints (of the job before the change) go.
       let resumed: CheckpointMetadata | null = null;
       try {
-        resumed = chooseCheckpoint(root, storage.shown, m, log);
+        resumed = chooseCheckpoint(root, storage.shown, m, log, checkMore);
       } catch (e) {
         if (!(e instanceof JobError)) throw e;
       }
@@ -155,7 +156,7 @@ export function chooseStart(storage: Storage | null, sp: StartingSavepoint | nul
         log.info(`savepoint ${sp.shown} was restored before: resuming from checkpoint ${resumed.id} taken since`);
       } else removeAll(root);
     } else {
-      restored = chooseCheckpoint(root, storage.shown, m, log);
+      restored = chooseCheckpoint(root, storage.shown, m, log, checkMore);
       if (!restored && listCheckpoints(root).length > 0) log.warn(startingOver(m, storage.shown, listCheckpoints(root).length));
     }
     nextId = (listCheckpoints(root)[0] ?? 0) + 1;

@@ -18,6 +18,8 @@ import type { OperatorFactories, StatefulOperator } from "../operator.js";
 import { checkPaths, lockTargets } from "../paths.js";
 import { Context } from "./context.js";
 import type { Flags, Live, RunStatus, Stop } from "./live.js";
+import { checkNotInstance, checkSeveral, isSavepointSet, several } from "./instances.js";
+import type { Exchanges } from "../nats/instances.js";
 import { loop } from "./loop.js";
 import { Inputs, Outputs } from "./open.js";
 import { chooseStart, openSavepoint, restoreState, type Storage } from "./recover.js";
@@ -58,7 +60,12 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
   const { job, flags, log, live } = env;
   const m = job.manifest;
   const cp = m.checkpoint;
-  const where = cp ? (flags.checkpointDir ?? cp.storage) : null;
+  const many = several(flags);
+  // Several instances (the NATS part of the bundle): each keeps its checkpoints (and file outputs) apart.
+  const ip = many ? (env.parts.nats?.instance ?? null) : null;
+  const where = cp ? (ip ? ip.instanceStorage(flags.checkpointDir ?? cp.storage, flags) : (flags.checkpointDir ?? cp.storage)) : null;
+  const mo = ip ? ip.instancePaths(m, flags.instance!.index) : m;
+  let exchanges: Exchanges | null = null;
   let storage: Storage | null = where ? { path: resolve(where), shown: where } : null;
   const inputs = new Inputs();
   const outputs = new Outputs();
@@ -71,7 +78,17 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     // Nothing is written before every check has passed (docs/operations.md, "Safety"): paths
     // that collide, inputs that cannot be read, a checkpoint folder that is not one, and
     // locks held by another copy of the job all stop it with every file as it was.
-    const spLocal = flags.fromSavepoint?.startsWith("nats:") ? await env.parts.nats!.downloadSavepoint(flags.fromSavepoint) : undefined;
+    let spLocal = flags.fromSavepoint?.startsWith("nats:") ? await env.parts.nats!.downloadSavepoint(flags.fromSavepoint) : undefined;
+    // A folder of savepoints of every instance (rescaling): this instance's part of them.
+    let spRun: string | null = null;
+    if (flags.fromSavepoint && isSavepointSet(spLocal ?? resolve(flags.fromSavepoint))) {
+      if (!many) throw new JobError("FLOW5032", `${flags.fromSavepoint} holds savepoints of several instances: start instances from it with --instance i/N (--instance 0/1 for one)`, "each instance takes the key groups it owns: start every one of the new instances with --instance i/N --from-savepoint " + flags.fromSavepoint);
+      checkSeveral(m, env.parts.nats);
+      const made = await env.parts.nats!.savepointForInstance(spLocal ?? resolve(flags.fromSavepoint), flags.fromSavepoint, m, flags.instance!.index, flags.instance!.count);
+      spLocal = made.path;
+      spRun = made.run;
+      log.info(`savepoints of several instances in ${flags.fromSavepoint}: instance ${flags.instance!.index} of ${flags.instance!.count} takes the key groups g with g mod ${flags.instance!.count} = ${flags.instance!.index}`);
+    }
     const savepoint = await openSavepoint(flags, m, spLocal);
     if (savepoint) live.restoredFrom ??= { path: savepoint.dir, createdAt: savepoint.meta.createdAt, trigger: "restored", durationMs: null };
     if (where?.startsWith("nats:")) {
@@ -79,41 +96,63 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
       storage = { path: bucket.localDir, shown: where };
     }
     live.historyFile = storage ? join(storage.path, "history.jsonl") : null;
-    checkPaths(m, storage);
-    await inputs.open(m, env.parts.connectors, log);
+    if (many) checkSeveral(m, env.parts.nats);
+    checkPaths(mo, storage);
+    await inputs.open(m, env.parts.connectors, log, ip ? { reads: (i) => ip.readsSource(m, i, flags), empty: (name) => new ip.EmptySource(name), instance: { index: flags.instance!.index, count: flags.instance!.count } } : undefined);
     if (storage) checkStorage(storage.path, storage.shown, env.fresh);
     // A bucket is locked on the NATS server; its local copy is this process's own.
     const stateDir = m.state ? { path: resolve(m.state.dir), shown: m.state.dir } : null;
     if (stateDir) env.parts.state!.check(stateDir);
-    env.locks.acquireAll(lockTargets(m, bucket ? null : storage, stateDir));
-    const start = chooseStart(storage, savepoint, env.fresh, m, log);
+    env.locks.acquireAll(lockTargets(mo, bucket ? null : storage, stateDir));
+    const start = chooseStart(storage, savepoint, env.fresh, m, log, storage ? (meta) => (ip ? ip.checkInstance(meta, m, flags, storage!.shown) : checkNotInstance(meta, storage!.shown)) : undefined);
     if (bucket) await bucket.sync(true);
     // The store is a working copy: opened empty, and filled from what the run starts from.
     if (m.state && stateDir) disk = await env.parts.state!.open(m.state, stateDir, storage !== null);
-    await outputs.open(m, env.parts.connectors, { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null, exactlyOnce: cp?.mode === "exactly_once", log }, inputs);
+    const instance = many ? { index: flags.instance!.index, count: flags.instance!.count } : undefined;
+    // The run the exchanges' messages belong to: the checkpoint's, the savepoints', the flag's.
+    const restoredRun = (start.restored as { instance?: { run?: string } } | null)?.instance?.run;
+    const spMetaRun = (start.savepoint?.meta as { instance?: { run?: string } } | undefined)?.instance?.run;
+    const runFlags: Flags = many ? { ...flags, instance: { ...flags.instance!, run: restoredRun ?? spRun ?? spMetaRun ?? flags.instance!.run } } : flags;
+    const outputStart = { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null, exactlyOnce: cp?.mode === "exactly_once", log, ...(instance ? { instance } : {}) };
+    await outputs.open(mo, env.parts.connectors, outputStart, inputs);
+    if (many && m.exchanges?.length) {
+      exchanges = env.parts.nats!.exchanges(m, m.sources.length);
+      await exchanges.open(runFlags, { header: null, staging: outputStart.staging, savepointed: null, fresh: !start.restored && !start.savepoint, exactlyOnce: outputStart.exactlyOnce, job: m.job, log, instance }, start.restored, log);
+    }
     const ctx = new Context(m, outputs.sinks, env.parts.operators, disk);
-    const built = job.build(ctx);
-    inputs.bind(built);
-    restoreState(start, storage, ctx.operators, inputs.sources, built, m, log);
+    const xs = exchanges;
+    if (xs) ctx.exchanges = (i, entry, wm, status) => xs.handle(i, entry, wm, status);
+    const built0 = job.build(ctx);
+    inputs.bind(built0);
+    xs?.bind();
+    // The instance's inputs: the job's sources, then the exchanges' readers.
+    const sources = xs ? [...inputs.sources, ...xs.readers] : inputs.sources;
+    const built: BuiltJob = xs ? { sources: [...built0.sources, ...xs.bindings] } : built0;
+    restoreState(start, storage, ctx.operators, sources, built, m, log);
+    if (xs && start.savepoint) xs.fromSavepoint(start.savepoint);
 
     const cuts = new Map<Source, SourcePosition>();
-    const positions = () => positionsAt(inputs.sources, built, cuts);
+    const positions = () => positionsAt(sources, built, cuts);
+    const transactional = [...outputs.transactional, ...(xs ? xs.writers.flatMap((w) => (w.transaction ? [w.transaction] : [])) : [])];
     if (storage && cp) {
-      coordinator = new Coordinator(cp, storage.path, m, { operators: ctx.operators, positions, sinks: outputs.transactional }, log, start.restored, start.nextId);
+      coordinator = new Coordinator(cp, storage.path, m, { operators: ctx.operators, positions, sinks: transactional }, log, start.restored, start.nextId);
+      if (ip) coordinator.extra = { instance: ip.instanceRecord(m, runFlags) };
       coordinator.fromSavepoint = start.fromSavepoint;
       coordinator.mirror = bucket;
       coordinator.onHistory = (e) => live.onHistory(e);
     }
-    const sourceRecords = inputs.sources.map(() => 0);
-    const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log, nats: env.parts.nats ?? null };
+    const sourceRecords = sources.map(() => 0);
+    const savepoints: SavepointParts = { m, operators: ctx.operators, positions, outputs, coordinator, root: flags.savepointDir, log, nats: env.parts.nats ?? null, ...(ip ? { instance: ip.instanceRecord(m, runFlags) } : {}) };
     live.status = () => runStatus(m, inputs.sources, built, sourceRecords, ctx, outputs, coordinator, disk);
     live.state = "running";
 
     log.info(`running: ${inputs.sources.length} source(s), ${m.sinks.length} sink(s), ${m.operators.length} stateful operator(s)${coordinator ? `, checkpoints every ${cp!.every} ms in ${storage!.path}` : ""}`);
     const started = performance.now();
     // `idle d` applies to live sources: stdin and followed files.
-    const idleTimes = inputs.sources.map((s, i) => (s.live ? (m.sources[i]!.eventTime?.idle ?? null) : null));
-    const { result, records } = await loop(inputs.sources, built.sources, outputs.all, coordinator, env.stop, cuts, idleTimes, sourceRecords, () => serveRequests(savepoints, live));
+    const idleTimes = sources.map((s, i) => (s.live && i < m.sources.length ? (m.sources[i]!.eventTime?.idle ?? null) : null));
+    const writers = xs ? [...outputs.all, ...xs.writers] : outputs.all;
+    const bindings = xs ? xs.watchEnds(built.sources) : built.sources;
+    const { result, records } = await loop(sources, bindings, writers, coordinator, env.stop, cuts, idleTimes, sourceRecords, () => serveRequests(savepoints, live), many);
     live.dropRequests(`the job ${result === "end" ? "reached the end of its input" : "stopped"} before the savepoint could be taken`);
     if (coordinator) {
       await coordinator.settle();
@@ -126,6 +165,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     }
     finished = result === "end";
     await outputs.close();
+    if (xs) for (const w of xs.writers) await w.close();
     inputs.report(m, log);
     reportLate(ctx.operators, log);
     const cpu = process.cpuUsage();
@@ -139,11 +179,13 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
       // the original failure is the one to report
     }
     await outputs.abandon();
+    for (const w of exchanges?.writers ?? []) w.transaction?.abort();
     return { kind: "failed", error: e };
   } finally {
     live.state = "restarting";
     live.status = null;
     await inputs.close();
+    await exchanges?.close();
     if (bucket) {
       // The local copy goes; the bucket keeps the history.
       live.historyFile = null;

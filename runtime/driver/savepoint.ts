@@ -31,6 +31,8 @@ export interface SavepointParts {
   log: Log;
   /** The bundle's NATS part, for savepoints into an object store bucket (`nats:<bucket>/<name>`). */
   nats: NatsParts | null;
+  /** Several instances: which one took the savepoint (driver/rescale.ts reads it). */
+  instance?: { index: number; count: number; groups: number; run: string };
 }
 
 /** Takes a savepoint into a new folder under `dir` (in the savepoint root); its path. */
@@ -51,7 +53,9 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
   for (const w of p.outputs.all) await w.flush();
   // Into a bucket: written to a local folder first, then put there (_savepoint.json last).
   const local = dir.startsWith("nats:") ? mkdtempSync(join(tmpdir(), "flowc-savepoint-")) : null;
-  const path = newSavepointFolder(local ?? p.root, local ?? dir, m.job);
+  // An instance's savepoint says which it is in its name: the savepoints of all instances go
+  // into one folder (or bucket path) side by side.
+  const path = newSavepointFolder(local ?? p.root, local ?? dir, p.instance ? `${m.job}-i${p.instance.index}` : m.job);
   await ops.writeSavepoint(path, {
     format: "flowc-savepoint",
     version: 1,
@@ -60,8 +64,9 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
     compiler: m.compiler,
     flowFile: m.flowFile,
     sources: at.map((pos, i) => {
-      const s = m.sources[i]!;
-      return { name: pos.name, connector: s.connector, path: localPath(s), position: pos.position };
+      // Past the job's sources: the readers of exchanges (several instances).
+      const s = m.sources[i];
+      return { name: pos.name, connector: s ? s.connector : "exchange", path: s ? localPath(s) : null, position: pos.position };
     }),
     operators: operators.map(({ op, parts, meta }) => ({
       uid: op.uid,
@@ -76,7 +81,8 @@ export async function takeSavepoint(p: SavepointParts, dir: string): Promise<str
     })),
     sinks: p.outputs.all.flatMap((w) => w.savepointAt() ?? []),
     ...(m.keyGroups !== 128 ? { keyGroups: m.keyGroups } : {}),
-  });
+    ...(p.instance ? { instance: p.instance } : {}),
+  } as Parameters<typeof ops.writeSavepoint>[1]);
   if (local) {
     try {
       const where = await p.nats!.uploadSavepoint(path, dir);

@@ -28,6 +28,8 @@ export interface NatsSettings {
   timeoutMs: number;
   job: string;
   log: Log;
+  /** Replicas of the buckets and streams the runtime makes (the lock bucket; --exchange-replicas). */
+  replicas?: number;
 }
 
 let settings: NatsSettings | null = null;
@@ -126,7 +128,9 @@ export class NatsLink {
     const started = Date.now();
     let attempt = 0;
     let warned = 0;
-    const servers = url.replace(/^tls:\/\//, "");
+    // Several servers of a cluster: `nats://a:4222,nats://b:4222` (the client fails over between them).
+    const list = url.split(",").map((u) => u.trim().replace(/^tls:\/\//, ""));
+    const servers = list.length === 1 ? list[0]! : list;
     for (;;) {
       try {
         link.nc = await connect({

@@ -61,7 +61,7 @@ function parse(text: string): Holder | null {
 
 async function bucket(link: NatsLink): Promise<KV> {
   const kvm = new Kvm(link.nc);
-  return link.retry("open the lock bucket", () => kvm.create(LOCK_BUCKET, { ttl: TTL_MS, history: 1 }));
+  return link.retry("open the lock bucket", () => kvm.create(LOCK_BUCKET, { ttl: TTL_MS, history: 1, replicas: currentSettings().replicas ?? 1 }));
 }
 
 /** Takes the lock on `key` for the process's life (held already: nothing to do). */

@@ -7,13 +7,23 @@ import type { Log } from "../log.js";
 import { closeLinks, configure } from "./connection.js";
 import { checkLocks, releaseAll } from "./locks.js";
 import { CheckpointBucket, downloadSavepoint, uploadSavepoint } from "./store.js";
+import type { Manifest } from "../api.js";
+import { Exchanges } from "./instances.js";
+import * as instanceRun from "./instance-run.js";
+import { savepointForInstance } from "./rescale.js";
 
 export interface NatsParts {
-  configure(s: { url: string | undefined; timeoutMs: number; job: string; log: Log }): void;
+  configure(s: { url: string | undefined; timeoutMs: number; job: string; log: Log; replicas?: number }): void;
   /** The checkpoints at `nats:<bucket>`: connected, locked, downloaded into a local folder. */
   checkpoints(where: string): Promise<CheckpointBucket>;
   uploadSavepoint(localDir: string, target: string): Promise<string>;
   downloadSavepoint(where: string): Promise<string>;
+  /** Several instances: sources, storage, files and checkpoint records of an instance (instance-run.ts). */
+  instance: typeof instanceRun;
+  /** Several instances: the exchanges of a run (instances.ts, exchange.ts). */
+  exchanges(m: Manifest, sourceCount: number): Exchanges;
+  /** Rescaling: the savepoint an instance starts from, made from a folder of every old instance's (rescale.ts). */
+  savepointForInstance(dir: string, shown: string, m: Manifest, j: number, count: number): Promise<{ path: string; run: string }>;
   /** Raises a lock lost to another copy of the job. */
   check(): void;
   /** Releases the locks and closes the connections (the process is ending). */
@@ -25,6 +35,9 @@ export const parts: NatsParts = {
   checkpoints: (where) => CheckpointBucket.open(where),
   uploadSavepoint,
   downloadSavepoint,
+  instance: instanceRun,
+  exchanges: (m, sourceCount) => new Exchanges(m, sourceCount),
+  savepointForInstance,
   check: checkLocks,
   async close() {
     await releaseAll();

@@ -24,6 +24,14 @@ export class Publisher {
   failure: JobError | null = null;
   /** The connection was lost and made again since this publisher started. */
   disrupted = false;
+  /**
+   * The server answered "no responders" (503) for a stream it has: JetStream is not available
+   * for a moment (a cluster electing a stream leader after a server went away). The caller
+   * finds out what the stream holds and tries again; `unavailableError` is what it reports if
+   * that goes on.
+   */
+  unavailable = false;
+  unavailableError: JobError | null = null;
   private waiter: (() => void) | null = null;
   private readonly offEvent: () => void;
   private lastProgress = Date.now();
@@ -61,7 +69,8 @@ export class Publisher {
       // A status, not an acknowledgement: 503, no stream captures the subject (or JetStream is not ready).
       const code = (msg.headers as unknown as { code?: number } | undefined)?.code ?? 0;
       if (code === 503 && this.link.connected) {
-        this.failure ??= new JobError("FLOW5016", `the NATS server at ${shownUrl(this.link.url)} has no stream for a message of stream ${this.stream}'s sink (no responders): the stream does not capture its subject, or JetStream is not available`, `check the stream's subjects (nats stream info ${this.stream}) against the sink's subject`);
+        this.unavailable = true;
+        this.unavailableError ??= new JobError("FLOW5016", `the NATS server at ${shownUrl(this.link.url)} has no stream for a message of stream ${this.stream}'s sink (no responders): the stream does not capture its subject, or JetStream is not available`, `check the stream's subjects (nats stream info ${this.stream}) against the sink's subject`);
       }
       this.wake();
       return;
@@ -93,7 +102,7 @@ export class Publisher {
 
   /** Whether publishing should stop and the caller find out what the stream holds. */
   get troubled(): boolean {
-    return this.failure !== null || this.disrupted || this.link.failure !== null || (this.outstanding > 0 && Date.now() - this.lastProgress > STALL_MS);
+    return this.failure !== null || this.disrupted || this.unavailable || this.link.failure !== null || (this.outstanding > 0 && Date.now() - this.lastProgress > STALL_MS);
   }
 
   /** Waits until fewer than WINDOW / 2 are outstanding (or none, with `all`), or trouble. */

@@ -111,6 +111,11 @@ export function planRestore(sp: SavepointMetadata, job: { operators: OperatorMan
   for (const s of sp.sources) {
     const src = job.sources.find((x) => x.name === s.name);
     const where = s.path !== null ? `${s.connector} ${JSON.stringify(s.path)}` : s.connector;
+    if (s.connector === "exchange") {
+      // The reader of an exchange (several instances): restored by the instance that runs it.
+      add("restore", s.name, `goes on after stream sequence ${s.position.seq ?? 0}`);
+      continue;
+    }
     if (!src) {
       add("dropped", `source ${s.name}`, `source \`${s.name}\` (${where}, at record ${s.position.records}) is not in this job`);
       continue;

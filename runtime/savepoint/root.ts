@@ -11,7 +11,9 @@ import { makeFolders, statOrNone } from "../files.js";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 
 /** A request's folder is refused: the admin endpoint answers 400 with this message. */
-export class SavepointDirError extends Error {}
+export class SavepointDirError extends Error {
+  override name = "SavepointDirError";
+}
 
 /** Whether `path` is `root` or lies under it (both absolute and normalised). */
 function inside(root: string, path: string): boolean {

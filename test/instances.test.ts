@@ -1,0 +1,468 @@
+// Several instances of one job (LANGUAGE.md 10.1): real nats-server processes (a three-node
+// JetStream cluster for the fault test), real bundles run with node as `--instance i/N`,
+// SIGKILLs, a killed server, rescaling through savepoints. Per key, the output must equal a
+// single-instance run's, nothing lost or repeated.
+
+import { execa, type ResultPromise } from "execa";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compile } from "../compiler/compile.js";
+import { flowc, tempDir, writeFiles } from "./helpers.js";
+import { client, makeStream, NatsCluster, NatsServer, publish, readStream, freePort } from "./nats-helpers.js";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { groupOf } from "../runtime/keygroups.js";
+
+const REGIONS = ["eu", "us", "ap", "sa", "af"];
+
+/** The job: a partitioned source, a key_by to the customer and one to the region (another key), a keyed aggregate and a windowed one. */
+function job(opts: { until: boolean; idle?: string; every?: string; files?: boolean }): string {
+  return `job scale
+type Order = { id: int, customer: string, region: string, amount: float, ts: timestamp }
+source orders: Order = nats("orders.*", stream: "ORDERS", partitions: 6${opts.until ? ', until: "end"' : ""})
+  event_time(o => o.ts) watermark 1s${opts.idle ? ` idle ${opts.idle}` : ""}
+let totals = orders
+  |> key_by(o => o.customer)
+  |> aggregate(o => { customer: key, n: count(), total: sum(o.amount) })
+let per_region = orders
+  |> key_by(o => o.region)
+  |> window(tumbling(10s))
+  |> aggregate(o => { region: key, end: window.end, n: count() })
+sink totals -> nats(t => "totals." + t.customer, stream: "TOTALS")
+sink per_region -> nats("regions", stream: "REGIONS")${opts.files ? '\nsink totals -> file("out/totals.jsonl")' : ""}
+checkpoint {
+  every ${opts.every ?? "200ms"}
+  mode exactly_once
+}
+`;
+}
+
+/** Orders `from` … `to - 1`: a customer's orders all in one partition (so their order is kept); regions across partitions. */
+function orders(from: number, to: number): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = from; i < to; i++) {
+    const c = i % 41;
+    out.push([`orders.${c % 6}`, JSON.stringify({ id: i, customer: `c${c}`, region: REGIONS[i % 5], amount: (i % 10) + 0.5, ts: 1000 + i * 20 })]);
+  }
+  return out;
+}
+
+async function compileJob(dir: string, text: string): Promise<string> {
+  writeFiles(dir, { "job.flow": text });
+  const r = await compile(text, join(dir, "job.flow"), { outDir: join(dir, "dist"), emitTs: false });
+  if (!r.ok || !r.outFile) throw new Error("compile failed");
+  return r.outFile;
+}
+
+/** One running instance (or the single-instance run): a node process with its log in a file. */
+class Proc {
+  proc: ResultPromise | null = null;
+  exits: (number | null)[] = [];
+  constructor(
+    private readonly bundle: string,
+    private readonly cwd: string,
+    private readonly args: string[],
+    private readonly url: string,
+    private readonly logName: string,
+  ) {}
+
+  start(extra: string[] = []): void {
+    const log = createWriteStream(join(this.cwd, this.logName), { flags: "a" });
+    this.proc = execa(process.execPath, [this.bundle, ...this.args, ...extra], { cwd: this.cwd, reject: false, stdin: "ignore", env: { NATS_URL: this.url, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", buffer: false });
+    this.proc.stdout?.pipe(log);
+    this.proc.stderr?.pipe(log);
+  }
+
+  get running(): boolean {
+    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  kill(): void {
+    if (this.proc?.pid !== undefined && this.running) process.kill(this.proc.pid, "SIGKILL");
+  }
+
+  term(): void {
+    if (this.proc?.pid !== undefined && this.running) process.kill(this.proc.pid, "SIGTERM");
+  }
+
+  async wait(): Promise<number | null> {
+    const r = await this.proc!;
+    this.exits.push(r.exitCode ?? null);
+    return r.exitCode ?? null;
+  }
+
+  log(): string {
+    const p = join(this.cwd, this.logName);
+    return existsSync(p) ? readFileSync(p, "utf8") : "";
+  }
+}
+
+/** The sink streams' contents per key: each customer's totals in order; the windows as a sorted list. */
+async function outputs(url: string): Promise<{ totals: Record<string, string[]>; regions: string[] }> {
+  const totals: Record<string, string[]> = {};
+  for (const line of await read(url, "TOTALS")) {
+    const [subject, payload] = [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)];
+    (totals[subject] ??= []).push(payload);
+  }
+  const regions = (await read(url, "REGIONS")).sort();
+  return { totals, regions };
+}
+
+/** A stream's messages, all of them; tried again while a cluster is still electing leaders. */
+async function read(url: string, stream: string): Promise<string[]> {
+  for (let i = 0; ; i++) {
+    try {
+      const want = await count(url, stream);
+      const got = await readStream(url, stream);
+      if (got.length === want) return got;
+      throw new Error(`read ${got.length} of the ${want} messages of ${stream}`);
+    } catch (e) {
+      if (i >= 10) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+async function makeStreams(url: string, replicas: number): Promise<void> {
+  await makeStream(url, "ORDERS", ["orders.*"], { num_replicas: replicas });
+  await makeStream(url, "TOTALS", ["totals.>"], { num_replicas: replicas });
+  await makeStream(url, "REGIONS", ["regions"], { num_replicas: replicas });
+  // Exchange streams of earlier runs go.
+  const nc = await client(url);
+  try {
+    const jsm = await jetstreamManager(nc);
+    // The lock bucket too: the instances make it again with as many replicas as the streams.
+    for (const name of ["FLOWC_scale_totals", "FLOWC_scale_per_region", "KV_flowc_locks"]) await jsm.streams.delete(name).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
+async function count(url: string, stream: string): Promise<number> {
+  const nc = await client(url);
+  try {
+    const jsm = await jetstreamManager(nc);
+    return (await jsm.streams.info(stream)).state.messages;
+  } finally {
+    await nc.close();
+  }
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The same job and data as one process: the reference output. */
+async function singleRun(url: string, text: string, data: [string, string][], replicas: number): Promise<{ totals: Record<string, string[]>; regions: string[] }> {
+  const dir = tempDir("flowc-single-");
+  const bundle = await compileJob(dir, text);
+  await makeStreams(url, replicas);
+  await publish(url, data, "ORDERS");
+  const p = new Proc(bundle, dir, [], url, "single.log");
+  p.start();
+  expect(await p.wait(), p.log()).toBe(0);
+  return outputs(url);
+}
+
+describe("several instances over NATS JetStream", () => {
+  describe("on a three-node JetStream cluster", () => {
+    let cluster: NatsCluster;
+    beforeAll(async () => {
+      cluster = await NatsCluster.start(3);
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+
+    it("three instances give per key the output of one, nothing lost or repeated, while instances are SIGKILLed and restarted and one nats-server is killed", async () => {
+      const url = cluster.urls[0]!;
+      const text = job({ until: true });
+      const data = orders(0, 8000);
+      const reference = await singleRun(url, text, data, 3);
+      expect(Object.values(reference.totals).flat()).toHaveLength(8000);
+
+      const dir = tempDir("flowc-instances-");
+      const bundle = await compileJob(dir, text);
+      await makeStreams(url, 3);
+      await publish(url, data, "ORDERS");
+      // Each instance talks to another server of the cluster (and fails over to the others).
+      const servers = (i: number): string => [0, 1, 2].map((k) => cluster.urls[(i + k) % 3]!).join(",");
+      const procs = [0, 1, 2].map((i) => new Proc(bundle, dir, ["--instance", `${i}/3`, "--run-id", "faults", "--exchange-replicas", "3", "--log-level", "info", "--nats-timeout", "120s"], servers(i), `instance-${i}.log`));
+      for (const p of procs) p.start();
+      // SIGKILL an instance now and then and start it again; kill server 2 on the way.
+      let kills = 0;
+      let serverKilled = false;
+      let seed = 7;
+      const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      while (procs.some((p) => p.running) && kills < 6) {
+        await new Promise((r) => setTimeout(r, 300 + random() * 500));
+        const alive = procs.filter((p) => p.running);
+        if (alive.length === 0) break;
+        const victim = alive[Math.floor(random() * alive.length)]!;
+        victim.kill();
+        await victim.wait();
+        kills++;
+        victim.start();
+        if (kills === 2 && !serverKilled) {
+          await cluster.kill(2);
+          serverKilled = true;
+        }
+      }
+      const codes = await Promise.all(procs.map((p) => p.wait()));
+      for (const [i, p] of procs.entries()) expect(codes[i], p.log()).toBe(0);
+      expect(kills).toBeGreaterThan(0);
+      expect(serverKilled).toBe(true);
+      // The whole cluster again, to read the results.
+      await cluster.restart(2);
+      const got = await outputs(url);
+      // Per customer: the same totals in the same order; the same windows.
+      expect(got.totals).toEqual(reference.totals);
+      expect(got.regions).toEqual(reference.regions);
+      // Each instance ended with its share: the logs say which key groups each read.
+      expect(procs[1]!.log()).toContain("key groups g with g mod 3 = 1");
+    }, 300_000);
+  });
+
+  describe("on one server", () => {
+    let server: NatsServer;
+    beforeAll(async () => {
+      server = await NatsServer.start();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it("rescales 2 → 3 → 1 through savepoints taken mid-stream, with per key the output of an uninterrupted single instance", async () => {
+      const url = server.url;
+      const all = orders(0, 6000);
+      const reference = await singleRun(url, job({ until: true }), all, 1);
+
+      const dir = tempDir("flowc-rescaling-");
+      const bundle = await compileJob(dir, job({ until: false, files: true }));
+      await makeStreams(url, 1);
+      const start = async (n: number, from: string | null): Promise<{ procs: Proc[]; urls: string[] }> => {
+        const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+        const procs = ports.map((port, i) => new Proc(bundle, dir, ["--instance", `${i}/${n}`, "--admin-port", String(port), "--log-level", "info", ...(from ? ["--from-savepoint", from] : [])], url, `rescale-${n}-${i}.log`));
+        for (const p of procs) p.start();
+        return { procs, urls: ports.map((p) => `http://127.0.0.1:${p}`) };
+      };
+      const stopAll = async (s: { procs: Proc[]; urls: string[] }, into: string): Promise<void> => {
+        // The admin endpoints answer once the instances run.
+        await until("the admin endpoints", async () => (await Promise.all(s.urls.map((u) => fetch(`${u}/status`).then((r) => r.ok, () => false)))).every((x) => x));
+        const r = await flowc(["savepoint", ...s.urls, "--stop", "--dir", into], { cwd: dir });
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stdout.trim().split("\n")).toHaveLength(s.urls.length);
+        for (const p of s.procs) expect(await p.wait(), p.log()).toBe(0);
+      };
+
+      // Two instances read the first third; savepoints of both, stopped.
+      await publish(url, all.slice(0, 2000), "ORDERS");
+      const two = await start(2, null);
+      await until("the first third", async () => (await count(url, "TOTALS")) >= 2000);
+      await stopAll(two, "two");
+      // Three instances from them, the second third arriving meanwhile.
+      const three = await start(3, join("savepoints", "scale", "two"));
+      await publish(url, all.slice(2000, 4000), "ORDERS");
+      await until("the second third", async () => (await count(url, "TOTALS")) >= 4000);
+      await stopAll(three, "three");
+      expect(three.procs[2]!.log()).toContain("instance 2 of 3 takes the key groups g with g mod 3 = 2");
+      // One instance from those, and the rest.
+      const one = await start(1, join("savepoints", "scale", "three"));
+      await publish(url, all.slice(4000), "ORDERS");
+      await until("the rest", async () => (await count(url, "TOTALS")) >= 6000);
+      // Windows fire as the watermark passes them: wait for the last one that must fire.
+      const lastWindow = Math.floor((1000 + 5999 * 20 - 1000) / 10_000) * 10_000;
+      await until("the windows", async () => (await readStream(url, "REGIONS")).some((l) => l.includes(`"end":${lastWindow}`)));
+      one.procs[0]!.term();
+      expect(await one.procs[0]!.wait(), one.procs[0]!.log()).toBe(0);
+
+      const got = await outputs(url);
+      expect(got.totals).toEqual(reference.totals);
+      // The live run fires the windows its watermark passed; the finite one every window at its end.
+      expect(got.regions).toEqual(reference.regions.filter((l) => Number(/"end":(\d+)/.exec(l)![1]) <= lastWindow));
+      // Each instance's file went on after its savepoint: together they hold every update once.
+      const files = [0, 1, 2].flatMap((i) => readFileSync(join(dir, "out", `totals.${i}.jsonl`), "utf8").split("\n").filter((l) => l));
+      expect(files.sort()).toEqual(Object.values(reference.totals).flat().sort());
+    }, 180_000);
+
+    it("rescales 2 → 1 through savepoints in a NATS object store bucket", async () => {
+      const url = server.url;
+      const all = orders(0, 1200);
+      const reference = await singleRun(url, job({ until: true }), all, 1);
+      const dir = tempDir("flowc-rescaling-bucket-");
+      const bundle = await compileJob(dir, job({ until: false }));
+      await makeStreams(url, 1);
+      await publish(url, all.slice(0, 600), "ORDERS");
+      const ports = [await freePort(), await freePort()];
+      const two = ports.map((port, i) => new Proc(bundle, dir, ["--instance", `${i}/2`, "--admin-port", String(port)], url, `bucket-2-${i}.log`));
+      for (const p of two) p.start();
+      await until("the first half", async () => (await count(url, "TOTALS")) >= 600);
+      await until("the admin endpoints", async () => (await Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/status`).then((r) => r.ok, () => false)))).every((x) => x));
+      const r = await flowc(["savepoint", ...ports.map((p) => `http://127.0.0.1:${p}`), "--stop", "--dir", "nats:flowcsp/two"], { cwd: dir, env: { NATS_URL: url } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      // Side by side in the bucket, named by instance.
+      expect(r.stdout).toMatch(/nats:flowcsp\/two\/savepoint-scale-i0-/);
+      expect(r.stdout).toMatch(/nats:flowcsp\/two\/savepoint-scale-i1-/);
+      for (const p of two) expect(await p.wait(), p.log()).toBe(0);
+      await publish(url, all.slice(600), "ORDERS");
+      const one = new Proc(bundle, dir, ["--instance", "0/1", "--from-savepoint", "nats:flowcsp/two", "--log-level", "info"], url, "bucket-1-0.log");
+      one.start();
+      await until("the rest", async () => (await count(url, "TOTALS")) >= 1200);
+      one.term();
+      expect(await one.wait(), one.log()).toBe(0);
+      expect((await outputs(url)).totals).toEqual(reference.totals);
+    }, 120_000);
+
+    it("fires windows across an exchange at the watermark of every instance, and an idle instance stops holding them back once `idle` applies", async () => {
+      const url = server.url;
+      const dir = tempDir("flowc-event-time-");
+      const bundle = await compileJob(dir, job({ until: false, idle: "1s", every: "100ms" }));
+      await makeStreams(url, 1);
+      const procs = [0, 1].map((i) => new Proc(bundle, dir, ["--instance", `${i}/2`, "--log-level", "info"], url, `et-${i}.log`));
+      for (const p of procs) p.start();
+      try {
+        // Both instances read orders up to ts 12 s (partitions 0-5; instance 0 reads 0, 2, 4):
+        // the watermark of each is 11 s, so the window ending at 10 s fires, and no later one.
+        const first: [string, string][] = [];
+        for (let i = 0; i < 600; i++) first.push([`orders.${i % 6}`, JSON.stringify({ id: i, customer: `c${i % 6}`, region: REGIONS[i % 5], amount: 1, ts: i * 20 })]);
+        await publish(url, first, "ORDERS");
+        const expected = REGIONS.map((r) => JSON.stringify({ region: r, end: 10000, n: 100 })).sort();
+        await until("the first window", async () => (await readStream(url, "REGIONS")).length >= 5);
+        // The watermark of both was needed: nothing later than 10 s fired.
+        await new Promise((r) => setTimeout(r, 1000));
+        expect((await readStream(url, "REGIONS")).map((l) => l.slice("regions ".length)).sort()).toEqual(expected);
+        // Now only instance 0's partitions get orders, up to 25 s. Instance 1 reads nothing:
+        // after `idle 1s` it no longer holds the watermark back, and the window ending at 20 s fires.
+        const more: [string, string][] = [];
+        for (let i = 600; i < 1250; i++) more.push([`orders.${(i % 3) * 2}`, JSON.stringify({ id: i, customer: `c${(i % 3) * 2}`, region: REGIONS[i % 5], amount: 1, ts: i * 20 })]);
+        await publish(url, more, "ORDERS");
+        await until("the window at 20 s", async () => (await readStream(url, "REGIONS")).some((l) => l.includes('"end":20000')), 30_000);
+        const ends = (await readStream(url, "REGIONS")).map((l) => Number(/"end":(\d+)/.exec(l)![1]));
+        expect(Math.max(...ends)).toBe(20000);
+      } finally {
+        for (const p of procs) p.term();
+        for (const p of procs) await p.wait();
+      }
+      expect(procs[1]!.log()).toContain("exchange into `per_region`");
+    }, 120_000);
+
+    it("reads a file on instance 0 only and exchanges its records, runs the unkeyed aggregate on instance 0, and writes a file per instance", async () => {
+      const url = server.url;
+      const dir = tempDir("flowc-file-instances-");
+      const lines: string[] = [];
+      for (let i = 0; i < 3000; i++) lines.push(JSON.stringify({ k: `k${(i * 13) % 50}`, v: i % 7 }));
+      const text = `job files
+type R = { k: string, v: int }
+source rs: R = file("in.jsonl")
+let sums = rs |> key_by(r => r.k) |> aggregate(r => { k: key, s: sum(r.v), n: count() })
+let total = rs |> aggregate(r => { n: count(), s: sum(r.v) })
+sink sums -> file("out/sums.jsonl")
+sink total -> file("out/total.jsonl")
+checkpoint { every 200ms }
+`;
+      writeFiles(dir, { "in.jsonl": lines.join("\n") + "\n", "files.flow": text });
+      const single = await flowc(["run", "files.flow"], { cwd: dir });
+      expect(single.exitCode, single.stderr).toBe(0);
+      const perKey = (texts: string[]): Record<string, string[]> => {
+        const out: Record<string, string[]> = {};
+        for (const t of texts) for (const l of t.split("\n").filter((x) => x)) (out[(JSON.parse(l) as { k: string }).k] ??= []).push(l);
+        return out;
+      };
+      const reference = perKey([readFileSync(join(dir, "out", "sums.jsonl"), "utf8")]);
+      const referenceTotal = readFileSync(join(dir, "out", "total.jsonl"), "utf8");
+      const run = await flowc(["run", "files.flow", "--instances", "2", "--", "--log-level", "info"], { cwd: dir, env: { NATS_URL: url } });
+      expect(run.exitCode, run.stderr).toBe(0);
+      const parts = [0, 1].map((i) => readFileSync(join(dir, "out", `sums.${i}.jsonl`), "utf8"));
+      // Both instances own keys; per key, the same sums in the same order as one process.
+      expect(parts.every((p) => p.length > 0)).toBe(true);
+      expect(perKey(parts)).toEqual(reference);
+      // The unkeyed aggregate ran on instance 0, over every record.
+      expect(readFileSync(join(dir, "out", "total.0.jsonl"), "utf8")).toBe(referenceTotal);
+      expect(readFileSync(join(dir, "out", "total.1.jsonl"), "utf8")).toBe("");
+    }, 120_000);
+
+    it("makes no exchange after a source partitioned by the key when N divides its partitions, and one when it does not", async () => {
+      const url = server.url;
+      const text = `job keyed
+type Order = { id: int, customer: string, amount: float }
+source orders: Order = nats("orders.*", stream: "ORDERS", partitions: 6, partition_key: o => o.customer, until: "end")
+let totals = orders |> key_by(o => o.customer) |> aggregate(o => { customer: key, n: count(), total: sum(o.amount) })
+sink totals -> nats(t => "totals." + t.customer, stream: "TOTALS")
+checkpoint { every 200ms  mode exactly_once }
+`;
+      // The producer puts each order into the partition of its customer's key group.
+      const data: [string, string][] = [];
+      for (let i = 0; i < 3000; i++) {
+        const c = `c${(i * 7) % 37}`;
+        data.push([`orders.${groupOf(c, 128) % 6}`, JSON.stringify({ id: i, customer: c, amount: i % 5 })]);
+      }
+      const reference = await singleRun(url, text, data, 1);
+      const dir = tempDir("flowc-partition-key-");
+      writeFiles(dir, { "keyed.flow": text });
+      const exchangeStream = async (): Promise<boolean> => {
+        const nc = await client(url);
+        try {
+          return await (await jetstreamManager(nc)).streams.info("FLOWC_keyed_totals").then(() => true, () => false);
+        } finally {
+          await nc.close();
+        }
+      };
+      for (const n of [2, 4]) {
+        await makeStreams(url, 1);
+        const nc = await client(url);
+        await (await jetstreamManager(nc)).streams.delete("FLOWC_keyed_totals").catch(() => undefined);
+        await nc.close();
+        await publish(url, data, "ORDERS");
+        const run = await flowc(["run", "keyed.flow", "--instances", String(n), "--", "--log-level", "info"], { cwd: dir, env: { NATS_URL: url } });
+        expect(run.exitCode, run.stderr).toBe(0);
+        expect((await outputs(url)).totals).toEqual(reference.totals);
+        if (n === 2) {
+          // 2 divides 6: each instance's partitions hold exactly the customers it owns.
+          expect(run.stderr).toContain("no exchange into `totals`: source `orders` is partitioned by its key (6 partitions, 2 instance(s))");
+          expect(await exchangeStream()).toBe(false);
+        } else {
+          expect(run.stderr).toContain("exchange into `totals`: reading stream FLOWC_keyed_totals");
+          expect(await exchangeStream()).toBe(true);
+        }
+      }
+    }, 120_000);
+
+    it("refuses an instance started with another N than its checkpoints, and runs N local instances with prefixed output", async () => {
+      const url = server.url;
+      const dir = tempDir("flowc-refuse-");
+      const bundle = await compileJob(dir, job({ until: false }));
+      await makeStreams(url, 1);
+      await publish(url, orders(0, 600), "ORDERS");
+      const p = new Proc(bundle, dir, ["--instance", "0/2"], url, "a.log");
+      const q = new Proc(bundle, dir, ["--instance", "1/2"], url, "b.log");
+      p.start();
+      q.start();
+      await until("the output", async () => (await count(url, "TOTALS")) >= 600);
+      p.term();
+      q.term();
+      expect(await p.wait()).toBe(0);
+      expect(await q.wait()).toBe(0);
+      const r = new Proc(bundle, dir, ["--instance", "0/3"], url, "c.log");
+      r.start();
+      expect(await r.wait()).toBe(1);
+      expect(r.log()).toContain("error[FLOW5030]: checkpoint");
+      expect(r.log()).toContain("was taken by instance 0 of 2; this is instance 0 of 3");
+
+      // flowc run --instances: every line says which instance wrote it.
+      await makeStreams(url, 1);
+      await publish(url, orders(0, 300), "ORDERS");
+      const other = tempDir("flowc-run-instances-");
+      writeFiles(other, { "finite.flow": job({ until: true }) });
+      const run = await flowc(["run", "finite.flow", "--instances", "2", "--", "--log-level", "info"], { cwd: other, env: { NATS_URL: url } });
+      expect(run.exitCode, run.stderr).toBe(0);
+      const lines = run.stderr.trim().split("\n");
+      expect(lines.every((l) => l.startsWith("[0/2] ") || l.startsWith("[1/2] "))).toBe(true);
+      expect(lines.filter((l) => l.includes("finished")).length).toBe(2);
+      expect(Object.values((await outputs(url)).totals).flat()).toHaveLength(300);
+    }, 120_000);
+  });
+});
