@@ -11,11 +11,11 @@
 // Prints a table and writes bench/results/instances.json. `-- --quick`: 100k records, one run.
 
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect as tcp } from "node:net";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startNatsServer } from "./server.mjs";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 
@@ -29,32 +29,7 @@ const runs = quick ? 1 : 3;
 const log = (line) => process.stderr.write(`${line}\n`);
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-const accepts = (port) =>
-  new Promise((resolve) => {
-    const s = tcp(port, "127.0.0.1");
-    s.once("connect", () => (s.destroy(), resolve(true)));
-    s.once("error", () => resolve(false));
-  });
-
-const serverBin = process.env.NATS_SERVER ?? (existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "nats-server");
-const store = mkdtempSync(join(tmpdir(), "flowc-bench-instances-"));
-const port = await freePort();
-const url = `nats://127.0.0.1:${port}`;
-const server = spawn(serverBin, ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", store], { stdio: "ignore" });
-for (let i = 0; !(await accepts(port)); i++) {
-  if (i > 200) throw new Error("nats-server did not start");
-  await new Promise((r) => setTimeout(r, 50));
-}
+const { server, url, stop: stopServer } = await startNatsServer("flowc-bench-instances-");
 const nc = await connect({ servers: url });
 const jsm = await jetstreamManager(nc);
 
@@ -126,10 +101,7 @@ for (let r = 0; r < runs; r++) {
   }
 }
 await nc.close();
-const exited = new Promise((r) => server.once("exit", r));
-server.kill("SIGTERM");
-await exited;
-rmSync(store, { recursive: true, force: true });
+await stopServer();
 
 const base = best[0].wall;
 console.log(`\n${N.toLocaleString("en-US")} records, ${cpus().length} cores, best of ${runs}\n`);
