@@ -136,13 +136,7 @@ export class NatsSource implements Source {
         this.seq = this.endSeq;
         break;
       }
-      if (this.own !== null && !this.mine(r.peek().subject, seq)) {
-        r.take();
-        this.seq = seq;
-        this.cursor.advance(seq);
-        continue;
-      }
-      if (this.own !== null) this.cursor.advance(seq);
+      if (this.passForeign(r, seq)) continue;
       const v = this.decode(r, seq);
       if (v === BAD) {
         // A bad message starts a batch of its own (see the top of this file).
@@ -165,6 +159,20 @@ export class NatsSource implements Source {
     return out;
   }
 
+  /**
+   * Several instances: passes over the message at `seq` when it is of a partition another
+   * instance reads (true); moves this instance's cursor past it either way.
+   */
+  private passForeign(r: StreamReader, seq: number): boolean {
+    if (this.own === null) return false;
+    const mine = this.mine(r.peek().subject, seq);
+    this.cursor.advance(seq);
+    if (mine) return false;
+    r.take();
+    this.seq = seq;
+    return true;
+  }
+
   /** Drops the records a checkpoint cut already covers; false when it must wait for messages. */
   private skipReplayed(): boolean {
     const r = this.reader!;
@@ -176,13 +184,7 @@ export class NatsSource implements Source {
           return false;
         }
         const seq = r.peekSeq();
-        if (this.own !== null && !this.mine(r.peek().subject, seq)) {
-          r.take();
-          this.seq = seq;
-          this.cursor.advance(seq);
-          continue;
-        }
-        if (this.own !== null) this.cursor.advance(seq);
+        if (this.passForeign(r, seq)) continue;
         const v = this.decode(r, seq);
         r.take();
         this.seq = seq;
