@@ -11,7 +11,7 @@ import type {
 import { Diagnostics } from "./diagnostics/diagnostic.js";
 import { stageSpec } from "./stages.js";
 import { T, toDesc, type Type, type TypeDesc } from "./types.js";
-import type { OperatorManifest as RuntimeOperatorManifest } from "../runtime/api.js";
+import type { ExchangeManifest, OperatorManifest as RuntimeOperatorManifest } from "../runtime/api.js";
 
 export { accumulatorName } from "./check/index.js";
 
@@ -67,26 +67,11 @@ export interface JobGraph {
   checked: CheckedProgram;
 }
 
-/** An edge through an exchange: `from` feeds input `input` of operator `to`. */
-export interface Exchange {
+/** An edge through an exchange: `from` feeds input `input` of operator `to`; the rest is what the manifest carries. */
+export interface Exchange extends ExchangeManifest {
   index: number;
-  /** The uid of the operator it feeds (the exchange's stream is named after it). */
-  uid: string;
   from: number;
   to: number;
-  input: number;
-  keyed: boolean;
-  /** The instance's inputs this exchange's records come from: sources and exchanges (by index). */
-  sources: number[];
-  upstream: number[];
-  /** How records travel: JSON, or V8's serialization when a value holds a map. */
-  codec: "json" | "v8";
-  /**
-   * The key_by keys by the function its source declares it was partitioned by
-   * (`partition_key:`, with only filters between): no exchange is needed when the number of
-   * instances divides `partitions` (the runtime decides).
-   */
-  partitionedBy?: { source: number; partitions: number };
 }
 
 export function plan(checked: CheckedProgram, file: string): JobGraph {
