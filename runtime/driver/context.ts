@@ -42,7 +42,7 @@ export class Context implements JobContext {
   }
 
   window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowHandle {
-    return this.add(this.factory("window")(uid, spec, agg, emit, late));
+    return this.add(this.disk?.window(uid, spec, agg as never, emit, late) ?? this.factory("window")(uid, spec, agg, emit, late));
   }
 
   countWindow<S extends StateObject>(uid: string, spec: CountWindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn): CountWindowHandle {
@@ -73,7 +73,8 @@ export class Context implements JobContext {
 
   private factory<K extends keyof OperatorFactories>(name: K): NonNullable<OperatorFactories[K]> {
     const f = this.factories[name];
-    if (!f) throw new Error(`internal: this bundle has no ${name} operator, but its job asks for one (compiler/bundle.ts chooses them from the manifest)`);
+    // compiler/bundle.ts chooses them from the manifest.
+    if (!f) throw new Error(`internal: no ${name} operator in this bundle`);
     return f;
   }
 }

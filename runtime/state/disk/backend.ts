@@ -3,12 +3,14 @@
 // so that no other job carries it. The driver opens the store once per run (run.ts) and the
 // JobContext creates each keyed operator's table in it (driver/context.ts).
 
-import type { DedupHandle, StateManifest, StateObject, TimersHandle } from "../../api.js";
+import type { DedupHandle, EmitFn, StateManifest, StateObject, TimersHandle, WindowHandle, WindowSpec } from "../../api.js";
+import type { WindowAggregate } from "../../time/window.js";
 import type { StateStoreStatus } from "../../admin.js";
 import type { StatefulOperator } from "../../operator.js";
 import { DiskKeyedState } from "./keyed.js";
 import { DiskDedup } from "./dedup.js";
 import { DiskTimerService } from "./timers.js";
+import { DiskFixedWindows } from "./windows.js";
 import { loadLmdb } from "./native.js";
 import { checkStateFolder, DiskStore } from "./store.js";
 
@@ -22,6 +24,8 @@ export interface StateBackendRun {
   timers(uid: string, typedKeys: boolean): TimersHandle & StatefulOperator;
   /** dedup's ids and their expiry, as runtime/time/dedup.ts's but in the store. */
   dedup(uid: string, within: number): DedupHandle & StatefulOperator;
+  /** Tumbling and sliding windows, as runtime/time/fixed.ts's but in the store (null: sessions, on the heap). */
+  window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregate<S>, emit: EmitFn, late: EmitFn | null): (WindowHandle & StatefulOperator) | null;
 }
 
 export interface StateBackend {
@@ -47,6 +51,7 @@ export const backend: StateBackend = {
       keyedState: (uid, fields, create, typedKeys) => new DiskKeyedState(store, uid, fields, create, typedKeys),
       timers: (uid, typedKeys) => new DiskTimerService(store, `${uid}$timers`, typedKeys),
       dedup: (uid, within) => new DiskDedup(store, uid, within),
+      window: (uid, spec, agg, emit, late) => (spec.kind === "session" ? null : new DiskFixedWindows(store, uid, spec, agg, emit, late)),
     };
   },
 };
