@@ -413,3 +413,43 @@ sink tumble -> file("out/tumble.jsonl")
     expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
   });
 });
+
+describe("session windows on disk", () => {
+  it("session windows (merging accumulators and kept elements, record keys, allowed lateness, a late stream, remembered bounds) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run", async () => {
+    const job = (state: string): string => `job sesswin
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 500ms
+// count and max merge their accumulators; collect and first keep the session's elements.
+let merging = bids
+  |> key_by(b => b.bidder)
+  |> window(session(gap: 5s), allowed_lateness: 1s, late: late_bids)
+  |> aggregate(b => { bidder: key, start: window.start, end: window.end, n: count(), top: max(b.price) })
+let keeping = bids
+  |> key_by(b => { b: b.bidder % 150, odd: b.auction % 2 == 1 })
+  |> window(session(gap: 3s))
+  |> aggregate(b => { k: key, start: window.start, end: window.end, first: first(b.id), ids: collect(b.auction) })
+// One session per key: a session kept for its allowed lateness, or its bounds remembered, is a key held.
+let single = bids
+  |> key_by(b => b.id)
+  |> window(session(gap: 2s), allowed_lateness: 2s)
+  |> aggregate(b => { id: key, end: window.end, n: count() })
+sink merging -> file("out/merging.jsonl")
+sink late_bids |> map(b => b.id) -> file("out/late.jsonl")
+sink keeping -> file("out/keeping.jsonl")
+sink single |> filter(s => s.id % 50 == 0) -> file("out/single.jsonl")
+`;
+    const outputs = ["out/merging.jsonl", "out/late.jsonl", "out/keeping.jsonl", "out/single.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("sesswin", job, bidRows(12_000, 13, { auctions: 200, bidders: 400 }), outputs);
+    for (const e of expected) expect(e.length).toBeGreaterThan(40);
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    const keys = diskStatus.operators.filter((o) => o.kind === "window").reduce((n, o) => n + o.keys, 0);
+    expect(keys).toBeGreaterThan(32);
+    expect(diskStatus.stateStore.keys).toBe(keys);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});

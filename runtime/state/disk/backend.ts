@@ -11,6 +11,7 @@ import { DiskKeyedState } from "./keyed.js";
 import { DiskDedup } from "./dedup.js";
 import { DiskTimerService } from "./timers.js";
 import { DiskFixedWindows } from "./windows.js";
+import { DiskSessionWindows } from "./sessions.js";
 import { loadLmdb } from "./native.js";
 import { checkStateFolder, DiskStore } from "./store.js";
 
@@ -24,8 +25,8 @@ export interface StateBackendRun {
   timers(uid: string, typedKeys: boolean): TimersHandle & StatefulOperator;
   /** dedup's ids and their expiry, as runtime/time/dedup.ts's but in the store. */
   dedup(uid: string, within: number): DedupHandle & StatefulOperator;
-  /** Tumbling and sliding windows, as runtime/time/fixed.ts's but in the store (null: sessions, on the heap). */
-  window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregate<S>, emit: EmitFn, late: EmitFn | null): (WindowHandle & StatefulOperator) | null;
+  /** Tumbling, sliding and session windows, as runtime/time/fixed.ts's and window.ts's but in the store. */
+  window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregate<S>, emit: EmitFn, late: EmitFn | null): WindowHandle & StatefulOperator;
 }
 
 export interface StateBackend {
@@ -51,7 +52,7 @@ export const backend: StateBackend = {
       keyedState: (uid, fields, create, typedKeys) => new DiskKeyedState(store, uid, fields, create, typedKeys),
       timers: (uid, typedKeys) => new DiskTimerService(store, `${uid}$timers`, typedKeys),
       dedup: (uid, within) => new DiskDedup(store, uid, within),
-      window: (uid, spec, agg, emit, late) => (spec.kind === "session" ? null : new DiskFixedWindows(store, uid, spec, agg, emit, late)),
+      window: (uid, spec, agg, emit, late) => (spec.kind === "session" ? new DiskSessionWindows(store, uid, spec, agg, emit, late) : new DiskFixedWindows(store, uid, spec, agg, emit, late)),
     };
   },
 };

@@ -221,13 +221,12 @@ export class DiskFixedWindows<S extends StateObject> extends OperatorBase implem
     this.stale = false;
     this.toFire.reset();
     this.toFree.reset();
-    const entries = this.keys.entries();
     const wm = this.wm;
     const lateness = this.spec.allowedLateness;
     const fire: QueueEntry[] = [];
     const free: QueueEntry[] = [];
-    for (const { mk, obj } of entries) {
-      for (const w of (obj as KeyWindows<S>).wins) {
+    for (const { mk, obj } of this.keys.scan()) {
+      for (const w of obj.wins) {
         if (w.end > wm) fire.push({ time: w.end, seq: w.order, values: [mk] });
         else free.push({ time: w.end + lateness, seq: w.order, values: [mk, w.end] });
       }
