@@ -159,7 +159,7 @@ describe.each(["memory", "disk"])("fault injection, %s backend", (backend) => {
     expect(history.some((h) => h.kind === "incremental" && h.status === "completed")).toBe(true);
   });
 
-  it("a windowed job with timers, ttl, an interval join and a session join gives byte-identical output through SIGKILLs", async () => {
+  it("a windowed job (sliding, session and count windows) with timers, ttl, an interval join and a session join gives byte-identical output through SIGKILLs", async () => {
     const job = `job timed
 checkpoint {
   every 100ms
@@ -185,6 +185,14 @@ let quiet = bids
          emit { bidder: key, at: t, spent: spent, bids: bids }
        }
      }
+let sessions = bids
+  |> key_by(b => b.bidder % 500)
+  |> window(session(gap: 3s))
+  |> aggregate(b => { k: key, start: window.start, n: count(), auctions: collect(b.auction) })
+let fives = bids
+  |> key_by(b => b.auction)
+  |> window(count(5, every: 2))
+  |> aggregate(b => { a: key, top: max(b.price), first: first(b.bidder) })
 let pairs = join hot as h, quiet as q on h.n == q.bids within 5s select { n: h.n, auction: h.auction, bidder: q.bidder }
 let visits = join bids as x, quiet as q on x.bidder == q.bidder window session(gap: 25s) select { bidder: q.bidder, price: x.price, spent: q.spent }
 sink hot -> file("out/hot.jsonl")
@@ -192,12 +200,14 @@ sink quiet -> file("out/quiet.jsonl")
 sink late_bids |> map(b => b.ts) -> file("out/late.jsonl")
 sink pairs |> filter(p => p.auction % 7 == 0) -> file("out/pairs.jsonl")
 sink visits |> filter(v => v.bidder % 50 == 0) -> file("out/visits.jsonl")
+sink sessions |> filter(s => s.k % 7 == 0) -> file("out/sessions.jsonl")
+sink fives |> filter(f => f.a % 11 == 0) -> file("out/fives.jsonl")
 `;
     const rows = bidRows(150_000, 7, { auctions: 400, bidders: 3000 });
     const base = tempDir("flowc-faults-timed-");
     writeFiles(base, { "job.flow": job, "bids.jsonl": rows.join("\n") + "\n" });
     const { reference, bundle } = await compileBoth(base, job, backend);
-    const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl", "out/visits.jsonl"];
+    const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl", "out/visits.jsonl", "out/sessions.jsonl", "out/fives.jsonl"];
     const clean = tempDir("flowc-faults-timed-clean-");
     cpSync(join(base, "bids.jsonl"), join(clean, "bids.jsonl"));
     const ref = await runBundle(reference, { cwd: clean });

@@ -326,9 +326,10 @@ sink counts |> filter(c => c.n % 50 == 0) -> file("out/counts.jsonl")
  * quarter with memory, a savepoint; a quarter with disk from it, a stop (its final
  * checkpoint); a quarter with disk resumed from that checkpoint, a savepoint; the rest with
  * memory from it. Returns both runs' outputs, and /status of the resumed disk run once it
- * had read its quarter (whose operators hold as many keys as the memory run's at that point).
+ * had read its quarter (whose operators hold as many keys, and entries, as the memory run's
+ * at that point).
  */
-async function throughBothBackends(name: string, job: (state: string) => string, rows: string[], outputs: string[]): Promise<{ expected: string[]; got: string[]; diskStatus: { stateStore: { keys: number; cacheMisses: number }; operators: { uid: string; kind: string; keys: number; lateDropped: number }[] } }> {
+async function throughBothBackends(name: string, job: (state: string) => string, rows: string[], outputs: string[]): Promise<{ expected: string[]; got: string[]; diskStatus: { stateStore: { keys: number; cacheMisses: number }; operators: { uid: string; kind: string; keys: number; entries?: number; lateDropped: number }[] } }> {
   const memory = await compileIn(tempDir(`flowc-${name}-mem-`), job(""));
   const disk = await compileIn(tempDir(`flowc-${name}-disk-`), job(DISK.replace("cache 300", "cache 16")));
   const ref = tempDir(`flowc-${name}-ref-`);
@@ -338,7 +339,7 @@ async function throughBothBackends(name: string, job: (state: string) => string,
   writeFileSync(join(ref, "bids.jsonl"), rows.slice(0, cuts[2]).join("\n") + "\n");
   const r = await startWithAdmin(memory, ref, { started: children });
   await waitForRecords(r.url, cuts[2]!);
-  const memStatus = (await (await fetch(`${r.url}/status`)).json()) as { operators: { uid: string; keys: number }[] };
+  const memStatus = (await (await fetch(`${r.url}/status`)).json()) as { operators: { uid: string; keys: number; entries?: number }[] };
   appendFileSync(join(ref, "bids.jsonl"), rows.slice(cuts[2]).join("\n") + "\n");
   await waitForRecords(r.url, rows.length);
   r.child.kill("SIGTERM");
@@ -363,7 +364,8 @@ async function throughBothBackends(name: string, job: (state: string) => string,
     if (i === 2) {
       diskStatus = (await (await fetch(`${run.url}/status`)).json()) as typeof diskStatus;
       // What each operator holds after a restore into the store is what the memory backend holds at that point (windows freed, ids expired).
-      expect(Object.fromEntries(diskStatus!.operators.map((o) => [o.uid, o.keys]))).toEqual(Object.fromEntries(memStatus.operators.map((o) => [o.uid, o.keys])));
+      const held = (ops: { uid: string; keys: number; entries?: number }[]): Record<string, [number, number | null]> => Object.fromEntries(ops.map((o) => [o.uid, [o.keys, o.entries ?? null]]));
+      expect(held(diskStatus!.operators)).toEqual(held(memStatus.operators));
     }
     const sp = await flowc(["savepoint", run.url, "--stop"], { cwd: work });
     expect(sp.exitCode, sp.stderr).toBe(0);
@@ -373,7 +375,7 @@ async function throughBothBackends(name: string, job: (state: string) => string,
   return { expected, got: outputs.map((f) => readFileSync(join(work, f), "utf8")), diskStatus: diskStatus! };
 }
 
-describe("windows and joins on disk", () => {
+describe("tumbling and sliding windows on disk", () => {
   it("tumbling and sliding windows (record keys, collect, allowed lateness, a late stream) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run", async () => {
     const job = (state: string): string => `job fixedwin
 checkpoint {
@@ -448,6 +450,40 @@ sink single |> filter(s => s.id % 50 == 0) -> file("out/single.jsonl")
     for (const e of expected) expect(e.length).toBeGreaterThan(40);
     outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
     const keys = diskStatus.operators.filter((o) => o.kind === "window").reduce((n, o) => n + o.keys, 0);
+    expect(keys).toBeGreaterThan(32);
+    expect(diskStatus.stateStore.keys).toBe(keys);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});
+
+describe("count windows on disk", () => {
+  it("tumbling and sliding count windows (record keys, collect, a ring of elements) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run, holding the memory backend's keys and elements", async () => {
+    const job = (state: string): string => `job countwin
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true)
+let fives = bids
+  |> key_by(b => b.auction)
+  |> window(count(5))
+  |> aggregate(b => { auction: key, n: count(), top: max(b.price), first: first(b.id) })
+let recent = bids
+  |> key_by(b => { b: b.bidder % 90, odd: b.id % 2 == 1 })
+  |> window(count(4, every: 3))
+  |> aggregate(b => { k: key, ids: collect(b.id), sum: sum(b.price) })
+sink fives -> file("out/fives.jsonl")
+sink recent -> file("out/recent.jsonl")
+`;
+    const outputs = ["out/fives.jsonl", "out/recent.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("countwin", job, bidRows(12_000, 17, { auctions: 300, bidders: 400 }), outputs);
+    for (const e of expected) expect(e.length).toBeGreaterThan(1000);
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    const ops = diskStatus.operators.filter((o) => o.kind === "count_window");
+    expect(ops.length).toBe(2);
+    const keys = ops.reduce((n, o) => n + o.keys, 0);
     expect(keys).toBeGreaterThan(32);
     expect(diskStatus.stateStore.keys).toBe(keys);
     expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);

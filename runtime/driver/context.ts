@@ -1,6 +1,7 @@
 // The JobContext the generated `build(ctx)` is given: it creates each stateful operator's
 // state and hands out the sinks. Windows, timers, joins and dedup come from the factories
-// the bundle holds (only those its job uses: runtime/time/table.ts).
+// the bundle holds (only those its job uses: runtime/time/table.ts); a disk-backed job's
+// run (driver/run.ts) puts the disk backend's in their place.
 
 import type { KeyedState, CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
 import type { Sink } from "../connectors/contract.js";
@@ -42,7 +43,7 @@ export class Context implements JobContext {
   }
 
   window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn, late: EmitFn | null): WindowHandle {
-    return this.add(this.disk?.window(uid, spec, agg as never, emit, late) ?? this.factory("window")(uid, spec, agg, emit, late));
+    return this.add(this.factory("window")(uid, spec, agg, emit, late));
   }
 
   countWindow<S extends StateObject>(uid: string, spec: CountWindowSpec, agg: WindowAggregateCode<S>, emit: EmitFn): CountWindowHandle {
@@ -63,7 +64,7 @@ export class Context implements JobContext {
   }
 
   dedup(uid: string, within: number): DedupHandle {
-    return this.add(this.disk ? this.disk.dedup(uid, within) : this.factory("dedup")(uid, within));
+    return this.add(this.factory("dedup")(uid, within));
   }
 
   private add<T extends StatefulOperator>(op: T): T {

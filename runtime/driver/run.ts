@@ -77,7 +77,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     // The store is a working copy: opened empty, and filled from what the run starts from.
     if (m.state && stateDir) disk = await env.parts.state!.open(m.state, stateDir, storage !== null);
     outputs.open(m, env.parts.connectors, { staging: storage?.path ?? null, restored: start.restored, savepoint: start.savepoint?.meta.sinks ?? null }, inputs);
-    const ctx = new Context(m, outputs.sinks, env.parts.operators, disk);
+    const ctx = new Context(m, outputs.sinks, { ...env.parts.operators, ...disk?.operators }, disk);
     const built = job.build(ctx);
     inputs.bind(built);
     restoreState(start, storage, ctx.operators, inputs.sources, built, m, log);

@@ -3,15 +3,16 @@
 // so that no other job carries it. The driver opens the store once per run (run.ts) and the
 // JobContext creates each keyed operator's table in it (driver/context.ts).
 
-import type { DedupHandle, EmitFn, StateManifest, StateObject, TimersHandle, WindowHandle, WindowSpec } from "../../api.js";
+import type { StateManifest, StateObject, TimersHandle } from "../../api.js";
 import type { WindowAggregate } from "../../time/window.js";
 import type { StateStoreStatus } from "../../admin.js";
-import type { StatefulOperator } from "../../operator.js";
+import type { OperatorFactories, StatefulOperator } from "../../operator.js";
 import { DiskKeyedState } from "./keyed.js";
 import { DiskDedup } from "./dedup.js";
 import { DiskTimerService } from "./timers.js";
 import { DiskFixedWindows } from "./windows.js";
 import { DiskSessionWindows } from "./sessions.js";
+import { DiskCountWindows } from "./count-windows.js";
 import { loadLmdb } from "./native.js";
 import { checkStateFolder, DiskStore } from "./store.js";
 
@@ -23,10 +24,11 @@ export interface StateBackendRun {
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S, typedKeys: boolean): DiskKeyedState<S> & StatefulOperator;
   /** A process block's timers (and ttl expiry times), as runtime/time/timers.ts's but in the store. */
   timers(uid: string, typedKeys: boolean): TimersHandle & StatefulOperator;
-  /** dedup's ids and their expiry, as runtime/time/dedup.ts's but in the store. */
-  dedup(uid: string, within: number): DedupHandle & StatefulOperator;
-  /** Tumbling, sliding and session windows, as runtime/time/fixed.ts's and window.ts's but in the store. */
-  window<S extends StateObject>(uid: string, spec: WindowSpec, agg: WindowAggregate<S>, emit: EmitFn, late: EmitFn | null): WindowHandle & StatefulOperator;
+  /**
+   * The operators whose state is in the store, in place of the bundle's (runtime/time/):
+   * dedup, tumbling, sliding, session and count windows.
+   */
+  readonly operators: OperatorFactories;
 }
 
 export interface StateBackend {
@@ -51,8 +53,14 @@ export const backend: StateBackend = {
       },
       keyedState: (uid, fields, create, typedKeys) => new DiskKeyedState(store, uid, fields, create, typedKeys),
       timers: (uid, typedKeys) => new DiskTimerService(store, `${uid}$timers`, typedKeys),
-      dedup: (uid, within) => new DiskDedup(store, uid, within),
-      window: (uid, spec, agg, emit, late) => (spec.kind === "session" ? new DiskSessionWindows(store, uid, spec, agg, emit, late) : new DiskFixedWindows(store, uid, spec, agg, emit, late)),
+      operators: {
+        dedup: (uid, within) => new DiskDedup(store, uid, within),
+        countWindow: (uid, spec, agg, emit) => new DiskCountWindows(store, uid, spec, agg as unknown as WindowAggregate<never>, emit),
+        window: (uid, spec, agg, emit, late) => {
+          const code = agg as unknown as WindowAggregate<never>;
+          return spec.kind === "session" ? new DiskSessionWindows(store, uid, spec, code, emit, late) : new DiskFixedWindows(store, uid, spec, code, emit, late);
+        },
+      },
     };
   },
 };
