@@ -526,3 +526,38 @@ sink ever |> filter(p => p.l % 13 == 0) -> file("out/ever.jsonl")
     expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
   });
 });
+
+describe("temporal joins on disk", () => {
+  it("temporal joins in event time (inner and with an optional versioned side) and by arrival are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run, holding the memory backend's keys and elements", async () => {
+    const job = (state: string): string => `job versions
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 500ms
+let lows = bids |> filter(b => b.price < 40.0)
+let highs = bids |> filter(b => b.price >= 60.0)
+let current = join lows as l, highs as h on l.auction == h.auction as of l select { l: l.id, h: h.id }
+let maybe = join lows as l, highs? as h on l.bidder == h.bidder as of l select { l: l.id, h: h?.id }
+// The same bids again, without event time: joined with the latest version by arrival.
+source quotes: Bid = file("bids.jsonl", follow: true)
+let latest = join lows as l, quotes as q on l.bidder == q.bidder as of l select { l: l.id, q: q.id, p: q.price }
+sink current -> file("out/current.jsonl")
+sink maybe -> file("out/maybe.jsonl")
+sink latest |> filter(p => p.l % 3 == 0) -> file("out/latest.jsonl")
+`;
+    const outputs = ["out/current.jsonl", "out/maybe.jsonl", "out/latest.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("versions", job, bidRows(12_000, 23, { auctions: 300, bidders: 400 }), outputs);
+    for (const e of expected) expect(e.length).toBeGreaterThan(1000);
+    expect(expected[1]).toContain('"h":null');
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    const ops = diskStatus.operators.filter((o) => o.kind === "temporal_join");
+    expect(ops.length).toBe(3);
+    const keys = ops.reduce((n, o) => n + o.keys, 0);
+    expect(keys).toBeGreaterThan(32);
+    expect(diskStatus.stateStore.keys).toBe(keys);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});
