@@ -159,7 +159,7 @@ describe.each(["memory", "disk"])("fault injection, %s backend", (backend) => {
     expect(history.some((h) => h.kind === "incremental" && h.status === "completed")).toBe(true);
   });
 
-  it("a windowed job (sliding, session and count windows) with timers, ttl, an interval join and a session join gives byte-identical output through SIGKILLs", async () => {
+  it("a windowed job (sliding, session and count windows) with timers, ttl, an interval join, a session join and a temporal join gives byte-identical output through SIGKILLs", async () => {
     const job = `job timed
 checkpoint {
   every 100ms
@@ -195,6 +195,7 @@ let fives = bids
   |> aggregate(b => { a: key, top: max(b.price), first: first(b.bidder) })
 let pairs = join hot as h, quiet as q on h.n == q.bids within 5s select { n: h.n, auction: h.auction, bidder: q.bidder }
 let visits = join bids as x, quiet as q on x.bidder == q.bidder window session(gap: 25s) select { bidder: q.bidder, price: x.price, spent: q.spent }
+let asof = join bids as x, quiet? as q on x.bidder == q.bidder as of x select { id: x.price, spent: q?.spent }
 sink hot -> file("out/hot.jsonl")
 sink quiet -> file("out/quiet.jsonl")
 sink late_bids |> map(b => b.ts) -> file("out/late.jsonl")
@@ -202,12 +203,13 @@ sink pairs |> filter(p => p.auction % 7 == 0) -> file("out/pairs.jsonl")
 sink visits |> filter(v => v.bidder % 50 == 0) -> file("out/visits.jsonl")
 sink sessions |> filter(s => s.k % 7 == 0) -> file("out/sessions.jsonl")
 sink fives |> filter(f => f.a % 11 == 0) -> file("out/fives.jsonl")
+sink asof |> filter(a => a.id > 99.0) -> file("out/asof.jsonl")
 `;
     const rows = bidRows(150_000, 7, { auctions: 400, bidders: 3000 });
     const base = tempDir("flowc-faults-timed-");
     writeFiles(base, { "job.flow": job, "bids.jsonl": rows.join("\n") + "\n" });
     const { reference, bundle } = await compileBoth(base, job, backend);
-    const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl", "out/visits.jsonl", "out/sessions.jsonl", "out/fives.jsonl"];
+    const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl", "out/visits.jsonl", "out/sessions.jsonl", "out/fives.jsonl", "out/asof.jsonl"];
     const clean = tempDir("flowc-faults-timed-clean-");
     cpSync(join(base, "bids.jsonl"), join(clean, "bids.jsonl"));
     const ref = await runBundle(reference, { cwd: clean });
