@@ -561,3 +561,43 @@ sink latest |> filter(p => p.l % 3 == 0) -> file("out/latest.jsonl")
     expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
   });
 });
+
+describe("window joins on disk", () => {
+  it("tumbling and sliding window joins (inner, left and full outer) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run, holding the memory backend's windows and elements", async () => {
+    const job = (state: string): string => `job winjoins
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 500ms
+let lows = bids |> filter(b => b.price < 40.0)
+let highs = bids |> filter(b => b.price >= 60.0)
+let tumble = join lows as l, highs as h on l.auction == h.auction window tumbling(2s) select { l: l.id, h: h.id }
+let slide = join lows as l, highs? as h on l.auction == h.auction window sliding(3s, every: 1s) select { l: l.id, h: h?.id }
+let both = join lows? as l, highs? as h on l.bidder == h.bidder window sliding(2s, every: 1s) select { l: l?.id, h: h?.id }
+// A window downstream: the join's watermark is held back by its window size.
+let counted = slide
+  |> key_by(p => p.l % 10)
+  |> window(tumbling(5s))
+  |> aggregate(p => { k: key, n: count() })
+sink tumble -> file("out/tumble.jsonl")
+sink slide -> file("out/slide.jsonl")
+sink both -> file("out/both.jsonl")
+sink counted -> file("out/counted.jsonl")
+`;
+    const outputs = ["out/tumble.jsonl", "out/slide.jsonl", "out/both.jsonl", "out/counted.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("winjoins", job, bidRows(12_000, 29, { auctions: 300, bidders: 400 }), outputs);
+    for (const e of expected) expect(e.length).toBeGreaterThan(200);
+    expect(expected[1]).toContain('"h":null');
+    expect(expected[2]).toContain('"l":null');
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    const ops = diskStatus.operators.filter((o) => o.kind === "join" || o.kind === "window");
+    expect(ops.length).toBe(4);
+    // The store holds the joins' keys besides the window's.
+    const counted = ops.find((o) => o.uid === "counted")!.keys;
+    expect(diskStatus.stateStore.keys).toBeGreaterThan(counted + 32);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});
