@@ -563,7 +563,7 @@ sink latest |> filter(p => p.l % 3 == 0) -> file("out/latest.jsonl")
 });
 
 describe("window joins on disk", () => {
-  it("tumbling and sliding window joins (inner, left and full outer) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run, holding the memory backend's windows and elements", async () => {
+  it("tumbling, sliding and session window joins (inner, left and full outer) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run, holding the memory backend's windows and elements", async () => {
     const job = (state: string): string => `job winjoins
 checkpoint {
   every 50ms
@@ -577,8 +577,14 @@ let highs = bids |> filter(b => b.price >= 60.0)
 let tumble = join lows as l, highs as h on l.auction == h.auction window tumbling(2s) select { l: l.id, h: h.id }
 let slide = join lows as l, highs? as h on l.auction == h.auction window sliding(3s, every: 1s) select { l: l.id, h: h?.id }
 let both = join lows? as l, highs? as h on l.bidder == h.bidder window sliding(2s, every: 1s) select { l: l?.id, h: h?.id }
-// A window downstream: the join's watermark is held back by its window size.
+let visits = join lows as l, highs as h on l.bidder == h.bidder window session(gap: 3s) select { l: l.id, h: h.id }
+let alone = join lows? as l, highs? as h on l.auction == h.auction window session(gap: 1s) select { l: l?.id, h: h?.id }
+// Windows downstream: a window join's watermark is held back (by its window size; a session join's to its earliest open session).
 let counted = slide
+  |> key_by(p => p.l % 10)
+  |> window(tumbling(5s))
+  |> aggregate(p => { k: key, n: count() })
+let met = visits
   |> key_by(p => p.l % 10)
   |> window(tumbling(5s))
   |> aggregate(p => { k: key, n: count() })
@@ -586,18 +592,21 @@ sink tumble -> file("out/tumble.jsonl")
 sink slide -> file("out/slide.jsonl")
 sink both -> file("out/both.jsonl")
 sink counted -> file("out/counted.jsonl")
+sink visits |> filter(v => v.l % 5 == 0) -> file("out/visits.jsonl")
+sink alone -> file("out/alone.jsonl")
+sink met -> file("out/met.jsonl")
 `;
-    const outputs = ["out/tumble.jsonl", "out/slide.jsonl", "out/both.jsonl", "out/counted.jsonl"];
+    const outputs = ["out/tumble.jsonl", "out/slide.jsonl", "out/both.jsonl", "out/counted.jsonl", "out/visits.jsonl", "out/alone.jsonl", "out/met.jsonl"];
     const { expected, got, diskStatus } = await throughBothBackends("winjoins", job, bidRows(12_000, 29, { auctions: 300, bidders: 400 }), outputs);
     for (const e of expected) expect(e.length).toBeGreaterThan(200);
     expect(expected[1]).toContain('"h":null');
     expect(expected[2]).toContain('"l":null');
     outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
     const ops = diskStatus.operators.filter((o) => o.kind === "join" || o.kind === "window");
-    expect(ops.length).toBe(4);
-    // The store holds the joins' keys besides the window's.
-    const counted = ops.find((o) => o.uid === "counted")!.keys;
-    expect(diskStatus.stateStore.keys).toBeGreaterThan(counted + 32);
+    expect(ops.length).toBe(7);
+    // The store holds the joins' keys besides the windows'.
+    const windows = ops.filter((o) => o.kind === "window").reduce((n, o) => n + o.keys, 0);
+    expect(diskStatus.stateStore.keys).toBeGreaterThan(windows + 32);
     expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
   });
 });

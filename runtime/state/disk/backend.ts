@@ -15,8 +15,8 @@ import { DiskSessionWindows } from "./sessions.js";
 import { DiskCountWindows } from "./count-windows.js";
 import { DiskJoin } from "./joins.js";
 import { DiskWindowJoin } from "./window-join.js";
+import { DiskSessionJoin } from "./session-join.js";
 import { DiskTemporalJoin } from "./temporal-join.js";
-import { factory as heapJoin } from "../../time/join.js";
 import { loadLmdb } from "./native.js";
 import { checkStateFolder, DiskStore } from "./store.js";
 
@@ -30,8 +30,8 @@ export interface StateBackendRun {
   timers(uid: string, typedKeys: boolean): TimersHandle & StatefulOperator;
   /**
    * The operators whose state is in the store, in place of the bundle's (runtime/time/):
-   * dedup, tumbling, sliding, session and count windows, interval, unbounded, temporal and
-   * tumbling and sliding window joins (session window joins stay on the heap: heapJoin).
+   * dedup, windows (tumbling, sliding, session, count) and joins (interval, unbounded,
+   * window, session window, temporal).
    */
   readonly operators: OperatorFactories;
 }
@@ -62,7 +62,7 @@ export const backend: StateBackend = {
         dedup: (uid, within) => new DiskDedup(store, uid, within),
         join: (uid, spec, select, emit) => {
           if (spec.kind !== "window") return new DiskJoin(store, uid, spec, select, emit);
-          return spec.window?.kind === "session" ? heapJoin(uid, spec, select, emit) : new DiskWindowJoin(store, uid, spec, select, emit);
+          return spec.window?.kind === "session" ? new DiskSessionJoin(store, uid, spec, select, emit) : new DiskWindowJoin(store, uid, spec, select, emit);
         },
         temporalJoin: (uid, spec, select, emit) => new DiskTemporalJoin(store, uid, spec, select, emit),
         countWindow: (uid, spec, agg, emit) => new DiskCountWindows(store, uid, spec, agg as unknown as WindowAggregate<never>, emit),
