@@ -159,7 +159,7 @@ describe.each(["memory", "disk"])("fault injection, %s backend", (backend) => {
     expect(history.some((h) => h.kind === "incremental" && h.status === "completed")).toBe(true);
   });
 
-  it("a windowed job (sliding, session and count windows) with timers, ttl, an interval join, a session join and a temporal join gives byte-identical output through SIGKILLs", async () => {
+  it("a windowed job (sliding, session and count windows) with timers, ttl, an interval join, a session join and a temporal join gives byte-identical output through SIGKILLs and a corrupted checkpoint", async () => {
     const job = `job timed
 checkpoint {
   every 100ms
@@ -220,16 +220,25 @@ sink asof |> filter(a => a.id > 99.0) -> file("out/asof.jsonl")
     const work = tempDir("flowc-faults-timed-crash-");
     cpSync(join(base, "bids.jsonl"), join(work, "bids.jsonl"));
     let kills = 0;
-    for (let run = 0; run < 60 && kills < 10; run++) {
-      const child = execa(process.execPath, [bundle], { cwd: work, reject: false, stdin: "ignore" });
-      await sleep(80 + Math.random() * 400);
+    let corrupted: number | null = null;
+    const stderr: string[] = [];
+    for (let run = 0; run < 60 && (kills < 10 || corrupted === null); run++) {
+      const child = execa(process.execPath, [bundle], { cwd: work, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
+      // Long enough for checkpoints to complete (the disk backend's first, a full one, takes seconds here), so that runs resume from them.
+      await sleep(200 + Math.random() * (backend === "disk" ? 8000 : 1800));
       child.kill("SIGKILL");
       const r = await child;
+      stderr.push(r.stderr);
       if (r.signal === "SIGKILL") kills++;
+      // Once, the newest checkpoint is damaged: the next run resumes from an older one.
+      if (kills >= 4 && corrupted === null) corrupted = corruptNewest(work);
     }
     expect(kills).toBeGreaterThanOrEqual(10);
+    expect(corrupted).not.toBeNull();
     const last = await runBundle(bundle, { cwd: work });
     expect(last.exitCode, last.stderr).toBe(0);
+    stderr.push(last.stderr);
+    expect(stderr.join("\n")).toMatch(new RegExp(`checkpoint ${corrupted} in .* is damaged \\(chk-0*${corrupted}/.* does not match its checksum\\); it is skipped for an older one`));
     outputs.forEach((f, i) => {
       const got = readFileSync(join(work, f));
       expect(got.equals(expected[i]!), `${f} differs from the failure-free run (${got.length} vs ${expected[i]!.length} bytes)`).toBe(true);

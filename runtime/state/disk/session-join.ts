@@ -168,9 +168,19 @@ export class DiskSessionJoin extends OperatorBase implements JoinHandle, RowStat
     }
     const ks = existing ?? this.keys.get(mk, key);
     let s: Session;
+    // Queue entries only for a new start or end (the session's others stay valid).
+    let moved = true;
+    let grew = true;
     if (touching.length === 0) {
       s = { start, end, seq: item.seq, sides: [[], []] };
       ks.sessions.push(s);
+    } else if (touching.length === 1) {
+      // Extends one session: in place (the element is the newest, so arrival order holds).
+      s = touching[0]!;
+      grew = s.start !== start;
+      moved = s.end !== end;
+      s.start = start;
+      s.end = end;
     } else {
       // Merge: one session holding every element of each side, in arrival order.
       const bySeq = (a: Item, b: Item): number => a.seq - b.seq;
@@ -182,8 +192,8 @@ export class DiskSessionJoin extends OperatorBase implements JoinHandle, RowStat
     }
     s.sides[side]!.push(item);
     this.elements++;
-    this.toFire.push(end, s.seq, [mk]);
-    this.starts.push(s.start, s.seq, [mk]);
+    if (moved) this.toFire.push(end, s.seq, [mk]);
+    if (grew) this.starts.push(s.start, s.seq, [mk]);
   }
 
   private pair(side: number, x: unknown, y: unknown): unknown {
