@@ -159,7 +159,7 @@ describe.each(["memory", "disk"])("fault injection, %s backend", (backend) => {
     expect(history.some((h) => h.kind === "incremental" && h.status === "completed")).toBe(true);
   });
 
-  it("a windowed job with timers, ttl, an interval join and a session join gives byte-identical output through SIGKILLs", async () => {
+  it("a windowed job (sliding, session and count windows) with timers, ttl, an interval join, a session join and a temporal join gives byte-identical output through SIGKILLs and a corrupted checkpoint", async () => {
     const job = `job timed
 checkpoint {
   every 100ms
@@ -185,19 +185,31 @@ let quiet = bids
          emit { bidder: key, at: t, spent: spent, bids: bids }
        }
      }
+let sessions = bids
+  |> key_by(b => b.bidder % 500)
+  |> window(session(gap: 3s))
+  |> aggregate(b => { k: key, start: window.start, n: count(), auctions: collect(b.auction) })
+let fives = bids
+  |> key_by(b => b.auction)
+  |> window(count(5, every: 2))
+  |> aggregate(b => { a: key, top: max(b.price), first: first(b.bidder) })
 let pairs = join hot as h, quiet as q on h.n == q.bids within 5s select { n: h.n, auction: h.auction, bidder: q.bidder }
 let visits = join bids as x, quiet as q on x.bidder == q.bidder window session(gap: 25s) select { bidder: q.bidder, price: x.price, spent: q.spent }
+let asof = join bids as x, quiet? as q on x.bidder == q.bidder as of x select { id: x.price, spent: q?.spent }
 sink hot -> file("out/hot.jsonl")
 sink quiet -> file("out/quiet.jsonl")
 sink late_bids |> map(b => b.ts) -> file("out/late.jsonl")
 sink pairs |> filter(p => p.auction % 7 == 0) -> file("out/pairs.jsonl")
 sink visits |> filter(v => v.bidder % 50 == 0) -> file("out/visits.jsonl")
+sink sessions |> filter(s => s.k % 7 == 0) -> file("out/sessions.jsonl")
+sink fives |> filter(f => f.a % 11 == 0) -> file("out/fives.jsonl")
+sink asof |> filter(a => a.id > 99.0) -> file("out/asof.jsonl")
 `;
     const rows = bidRows(150_000, 7, { auctions: 400, bidders: 3000 });
     const base = tempDir("flowc-faults-timed-");
     writeFiles(base, { "job.flow": job, "bids.jsonl": rows.join("\n") + "\n" });
     const { reference, bundle } = await compileBoth(base, job, backend);
-    const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl", "out/visits.jsonl"];
+    const outputs = ["out/hot.jsonl", "out/quiet.jsonl", "out/late.jsonl", "out/pairs.jsonl", "out/visits.jsonl", "out/sessions.jsonl", "out/fives.jsonl", "out/asof.jsonl"];
     const clean = tempDir("flowc-faults-timed-clean-");
     cpSync(join(base, "bids.jsonl"), join(clean, "bids.jsonl"));
     const ref = await runBundle(reference, { cwd: clean });
@@ -208,16 +220,25 @@ sink visits |> filter(v => v.bidder % 50 == 0) -> file("out/visits.jsonl")
     const work = tempDir("flowc-faults-timed-crash-");
     cpSync(join(base, "bids.jsonl"), join(work, "bids.jsonl"));
     let kills = 0;
-    for (let run = 0; run < 60 && kills < 10; run++) {
-      const child = execa(process.execPath, [bundle], { cwd: work, reject: false, stdin: "ignore" });
-      await sleep(80 + Math.random() * 400);
+    let corrupted: number | null = null;
+    const stderr: string[] = [];
+    for (let run = 0; run < 60 && (kills < 10 || corrupted === null); run++) {
+      const child = execa(process.execPath, [bundle], { cwd: work, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
+      // Long enough for checkpoints to complete (the disk backend's first, a full one, takes seconds here), so that runs resume from them.
+      await sleep(200 + Math.random() * (backend === "disk" ? 8000 : 1800));
       child.kill("SIGKILL");
       const r = await child;
+      stderr.push(r.stderr);
       if (r.signal === "SIGKILL") kills++;
+      // Once, the newest checkpoint is damaged: the next run resumes from an older one.
+      if (kills >= 4 && corrupted === null) corrupted = corruptNewest(work);
     }
     expect(kills).toBeGreaterThanOrEqual(10);
+    expect(corrupted).not.toBeNull();
     const last = await runBundle(bundle, { cwd: work });
     expect(last.exitCode, last.stderr).toBe(0);
+    stderr.push(last.stderr);
+    expect(stderr.join("\n")).toMatch(new RegExp(`checkpoint ${corrupted} in .* is damaged \\(chk-0*${corrupted}/.* does not match its checksum\\); it is skipped for an older one`));
     outputs.forEach((f, i) => {
       const got = readFileSync(join(work, f));
       expect(got.equals(expected[i]!), `${f} differs from the failure-free run (${got.length} vs ${expected[i]!.length} bytes)`).toBe(true);

@@ -320,3 +320,293 @@ sink counts |> filter(c => c.n % 50 == 0) -> file("out/counts.jsonl")
     expect(readFileSync(join(dir, "out/counts.jsonl"), "utf8")).toBe(readFileSync(join(ref, "out/counts.jsonl"), "utf8"));
   });
 });
+
+/**
+ * A job run four ways over the same rows: uninterrupted with the memory backend; and a
+ * quarter with memory, a savepoint; a quarter with disk from it, a stop (its final
+ * checkpoint); a quarter with disk resumed from that checkpoint, a savepoint; the rest with
+ * memory from it. Returns both runs' outputs, and /status of the resumed disk run once it
+ * had read its quarter (whose operators hold as many keys, and entries, as the memory run's
+ * at that point).
+ */
+async function throughBothBackends(name: string, job: (state: string) => string, rows: string[], outputs: string[]): Promise<{ expected: string[]; got: string[]; diskStatus: { stateStore: { keys: number; cacheMisses: number }; operators: { uid: string; kind: string; keys: number; entries?: number; lateDropped: number }[] } }> {
+  const memory = await compileIn(tempDir(`flowc-${name}-mem-`), job(""));
+  const disk = await compileIn(tempDir(`flowc-${name}-disk-`), job(DISK.replace("cache 300", "cache 16")));
+  const ref = tempDir(`flowc-${name}-ref-`);
+  const q = Math.floor(rows.length / 4);
+  const cuts = [q + 13, 2 * q - 7, 3 * q + 5, rows.length];
+  // The keys each operator holds once the first three quarters are read, then the rest.
+  writeFileSync(join(ref, "bids.jsonl"), rows.slice(0, cuts[2]).join("\n") + "\n");
+  const r = await startWithAdmin(memory, ref, { started: children });
+  await waitForRecords(r.url, cuts[2]!);
+  const memStatus = (await (await fetch(`${r.url}/status`)).json()) as { operators: { uid: string; keys: number; entries?: number }[] };
+  appendFileSync(join(ref, "bids.jsonl"), rows.slice(cuts[2]).join("\n") + "\n");
+  await waitForRecords(r.url, rows.length);
+  r.child.kill("SIGTERM");
+  expect((await r.child).exitCode).toBe(0);
+  const expected = outputs.map((f) => readFileSync(join(ref, f), "utf8"));
+
+  const work = tempDir(`flowc-${name}-work-`);
+  writeFileSync(join(work, "bids.jsonl"), rows.slice(0, cuts[0]).join("\n") + "\n");
+  let from: string | null = null;
+  let diskStatus: Awaited<ReturnType<typeof throughBothBackends>>["diskStatus"] | null = null;
+  for (const [i, bundle] of [memory, disk, disk, memory].entries()) {
+    if (i > 0) appendFileSync(join(work, "bids.jsonl"), rows.slice(cuts[i - 1], cuts[i]).join("\n") + "\n");
+    const args = from && i !== 2 ? ["--from-savepoint", from] : [];
+    const run = await startWithAdmin(bundle, work, { started: children, args });
+    if (i === 2) expect(run.stderr()).toContain("resuming from checkpoint");
+    await waitForRecords(run.url, cuts[i]! - (i > 0 ? cuts[i - 1]! : 0));
+    if (i === 1 || i === 3) {
+      run.child.kill("SIGTERM");
+      expect((await run.child).exitCode).toBe(0);
+      continue;
+    }
+    if (i === 2) {
+      diskStatus = (await (await fetch(`${run.url}/status`)).json()) as typeof diskStatus;
+      // What each operator holds after a restore into the store is what the memory backend holds at that point (windows freed, ids expired).
+      const held = (ops: { uid: string; keys: number; entries?: number }[]): Record<string, [number, number | null]> => Object.fromEntries(ops.map((o) => [o.uid, [o.keys, o.entries ?? null]]));
+      expect(held(diskStatus!.operators)).toEqual(held(memStatus.operators));
+    }
+    const sp = await flowc(["savepoint", run.url, "--stop"], { cwd: work });
+    expect(sp.exitCode, sp.stderr).toBe(0);
+    expect((await run.child).exitCode).toBe(0);
+    from = lines(sp.stdout).at(-1)!;
+  }
+  return { expected, got: outputs.map((f) => readFileSync(join(work, f), "utf8")), diskStatus: diskStatus! };
+}
+
+describe("tumbling and sliding windows on disk", () => {
+  it("tumbling and sliding windows (record keys, collect, allowed lateness, a late stream) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run", async () => {
+    const job = (state: string): string => `job fixedwin
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 500ms
+let slide = bids
+  |> key_by(b => b.auction)
+  |> window(sliding(10s, every: 5s), allowed_lateness: 1s, late: late_bids)
+  |> aggregate(b => { auction: key, end: window.end, n: count(), top: max(b.price), who: collect(b.bidder) })
+let tumble = bids
+  |> key_by(b => { a: b.auction % 30, p: b.bidder % 3 })
+  |> window(tumbling(4s))
+  |> aggregate(b => { k: key, start: window.start, n: count(), sum: sum(b.price) })
+// One window per key: a window kept for its allowed lateness is a key held.
+let single = bids
+  |> key_by(b => b.id)
+  |> window(tumbling(4s), allowed_lateness: 3s)
+  |> aggregate(b => { id: key, end: window.end, n: count() })
+sink slide -> file("out/slide.jsonl")
+sink single |> filter(s => s.id % 50 == 0) -> file("out/single.jsonl")
+sink late_bids |> map(b => b.id) -> file("out/late.jsonl")
+sink tumble -> file("out/tumble.jsonl")
+`;
+    const outputs = ["out/slide.jsonl", "out/late.jsonl", "out/tumble.jsonl", "out/single.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("fixedwin", job, bidRows(12_000, 11, { auctions: 200, bidders: 400 }), outputs);
+    // Late bids: those 9 s behind (one in 997 rows).
+    for (const e of expected) expect(e.length).toBeGreaterThan(40);
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    // The windows' keys are in the store (its keys are those of the window operators), and most of them not in the 16-key cache.
+    const keys = diskStatus.operators.filter((o) => o.kind === "window").reduce((n, o) => n + o.keys, 0);
+    expect(keys).toBeGreaterThan(32);
+    expect(diskStatus.stateStore.keys).toBe(keys);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});
+
+describe("session windows on disk", () => {
+  it("session windows (merging accumulators and kept elements, record keys, allowed lateness, a late stream, remembered bounds) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run", async () => {
+    const job = (state: string): string => `job sesswin
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 500ms
+// count and max merge their accumulators; collect and first keep the session's elements.
+let merging = bids
+  |> key_by(b => b.bidder)
+  |> window(session(gap: 5s), allowed_lateness: 1s, late: late_bids)
+  |> aggregate(b => { bidder: key, start: window.start, end: window.end, n: count(), top: max(b.price) })
+let keeping = bids
+  |> key_by(b => { b: b.bidder % 150, odd: b.auction % 2 == 1 })
+  |> window(session(gap: 3s))
+  |> aggregate(b => { k: key, start: window.start, end: window.end, first: first(b.id), ids: collect(b.auction) })
+// One session per key: a session kept for its allowed lateness, or its bounds remembered, is a key held.
+let single = bids
+  |> key_by(b => b.id)
+  |> window(session(gap: 2s), allowed_lateness: 2s)
+  |> aggregate(b => { id: key, end: window.end, n: count() })
+sink merging -> file("out/merging.jsonl")
+sink late_bids |> map(b => b.id) -> file("out/late.jsonl")
+sink keeping -> file("out/keeping.jsonl")
+sink single |> filter(s => s.id % 50 == 0) -> file("out/single.jsonl")
+`;
+    const outputs = ["out/merging.jsonl", "out/late.jsonl", "out/keeping.jsonl", "out/single.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("sesswin", job, bidRows(12_000, 13, { auctions: 200, bidders: 400 }), outputs);
+    for (const e of expected) expect(e.length).toBeGreaterThan(40);
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    const keys = diskStatus.operators.filter((o) => o.kind === "window").reduce((n, o) => n + o.keys, 0);
+    expect(keys).toBeGreaterThan(32);
+    expect(diskStatus.stateStore.keys).toBe(keys);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});
+
+describe("count windows on disk", () => {
+  it("tumbling and sliding count windows (record keys, collect, a ring of elements) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run, holding the memory backend's keys and elements", async () => {
+    const job = (state: string): string => `job countwin
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true)
+let fives = bids
+  |> key_by(b => b.auction)
+  |> window(count(5))
+  |> aggregate(b => { auction: key, n: count(), top: max(b.price), first: first(b.id) })
+let recent = bids
+  |> key_by(b => { b: b.bidder % 90, odd: b.id % 2 == 1 })
+  |> window(count(4, every: 3))
+  |> aggregate(b => { k: key, ids: collect(b.id), sum: sum(b.price) })
+sink fives -> file("out/fives.jsonl")
+sink recent -> file("out/recent.jsonl")
+`;
+    const outputs = ["out/fives.jsonl", "out/recent.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("countwin", job, bidRows(12_000, 17, { auctions: 300, bidders: 400 }), outputs);
+    for (const e of expected) expect(e.length).toBeGreaterThan(1000);
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    const ops = diskStatus.operators.filter((o) => o.kind === "count_window");
+    expect(ops.length).toBe(2);
+    const keys = ops.reduce((n, o) => n + o.keys, 0);
+    expect(keys).toBeGreaterThan(32);
+    expect(diskStatus.stateStore.keys).toBe(keys);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});
+
+describe("joins on disk", () => {
+  it("interval joins (inner, left and full outer) and an unbounded join are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run, holding the memory backend's keys and elements", async () => {
+    const job = (state: string): string => `job joins
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 500ms
+let lows = bids |> filter(b => b.price < 40.0)
+let highs = bids |> filter(b => b.price >= 60.0)
+let near = join lows as l, highs as h on l.auction == h.auction within 2s select { l: l.id, h: h.id }
+let left = join lows as l, highs? as h on l.auction == h.auction within 1s select { l: l.id, h: h?.id }
+let both = join lows? as l, highs? as h on l.bidder == h.bidder within 1s select { l: l?.id, h: h?.id }
+let ever = join lows as l, highs as h on l.bidder == h.bidder select { l: l.id, h: h.id }
+sink near -> file("out/near.jsonl")
+sink left -> file("out/left.jsonl")
+sink both -> file("out/both.jsonl")
+sink ever |> filter(p => p.l % 13 == 0) -> file("out/ever.jsonl")
+`;
+    const outputs = ["out/near.jsonl", "out/left.jsonl", "out/both.jsonl", "out/ever.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("joins", job, bidRows(12_000, 19, { auctions: 300, bidders: 400 }), outputs);
+    for (const e of expected) expect(e.length).toBeGreaterThan(1000);
+    // The outer joins' unmatched elements come out (with null for the other side).
+    expect(expected[1]).toContain('"h":null');
+    expect(expected[2]).toContain('"l":null');
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    const ops = diskStatus.operators.filter((o) => o.kind === "join");
+    expect(ops.length).toBe(4);
+    const keys = ops.reduce((n, o) => n + o.keys, 0);
+    expect(keys).toBeGreaterThan(32);
+    expect(diskStatus.stateStore.keys).toBe(keys);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});
+
+describe("temporal joins on disk", () => {
+  it("temporal joins in event time (inner and with an optional versioned side) and by arrival are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run, holding the memory backend's keys and elements", async () => {
+    const job = (state: string): string => `job versions
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 500ms
+let lows = bids |> filter(b => b.price < 40.0)
+let highs = bids |> filter(b => b.price >= 60.0)
+let current = join lows as l, highs as h on l.auction == h.auction as of l select { l: l.id, h: h.id }
+let maybe = join lows as l, highs? as h on l.bidder == h.bidder as of l select { l: l.id, h: h?.id }
+// The same bids again, without event time: joined with the latest version by arrival.
+source quotes: Bid = file("bids.jsonl", follow: true)
+let latest = join lows as l, quotes as q on l.bidder == q.bidder as of l select { l: l.id, q: q.id, p: q.price }
+sink current -> file("out/current.jsonl")
+sink maybe -> file("out/maybe.jsonl")
+sink latest |> filter(p => p.l % 3 == 0) -> file("out/latest.jsonl")
+`;
+    const outputs = ["out/current.jsonl", "out/maybe.jsonl", "out/latest.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("versions", job, bidRows(12_000, 23, { auctions: 300, bidders: 400 }), outputs);
+    for (const e of expected) expect(e.length).toBeGreaterThan(1000);
+    expect(expected[1]).toContain('"h":null');
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    const ops = diskStatus.operators.filter((o) => o.kind === "temporal_join");
+    expect(ops.length).toBe(3);
+    const keys = ops.reduce((n, o) => n + o.keys, 0);
+    expect(keys).toBeGreaterThan(32);
+    expect(diskStatus.stateStore.keys).toBe(keys);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});
+
+describe("window joins on disk", () => {
+  it("tumbling, sliding and session window joins (inner, left and full outer) are kept in the store: memory -> disk -> stop and resume -> disk -> memory gives the output of an uninterrupted run, holding the memory backend's windows and elements", async () => {
+    const job = (state: string): string => `job winjoins
+checkpoint {
+  every 50ms
+  storage "./chk"
+}
+${state}
+type Bid = { id: int, auction: int, bidder: int, price: float, ts: timestamp }
+source bids: Bid = file("bids.jsonl", follow: true) event_time(b => b.ts) watermark 500ms
+let lows = bids |> filter(b => b.price < 40.0)
+let highs = bids |> filter(b => b.price >= 60.0)
+let tumble = join lows as l, highs as h on l.auction == h.auction window tumbling(2s) select { l: l.id, h: h.id }
+let slide = join lows as l, highs? as h on l.auction == h.auction window sliding(3s, every: 1s) select { l: l.id, h: h?.id }
+let both = join lows? as l, highs? as h on l.bidder == h.bidder window sliding(2s, every: 1s) select { l: l?.id, h: h?.id }
+let visits = join lows as l, highs as h on l.bidder == h.bidder window session(gap: 3s) select { l: l.id, h: h.id }
+let alone = join lows? as l, highs? as h on l.auction == h.auction window session(gap: 1s) select { l: l?.id, h: h?.id }
+// Windows downstream: a window join's watermark is held back (by its window size; a session join's to its earliest open session).
+let counted = slide
+  |> key_by(p => p.l % 10)
+  |> window(tumbling(5s))
+  |> aggregate(p => { k: key, n: count() })
+let met = visits
+  |> key_by(p => p.l % 10)
+  |> window(tumbling(5s))
+  |> aggregate(p => { k: key, n: count() })
+sink tumble -> file("out/tumble.jsonl")
+sink slide -> file("out/slide.jsonl")
+sink both -> file("out/both.jsonl")
+sink counted -> file("out/counted.jsonl")
+sink visits |> filter(v => v.l % 5 == 0) -> file("out/visits.jsonl")
+sink alone -> file("out/alone.jsonl")
+sink met -> file("out/met.jsonl")
+`;
+    const outputs = ["out/tumble.jsonl", "out/slide.jsonl", "out/both.jsonl", "out/counted.jsonl", "out/visits.jsonl", "out/alone.jsonl", "out/met.jsonl"];
+    const { expected, got, diskStatus } = await throughBothBackends("winjoins", job, bidRows(12_000, 29, { auctions: 300, bidders: 400 }), outputs);
+    for (const e of expected) expect(e.length).toBeGreaterThan(200);
+    expect(expected[1]).toContain('"h":null');
+    expect(expected[2]).toContain('"l":null');
+    outputs.forEach((f, i) => expect(got[i], f).toBe(expected[i]));
+    const ops = diskStatus.operators.filter((o) => o.kind === "join" || o.kind === "window");
+    expect(ops.length).toBe(7);
+    // The store holds the joins' keys besides the windows'.
+    const windows = ops.filter((o) => o.kind === "window").reduce((n, o) => n + o.keys, 0);
+    expect(diskStatus.stateStore.keys).toBeGreaterThan(windows + 32);
+    expect(diskStatus.stateStore.cacheMisses).toBeGreaterThan(0);
+  });
+});

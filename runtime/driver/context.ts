@@ -1,6 +1,7 @@
 // The JobContext the generated `build(ctx)` is given: it creates each stateful operator's
 // state and hands out the sinks. Windows, timers, joins and dedup come from the factories
-// the bundle holds (only those its job uses: runtime/time/table.ts).
+// the bundle holds (only those its job uses: runtime/time/table.ts); a disk-backed job's
+// run (driver/run.ts) puts the disk backend's in their place.
 
 import type { KeyedState, ExchangeHandle, CountWindowHandle, CountWindowSpec, DedupHandle, EmitFn, JobContext, RoutedSinkWriter, JoinHandle, JoinSpec, TemporalJoinSpec, Manifest, StateObject, TimersHandle, WindowAggregateCode, WindowHandle, WindowSpec } from "../api.js";
 import type { Sink } from "../connectors/contract.js";
@@ -69,7 +70,7 @@ export class Context implements JobContext {
   }
 
   dedup(uid: string, within: number): DedupHandle {
-    return this.add(this.disk ? this.disk.dedup(uid, within) : this.factory("dedup")(uid, within));
+    return this.add(this.factory("dedup")(uid, within));
   }
 
   /** Several instances: makes each exchange's writer and registers its reader's targets (driver/instances.ts). */
@@ -86,7 +87,8 @@ export class Context implements JobContext {
 
   private factory<K extends keyof OperatorFactories>(name: K): NonNullable<OperatorFactories[K]> {
     const f = this.factories[name];
-    if (!f) throw new Error(`internal: this bundle has no ${name} operator, but its job asks for one (compiler/bundle.ts chooses them from the manifest)`);
+    // compiler/bundle.ts chooses them from the manifest.
+    if (!f) throw new Error(`internal: no ${name} operator in this bundle`);
     return f;
   }
 }

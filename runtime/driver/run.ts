@@ -119,7 +119,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
       exchanges = env.parts.nats!.exchanges(m, m.sources.length);
       await exchanges.open(runFlags, { header: null, staging: outputStart.staging, savepointed: null, fresh: !start.restored && !start.savepoint, exactlyOnce: outputStart.exactlyOnce, job: m.job, log, instance }, start.restored, log);
     }
-    const ctx = new Context(m, outputs.sinks, env.parts.operators, disk);
+    const ctx = new Context(m, outputs.sinks, { ...env.parts.operators, ...disk?.operators }, disk);
     const xs = exchanges;
     if (xs) ctx.exchanges = (i, entry, wm, status) => xs.handle(i, entry, wm, status);
     const built0 = job.build(ctx);

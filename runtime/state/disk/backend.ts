@@ -3,12 +3,20 @@
 // so that no other job carries it. The driver opens the store once per run (run.ts) and the
 // JobContext creates each keyed operator's table in it (driver/context.ts).
 
-import type { DedupHandle, StateManifest, StateObject, TimersHandle } from "../../api.js";
+import type { StateManifest, StateObject, TimersHandle } from "../../api.js";
+import type { WindowAggregate } from "../../time/window.js";
 import type { StateStoreStatus } from "../../admin.js";
-import type { StatefulOperator } from "../../operator.js";
+import type { OperatorFactories, StatefulOperator } from "../../operator.js";
 import { DiskKeyedState } from "./keyed.js";
 import { DiskDedup } from "./dedup.js";
 import { DiskTimerService } from "./timers.js";
+import { DiskFixedWindows } from "./windows.js";
+import { DiskSessionWindows } from "./sessions.js";
+import { DiskCountWindows } from "./count-windows.js";
+import { DiskJoin } from "./joins.js";
+import { DiskWindowJoin } from "./window-join.js";
+import { DiskSessionJoin } from "./session-join.js";
+import { DiskTemporalJoin } from "./temporal-join.js";
 import { loadLmdb } from "./native.js";
 import { checkStateFolder, DiskStore } from "./store.js";
 
@@ -20,8 +28,12 @@ export interface StateBackendRun {
   keyedState<S extends StateObject>(uid: string, fields: number, create: (key: unknown) => S, typedKeys: boolean): DiskKeyedState<S> & StatefulOperator;
   /** A process block's timers (and ttl expiry times), as runtime/time/timers.ts's but in the store. */
   timers(uid: string, typedKeys: boolean): TimersHandle & StatefulOperator;
-  /** dedup's ids and their expiry, as runtime/time/dedup.ts's but in the store. */
-  dedup(uid: string, within: number): DedupHandle & StatefulOperator;
+  /**
+   * The operators whose state is in the store, in place of the bundle's (runtime/time/):
+   * dedup, windows (tumbling, sliding, session, count) and joins (interval, unbounded,
+   * window, session window, temporal).
+   */
+  readonly operators: OperatorFactories;
 }
 
 export interface StateBackend {
@@ -46,7 +58,19 @@ export const backend: StateBackend = {
       },
       keyedState: (uid, fields, create, typedKeys) => new DiskKeyedState(store, uid, fields, create, typedKeys),
       timers: (uid, typedKeys) => new DiskTimerService(store, `${uid}$timers`, typedKeys),
-      dedup: (uid, within) => new DiskDedup(store, uid, within),
+      operators: {
+        dedup: (uid, within) => new DiskDedup(store, uid, within),
+        join: (uid, spec, select, emit) => {
+          if (spec.kind !== "window") return new DiskJoin(store, uid, spec, select, emit);
+          return spec.window?.kind === "session" ? new DiskSessionJoin(store, uid, spec, select, emit) : new DiskWindowJoin(store, uid, spec, select, emit);
+        },
+        temporalJoin: (uid, spec, select, emit) => new DiskTemporalJoin(store, uid, spec, select, emit),
+        countWindow: (uid, spec, agg, emit) => new DiskCountWindows(store, uid, spec, agg as unknown as WindowAggregate<never>, emit),
+        window: (uid, spec, agg, emit, late) => {
+          const code = agg as unknown as WindowAggregate<never>;
+          return spec.kind === "session" ? new DiskSessionWindows(store, uid, spec, code, emit, late) : new DiskFixedWindows(store, uid, spec, code, emit, late);
+        },
+      },
     };
   },
 };

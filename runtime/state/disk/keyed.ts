@@ -396,15 +396,18 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
 
   /** Every key's state (a savepoint): written back first, then read from the store in key order. */
   entries(): { key: unknown; obj: StateObject; mk: MapKey }[] {
+    return [...this.scan()];
+  }
+
+  /** entries(), one key at a time (rebuilding a queue need not hold every key's state at once). */
+  *scan(): Generator<{ key: unknown; obj: S; mk: MapKey }> {
     this.writeBackCached();
-    const out: { key: unknown; obj: StateObject; mk: MapKey }[] = [];
     for (const { key, value } of this.store.db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })) {
       const mk = mapKeyOf(key as Buffer) as MapKey;
       const obj = this.decode(value as Buffer, mk);
       const typed = (obj as { $key?: unknown }).$key;
-      out.push({ key: typed !== undefined ? typed : mk, obj, mk });
+      yield { key: typed !== undefined ? typed : mk, obj, mk };
     }
-    return out;
   }
 
   /** The object a savepoint's state for `key` is restored into: cached, and written back like any other. */

@@ -85,6 +85,25 @@ export class DiskQueue {
     if (this.fresh.size >= QUEUE_BATCH) this.writeFresh();
   }
 
+  /** The first entry, not taken (undefined when the queue is empty). */
+  peek(): QueueEntry | undefined {
+    const stored = this.nextStored(Infinity, () => true);
+    const h = this.fresh.peek();
+    if (h !== undefined && (stored === null || less(h, stored))) return h;
+    return stored ?? undefined;
+  }
+
+  /** Takes the first entry (the one peek() gives). */
+  dropFirst(): void {
+    const stored = this.nextStored(Infinity, () => true);
+    const h = this.fresh.peek();
+    if (h !== undefined && (stored === null || less(h, stored))) this.fresh.pop();
+    else if (stored !== null) {
+      this.taken.push(this.head[this.at]!.k);
+      this.at++;
+    }
+  }
+
   /** Forgets what is in memory (the store is emptied at the start of a run). */
   reset(): void {
     this.fresh = new MinHeap<QueueEntry>(less);
