@@ -168,7 +168,7 @@ async function singleRun(url: string, text: string, data: [string, string][], re
   return outputs(url);
 }
 
-/** A job with joins: an interval (left outer) join of orders with payments, and a temporal join of orders with their customer's name as of the order's time. */
+/** A job with joins: an interval (left outer) join of orders with payments, a temporal join of orders with their customer's name as of the order's time, and a window join. */
 function joinJob(opts: { until: boolean }): string {
   const until = opts.until ? ', until: "end"' : "";
   return `job joins
@@ -185,8 +185,11 @@ let paid = join orders as o, payments? as p on o.id == p.order within 1s
   select { order: o.id, customer: o.customer, method: p?.method }
 let named = join orders as o, customers? as c on o.customer == c.id as of o
   select { order: o.id, customer: o.customer, name: c?.name ?? "unknown", amount: o.amount }
+let windowed = join orders as o, payments as p on o.id == p.order window tumbling(2s)
+  select { order: o.id, customer: o.customer, method: p.method }
 sink paid -> nats(x => "paid." + x.customer, stream: "PAID")
 sink named -> nats(x => "named." + x.customer, stream: "NAMED")
+sink windowed -> nats(x => "windowed." + x.customer, stream: "WINDOWED")
 checkpoint {
   every 200ms
   mode exactly_once
@@ -214,7 +217,7 @@ function joinData(from: number, to: number): { orders: [string, string][]; payme
 /** The join job's outputs per key (customer), each key's lines sorted: a join's matches of one key may come in another order. */
 async function joinOutputs(url: string): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
-  for (const stream of ["PAID", "NAMED"]) {
+  for (const stream of ["PAID", "NAMED", "WINDOWED"]) {
     for (const line of await read(url, stream)) (out[line.slice(0, line.indexOf(" "))] ??= []).push(line.slice(line.indexOf(" ") + 1));
   }
   for (const k of Object.keys(out)) out[k]!.sort();
@@ -222,7 +225,7 @@ async function joinOutputs(url: string): Promise<Record<string, string[]>> {
 }
 
 async function makeJoinStreams(url: string): Promise<void> {
-  for (const [name, subjects] of [["ORDERS", ["orders.*"]], ["PAYMENTS", ["payments.*"]], ["CUSTOMERS", ["customers"]], ["PAID", ["paid.>"]], ["NAMED", ["named.>"]]] as [string, string[]][]) await makeStream(url, name, subjects);
+  for (const [name, subjects] of [["ORDERS", ["orders.*"]], ["PAYMENTS", ["payments.*"]], ["CUSTOMERS", ["customers"]], ["PAID", ["paid.>"]], ["NAMED", ["named.>"]], ["WINDOWED", ["windowed.>"]]] as [string, string[]][]) await makeStream(url, name, subjects);
   const nc = await client(url);
   try {
     const jsm = await jetstreamManager(nc);
@@ -387,7 +390,7 @@ describe("several instances over NATS JetStream", () => {
       expect((await outputs(url)).totals).toEqual(reference.totals);
     }, 120_000);
 
-    it("runs an interval join and a temporal join as 2 instances with per key the output of one, while instances are SIGKILLed", async () => {
+    it("runs an interval join, a temporal join and a window join as 2 instances with per key the output of one, while instances are SIGKILLed", async () => {
       const url = server.url;
       const data = joinData(0, 3000);
       const dir = tempDir("flowc-joins-");
@@ -424,7 +427,8 @@ describe("several instances over NATS JetStream", () => {
       expect(kills).toBeGreaterThan(0);
       expect(await joinOutputs(url)).toEqual(reference);
       // Each side of each join went through its own exchange.
-      for (const side of ["paid_left", "paid_right", "named_left", "named_right"]) expect(procs[1]!.log()).toContain(`reading stream FLOWC_joins_${side}`);
+      expect(Object.entries(reference).filter(([k]) => k.startsWith("windowed.")).flatMap(([, v]) => v).length).toBeGreaterThan(1500);
+      for (const side of ["paid_left", "paid_right", "named_left", "named_right", "windowed_left", "windowed_right"]) expect(procs[1]!.log()).toContain(`reading stream FLOWC_joins_${side}`);
     }, 180_000);
 
     it("rescales a job with joins 2 → 1 through savepoints taken mid-stream, with per key the output of one uninterrupted instance", async () => {
