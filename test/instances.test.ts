@@ -4,7 +4,7 @@
 // single-instance run's, nothing lost or repeated.
 
 import { execa, type ResultPromise } from "execa";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../compiler/compile.js";
@@ -12,6 +12,16 @@ import { flowc, tempDir, writeFiles } from "./helpers.js";
 import { client, makeStream, NatsCluster, NatsServer, publish, readStream, freePort } from "./nats-helpers.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { groupOf } from "../runtime/keygroups.js";
+import { savepointForInstance } from "../runtime/nats/rescale.js";
+import type { Manifest } from "../runtime/api.js";
+import { frontEnd } from "../compiler/compile.js";
+import { plan } from "../compiler/plan.js";
+import { buildManifest } from "../compiler/manifest.js";
+
+/** A job's manifest, as its bundle holds it. */
+function manifestOf(text: string): Manifest {
+  return buildManifest(plan(frontEnd(text, "job.flow").checked!, "job.flow"), { sourceName: "job.flow", version: "test" });
+}
 
 const REGIONS = ["eu", "us", "ap", "sa", "af"];
 
@@ -461,6 +471,19 @@ describe("several instances over NATS JetStream", () => {
       const r = await flowc(["savepoint", ...ports.map((p) => `http://127.0.0.1:${p}`), "--stop", "--dir", "two"], { cwd: dir });
       expect(r.exitCode, r.stderr).toBe(0);
       for (const p of two) expect(await p.wait(), p.log()).toBe(0);
+      // What the new instance starts from: per join, each side's watermark the smaller of
+      // the two instances', the element counter the larger.
+      const setDir = join(dir, "savepoints", "joins", "two");
+      type JoinMeta = { join: { wms: number[]; seq: number } };
+      const metaOf = (file: string): Map<string, JoinMeta> =>
+        new Map((JSON.parse(readFileSync(file, "utf8")) as { operators: { uid: string; meta: JoinMeta }[] }).operators.map((o) => [o.uid, o.meta]));
+      const olds = readdirSync(setDir).map((f) => metaOf(join(setDir, f, "_savepoint.json")));
+      const merged = metaOf(join((await savepointForInstance(setDir, "two", manifestOf(joinJob({ until: false })), 0, 1)).path, "_savepoint.json"));
+      for (const uid of ["paid", "named", "windowed"]) {
+        const [a, b] = olds.map((m) => m.get(uid)!.join);
+        expect(merged.get(uid)!.join.wms).toEqual([Math.min(a!.wms[0]!, b!.wms[0]!), Math.min(a!.wms[1]!, b!.wms[1]!)]);
+        expect(merged.get(uid)!.join.seq).toBe(Math.max(a!.seq, b!.seq));
+      }
       // The rest, read by one instance that took over both instances' join state.
       const rest = joinData(1500, 3000);
       await publishJoinData(url, rest);

@@ -149,20 +149,30 @@ export async function savepointForInstance(dir: string, shown: string, m: Manife
 /**
  * A join numbers its elements (`seq`: the order of matches, and which items are one in
  * several windows): the merged state's counter is the largest of the old instances', so the
- * elements a new instance numbers come after every one it took over.
+ * elements a new instance numbers come after every one it took over; its watermark per side
+ * (`wms`; null: none yet) is the smallest of theirs.
  */
 function withLargestSeq(meta: Record<string, unknown> | undefined, metas: (Record<string, unknown> | undefined)[]): Record<string, unknown> | undefined {
   if (!meta) return meta;
   const out: Record<string, unknown> = { ...meta };
   for (const [name, part] of Object.entries(meta)) {
-    const v = decodeCanonical(JSON.stringify(part ?? null)) as { seq?: unknown } | null;
+    const v = decodeCanonical(JSON.stringify(part ?? null)) as { seq?: unknown; wms?: unknown } | null;
     if (!v || typeof v !== "object" || typeof v.seq !== "number") continue;
     let seq = v.seq;
+    // A join's watermark per side: the smallest of the old instances'.
+    const wms = Array.isArray(v.wms) ? [...(v.wms as unknown[])] : null;
     for (const m of metas) {
-      const o = decodeCanonical(JSON.stringify(m?.[name] ?? null)) as { seq?: unknown } | null;
+      const o = decodeCanonical(JSON.stringify(m?.[name] ?? null)) as { seq?: unknown; wms?: unknown } | null;
       if (o && typeof o.seq === "number" && o.seq > seq) seq = o.seq;
+      if (wms && o && Array.isArray(o.wms)) {
+        o.wms.forEach((w: unknown, i: number) => {
+          const mine = wms[i];
+          if (mine === null) return;
+          if (w === null || (typeof w === "number" && typeof mine === "number" && w < mine)) wms[i] = w;
+        });
+      }
     }
-    out[name] = JSON.parse(encodeCanonical({ ...v, seq }));
+    out[name] = JSON.parse(encodeCanonical({ ...v, seq, ...(wms ? { wms } : {}) }));
   }
   return out;
 }
