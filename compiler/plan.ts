@@ -270,6 +270,14 @@ function findExchanges(nodes: GraphNode[]): Exchange[] {
       const b = byId.get(to)!;
       const k = seen.get(to) ?? 0;
       seen.set(to, k + 1);
+      if (b.kind === "join") {
+        // Each side goes to the instance owning its join key's group (both sides of a key meet
+        // there): the side's entry computes the key and sends (compiler/emit/graph.ts).
+        const input = b.inputIds.flatMap((id, i) => (id === a.id ? [i] : []))[k] ?? 0;
+        const side = input === 0 ? b.left.elem : b.right.elem;
+        out.push({ index: out.length, uid: `${b.uid}_${input === 0 ? "left" : "right"}`, from: a.id, to: b.id, input, keyed: true, sources: [], upstream: [], codec: hasMap(side) || hasMap(b.join.keyType) ? "v8" : "json" });
+        continue;
+      }
       if (b.kind !== "operator") continue;
       const keyed = b.input.key !== null;
       // An operator's output stays on the instance that owns its key: an operator keyed the

@@ -136,6 +136,7 @@ export interface Manifest {
 
 /** An exchange: records into operator `uid` (its input `input`), by key group, through a JetStream stream. */
 export interface ExchangeManifest {
+  /** The operator it feeds (its stream is named after it); into a join `<uid>_left` or `<uid>_right`: each side has its own stream. */
   uid: string;
   input: number;
   /** Keyed: by the key's group; unkeyed: every record to instance 0. */

@@ -49,4 +49,24 @@ sink best -> stdout()
     const d = await flowc(["graph", "x.flow", "--format", "dot"], { cwd: dir });
     expect(d.stdout.match(/label="exchange"/g)).toHaveLength(1);
   });
+
+  it("shows both sides of a join as exchanges", async () => {
+    const dir = tempDir("flowc-graph-");
+    writeFiles(dir, {
+      "j.flow": `job j
+type O = { id: int, ts: timestamp }
+type P = { order: int, ts: timestamp }
+source orders: O = values([{ id: 1, ts: 1 }]) event_time(o => o.ts)
+source payments: P = values([{ order: 1, ts: 2 }]) event_time(p => p.ts)
+let paid = join orders as o, payments as p on o.id == p.order within 1s select { id: o.id }
+sink paid -> stdout()
+`,
+    });
+    const m = await flowc(["graph", "j.flow"], { cwd: dir });
+    expect(m.exitCode, m.stderr).toBe(0);
+    // Each source feeds its side of the join through an exchange; the join's output stays.
+    expect(m.stdout.split("\n").filter((l) => l.includes("== exchange ==>"))).toHaveLength(2);
+    const d = await flowc(["graph", "j.flow", "--format", "dot"], { cwd: dir });
+    expect(d.stdout.match(/label="exchange"/g)).toHaveLength(2);
+  });
 });

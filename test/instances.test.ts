@@ -4,7 +4,7 @@
 // single-instance run's, nothing lost or repeated.
 
 import { execa, type ResultPromise } from "execa";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../compiler/compile.js";
@@ -12,6 +12,16 @@ import { flowc, tempDir, writeFiles } from "./helpers.js";
 import { client, makeStream, NatsCluster, NatsServer, publish, readStream, freePort } from "./nats-helpers.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { groupOf } from "../runtime/keygroups.js";
+import { savepointForInstance } from "../runtime/nats/rescale.js";
+import type { Manifest } from "../runtime/api.js";
+import { frontEnd } from "../compiler/compile.js";
+import { plan } from "../compiler/plan.js";
+import { buildManifest } from "../compiler/manifest.js";
+
+/** A job's manifest, as its bundle holds it. */
+function manifestOf(text: string): Manifest {
+  return buildManifest(plan(frontEnd(text, "job.flow").checked!, "job.flow"), { sourceName: "job.flow", version: "test" });
+}
 
 const REGIONS = ["eu", "us", "ap", "sa", "af"];
 
@@ -168,6 +178,79 @@ async function singleRun(url: string, text: string, data: [string, string][], re
   return outputs(url);
 }
 
+/** A job with joins: an interval (left outer) join of orders with payments, a temporal join of orders with their customer's name as of the order's time, and a window join. */
+function joinJob(opts: { until: boolean }): string {
+  const until = opts.until ? ', until: "end"' : "";
+  return `job joins
+type Order = { id: int, customer: string, amount: float, ts: timestamp }
+type Payment = { order: int, method: string, ts: timestamp }
+type Customer = { id: string, name: string, ts: timestamp }
+source orders: Order = nats("orders.*", stream: "ORDERS", partitions: 6${until})
+  event_time(o => o.ts) watermark 1s
+source payments: Payment = nats("payments.*", stream: "PAYMENTS", partitions: 4${until})
+  event_time(p => p.ts) watermark 1s
+source customers: Customer = nats("customers", stream: "CUSTOMERS"${until})
+  event_time(c => c.ts) watermark 1s
+let paid = join orders as o, payments? as p on o.id == p.order within 1s
+  select { order: o.id, customer: o.customer, method: p?.method }
+let named = join orders as o, customers? as c on o.customer == c.id as of o
+  select { order: o.id, customer: o.customer, name: c?.name ?? "unknown", amount: o.amount }
+let windowed = join orders as o, payments as p on o.id == p.order window tumbling(2s)
+  select { order: o.id, customer: o.customer, method: p.method }
+sink paid -> nats(x => "paid." + x.customer, stream: "PAID")
+sink named -> nats(x => "named." + x.customer, stream: "NAMED")
+sink windowed -> nats(x => "windowed." + x.customer, stream: "WINDOWED")
+checkpoint {
+  every 200ms
+  mode exactly_once
+}
+`;
+}
+
+/** Orders, payments (two of three orders paid, in time order) and customer versions for orders `from` … `to - 1`. */
+function joinData(from: number, to: number): { orders: [string, string][]; payments: [string, string][]; customers: [string, string][] } {
+  const orders: [string, string][] = [];
+  const payments: { ts: number; m: [string, string] }[] = [];
+  const customers: [string, string][] = [];
+  for (let i = from; i < to; i++) {
+    const c = `c${i % 23}`;
+    const ts = 1000 + i * 20;
+    orders.push([`orders.${i % 6}`, JSON.stringify({ id: i, customer: c, amount: (i % 10) + 0.5, ts })]);
+    if (i % 3 !== 0) payments.push({ ts: ts + (i % 7) * 100, m: [`payments.${(i * 5) % 4}`, JSON.stringify({ order: i, method: i % 2 ? "card" : "cash", ts: ts + (i % 7) * 100 })] });
+    // A new name for one customer every 7 orders, a little before the order.
+    if (i % 7 === 0) customers.push(["customers", JSON.stringify({ id: `c${(i * 3) % 23}`, name: `name${i}`, ts: ts - 10 })]);
+  }
+  payments.sort((a, b) => a.ts - b.ts);
+  return { orders, payments: payments.map((p) => p.m), customers };
+}
+
+/** The join job's outputs per key (customer), each key's lines sorted: a join's matches of one key may come in another order. */
+async function joinOutputs(url: string): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const stream of ["PAID", "NAMED", "WINDOWED"]) {
+    for (const line of await read(url, stream)) (out[line.slice(0, line.indexOf(" "))] ??= []).push(line.slice(line.indexOf(" ") + 1));
+  }
+  for (const k of Object.keys(out)) out[k]!.sort();
+  return out;
+}
+
+async function makeJoinStreams(url: string): Promise<void> {
+  for (const [name, subjects] of [["ORDERS", ["orders.*"]], ["PAYMENTS", ["payments.*"]], ["CUSTOMERS", ["customers"]], ["PAID", ["paid.>"]], ["NAMED", ["named.>"]], ["WINDOWED", ["windowed.>"]]] as [string, string[]][]) await makeStream(url, name, subjects);
+  const nc = await client(url);
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const s of jsm.streams.list()) if (s.config.name.startsWith("FLOWC_joins_")) await jsm.streams.delete(s.config.name);
+  } finally {
+    await nc.close();
+  }
+}
+
+async function publishJoinData(url: string, d: ReturnType<typeof joinData>): Promise<void> {
+  await publish(url, d.customers, "CUSTOMERS");
+  await publish(url, d.orders, "ORDERS");
+  await publish(url, d.payments, "PAYMENTS");
+}
+
 describe("several instances over NATS JetStream", () => {
   describe("on a three-node JetStream cluster", () => {
     let cluster: NatsCluster;
@@ -316,6 +399,104 @@ describe("several instances over NATS JetStream", () => {
       expect(await one.wait(), one.log()).toBe(0);
       expect((await outputs(url)).totals).toEqual(reference.totals);
     }, 120_000);
+
+    it("runs an interval join, a temporal join and a window join as 2 instances with per key the output of one, while instances are SIGKILLed", async () => {
+      const url = server.url;
+      const data = joinData(0, 3000);
+      const dir = tempDir("flowc-joins-");
+      const bundle = await compileJob(dir, joinJob({ until: true }));
+      await makeJoinStreams(url);
+      await publishJoinData(url, data);
+      const single = new Proc(bundle, dir, [], url, "joins-single.log");
+      single.start();
+      expect(await single.wait(), single.log()).toBe(0);
+      const reference = await joinOutputs(url);
+      // Every order once in each join; a customer name other than "unknown" for most.
+      expect(Object.entries(reference).filter(([k]) => k.startsWith("paid.")).flatMap(([, v]) => v)).toHaveLength(3000);
+      expect(Object.entries(reference).filter(([k]) => k.startsWith("named.")).flatMap(([, v]) => v).filter((l) => !l.includes('"unknown"')).length).toBeGreaterThan(2500);
+
+      await makeJoinStreams(url);
+      await publishJoinData(url, data);
+      const procs = [0, 1].map((i) => new Proc(bundle, dir, ["--instance", `${i}/2`, "--run-id", "joins", "--log-level", "info"], url, `joins-${i}.log`));
+      for (const p of procs) p.start();
+      let kills = 0;
+      let seed = 11;
+      const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      while (procs.some((p) => p.running) && kills < 4) {
+        await new Promise((r) => setTimeout(r, 200 + random() * 400));
+        const alive = procs.filter((p) => p.running);
+        if (alive.length === 0) break;
+        const victim = alive[Math.floor(random() * alive.length)]!;
+        victim.kill();
+        await victim.wait();
+        kills++;
+        victim.start();
+      }
+      const codes = await Promise.all(procs.map((p) => p.wait()));
+      for (const [i, p] of procs.entries()) expect(codes[i], p.log()).toBe(0);
+      expect(kills).toBeGreaterThan(0);
+      expect(await joinOutputs(url)).toEqual(reference);
+      // Each side of each join went through its own exchange.
+      expect(Object.entries(reference).filter(([k]) => k.startsWith("windowed.")).flatMap(([, v]) => v).length).toBeGreaterThan(1500);
+      for (const side of ["paid_left", "paid_right", "named_left", "named_right", "windowed_left", "windowed_right"]) expect(procs[1]!.log()).toContain(`reading stream FLOWC_joins_${side}`);
+    }, 180_000);
+
+    it("rescales a job with joins 2 → 1 through savepoints taken mid-stream, with per key the output of one uninterrupted instance", async () => {
+      const url = server.url;
+      const data = joinData(0, 3000);
+      const dir = tempDir("flowc-joins-rescale-");
+      // The reference: the finite job in one process.
+      const finite = await compileJob(join(dir, "finite"), joinJob({ until: true }));
+      await makeJoinStreams(url);
+      await publishJoinData(url, data);
+      const single = new Proc(finite, dir, [], url, "reference.log");
+      single.start();
+      expect(await single.wait(), single.log()).toBe(0);
+      // A live run fires what its watermarks passed: the orders up to 2,800 (ts 57 s; the
+      // last ones are at 61 s, the watermarks 1 s behind, the interval 1 s).
+      const early = (lines: Record<string, string[]>): Record<string, string[]> =>
+        Object.fromEntries(Object.entries(lines).map(([k, v]) => [k, v.filter((l) => (JSON.parse(l) as { order: number }).order < 2800)]));
+      const reference = early(await joinOutputs(url));
+      const total = Object.values(reference).flat().length;
+
+      const bundle = await compileJob(dir, joinJob({ until: false }));
+      await makeJoinStreams(url);
+      const half = joinData(0, 1500);
+      await publishJoinData(url, half);
+      const ports = [await freePort(), await freePort()];
+      const two = ports.map((port, i) => new Proc(bundle, dir, ["--instance", `${i}/2`, "--admin-port", String(port), "--log-level", "info"], url, `rescale-joins-2-${i}.log`));
+      for (const p of two) p.start();
+      await until("output of the first half", async () => (await count(url, "NAMED")) >= 1000);
+      await until("the admin endpoints", async () => (await Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/status`).then((r) => r.ok, () => false)))).every((x) => x));
+      const r = await flowc(["savepoint", ...ports.map((p) => `http://127.0.0.1:${p}`), "--stop", "--dir", "two"], { cwd: dir });
+      expect(r.exitCode, r.stderr).toBe(0);
+      for (const p of two) expect(await p.wait(), p.log()).toBe(0);
+      // What the new instance starts from: per join, each side's watermark the smaller of
+      // the two instances', the element counter the larger.
+      const setDir = join(dir, "savepoints", "joins", "two");
+      type JoinMeta = { join: { wms: number[]; seq: number } };
+      const metaOf = (file: string): Map<string, JoinMeta> =>
+        new Map((JSON.parse(readFileSync(file, "utf8")) as { operators: { uid: string; meta: JoinMeta }[] }).operators.map((o) => [o.uid, o.meta]));
+      const olds = readdirSync(setDir).map((f) => metaOf(join(setDir, f, "_savepoint.json")));
+      const merged = metaOf(join((await savepointForInstance(setDir, "two", manifestOf(joinJob({ until: false })), 0, 1)).path, "_savepoint.json"));
+      for (const uid of ["paid", "named", "windowed"]) {
+        const [a, b] = olds.map((m) => m.get(uid)!.join);
+        expect(merged.get(uid)!.join.wms).toEqual([Math.min(a!.wms[0]!, b!.wms[0]!), Math.min(a!.wms[1]!, b!.wms[1]!)]);
+        expect(merged.get(uid)!.join.seq).toBe(Math.max(a!.seq, b!.seq));
+      }
+      // The rest, read by one instance that took over both instances' join state.
+      const rest = joinData(1500, 3000);
+      await publishJoinData(url, rest);
+      const one = new Proc(bundle, dir, ["--instance", "0/1", "--from-savepoint", join("savepoints", "joins", "two"), "--log-level", "info"], url, "rescale-joins-1-0.log");
+      one.start();
+      await until("every early result", async () => Object.values(early(await joinOutputs(url))).flat().length >= total, 90_000);
+      one.term();
+      expect(await one.wait(), one.log()).toBe(0);
+      const got = await joinOutputs(url);
+      expect(early(got)).toEqual(reference);
+      // Nothing twice, the later results included: per key, each order once.
+      for (const lines of Object.values(got)) expect(new Set(lines.map((l) => (JSON.parse(l) as { order: number }).order)).size).toBe(lines.length);
+    }, 180_000);
 
     it("fires windows across an exchange at the watermark of every instance, and an idle instance stops holding them back once `idle` applies", async () => {
       const url = server.url;

@@ -43,6 +43,28 @@ sink total -> stdout()
     ]);
   });
 
+  it("puts each side of a join on an exchange of its own, keyed by the join key, and one after the join into a keyed operator", () => {
+    const g = graphOf(`job j
+type O = { id: int, customer: string, ts: timestamp }
+type C = { id: string, name: string, ts: timestamp }
+source orders: O = nats("orders.*", stream: "ORDERS", partitions: 6) event_time(o => o.ts)
+source customers: C = nats("customers", stream: "CUSTOMERS") event_time(c => c.ts)
+let named = join orders as o, customers? as c on o.customer == c.id as of o select { id: o.id, name: c?.name ?? "?" }
+let counts = named |> key_by(n => n.name) |> aggregate(n => { name: key, n: count() })
+sink counts -> stdout()
+`);
+    const text = describeGraph(g);
+    expect(text).toContain("#0 source orders (nats) -> #2 (exchange)");
+    expect(text).toContain("#1 source customers (nats) -> #2 (exchange)");
+    // In the graph's topological order (the customers first here); the aggregate after the
+    // join gets its records from the instance's two join exchanges.
+    expect(g.exchanges.map((x) => [x.uid, x.input, x.keyed, x.sources, x.upstream])).toEqual([
+      ["named_right", 1, true, [1], []],
+      ["named_left", 0, true, [0], []],
+      ["counts", 0, true, [], [0, 1]],
+    ]);
+  });
+
   it("needs no exchange after a source partitioned by the key_by's function, when N divides its partitions", () => {
     const g = graphOf(`job j
 type O = { id: int, customer: string, region: string }

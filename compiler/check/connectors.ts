@@ -3,8 +3,8 @@
 // connector module's own checks, which give the resolved connector.
 
 import type * as A from "../ast.js";
-import type { ArgSpec, Args, ConnectorSchema, PlannedConnector, ResolvedArg } from "../connectors/connector.js";
-import { isPlanned, SINKS, SOURCES, type SinkConnector, type SourceConnector } from "../connectors/index.js";
+import type { ArgSpec, Args, ConnectorSchema, ResolvedArg } from "../connectors/connector.js";
+import { SINKS, SOURCES, type SinkConnector, type SourceConnector } from "../connectors/index.js";
 import { didYouMean } from "../suggest.js";
 import type { Type } from "../types.js";
 import { local, type CheckContext } from "./context.js";
@@ -50,19 +50,13 @@ export function checkSinkConnector(cx: CheckContext, decl: A.SinkDecl, elem: Typ
   return spec.check({ diags: cx.diags, decl, elem, args, lambda });
 }
 
-/** The connector a call names on its side: FLOW2006 when there is none, FLOW9001 when it does not run yet. */
-function connectorSpec<E extends ConnectorSchema>(cx: CheckContext, call: A.ConnectorCall, side: "source" | "sink", list: readonly E[], other: readonly ConnectorSchema[]): Exclude<E, PlannedConnector> | null {
+/** The connector a call names on its side: FLOW2006 when there is none. */
+function connectorSpec<E extends ConnectorSchema>(cx: CheckContext, call: A.ConnectorCall, side: "source" | "sink", list: readonly E[], other: readonly ConnectorSchema[]): E | null {
   const name = call.name.name;
   const spec = list.find((c) => c.name === name);
-  if (spec) {
-    if (isPlanned(spec)) {
-      cx.diags.error("FLOW9001", call.name.span, spec.notYet);
-      return null;
-    }
-    return spec as Exclude<E, PlannedConnector>;
-  }
+  if (spec) return spec;
   const wrongSide = other.find((c) => c.name === name);
-  const supported = list.filter((c) => !isPlanned(c)).map((c) => c.name);
+  const supported = list.map((c) => c.name);
   cx.diags.error("FLOW2006", call.name.span, wrongSide ? `\`${name}\` is a ${wrongSide.side} connector, not a ${side}` : `unknown ${side} connector \`${name}\``, {
     hints: [wrongSide ? undefined : didYouMean(name, supported), `${side}s: ${supported.join(", ")}`],
   });

@@ -92,28 +92,9 @@ export function check(program: A.Program, diags: Diagnostics, opts: CheckOptions
   for (const d of program.decls) if (d.kind === "Sink") checkSink(cx, d);
   checkPathCollisions(out, diags);
   checkPolicies(cx);
-  checkPartitionsAndJoins(out, diags);
   // Lets in declaration order (streamOf may have visited them in dependency order).
   out.letsByDependency = [...out.lets];
   out.lets.sort((a, b) => a.decl.span.start - b.decl.span.start);
   return out;
 }
 
-/**
- * `partitions:` is there to run a job as several instances (LANGUAGE.md 10.1), and joins do
- * not run across instances yet (the runtime refuses that too: FLOW5031): FLOW9001 at the
- * argument, in a job with a join.
- */
-function checkPartitionsAndJoins(out: CheckedProgram, diags: Diagnostics): void {
-  const join = [...out.lets, ...out.sinks].find((p) => p.join)?.join;
-  if (!join) return;
-  for (const s of out.sources) {
-    if (s.connector?.kind !== "nats" || s.connector.partitions === null) continue;
-    const arg = s.decl.connector.args.find((a) => a.name?.name === "partitions");
-    if (!arg) continue;
-    diags.error("FLOW9001", arg.span, "`partitions:` is for running the job as several instances, and a job with a join does not run as several instances yet", {
-      notes: [{ message: "the join", span: join.join.span }],
-      hints: ["leave `partitions:` out: one instance reads every subject the filter matches"],
-    });
-  }
-}

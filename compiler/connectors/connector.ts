@@ -126,12 +126,3 @@ export interface SinkConnectorDef<C extends { kind: string }> extends ConnectorS
   generated(c: C): { format: "jsonl" | "csv"; barePrimitives: boolean; route?: { param: LocalBinding; body: A.Expr } | null };
 }
 
-/** A connector the language names but this version does not run: calling it is FLOW9001. */
-export interface PlannedConnector extends ConnectorSchema {
-  notYet: string;
-  replayable?: boolean;
-}
-
-export function isPlanned(c: ConnectorSchema): c is PlannedConnector {
-  return "notYet" in c;
-}

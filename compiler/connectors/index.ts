@@ -3,7 +3,7 @@
 // manifest, generated code and the language server read this table and nothing else. Adding
 // a connector: a module beside these (see connector.ts), a row here, and its runtime side.
 
-import { isPlanned, type ConnectorSchema, type PlannedConnector, type SinkConnectorDef, type SourceConnectorDef } from "./connector.js";
+import type { ConnectorSchema, SinkConnectorDef, SourceConnectorDef } from "./connector.js";
 import { fileSink, type FileSink } from "./file-sink.js";
 import { fileSource, type FileSource } from "./file.js";
 import { natsSink, natsSource, type NatsSink, type NatsSource } from "./nats.js";
@@ -17,8 +17,8 @@ import { values, type ValuesSource } from "./values.js";
 export type SourceConnector = ValuesSource | SequenceSource | FileSource | StdinSource | NexmarkSource | NatsSource;
 export type SinkConnector = StdoutSink | FileSink | NatsSink;
 
-export type SourceEntry = SourceConnectorDef<SourceConnector> | PlannedConnector;
-export type SinkEntry = SinkConnectorDef<SinkConnector> | PlannedConnector;
+export type SourceEntry = SourceConnectorDef<SourceConnector>;
+export type SinkEntry = SinkConnectorDef<SinkConnector>;
 
 export const SOURCES: readonly SourceEntry[] = [values, sequence, fileSource, stdin, ...NEXMARK, natsSource];
 
@@ -39,10 +39,9 @@ export function sinkModule(c: SinkConnector): SinkConnectorDef<SinkConnector> {
   return moduleOf(SINKS, c.kind);
 }
 
-function moduleOf<D extends ConnectorSchema & { kind: string }>(table: readonly (D | PlannedConnector)[], kind: string): D {
-  const def = table.find((d): d is D => !isPlanned(d) && d.kind === kind);
+function moduleOf<D extends ConnectorSchema & { kind: string }>(table: readonly D[], kind: string): D {
+  const def = table.find((d) => d.kind === kind);
   if (!def) throw new Error(`internal: no connector resolves to ${kind}`);
   return def;
 }
 
-export { isPlanned };

@@ -154,9 +154,13 @@ class GraphCode {
     const { n } = this;
     for (const x of this.graph.exchanges) {
       const target = this.byId.get(x.to)!;
-      if (target.kind !== "operator") continue;
+      if (target.kind !== "operator" && target.kind !== "join") continue;
       const name = this.obj(`exchange:${x.index}`, `$x${x.index}`);
-      const entry = n.arrow(["$v", "$k", "$t"], n.call(this.entryFor(target, x.input), [n.f.createAsExpression(n.id("$v"), this.gen.tsType(target.input.elem)), n.f.createAsExpression(n.id("$k"), this.keyTypeNode(target.input.key)), n.id("$t")]));
+      // Into a join: the side's element with its join key (computed by the writer), into the side's `$at`.
+      const entry =
+        target.kind === "join"
+          ? n.arrow(["$v", "$k", "$t"], n.call(`${this.entryFor(target, x.input)}$at`, [n.f.createAsExpression(n.id("$v"), this.gen.tsType(x.input === 0 ? target.left.elem : target.right.elem)), n.f.createAsExpression(n.id("$k"), this.keyTypeNode(target.join.keyType)), n.id("$t")]))
+          : n.arrow(["$v", "$k", "$t"], n.call(this.entryFor(target, x.input), [n.f.createAsExpression(n.id("$v"), this.gen.tsType(target.input.elem)), n.f.createAsExpression(n.id("$k"), this.keyTypeNode(target.input.key)), n.id("$t")]));
       const multi = target.inputIds.length > 1;
       const wmName = this.wmFn.get(target.id);
       const wm = wmName ? n.arrow(["$w"], n.call(wmName, multi ? [n.id("$w"), n.num(x.input)] : [n.id("$w")])) : n.null();
@@ -192,7 +196,9 @@ class GraphCode {
     const keyFor = (target: Node): TS.Expression => (node.output.key !== null && target.kind !== "source" && target.kind !== "join" && target.input.key === null ? n.undef() : key);
     const call = (e: { target: Node; input: number }, v: TS.Expression): TS.Statement => {
       const args = [v, keyFor(e.target), time];
-      return this.viaExchange(port === "main" ? this.exchangeOn(node, e.target, e.input) : null, "send", args, n.expr(n.call(this.entryFor(e.target, e.input), args)));
+      // Into a join, the side's entry computes the join key and sends it through the exchange.
+      const x = port === "main" && e.target.kind !== "join" ? this.exchangeOn(node, e.target, e.input) : null;
+      return this.viaExchange(x, "send", args, n.expr(n.call(this.entryFor(e.target, e.input), args)));
     };
     if (edges.length === 1) return [...counted, call(edges[0]!, value)];
     const v = names.fresh("$out");
@@ -520,12 +526,24 @@ class GraphCode {
           const p = this.gen.bindLocal(alias, senv);
           const keyExprs = j.keys.map((k) => this.gen.expr(side === 0 ? k.left : k.right, senv));
           const key = keyExprs.length === 1 ? keyExprs[0]! : n.object(keyExprs.map((e, i) => [`k${i}`, e]));
-          out.push(this.fn(`${name}$${side === 0 ? "left" : "right"}`, this.elementParams(side === 0 ? node.left.elem : node.right.elem, null).map(([a, t], i) => (i === 1 ? [a, n.f.createKeywordTypeNode(this.K.UnknownKeyword)] : [a, t])), [
-            ...this.count(node, "in"),
+          const params = this.elementParams(side === 0 ? node.left.elem : node.right.elem, null).map(([a, t], i): [string, TS.TypeNode] => (i === 1 ? [a, n.f.createKeywordTypeNode(this.K.UnknownKeyword)] : [a, t]));
+          const what = side === 0 ? `join \`${node.uid}\`: the left side (${j.left} as ${j.leftAlias.name})` : `join \`${node.uid}\`: the right side (${j.right} as ${j.rightAlias.name})`;
+          const element = (k: string): TS.Statement => n.expr(n.method(n.id(joinObj), "element", [n.num(side), n.id("$in"), this.mapKey(j.keyType, n.id(k)), n.id(k), n.id("$ts")]));
+          const fn = `${name}$${side === 0 ? "left" : "right"}`;
+          const x = this.graph.exchanges.find((e) => e.to === node.id && e.input === side);
+          if (!x) {
+            out.push(this.fn(fn, params, [...this.count(node, "in"), n.constDecl(p, n.id("$in")), n.constDecl("$key", key), element("$key")], what));
+            continue;
+          }
+          // Several instances: the side's element goes with its join key to the instance that
+          // owns the key's group (LANGUAGE.md 10.1), whose exchange reader calls `$at`.
+          const xName = this.obj(`exchange:${x.index}`, `$x${x.index}`);
+          out.push(this.fn(fn, params, [
             n.constDecl(p, n.id("$in")),
             n.constDecl("$key", key),
-            n.expr(n.method(n.id(joinObj), "element", [n.num(side), n.id("$in"), this.mapKey(j.keyType, n.id("$key")), n.id("$key"), n.id("$ts")])),
-          ], side === 0 ? `join \`${node.uid}\`: the left side (${j.left} as ${j.leftAlias.name})` : `join \`${node.uid}\`: the right side (${j.right} as ${j.rightAlias.name})`));
+            this.viaExchange(xName, "send", [n.id("$in"), n.id("$key"), n.id("$ts")], n.expr(n.call(`${fn}$at`, [n.id("$in"), n.id("$key"), n.id("$ts")]))),
+          ], what));
+          out.push(this.fn(`${fn}$at`, params.map(([a, t], i): [string, TS.TypeNode] => (i === 1 ? [a, this.keyTypeNode(j.keyType)] : [a, t])), [...this.count(node, "in"), element("$k")], `${what}, with its key`));
         }
         break;
       }

@@ -56,8 +56,6 @@ export function checkSeveral(m: Manifest, nats: NatsParts | undefined): void {
   if (!nats) {
     throw new JobError("FLOW5031", `job \`${m.job}\` cannot run as several instances: its bundle holds no NATS client, which carries the records between instances`, "compile it with `flowc compile --nats` (flowc run --instances does)");
   }
-  const join = m.operators.find((o) => o.kind === "join" || o.kind === "temporal_join");
-  if (join) throw new JobError("FLOW5031", `job \`${m.job}\` cannot run as several instances: join \`${join.uid}\` does not run across instances yet`, "run the job as one instance");
 }
 
 /** Whether `dir` is a folder of savepoints of several instances (no savepoint itself, savepoints inside). */

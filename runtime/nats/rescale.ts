@@ -19,7 +19,7 @@ import type { Manifest } from "../api.js";
 import type { SourcePosition } from "../connectors/contract.js";
 import { JobError } from "../errors.js";
 import { merged, type PartsPosition } from "./cursor.js";
-import { decodeCanonical } from "../savepoint/canonical.js";
+import { decodeCanonical, encodeCanonical } from "../savepoint/canonical.js";
 import { readSavepoint, SAVEPOINT_METADATA, SavepointError, writeSavepoint, type SavepointMetadata } from "../savepoint/format.js";
 import { groupOf } from "../keygroups.js";
 
@@ -104,7 +104,7 @@ export async function savepointForInstance(dir: string, shown: string, m: Manife
       }
       return min;
     };
-    const meta = metas.reduce((a, b) => (wm(b) < wm(a) ? b : a), metas[0]);
+    const meta = withLargestSeq(metas.reduce((a, b) => (wm(b) < wm(a) ? b : a), metas[0]), metas);
     return { uid: op.uid, kind: op.kind, key: op.key, states: op.states, spec: op.spec, timers: op.timers, ttl: op.ttl, meta: meta ?? null, parts };
   });
   const positionOf = (i: number, name: string): SourcePosition | null => set[i]!.meta.sources.find((s) => s.name === name)?.position ?? null;
@@ -144,4 +144,35 @@ export async function savepointForInstance(dir: string, shown: string, m: Manife
     ...{ instance: { index: j, count, groups, run }, rescaledFrom: set.map((s) => s.meta.checksum) },
   } as Parameters<typeof writeSavepoint>[1]);
   return { path, run };
+}
+
+/**
+ * A join numbers its elements (`seq`: the order of matches, and which items are one in
+ * several windows): the merged state's counter is the largest of the old instances', so the
+ * elements a new instance numbers come after every one it took over; its watermark per side
+ * (`wms`; null: none yet) is the smallest of theirs.
+ */
+function withLargestSeq(meta: Record<string, unknown> | undefined, metas: (Record<string, unknown> | undefined)[]): Record<string, unknown> | undefined {
+  if (!meta) return meta;
+  const out: Record<string, unknown> = { ...meta };
+  for (const [name, part] of Object.entries(meta)) {
+    const v = decodeCanonical(JSON.stringify(part ?? null)) as { seq?: unknown; wms?: unknown } | null;
+    if (!v || typeof v !== "object" || typeof v.seq !== "number") continue;
+    let seq = v.seq;
+    // A join's watermark per side: the smallest of the old instances'.
+    const wms = Array.isArray(v.wms) ? [...(v.wms as unknown[])] : null;
+    for (const m of metas) {
+      const o = decodeCanonical(JSON.stringify(m?.[name] ?? null)) as { seq?: unknown; wms?: unknown } | null;
+      if (o && typeof o.seq === "number" && o.seq > seq) seq = o.seq;
+      if (wms && o && Array.isArray(o.wms)) {
+        o.wms.forEach((w: unknown, i: number) => {
+          const mine = wms[i];
+          if (mine === null) return;
+          if (w === null || (typeof w === "number" && typeof mine === "number" && w < mine)) wms[i] = w;
+        });
+      }
+    }
+    out[name] = JSON.parse(encodeCanonical({ ...v, seq, ...(wms ? { wms } : {}) }));
+  }
+  return out;
 }

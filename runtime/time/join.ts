@@ -401,15 +401,20 @@ export class JoinOperator extends RowOperator {
   importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
     type Data = [number, number, number, [number, number, unknown, boolean?][][]];
     // One element in several windows (sliding) is one item again: its `matched` is shared.
-    const bySeq = new Map<number, Item>();
+    // By key and number: after a rescale, keys from several instances numbered apart.
+    const bySeq = new Map<string, Item>();
+    let keyOfRow = "";
     const item = ([ts, seq, x, matched]: [number, number, unknown, boolean?]): Item => {
-      let it = bySeq.get(seq);
-      if (!it) bySeq.set(seq, (it = this.outer ? { ts, seq, x, matched: matched === true } : { ts, seq, x }));
+      const id = `${keyOfRow}#${seq}`;
+      let it = bySeq.get(id);
+      if (!it) bySeq.set(id, (it = this.outer ? { ts, seq, x, matched: matched === true } : { ts, seq, x }));
       return it;
     };
     const items = (sides: [number, number, unknown, boolean?][][]): [Side, Side] => sides.map((list) => ({ items: list.map(item) })) as [Side, Side];
     const windowGroups: Group[] = [];
     for (const [gk, key, data] of rows) {
+      const mk = plainMapKey(key, "");
+      keyOfRow = `${typeof mk}:${String(mk)}`;
       if (this.spec.window?.kind === "session") {
         const list: Session[] = (data as Data[]).map(([start, end, seq, sides]) => ({ start, end, seq, sides: items(sides), dead: false, mk: gk, key }));
         this.sessions.set(gk, list);

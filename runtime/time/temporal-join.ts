@@ -18,10 +18,12 @@
 //   (`customers? as c`), an o without a version comes out with null for c.
 //
 // State is bounded: per key, the versions a future o can still meet — the newest version at
-// or below the versioned side's watermark, and any newer ones (event time) or the latest one
-// (by arrival) — and the o's waiting for that watermark. A version that is older than the
-// newest one at or below the watermark when it arrives can meet no o of the future: it is
-// dropped at once and counted as late.
+// or below the smaller of the two sides' watermarks, and any newer ones (event time) or the
+// latest one (by arrival) — and the o's waiting for the versioned side's watermark. (The probe
+// side's watermark counts because the sides may run apart, as across instances: an o behind
+// the versioned watermark but not late still needs the version of its time.) A version that
+// is older than the newest one at or below that watermark when it arrives can meet no o of
+// the future: it is dropped at once and counted as late.
 
 import type { EmitFn, MapKey, TemporalJoinSpec } from "../api.js";
 import { RowOperator, type OperatorFactories } from "../operator.js";
@@ -94,6 +96,15 @@ export class TemporalJoinOperator extends RowOperator {
     return this.idle[this.versioned] ? Math.max(w, this.wms[this.probe]!) : w;
   }
 
+  /**
+   * Below this, a key needs only its newest version: the smaller of the versioned side's
+   * watermark and the probe side's (probes not yet late may be older than the versioned
+   * watermark when the sides run apart, as across instances).
+   */
+  private get pruneWatermark(): number {
+    return Math.min(this.versionWatermark, this.wms[this.probe]!);
+  }
+
   private state(mk: MapKey, key: unknown): KeyState {
     let k = this.keys.get(mk);
     if (k === undefined) {
@@ -112,7 +123,7 @@ export class TemporalJoinOperator extends RowOperator {
         return;
       }
       const vs = k.versions;
-      const w = this.versionWatermark;
+      const w = this.pruneWatermark;
       if (ts <= w) {
         // Behind the watermark: older than the key's newest version at or below it, no probe
         // of the future can meet it.
@@ -162,7 +173,7 @@ export class TemporalJoinOperator extends RowOperator {
   /** Keeps a key's newest version at or below the versioned watermark, and the newer ones. */
   private pruneKey(k: KeyState): void {
     const vs = k.versions;
-    const w = this.versionWatermark;
+    const w = this.pruneWatermark;
     let newestBelow = -1;
     for (let i = 0; i < vs.length && vs[i]!.ts <= w; i++) newestBelow = i;
     if (newestBelow > 0) vs.splice(0, newestBelow);
@@ -196,7 +207,8 @@ export class TemporalJoinOperator extends RowOperator {
         this.probeNow(p.mk, k.key, probe.x, probe.ts);
         if (k.waiting.length === 0 && k.versions.length === 0) this.keys.delete(p.mk);
       }
-      for (let e = this.prune.peek(); e && e.ts <= vw; e = this.prune.peek()) {
+      const pw = this.pruneWatermark;
+      for (let e = this.prune.peek(); e && e.ts <= pw; e = this.prune.peek()) {
         this.prune.pop();
         const k = this.keys.get(e.mk);
         if (k) this.pruneKey(k);
