@@ -135,6 +135,11 @@ export class DiskTemporalJoin extends OperatorBase implements JoinHandle, RowSta
     return this.idle[this.versioned] ? Math.max(w, this.wms[this.probe]!) : w;
   }
 
+  /** Below this a key needs only its newest version: the smaller of the versioned and the probe side's watermarks (as time/temporal-join.ts). */
+  private get pruneWatermark(): number {
+    return Math.min(this.versionWatermark, this.wms[this.probe]!);
+  }
+
   element(side: number, x: unknown, mk: MapKey, key: unknown, ts: number): void {
     this.rebuild();
     const seq = this.seq++;
@@ -146,7 +151,7 @@ export class DiskTemporalJoin extends OperatorBase implements JoinHandle, RowSta
         return;
       }
       const vs = k.versions;
-      const w = this.versionWatermark;
+      const w = this.pruneWatermark;
       if (ts <= w) {
         if (vs.length > 0 && vs[0]!.ts <= w && ts < vs[0]!.ts) {
           this.late++;
@@ -194,7 +199,7 @@ export class DiskTemporalJoin extends OperatorBase implements JoinHandle, RowSta
 
   private pruneKey(k: KeyVersions): void {
     const vs = k.versions;
-    const w = this.versionWatermark;
+    const w = this.pruneWatermark;
     let newestBelow = -1;
     for (let i = 0; i < vs.length && vs[i]!.ts <= w; i++) newestBelow = i;
     if (newestBelow > 0) {
@@ -230,7 +235,7 @@ export class DiskTemporalJoin extends OperatorBase implements JoinHandle, RowSta
         this.probeNow(k, k.$key, probe.x, probe.ts);
         if (k.waiting.length === 0 && k.versions.length === 0) this.keys.delete(mk);
       });
-      this.prune.take(vw, true, (e) => {
+      this.prune.take(this.pruneWatermark, true, (e) => {
         const k = this.keys.getIfExists(e.values[0] as MapKey);
         if (k) this.pruneKey(k);
       });
@@ -263,11 +268,11 @@ export class DiskTemporalJoin extends OperatorBase implements JoinHandle, RowSta
     if (!this.spec.eventTime) return;
     this.waiting.reset();
     this.prune.reset();
-    const vw = this.versionWatermark;
+    const pw = this.pruneWatermark;
     const waiting: QueueEntry[] = [];
     const prune: QueueEntry[] = [];
     for (const { mk, obj } of this.keys.scan()) {
-      for (const v of obj.versions) if (v.ts > vw) prune.push({ time: v.ts, seq: this.pruneSeq++, values: [mk] });
+      for (const v of obj.versions) if (v.ts > pw) prune.push({ time: v.ts, seq: this.pruneSeq++, values: [mk] });
       for (const p of obj.waiting) waiting.push({ time: p.ts, seq: p.seq, values: [mk] });
     }
     this.waiting.load(waiting);
