@@ -14,8 +14,8 @@
 // see docs/operations.md, "State on disk".
 
 import type { EmitFn, JoinHandle, JoinSpec, MapKey, StateObject } from "../../api.js";
-import { OperatorBase, plainMapKey, type RowState, type Snapshot } from "../../operator.js";
-import { DiskKeyedState } from "./keyed.js";
+import { plainMapKey, type RowState, type Snapshot } from "../../operator.js";
+import { DiskJoinBase, type JoinMeta } from "./join-base.js";
 import { DiskQueue, type QueueEntry } from "./queue.js";
 import type { DiskStore } from "./store.js";
 
@@ -63,76 +63,27 @@ class KeyGroup implements StateObject {
   }
 }
 
-interface Meta {
-  wms: [number | null, number | null];
-  wm: number | null;
-  seq: number;
-  late: number;
-  held?: number;
-}
-
-const finite = (w: number): number | null => (Number.isFinite(w) ? w : null);
-
-export class DiskJoin extends OperatorBase implements JoinHandle, RowState {
-  readonly partName = "join";
-  private readonly keys: DiskKeyedState<KeyGroup>;
+export class DiskJoin extends DiskJoinBase<KeyGroup> implements JoinHandle, RowState {
   private readonly expiry: DiskQueue;
-  private readonly wms: [number, number] = [-Infinity, -Infinity];
-  private readonly idle: [boolean, boolean] = [false, false];
-  private wm = -Infinity;
-  private seq = 0;
-  /** Elements that arrived too late to join. */
-  late = 0;
-  private elements = 0;
   private readonly unmatched: [boolean, boolean];
   private readonly outer: boolean;
-  private stale = false;
 
   constructor(
     store: DiskStore,
-    readonly uid: string,
+    uid: string,
     private readonly spec: JoinSpec,
     private readonly select: (left: unknown, right: unknown) => unknown,
     private readonly emit: EmitFn,
   ) {
-    super();
-    this.unmatched = spec.unmatched ?? [false, false];
-    this.outer = this.unmatched[0] || this.unmatched[1];
-    const outer = this.outer;
-    this.keys = new DiskKeyedState(store, uid, 1, (key) => new KeyGroup(key, outer), true);
-    this.keys.meta = (): Meta => ({ wms: [finite(this.wms[0]), finite(this.wms[1])], wm: finite(this.wm), seq: this.seq, late: this.late, held: this.elements });
-    this.keys.onMeta = (m) => this.setMeta(m as Meta);
+    const unmatched = spec.unmatched ?? [false, false];
+    const outer = unmatched[0] || unmatched[1];
+    super(store, uid, (key) => new KeyGroup(key, outer));
+    this.unmatched = unmatched;
+    this.outer = outer;
     this.expiry = new DiskQueue(store, `${uid}#expiry`);
   }
 
-  private setMeta(meta: Meta): void {
-    this.wms[0] = meta.wms[0] ?? -Infinity;
-    this.wms[1] = meta.wms[1] ?? -Infinity;
-    this.wm = meta.wm ?? -Infinity;
-    this.seq = meta.seq;
-    this.late = meta.late;
-    if (meta.held !== undefined) this.elements = meta.held;
-  }
 
-  override get incremental(): boolean {
-    return true;
-  }
-
-  get onDisk(): boolean {
-    return true;
-  }
-
-  override get lateDropped(): number {
-    return this.late;
-  }
-
-  override get size(): number {
-    return this.keys.size;
-  }
-
-  override get held(): number {
-    return this.elements;
-  }
 
   override get rows(): RowState {
     return this;
@@ -251,7 +202,7 @@ export class DiskJoin extends OperatorBase implements JoinHandle, RowState {
   }
 
   importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
-    const meta = metaIn as Meta | undefined;
+    const meta = metaIn as JoinMeta | undefined;
     if (meta) this.setMeta({ ...meta, held: undefined });
     let held = 0;
     for (const [mk, key, data] of rows) {

@@ -13,8 +13,8 @@
 // with the table).
 
 import type { EmitFn, JoinHandle, MapKey, StateObject, TemporalJoinSpec } from "../../api.js";
-import { OperatorBase, plainMapKey, type RowState, type Snapshot } from "../../operator.js";
-import { DiskKeyedState } from "./keyed.js";
+import { plainMapKey, type RowState, type Snapshot } from "../../operator.js";
+import { DiskJoinBase, type JoinMeta } from "./join-base.js";
 import { DiskQueue, type QueueEntry } from "./queue.js";
 import type { DiskStore } from "./store.js";
 
@@ -54,77 +54,28 @@ class KeyVersions implements StateObject {
   }
 }
 
-interface Meta {
-  wms: [number | null, number | null];
-  wm: number | null;
-  seq: number;
-  late: number;
-  held?: number;
-}
-
-const finite = (w: number): number | null => (Number.isFinite(w) ? w : null);
-
-export class DiskTemporalJoin extends OperatorBase implements JoinHandle, RowState {
-  readonly partName = "join";
-  private readonly keys: DiskKeyedState<KeyVersions>;
+export class DiskTemporalJoin extends DiskJoinBase<KeyVersions> implements JoinHandle, RowState {
   private readonly waiting: DiskQueue;
   private readonly prune: DiskQueue;
   private pruneSeq = 0;
   private readonly probe: number;
   private readonly versioned: number;
-  private readonly wms: [number, number] = [-Infinity, -Infinity];
-  private readonly idle: [boolean, boolean] = [false, false];
-  private wm = -Infinity;
-  private seq = 0;
-  late = 0;
-  private elements = 0;
-  private stale = false;
 
   constructor(
     store: DiskStore,
-    readonly uid: string,
+    uid: string,
     private readonly spec: TemporalJoinSpec,
     private readonly select: (left: unknown, right: unknown) => unknown,
     private readonly emit: EmitFn,
   ) {
-    super();
+    super(store, uid, (key) => new KeyVersions(key));
     this.probe = spec.probe;
     this.versioned = 1 - spec.probe;
-    this.keys = new DiskKeyedState(store, uid, 1, (key) => new KeyVersions(key), true);
-    this.keys.meta = (): Meta => ({ wms: [finite(this.wms[0]), finite(this.wms[1])], wm: finite(this.wm), seq: this.seq, late: this.late, held: this.elements });
-    this.keys.onMeta = (m) => this.setMeta(m as Meta);
     this.waiting = new DiskQueue(store, `${uid}#waiting`);
     this.prune = new DiskQueue(store, `${uid}#prune`);
   }
 
-  private setMeta(meta: Meta): void {
-    this.wms[0] = meta.wms[0] ?? -Infinity;
-    this.wms[1] = meta.wms[1] ?? -Infinity;
-    this.wm = meta.wm ?? -Infinity;
-    this.seq = meta.seq;
-    this.late = meta.late;
-    if (meta.held !== undefined) this.elements = meta.held;
-  }
 
-  override get incremental(): boolean {
-    return true;
-  }
-
-  get onDisk(): boolean {
-    return true;
-  }
-
-  override get lateDropped(): number {
-    return this.late;
-  }
-
-  override get size(): number {
-    return this.keys.size;
-  }
-
-  override get held(): number {
-    return this.elements;
-  }
 
   override get rows(): RowState {
     return this;
@@ -298,7 +249,7 @@ export class DiskTemporalJoin extends OperatorBase implements JoinHandle, RowSta
   }
 
   importRows(rows: [MapKey, unknown, unknown][], metaIn: unknown): void {
-    const meta = metaIn as Meta | undefined;
+    const meta = metaIn as JoinMeta | undefined;
     if (meta) this.setMeta({ ...meta, held: undefined });
     let held = 0;
     for (const [mk, key, data] of rows) {

@@ -16,8 +16,8 @@
 // elements held are counted as they come and go (checkpointed with the table).
 
 import type { EmitFn, JoinHandle, JoinSpec, MapKey, StateObject } from "../../api.js";
-import { OperatorBase, plainMapKey, type RowState, type Snapshot } from "../../operator.js";
-import { DiskKeyedState } from "./keyed.js";
+import { plainMapKey, type RowState, type Snapshot } from "../../operator.js";
+import { DiskJoinBase, type JoinMeta } from "./join-base.js";
 import { DiskQueue, type QueueEntry } from "./queue.js";
 import type { DiskStore } from "./store.js";
 
@@ -80,87 +80,54 @@ class KeyGroups implements StateObject {
   }
 }
 
-interface Meta {
-  wms: [number | null, number | null];
-  wm: number | null;
-  seq: number;
-  late: number;
+interface Meta extends JoinMeta {
   groups?: number;
-  held?: number;
 }
-
-const finite = (w: number): number | null => (Number.isFinite(w) ? w : null);
 
 /** The row key of a window join's group in savepoints: its key and window (as time/join.ts's). */
 function windowGroupKey(mk: MapKey, start: number): string {
   return `${typeof mk}:${String(mk)}@${start}`;
 }
 
-export class DiskWindowJoin extends OperatorBase implements JoinHandle, RowState {
-  readonly partName = "join";
-  private readonly keys: DiskKeyedState<KeyGroups>;
+export class DiskWindowJoin extends DiskJoinBase<KeyGroups, Meta> implements JoinHandle, RowState {
   private readonly toFire: DiskQueue;
-  private readonly wms: [number, number] = [-Infinity, -Infinity];
-  private readonly idle: [boolean, boolean] = [false, false];
-  private wm = -Infinity;
   private out = -Infinity;
-  private seq = 0;
-  late = 0;
   /** Windows (key and window) and elements held. */
   private groupCount = 0;
-  private elements = 0;
   private readonly unmatched: [boolean, boolean];
   private readonly outer: boolean;
   private readonly released: { item: Item; side: number; key: unknown }[] = [];
-  private stale = false;
 
   constructor(
     store: DiskStore,
-    readonly uid: string,
+    uid: string,
     private readonly spec: JoinSpec,
     private readonly select: (left: unknown, right: unknown) => unknown,
     private readonly emit: EmitFn,
   ) {
-    super();
-    this.unmatched = spec.unmatched ?? [false, false];
-    this.outer = this.unmatched[0] || this.unmatched[1];
-    const outer = this.outer;
-    this.keys = new DiskKeyedState(store, uid, 1, (key) => new KeyGroups(key, outer), true);
-    this.keys.meta = (): Meta => ({ wms: [finite(this.wms[0]), finite(this.wms[1])], wm: finite(this.wm), seq: this.seq, late: this.late, groups: this.groupCount, held: this.elements });
-    this.keys.onMeta = (m) => this.setMeta(m as Meta);
+    const unmatched = spec.unmatched ?? [false, false];
+    const outer = unmatched[0] || unmatched[1];
+    super(store, uid, (key) => new KeyGroups(key, outer));
+    this.unmatched = unmatched;
+    this.outer = outer;
     this.toFire = new DiskQueue(store, `${uid}#fire`);
   }
 
-  private setMeta(meta: Meta): void {
-    this.wms[0] = meta.wms[0] ?? -Infinity;
-    this.wms[1] = meta.wms[1] ?? -Infinity;
-    this.wm = meta.wm ?? -Infinity;
-    this.seq = meta.seq;
-    this.late = meta.late;
+  protected override meta(): Meta {
+    return { ...super.meta(), groups: this.groupCount };
+  }
+
+  protected override setMeta(meta: Meta): void {
+    super.setMeta(meta);
     if (meta.groups !== undefined) this.groupCount = meta.groups;
-    if (meta.held !== undefined) this.elements = meta.held;
   }
 
-  override get incremental(): boolean {
-    return true;
-  }
-
-  get onDisk(): boolean {
-    return true;
-  }
-
-  override get lateDropped(): number {
-    return this.late;
-  }
 
   /** Groups held: per key and window, as the memory backend counts them. */
   override get size(): number {
     return this.groupCount;
   }
 
-  override get held(): number {
-    return this.elements;
-  }
 
   override get rows(): RowState {
     return this;
