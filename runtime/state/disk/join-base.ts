@@ -3,7 +3,7 @@
 // counters each checkpoint keeps in its meta, and the operator's getters.
 
 import type { StateObject } from "../../api.js";
-import { OperatorBase } from "../../operator.js";
+import { OperatorBase, type Snapshot } from "../../operator.js";
 import { DiskKeyedState } from "./keyed.js";
 import type { DiskStore } from "./store.js";
 
@@ -74,5 +74,44 @@ export abstract class DiskJoinBase<K extends StateObject, M extends JoinMeta = J
 
   override get held(): number {
     return this.elements;
+  }
+
+  /** Takes a side's watermark (`force`: again, after its idleness changed); whether the join's moved. */
+  abstract watermark(w: number, side: number, force?: boolean): boolean;
+
+  setIdle(side: number, on: boolean): boolean {
+    this.idle[side] = on;
+    return this.watermark(this.wms[side]!, side, true);
+  }
+
+  allIdle(): boolean {
+    return this.idle[0] && this.idle[1];
+  }
+
+  /**
+   * Records side `side`'s watermark `w`; the join's new watermark (the smaller of the sides
+   * that are not idle, -Infinity when both are), or null when it does not move.
+   */
+  protected advance(w: number, side: number, force: boolean): number | null {
+    if (w <= this.wms[side]! && !force) return null;
+    if (w > this.wms[side]!) this.wms[side] = w;
+    let next = Infinity;
+    let active = false;
+    for (let i = 0; i < 2; i++) {
+      if (this.idle[i]) continue;
+      active = true;
+      if (this.wms[i]! < next) next = this.wms[i]!;
+    }
+    if (!active) next = -Infinity;
+    return next <= this.wm ? null : next;
+  }
+
+  snapshot(kind: "full" | "delta"): Snapshot {
+    return this.keys.snapshot(kind);
+  }
+
+  restore(bytes: Buffer): void {
+    this.keys.restore(bytes);
+    this.stale = true;
   }
 }

@@ -14,7 +14,7 @@
 // see docs/operations.md, "State on disk".
 
 import type { EmitFn, JoinHandle, JoinSpec, MapKey, StateObject } from "../../api.js";
-import { plainMapKey, type RowState, type Snapshot } from "../../operator.js";
+import { plainMapKey, type RowState } from "../../operator.js";
 import { DiskJoinBase, type JoinMeta } from "./join-base.js";
 import { DiskQueue, type QueueEntry } from "./queue.js";
 import type { DiskStore } from "./store.js";
@@ -116,27 +116,9 @@ export class DiskJoin extends DiskJoinBase<KeyGroup> implements JoinHandle, RowS
     if (interval) this.expiry.push(ts + d, side * SIDE + item.seq, [mk]);
   }
 
-  setIdle(side: number, on: boolean): boolean {
-    this.idle[side] = on;
-    return this.watermark(this.wms[side]!, side, true);
-  }
-
-  allIdle(): boolean {
-    return this.idle[0] && this.idle[1];
-  }
-
   watermark(w: number, side: number, force = false): boolean {
-    if (w <= this.wms[side]! && !force) return false;
-    if (w > this.wms[side]!) this.wms[side] = w;
-    let next = Infinity;
-    let active = false;
-    for (let i = 0; i < 2; i++) {
-      if (this.idle[i]) continue;
-      active = true;
-      if (this.wms[i]! < next) next = this.wms[i]!;
-    }
-    if (!active) next = -Infinity;
-    if (next <= this.wm) return false;
+    const next = this.advance(w, side, force);
+    if (next === null) return false;
     this.rebuild();
     this.wm = next;
     if (this.spec.kind !== "interval") return true;
@@ -181,15 +163,6 @@ export class DiskJoin extends DiskJoinBase<KeyGroup> implements JoinHandle, RowS
       for (let side = 0; side < 2; side++) for (const it of obj.sides[side]!) entries.push({ time: it.ts + d, seq: side * SIDE + it.seq, values: [mk] });
     }
     this.expiry.load(entries);
-  }
-
-  snapshot(kind: "full" | "delta"): Snapshot {
-    return this.keys.snapshot(kind);
-  }
-
-  restore(bytes: Buffer): void {
-    this.keys.restore(bytes);
-    this.stale = true;
   }
 
   savepointMapKey(key: unknown): MapKey {

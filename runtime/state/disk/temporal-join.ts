@@ -13,7 +13,7 @@
 // with the table).
 
 import type { EmitFn, JoinHandle, MapKey, StateObject, TemporalJoinSpec } from "../../api.js";
-import { plainMapKey, type RowState, type Snapshot } from "../../operator.js";
+import { plainMapKey, type RowState } from "../../operator.js";
 import { DiskJoinBase, type JoinMeta } from "./join-base.js";
 import { DiskQueue, type QueueEntry } from "./queue.js";
 import type { DiskStore } from "./store.js";
@@ -159,15 +159,6 @@ export class DiskTemporalJoin extends DiskJoinBase<KeyVersions> implements JoinH
     }
   }
 
-  setIdle(side: number, on: boolean): boolean {
-    this.idle[side] = on;
-    return this.watermark(this.wms[side]!, side, true);
-  }
-
-  allIdle(): boolean {
-    return this.idle[0] && this.idle[1];
-  }
-
   watermark(w: number, side: number, force = false): boolean {
     if (w <= this.wms[side]! && !force) return false;
     if (w > this.wms[side]!) this.wms[side] = w;
@@ -228,15 +219,6 @@ export class DiskTemporalJoin extends DiskJoinBase<KeyVersions> implements JoinH
     }
     this.waiting.load(waiting);
     this.prune.load(prune);
-  }
-
-  snapshot(kind: "full" | "delta"): Snapshot {
-    return this.keys.snapshot(kind);
-  }
-
-  restore(bytes: Buffer): void {
-    this.keys.restore(bytes);
-    this.stale = true;
   }
 
   savepointMapKey(key: unknown): MapKey {

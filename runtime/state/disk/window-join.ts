@@ -16,7 +16,7 @@
 // elements held are counted as they come and go (checkpointed with the table).
 
 import type { EmitFn, JoinHandle, JoinSpec, MapKey, StateObject } from "../../api.js";
-import { plainMapKey, type RowState, type Snapshot } from "../../operator.js";
+import { plainMapKey, type RowState } from "../../operator.js";
 import { DiskJoinBase, type JoinMeta } from "./join-base.js";
 import { DiskQueue, type QueueEntry } from "./queue.js";
 import type { DiskStore } from "./store.js";
@@ -175,27 +175,9 @@ export class DiskWindowJoin extends DiskJoinBase<KeyGroups, Meta> implements Joi
     list.length = 0;
   }
 
-  setIdle(side: number, on: boolean): boolean {
-    this.idle[side] = on;
-    return this.watermark(this.wms[side]!, side, true);
-  }
-
-  allIdle(): boolean {
-    return this.idle[0] && this.idle[1];
-  }
-
   watermark(w: number, side: number, force = false): boolean {
-    if (w <= this.wms[side]! && !force) return false;
-    if (w > this.wms[side]!) this.wms[side] = w;
-    let next = Infinity;
-    let active = false;
-    for (let i = 0; i < 2; i++) {
-      if (this.idle[i]) continue;
-      active = true;
-      if (this.wms[i]! < next) next = this.wms[i]!;
-    }
-    if (!active) next = -Infinity;
-    if (next <= this.wm) return false;
+    const next = this.advance(w, side, force);
+    if (next === null) return false;
     this.rebuild();
     this.wm = next;
     const win = this.spec.window!;
@@ -248,15 +230,6 @@ export class DiskWindowJoin extends DiskJoinBase<KeyGroups, Meta> implements Joi
     const entries: QueueEntry[] = [];
     for (const { mk, obj } of this.keys.scan()) for (const g of obj.groups) entries.push({ time: g.end, seq: g.seq, values: [mk] });
     this.toFire.load(entries);
-  }
-
-  snapshot(kind: "full" | "delta"): Snapshot {
-    return this.keys.snapshot(kind);
-  }
-
-  restore(bytes: Buffer): void {
-    this.keys.restore(bytes);
-    this.stale = true;
   }
 
   savepointMapKey(key: unknown, data: unknown): MapKey {
