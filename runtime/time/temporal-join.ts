@@ -253,12 +253,15 @@ export class TemporalJoinOperator extends RowOperator {
       this.seq = meta.seq;
       this.late = meta.late;
     }
+    const pw = this.pruneWatermark;
     for (const [mk, key, data] of rows) {
       const [versions, waiting] = data as [[number, number, unknown][], [number, number, unknown][]];
       const entry = ([ts, seq, x]: [number, number, unknown]): Entry => ({ ts, seq, x });
       const k: KeyState = { key, versions: versions.map(entry), waiting: waiting.map(entry) };
       this.keys.set(mk, k);
-      for (const v of k.versions) if (v.ts > this.versionWatermark) this.prune.push({ ts: v.ts, mk });
+      // As element() does: a version above the prune watermark (the smaller of both sides')
+      // waits in the prune queue; one at or below it was pruned before the checkpoint.
+      for (const v of k.versions) if (v.ts > pw) this.prune.push({ ts: v.ts, mk });
       for (const p of k.waiting) this.waiting.push({ ts: p.ts, seq: p.seq, mk });
     }
   }
