@@ -14,11 +14,16 @@
 //            (history.jsonl, `pauseMs`: how long the batch loop waited) and bytes are read.
 //            The memory backend runs with `incremental true`, the disk backend's checkpoints
 //            are incremental by nature.
+//   store:   the store alone, without a job: N keys in the backend's key format (table, key
+//            group, 4-byte integer) written into an empty LMDB store in a random order, in
+//            transactions of 100,000, then random point reads of present keys — the floor of
+//            a miss of the cache — beside the time per event the uniform row's target
+//            (0.25× memory) leaves; and the store's file, whose pages count in the RSS.
 // Peak RSS is the largest resident set (VmHWM): LMDB's pages that the kernel maps from the
 // store's file count in it too; `anon` is the largest RssAnon sampled (the heap and what
 // Node allocates), which is what the job itself holds.
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { build, root } from "./common.mjs";
@@ -28,7 +33,7 @@ const N = Number(opts.keys ?? 10_000_000);
 const HOT = Number(opts.hot ?? 100_000);
 const CACHE = Number(opts.cache ?? 200_000);
 const RUNS = Number(opts.runs ?? 1);
-const ONLY = new Set((opts.only ?? "uniform,hot,pause").split(","));
+const ONLY = new Set((opts.only ?? "uniform,hot,pause,store").split(","));
 const CHANGED = 10_000;
 const dir = join(build, "state-backends");
 rmSync(dir, { recursive: true, force: true });
@@ -182,4 +187,49 @@ if (ONLY.has("pause")) {
   console.log("| backend | largest checkpoint: keys | pause | bytes | checkpoint of the changes: keys | pause | bytes |");
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const p of pauses) console.log(`| ${p.backend} | ${fmt(p.full.keys)} (${p.full.kind}) | ${fmt(p.full.pauseMs)} ms | ${fmt(p.full.bytes)} | ${fmt(p.delta.keys)} (${p.delta.kind}) | ${p.delta.pauseMs.toFixed(1)} ms | ${fmt(p.delta.bytes)} |`);
+}
+
+// ---- the store alone ------------------------------------------------------------------------
+
+if (ONLY.has("store")) {
+  const { open } = await import("lmdb");
+  const path = join(dir, "store-alone");
+  rmSync(path, { recursive: true, force: true });
+  const db = open({ path, keyEncoding: "binary", encoding: "binary", noSync: true, cache: false, mapSize: 2 ** 36 });
+  const key = (k, b) => {
+    b.writeUInt16BE(0, 0);
+    b[2] = 0;
+    b.writeUInt16BE(k % 128, 3);
+    b[5] = 0x69;
+    b.writeInt32BE(k, 6);
+    return b;
+  };
+  const value = Buffer.alloc(7, 1); // 7 bytes, as the backend encodes a count
+  const b = Buffer.allocUnsafe(10);
+  let t0 = performance.now();
+  for (let i = 0; i < N; i += 100_000) {
+    db.transactionSync(() => {
+      for (let j = i; j < Math.min(N, i + 100_000); j++) db.put(key((j * 1000003) % N, b), value);
+    });
+  }
+  const loadS = (performance.now() - t0) / 1000;
+  const READS = 3_000_000;
+  let found = 0;
+  t0 = performance.now();
+  for (let i = 0; i < READS; i++) if (db.getBinaryFast(key((i * 7919 + 13) % N, b)) !== undefined) found++;
+  const readUs = ((performance.now() - t0) * 1000) / READS;
+  if (found !== READS) throw new Error(`the store alone: ${READS - found} reads found nothing`);
+  await db.close();
+  const fileMb = statSync(join(path, "data.mdb")).size / 2 ** 20;
+  rmSync(path, { recursive: true, force: true });
+  console.log(`\nthe store alone: ${fmt(N)} keys\n`);
+  console.log("| load (random order) | random read of a present key | data.mdb |");
+  console.log("|---:|---:|---:|");
+  console.log(`| ${fmt(N / loadS)} keys/s | ${readUs.toFixed(2)} µs | ${fmt(fileMb)} MB (${((fileMb * 2 ** 20) / N).toFixed(0)} bytes a key) |`);
+  const uniform = rows.find((r) => r.label === "uniform");
+  if (uniform) {
+    const memUs = (uniform.memory.ms * 1000) / (2 * N);
+    const diskUs = (uniform.disk.ms * 1000) / (2 * N);
+    console.log(`\nuniform row, per event: memory ${memUs.toFixed(2)} µs, disk ${diskUs.toFixed(2)} µs; at 0.25× memory the disk backend has ${(4 * memUs).toFixed(2)} µs per event, of which half the events (a key's second event) spend ${readUs.toFixed(2)} µs in the store's read alone`);
+  }
 }

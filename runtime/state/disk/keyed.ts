@@ -26,6 +26,7 @@ import { OperatorBase, plainMapKey, type ObjectState, type Snapshot } from "../.
 import { decodeInto, decodeValues, encodeValues, mapKeyOf, prefixEnd, tableKey, tableKeyScratch, tablePrefix } from "./codec.js";
 import type { DiskStore, StoreTable } from "./store.js";
 import { Lru } from "./lru.js";
+import { KeyFilter } from "./filter.js";
 
 /** Pending writes are written to the store once a table has this many. */
 export const FLUSH_AT = 10_000;
@@ -48,6 +49,8 @@ class StoredRow {
 export class DiskKeyedState<S extends StateObject> extends OperatorBase implements KeyedState<S>, ObjectState, StoreTable {
   /** Decoded state objects, oldest use first. */
   private readonly cache: Lru<S>;
+  /** The keys written to the store (filter.ts): a miss of a key never written reads nothing. */
+  private readonly inStore = new KeyFilter();
   /** Encoded states (null: deleted) not yet in the store. */
   private pending = new Map<MapKey, Buffer | null>();
   /** Batches being written in the background (store.flush), oldest first: readable until committed. */
@@ -139,13 +142,20 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
 
   /** A key's state from the pending writes or the store, or a new key's. */
   private load(mapKey: MapKey, key: unknown): S {
-    let bytes = this.unwritten(mapKey);
-    if (bytes === undefined) bytes = this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
+    const bytes = this.stored(mapKey);
     if (bytes === null) {
       this.keyCount = this.counted() + 1;
       return this.create(key);
     }
     return this.decode(bytes, key);
+  }
+
+  /** A key's encoded state from the writes not in the store yet or the store; null: it has none. */
+  private stored(mapKey: MapKey): Buffer | null {
+    const bytes = this.unwritten(mapKey);
+    if (bytes !== undefined) return bytes;
+    if (!this.inStore.mayHave(mapKey)) return null;
+    return this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
   }
 
   private decode(bytes: Buffer, key: unknown): S {
@@ -180,10 +190,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   delete(mapKey: MapKey): void {
     const inCache = this.cache.delete(mapKey);
     let exists = inCache !== undefined;
-    if (inCache === undefined) {
-      const p = this.unwritten(mapKey);
-      exists = p !== undefined ? p !== null : this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) !== undefined;
-    }
+    if (inCache === undefined) exists = this.stored(mapKey) !== null;
     if (!exists) return;
     this.keyCount = this.counted() - 1;
     this.pending.set(mapKey, null);
@@ -195,10 +202,13 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   drain(put: (key: Buffer, value: Buffer) => void, remove: (key: Buffer) => void, batch: number | null): number {
     let bytes = 0;
     for (const [mk, v] of this.pending) {
-      const k = this.storeKey(mk);
+      // lmdb-js copies keys as it is handed them (values it reads where they are, until the
+      // transaction commits: the pending writes keep them).
+      const k = tableKeyScratch(this.table, keyGroup(mk ?? ""), mk);
       if (v === null) remove(k);
       else {
         put(k, v);
+        this.inStore.add(mk);
         bytes += v.length;
       }
       bytes += k.length;
@@ -351,6 +361,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
         const values: unknown[] = this.typedKeys ? [typedKey] : [];
         for (let c = 0; c < cols.length; c++) values.push(columns[c]![i]);
         batch.push([this.storeKey(mk), encodeValues(values)]);
+        this.inStore.add(mk);
         if (batch.length >= RESTORE_BATCH) write();
       },
       (mk) => {
@@ -366,8 +377,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   getIfExists(mapKey: MapKey): S | undefined {
     let s = this.cache.get(mapKey);
     if (s === undefined) {
-      let bytes = this.unwritten(mapKey);
-      if (bytes === undefined) bytes = this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
+      const bytes = this.stored(mapKey);
       if (bytes === null) return undefined;
       this.misses++;
       s = this.decode(bytes, mapKey);
@@ -387,8 +397,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   find(mapKey: MapKey): S | undefined {
     const s = this.cache.peek(mapKey);
     if (s !== undefined) return s;
-    let bytes = this.unwritten(mapKey);
-    if (bytes === undefined) bytes = this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
+    const bytes = this.stored(mapKey);
     return bytes === null ? undefined : this.decode(bytes, mapKey);
   }
 
