@@ -1,5 +1,5 @@
 // The disk backend's bytes (runtime/state/disk/codec.ts): every state value and map key reads
-// back as it was written, whichever encoding it takes (4-byte integers, doubles, strings,
+// back as it was written, whichever encoding it takes (1-byte and 4-byte integers, doubles, strings,
 // the v8 fallback for lists, maps and records).
 
 import fc from "fast-check";
@@ -27,15 +27,19 @@ describe("the disk backend's codec", () => {
     expect(back).toEqual(values);
   });
 
-  it("any numbers and strings read back exactly, and smaller integers take 4 bytes", () => {
+  it("any numbers and strings read back exactly, integers of 0…255 take 1 byte and other 32-bit ones 4", () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.double(), fc.integer(), fc.maxSafeInteger(), fc.string())), (values) => {
         const back = decodeValues(encodeValues(values));
         values.forEach((v, i) => same(v, back[i]));
       }),
     );
-    expect(encodeValues([7]).length).toBe(2 + 5);
+    expect(encodeValues([7]).length).toBe(2 + 2);
+    expect(encodeValues([255]).length).toBe(2 + 2);
+    expect(encodeValues([256]).length).toBe(2 + 5);
+    expect(encodeValues([-1]).length).toBe(2 + 5);
     expect(encodeValues([7.5]).length).toBe(2 + 9);
+    for (const v of [0, 1, 255, 256, -1, -0]) same(v, decodeValues(encodeValues([v]))[0]);
   });
 
   it("map keys read back from their store keys, from the shared buffer too, and keep their key group", () => {

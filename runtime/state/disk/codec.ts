@@ -8,7 +8,8 @@
 // "i" + 4 bytes (integers of 32 bits), "n" + 8 bytes (other numbers), "b" + 0/1 (booleans),
 // "z" (null: an optional key that is null).
 //
-// A value is a tuple of primitives in a small encoding of its own (numbers, strings,
+// A value is a tuple of primitives in a small encoding of its own (numbers — integers of
+// 0…255 in one byte, other 32-bit integers in four, the rest in eight —, strings,
 // booleans, null, undefined: the fields of most state objects) or, for anything else,
 // `v8.serialize` of it (maps, lists, records; object identity within one value is kept).
 
@@ -136,13 +137,18 @@ export function mapKeyOf(key: Buffer): MapKey | null {
 const FORMAT_TUPLE = 0;
 const FORMAT_V8 = 1;
 
+/** Whether a number is written in one byte (counts, flags, small sums: a smaller store). */
+function isByte(x: number): boolean {
+  return (x & 0xff) === x && !Object.is(x, -0);
+}
+
 /** The bytes of `values` in the tuple encoding at most (strings reckoned at 3 bytes a char); -1: only v8.serialize can write them. */
 function tupleSize(values: readonly unknown[]): number {
   if (values.length > 255) return -1;
   let size = 2;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v === "number") size += isInt32(v) ? 5 : 9;
+    if (typeof v === "number") size += isByte(v) ? 2 : isInt32(v) ? 5 : 9;
     else if (typeof v === "string") size += 5 + v.length * 3;
     else if (v === null || v === undefined || typeof v === "boolean") size += 1;
     else return -1;
@@ -158,7 +164,11 @@ function writeTuple(values: readonly unknown[], b: Buffer, at: number): number {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v === "number") {
-      if (isInt32(v)) {
+      if (isByte(v)) {
+        b[at] = 7;
+        b[at + 1] = v;
+        at += 2;
+      } else if (isInt32(v)) {
         b[at] = 6;
         b.writeInt32LE(v, at + 1);
         at += 5;
@@ -214,7 +224,10 @@ export function decodeInto(b: Buffer, cols: unknown[][], from: number): unknown 
   for (let i = 0; i < n; i++) {
     const tag = b[at]!;
     let v: unknown;
-    if (tag === 6) {
+    if (tag === 7) {
+      v = b[at + 1]!;
+      at += 2;
+    } else if (tag === 6) {
       v = b.readInt32LE(at + 1);
       at += 5;
     } else if (tag === 4) {
@@ -242,7 +255,10 @@ export function decodeValues(b: Buffer): unknown[] {
   let at = 2;
   for (let i = 0; i < n; i++) {
     const tag = b[at]!;
-    if (tag === 6) {
+    if (tag === 7) {
+      out[i] = b[at + 1]!;
+      at += 2;
+    } else if (tag === 6) {
       out[i] = b.readInt32LE(at + 1);
       at += 5;
     } else if (tag === 4) {
