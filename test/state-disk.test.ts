@@ -4,7 +4,7 @@
 // state folder belongs to one job; the store holds what the checkpoint it resumed from holds.
 // (SIGKILLs and corrupted checkpoints on disk-backed jobs: faults.test.ts.)
 
-import type { ResultPromise } from "execa";
+import { execa, type ResultPromise } from "execa";
 import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -318,6 +318,49 @@ sink counts |> filter(c => c.n % 50 == 0) -> file("out/counts.jsonl")
     expect(last.exitCode, last.stderr).toBe(0);
     expect(last.stderr).toContain("resuming from checkpoint");
     expect(readFileSync(join(dir, "out/counts.jsonl"), "utf8")).toBe(readFileSync(join(ref, "out/counts.jsonl"), "utf8"));
+  });
+
+  it("a store that cannot be written (a limit on the size of files) stops the job with FLOW5004 naming the state folder, not an internal error; started again without the limit, it resumes and the output is an uninterrupted run's", async () => {
+    const job = `job filling
+checkpoint {
+  every 100ms
+  storage "./chk"
+}
+${DISK}
+source n: int = file("in.jsonl")
+let counts = n |> key_by(x => x % 150000) |> aggregate(x => { k: key, n: count() })
+sink counts |> filter(c => c.n == 2 and c.k % 100 == 0) -> file("out/counts.jsonl")
+`;
+    const input = Array.from({ length: 300_000 }, (_, i) => `${i}`).join("\n") + "\n";
+    const clean = tempDir("flowc-disk-full-clean-");
+    const bundle = await compileIn(clean, job);
+    writeFileSync(join(clean, "in.jsonl"), input);
+    const ref = await runBundle(bundle, { cwd: clean });
+    expect(ref.exitCode, ref.stderr).toBe(0);
+    const expected = readFileSync(join(clean, "out/counts.jsonl"), "utf8");
+    expect(lines(expected)).toHaveLength(1500);
+
+    const work = tempDir("flowc-disk-full-");
+    writeFileSync(join(work, "in.jsonl"), input);
+    // 150,000 keys take about 6 MB of store; a checkpoint of them about 1 MB. Files may
+    // grow to 3 MB: the store's writes fail (EFBIG), as on a full disk.
+    const limited = await execa("bash", ["-c", `ulimit -f 3072 && exec "${process.execPath}" "${bundle}"`], { cwd: work, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
+    if (limited.signal === undefined || limited.signal === null) {
+      expect(limited.exitCode, limited.stderr).toBe(1);
+      expect(limited.stderr).toMatch(/error\[FLOW5004\]: cannot write the disk state backend's store in \.\/state: /);
+      expect(limited.stderr).toMatch(/hint: make room on the file system that holds the state folder/);
+      expect(limited.stderr).not.toMatch(/internal error|Commit failed|unhandled/i);
+      // The only stack lines are lmdb-js's own report of the failed commit (its console.error).
+      for (const l of limited.stderr.split("\n").filter((x) => STACK_LINE.test(x))) expect(l).toMatch(/node_modules[\\/]lmdb[\\/]/);
+    } else {
+      // lmdb-js 3.5.6 can end the process itself when a write fails inside one of its
+      // transactions ("txn has failed/finished, can't commit", then SIGSEGV; docs/operations.md):
+      // what matters then is what follows — nothing past the last checkpoint was committed.
+      expect(limited.signal, limited.stderr).toBe("SIGSEGV");
+    }
+    const resumed = await runBundle(bundle, { cwd: work });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(readFileSync(join(work, "out/counts.jsonl"), "utf8")).toBe(expected);
   });
 });
 

@@ -201,6 +201,19 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   /** StoreTable: hands the pending writes to the store; a background batch stays readable until it settles. */
   drain(put: (key: Buffer, value: Buffer) => void, remove: (key: Buffer) => void, batch: number | null): number {
     let bytes = 0;
+    if (batch === null) {
+      // A transaction of our own (store.sync) writes the background batches not known to be
+      // committed again, oldest first: one of them may have failed without the job knowing
+      // yet (its failure is reported on the event loop), and whoever reads the store after
+      // sync() — a full checkpoint, a savepoint — must find every write in it.
+      for (const f of this.inFlight) {
+        for (const [mk, v] of f.writes) {
+          const k = tableKeyScratch(this.table, keyGroup(mk ?? ""), mk);
+          if (v === null) remove(k);
+          else put(k, v);
+        }
+      }
+    }
     for (const [mk, v] of this.pending) {
       // lmdb-js copies keys as it is handed them (values it reads where they are, until the
       // transaction commits: the pending writes keep them).
@@ -285,6 +298,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   onMeta: ((meta: unknown) => void) | null = null;
 
   snapshot(kind: "full" | "delta"): Snapshot {
+    this.store.check();
     const db = this.store.db;
     const from = this.typedKeys ? 1 : 0;
     const keys: MapKey[] = [];
@@ -346,7 +360,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     const write = (): void => {
       const b = batch;
       batch = [];
-      db.transactionSync(() => {
+      this.store.writeSync(() => {
         for (const [k, v] of b) void (v === null ? db.remove(k) : db.put(k, v));
       });
     };

@@ -119,7 +119,7 @@ export class DiskQueue {
     const write = (): void => {
       const b = batch;
       batch = [];
-      db.transactionSync(() => {
+      this.store.writeSync(() => {
         for (const [k, v] of b) void db.put(k, v);
       });
     };
@@ -163,7 +163,7 @@ export class DiskQueue {
     const db = this.store.db;
     const gone = this.taken;
     this.taken = [];
-    db.transactionSync(() => {
+    this.store.writeSync(() => {
       for (const k of gone) void db.remove(k);
     });
   }
@@ -177,7 +177,7 @@ export class DiskQueue {
     this.dropTaken();
     this.head = [];
     this.at = 0;
-    db.transactionSync(() => {
+    this.store.writeSync(() => {
       for (let e = fresh.pop(); e !== undefined; e = fresh.pop()) void db.put(this.key(e.time, e.seq), encodeValues(e.values));
     });
   }

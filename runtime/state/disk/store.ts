@@ -63,6 +63,8 @@ export class DiskStore {
   private batches = 0;
   private inFlight = 0;
   private failure: Error | null = null;
+  /** What lmdb-js gives as the reason of a failed commit (its error names only "Commit failed"). */
+  private cause: Error | null = null;
 
   constructor(
     lib: Awaited<ReturnType<typeof loadLmdb>>,
@@ -98,11 +100,18 @@ export class DiskStore {
     const id = ++this.batches;
     const db = this.db;
     let last: Promise<boolean> | null = null;
+    // lmdb-js hands out one promise per transaction it cuts the writes into: each is watched
+    // (a failure is then the job's, not an unhandled rejection), the last one settles the batch.
+    const watch = (p: Promise<boolean>): void => {
+      if (p === last) return;
+      if (last !== null) last.then(undefined, this.failed);
+      last = p;
+    };
     let bytes = 0;
     for (const t of this.tables) {
       bytes += t.drain(
-        (k, v) => void (last = db.put(k, v)),
-        (k) => void (last = db.remove(k)),
+        (k, v) => watch(db.put(k, v)),
+        (k) => watch(db.remove(k)),
         id,
       );
     }
@@ -115,12 +124,48 @@ export class DiskStore {
     (last as Promise<boolean>).then(
       () => {
         this.inFlight--;
-        for (const t of this.tables) t.settled(id);
+        // After a failed transaction, later ones may still commit (into free pages): the
+        // failed batch's writes stay readable in the tables until the job stops, so that
+        // nothing (a checkpoint's delta above all) reads the store without them.
+        if (this.failure === null) for (const t of this.tables) t.settled(id);
       },
       (e: unknown) => {
         this.inFlight--;
-        this.failure ??= e as Error;
+        this.failed(e);
       },
+    );
+  }
+
+  /** A background write failed: the next write (or check) stops the job with FLOW5004. */
+  private readonly failed = (e: unknown): void => {
+    this.failure ??= e instanceof Error ? e : new Error(String(e));
+    const detail = (e as { commitError?: Promise<unknown> } | null)?.commitError;
+    if (detail && typeof detail.then === "function") {
+      detail.then(undefined, (c: unknown) => {
+        this.cause ??= c instanceof Error ? c : new Error(String(c));
+      });
+    }
+  };
+
+  /**
+   * One synchronous transaction of `write`'s puts and removes, after the background ones; a
+   * store that cannot be written stops the job with FLOW5004.
+   */
+  writeSync(write: () => void): void {
+    this.check();
+    try {
+      this.db.transactionSync(write);
+    } catch (e) {
+      throw this.writeError(e);
+    }
+  }
+
+  private writeError(e: unknown): JobError {
+    const reason = String((e as Error)?.message ?? e).split("\n")[0];
+    return new JobError(
+      "FLOW5004",
+      `cannot write the disk state backend's store in ${this.opts.shown}: ${reason}`,
+      "make room on the file system that holds the state folder (or raise the limit on the size of files), then start the job again: it resumes from its last checkpoint and rebuilds the store",
     );
   }
 
@@ -130,10 +175,9 @@ export class DiskStore {
    * checkpoint, a savepoint, the end of a run).
    */
   sync(): void {
-    this.check();
     const db = this.db;
     let bytes = 0;
-    db.transactionSync(() => {
+    this.writeSync(() => {
       for (const t of this.tables) bytes += t.drain((k, v) => void db.put(k, v), (k) => void db.remove(k), null);
     });
     this.written += bytes;
@@ -141,9 +185,9 @@ export class DiskStore {
     this.check();
   }
 
-  /** A background write that failed stops the job. */
-  private check(): void {
-    if (this.failure) throw new Error(`the disk state backend could not write its store in ${this.opts.shown}: ${this.failure.message}`);
+  /** A background write that failed stops the job (before the next write, and before a checkpoint reads the store). */
+  check(): void {
+    if (this.failure) throw this.writeError(this.cause ?? this.failure);
   }
 
   // ---- metrics ------------------------------------------------------------------------------
