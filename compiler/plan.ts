@@ -275,7 +275,7 @@ function findExchanges(nodes: GraphNode[]): Exchange[] {
         // there): the side's entry computes the key and sends (compiler/emit/graph.ts).
         const input = b.inputIds.flatMap((id, i) => (id === a.id ? [i] : []))[k] ?? 0;
         const side = input === 0 ? b.left.elem : b.right.elem;
-        out.push({ index: out.length, uid: `${b.uid}_${input === 0 ? "left" : "right"}`, from: a.id, to: b.id, input, keyed: true, sources: [], upstream: [], codec: hasMap(side) || hasMap(b.join.keyType) ? "v8" : "json" });
+        out.push({ index: out.length, uid: `${b.uid}_${input === 0 ? "left" : "right"}`, from: a.id, to: b.id, input, keyed: true, sources: [], upstream: [], codec: needsV8(side) || needsV8(b.join.keyType) ? "v8" : "json" });
         continue;
       }
       if (b.kind !== "operator") continue;
@@ -285,7 +285,7 @@ function findExchanges(nodes: GraphNode[]): Exchange[] {
       if (a.kind === "operator" && (a.output.key !== null) === keyed) continue;
       const input = b.inputIds.flatMap((id, i) => (id === a.id ? [i] : []))[k] ?? 0;
       const partitionedBy = keyed ? partitionedSource(a, byId) : null;
-      out.push({ index: out.length, uid: b.uid, from: a.id, to: b.id, input, keyed, sources: [], upstream: [], codec: hasMap(b.input.elem) || (b.input.key !== null && hasMap(b.input.key)) ? "v8" : "json", ...(partitionedBy ? { partitionedBy } : {}) });
+      out.push({ index: out.length, uid: b.uid, from: a.id, to: b.id, input, keyed, sources: [], upstream: [], codec: needsV8(b.input.elem) || (b.input.key !== null && needsV8(b.input.key)) ? "v8" : "json", ...(partitionedBy ? { partitionedBy } : {}) });
     }
   }
   // Each exchange's inputs on an instance: the sources and exchanges its records come from.
@@ -345,10 +345,15 @@ function sameFunction(pa: string, a: A.Expr, pb: string, b: A.Expr): boolean {
   return norm(pa, a) === norm(pb, b);
 }
 
-function hasMap(t: Type): boolean {
+/**
+ * Whether an exchange's values need V8's serialization rather than JSON: maps (JSON has
+ * none) and floats (JSON has no NaN, ±Infinity or -0, which math gives; LANGUAGE.md 5).
+ */
+function needsV8(t: Type): boolean {
   const walk = (d: TypeDesc): boolean => {
     switch (d.t) {
       case "map":
+      case "float":
         return true;
       case "optional":
       case "list":

@@ -535,14 +535,18 @@ describe("several instances over NATS JetStream", () => {
       const url = server.url;
       const dir = tempDir("flowc-file-instances-");
       const lines: string[] = [];
-      for (let i = 0; i < 3000; i++) lines.push(JSON.stringify({ k: `k${(i * 13) % 50}`, v: i % 7 }));
+      for (let i = 0; i < 3000; i++) lines.push(JSON.stringify({ k: `k${(i * 13) % 50}`, v: i % 7, x: (i % 11) - 4 + 0.5 }));
+      // roots: floats that math makes NaN cross the exchange as NaN (JSON would make them
+      // null, which sum() and max() skip: other results than one process's).
       const text = `job files
-type R = { k: string, v: int }
+type R = { k: string, v: int, x: float }
 source rs: R = file("in.jsonl")
 let sums = rs |> key_by(r => r.k) |> aggregate(r => { k: key, s: sum(r.v), n: count() })
 let total = rs |> aggregate(r => { n: count(), s: sum(r.v) })
+let roots = rs |> map(r => { k: r.k, y: sqrt(r.x) }) |> key_by(r => r.k) |> aggregate(r => { k: key, n: count(), s: sum(r.y), m: max(r.y) })
 sink sums -> file("out/sums.jsonl")
 sink total -> file("out/total.jsonl")
+sink roots -> file("out/roots.jsonl")
 checkpoint { every 200ms }
 `;
       writeFiles(dir, { "in.jsonl": lines.join("\n") + "\n", "files.flow": text });
@@ -555,12 +559,16 @@ checkpoint { every 200ms }
       };
       const reference = perKey([readFileSync(join(dir, "out", "sums.jsonl"), "utf8")]);
       const referenceTotal = readFileSync(join(dir, "out", "total.jsonl"), "utf8");
+      const referenceRoots = perKey([readFileSync(join(dir, "out", "roots.jsonl"), "utf8")]);
+      // Every key saw a NaN (its sum is null from then on).
+      expect(Object.values(referenceRoots).every((rows) => rows.at(-1)!.includes('"s":null'))).toBe(true);
       const run = await flowc(["run", "files.flow", "--instances", "2", "--", "--log-level", "info"], { cwd: dir, env: { NATS_URL: url } });
       expect(run.exitCode, run.stderr).toBe(0);
       const parts = [0, 1].map((i) => readFileSync(join(dir, "out", `sums.${i}.jsonl`), "utf8"));
       // Both instances own keys; per key, the same sums in the same order as one process.
       expect(parts.every((p) => p.length > 0)).toBe(true);
       expect(perKey(parts)).toEqual(reference);
+      expect(perKey([0, 1].map((i) => readFileSync(join(dir, "out", `roots.${i}.jsonl`), "utf8")))).toEqual(referenceRoots);
       // The unkeyed aggregate ran on instance 0, over every record.
       expect(readFileSync(join(dir, "out", "total.0.jsonl"), "utf8")).toBe(referenceTotal);
       expect(readFileSync(join(dir, "out", "total.1.jsonl"), "utf8")).toBe("");
