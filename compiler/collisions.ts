@@ -35,7 +35,68 @@ function fileUses(out: CheckedProgram): Use[] {
   return uses.sort((a, b) => a.span.start - b.span.start);
 }
 
+/** A folder the job owns: the checkpoint folder and the disk state backend's folder. */
+interface Folder {
+  path: string;
+  /** "checkpoint folder" or "state folder". */
+  kind: string;
+  what: string;
+  span: A.Span;
+}
+
+/** The span of a policy block's option value, or of the block's keyword (a default). */
+function optionSpan(out: CheckedProgram, kind: A.PolicyDecl["kind"], name: string): A.Span | null {
+  const block = out.program.decls.find((d): d is A.PolicyDecl => d.kind === kind);
+  if (!block) return null;
+  return block.options.find((o) => o.name.name === name)?.value.span ?? block.keyword;
+}
+
+function ownFolders(out: CheckedProgram): Folder[] {
+  const folders: Folder[] = [];
+  const cp = out.checkpoint;
+  const cpSpan = optionSpan(out, "Checkpoint", "storage");
+  if (cp && cpSpan && !cp.storage.startsWith("nats:")) folders.push({ path: cp.storage, kind: "checkpoint folder", what: `the checkpoint folder \`${cp.storage}\``, span: cpSpan });
+  const st = out.state;
+  const stSpan = optionSpan(out, "State", "dir");
+  if (st && stSpan) folders.push({ path: st.dir, kind: "state folder", what: `the state folder \`${st.dir}\``, span: stSpan });
+  return folders;
+}
+
+const norm = (p: string): string => posix.normalize(p).replace(/(.)\/$/, "$1");
+/** Whether path `inner` is `outer` or lies below it (both normalised). */
+const within = (inner: string, outer: string): boolean => inner === outer || (outer === "." ? !inner.startsWith("../") && !inner.startsWith("/") : inner.startsWith(outer.endsWith("/") ? outer : outer + "/"));
+
+/**
+ * The folders the job owns hold nothing else: no input or output lies in one (or holds
+ * one), and the checkpoint and state folders are apart. The runtime refuses such a folder
+ * too (FLOW5011, FLOW5022), but only when it starts.
+ */
+function checkFolders(out: CheckedProgram, uses: Use[], diags: Diagnostics): void {
+  const folders = ownFolders(out);
+  for (const f of folders) {
+    const fp = norm(f.path);
+    for (const u of uses) {
+      const up = norm(u.path);
+      if (!within(up, fp) && !within(fp, up)) continue;
+      diags.error("FLOW4014", u.span, `paths collide: ${u.what} ${within(up, fp) ? "lies in" : "holds"} ${f.what}`, {
+        label: u.access === "read" ? "read here" : "written here",
+        notes: [{ message: `the ${f.kind} is set here`, span: f.span }],
+        hints: [`the job keeps its ${f.kind} to itself (it replaces what is in it): give inputs and outputs paths outside it`],
+      });
+    }
+  }
+  const [a, b] = folders;
+  if (a && b && (within(norm(a.path), norm(b.path)) || within(norm(b.path), norm(a.path)))) {
+    diags.error("FLOW4014", b.span, `paths collide: ${b.what} ${norm(a.path) === norm(b.path) ? "is" : within(norm(b.path), norm(a.path)) ? "lies in" : "holds"} ${a.what}`, {
+      label: "set here",
+      notes: [{ message: "the checkpoint folder is set here", span: a.span }],
+      hints: ["give the checkpoints and the state folders of their own, neither inside the other: the job replaces what is in each"],
+    });
+  }
+}
+
 export function checkPathCollisions(out: CheckedProgram, diags: Diagnostics): void {
+  checkFolders(out, fileUses(out), diags);
   const first = new Map<string, Use>();
   /** The first writer of each file (a second input of a file is fine, a writer is not). */
   const writer = new Map<string, Use>();

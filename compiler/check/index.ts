@@ -90,8 +90,9 @@ export function check(program: A.Program, diags: Diagnostics, opts: CheckOptions
   for (const d of program.decls) if (d.kind === "Source" && owns(cx, d.name.name, d)) checkSource(cx, d);
   for (const d of program.decls) if (d.kind === "Let" && owns(cx, d.name.name, d)) cx.streamOf(d.name.name, d.name.span);
   for (const d of program.decls) if (d.kind === "Sink") checkSink(cx, d);
-  checkPathCollisions(out, diags);
   checkPolicies(cx);
+  // After the policies: the checkpoint and state folders take part.
+  checkPathCollisions(out, diags);
   // Lets in declaration order (streamOf may have visited them in dependency order).
   out.letsByDependency = [...out.lets];
   out.lets.sort((a, b) => a.decl.span.start - b.decl.span.start);
