@@ -275,7 +275,7 @@ function findExchanges(nodes: GraphNode[]): Exchange[] {
         // there): the side's entry computes the key and sends (compiler/emit/graph.ts).
         const input = b.inputIds.flatMap((id, i) => (id === a.id ? [i] : []))[k] ?? 0;
         const side = input === 0 ? b.left.elem : b.right.elem;
-        out.push({ index: out.length, uid: `${b.uid}_${input === 0 ? "left" : "right"}`, from: a.id, to: b.id, input, keyed: true, sources: [], upstream: [], codec: needsV8(side) || needsV8(b.join.keyType) ? "v8" : "json" });
+        out.push({ index: out.length, uid: `${b.uid}_${input === 0 ? "left" : "right"}`, from: a.id, to: b.id, input, keyed: true, sources: [], upstream: [], codec: exchangeCodec(side, b.join.keyType) });
         continue;
       }
       if (b.kind !== "operator") continue;
@@ -285,7 +285,7 @@ function findExchanges(nodes: GraphNode[]): Exchange[] {
       if (a.kind === "operator" && (a.output.key !== null) === keyed) continue;
       const input = b.inputIds.flatMap((id, i) => (id === a.id ? [i] : []))[k] ?? 0;
       const partitionedBy = keyed ? partitionedSource(a, byId) : null;
-      out.push({ index: out.length, uid: b.uid, from: a.id, to: b.id, input, keyed, sources: [], upstream: [], codec: needsV8(b.input.elem) || (b.input.key !== null && needsV8(b.input.key)) ? "v8" : "json", ...(partitionedBy ? { partitionedBy } : {}) });
+      out.push({ index: out.length, uid: b.uid, from: a.id, to: b.id, input, keyed, sources: [], upstream: [], codec: exchangeCodec(b.input.elem, b.input.key), ...(partitionedBy ? { partitionedBy } : {}) });
     }
   }
   // Each exchange's inputs on an instance: the sources and exchanges its records come from.
@@ -346,15 +346,20 @@ function sameFunction(pa: string, a: A.Expr, pb: string, b: A.Expr): boolean {
 }
 
 /**
- * Whether an exchange's values need V8's serialization rather than JSON: maps (JSON has
- * none) and floats (JSON has no NaN, ±Infinity or -0, which math gives; LANGUAGE.md 5).
+ * How an exchange encodes values of these types (ExchangeManifest.codec): maps need V8's
+ * serialization (JSON has none); floats may be NaN, ±Infinity or -0, which math gives
+ * (LANGUAGE.md 5) and JSON cannot write, so a message that holds one goes as V8's; the
+ * rest as JSON.
  */
-function needsV8(t: Type): boolean {
+function exchangeCodec(...types: (Type | null)[]): "json" | "v8" | "floats" {
+  const has = (kind: "map" | "float"): boolean => types.some((t) => t !== null && holds(t, kind));
+  return has("map") ? "v8" : has("float") ? "floats" : "json";
+}
+
+function holds(t: Type, kind: "map" | "float"): boolean {
   const walk = (d: TypeDesc): boolean => {
+    if (d.t === kind) return true;
     switch (d.t) {
-      case "map":
-      case "float":
-        return true;
       case "optional":
       case "list":
         return walk(d.of);

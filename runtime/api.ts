@@ -144,8 +144,12 @@ export interface ExchangeManifest {
   /** The sources and exchanges (by index) its records come from on an instance. */
   sources: number[];
   upstream: number[];
-  /** JSON, or V8's serialization when values hold maps. */
-  codec: "json" | "v8";
+  /**
+   * JSON; V8's serialization when values hold maps; "floats" when they hold floats: JSON,
+   * except a message with a number JSON cannot write (NaN, ±Infinity, -0), which goes as
+   * V8's serialization. A reader tells the two apart by the first character.
+   */
+  codec: "json" | "v8" | "floats";
   /** Keyed as its partitioned source declares (`partition_key:`): no exchange when N divides `partitions`. */
   partitionedBy?: { source: number; partitions: number };
 }

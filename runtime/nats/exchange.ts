@@ -30,6 +30,18 @@ import { Cursor, type PartsPosition } from "./cursor.js";
 import { acquire, lockKey } from "./locks.js";
 import { StreamReader } from "./reader.js";
 
+/** Whether JSON writes a value as it is: no NaN, ±Infinity or -0 in it (records, lists, primitives). */
+function jsonSafe(v: unknown): boolean {
+  if (typeof v === "number") return Number.isFinite(v) && !Object.is(v, -0);
+  if (v === null || typeof v !== "object") return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!jsonSafe(v[i])) return false;
+    return true;
+  }
+  for (const k in v) if (!jsonSafe((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
 /** This process's place among the job's instances, and the job's key groups. */
 export interface InstanceInfo {
   index: number;
@@ -137,7 +149,7 @@ export class ExchangeWriter implements Sink, ExchangeHandle, TransactionalSink {
       for (const g of this.used) {
         const r = this.groups[g]!;
         const msg = { run: this.inst.run, w: this.inst.index, r };
-        const text = this.x.codec === "v8" ? serialize(msg).toString("base64") : JSON.stringify(msg);
+        const text = this.x.codec === "v8" || (this.x.codec === "floats" && !jsonSafe(r)) ? serialize(msg).toString("base64") : JSON.stringify(msg);
         this.bytes += text.length;
         this.inner.writeTo(`${this.base}.${g}`, text);
         this.groups[g] = [];
@@ -278,7 +290,7 @@ export class ExchangeReader implements Source {
   private readonly stream: string;
 
   constructor(
-    private readonly x: ExchangeManifest,
+    x: ExchangeManifest,
     private readonly inst: InstanceInfo,
     private readonly link: NatsLink,
     job: string,
@@ -351,7 +363,9 @@ export class ExchangeReader implements Source {
         if (t && t.w < this.writers.n) this.admit(t.w, t, out);
         continue;
       }
-      const body = this.x.codec === "v8" ? (deserialize(Buffer.from(this.text.decode(msg.data), "base64")) as { run: string; w: number; r: unknown[] }) : (JSON.parse(this.text.decode(msg.data)) as { run: string; w: number; r: unknown[] });
+      // JSON is an object, `{…}`; V8's serialization in base64 never holds a `{`.
+      const text = this.text.decode(msg.data);
+      const body = (text.charCodeAt(0) === 0x7b ? JSON.parse(text) : deserialize(Buffer.from(text, "base64"))) as { run: string; w: number; r: unknown[] };
       if (body.run !== this.inst.run) continue;
       const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
       if (t && t.w < this.writers.n && this.admit(t.w, t, out) === false) continue;
