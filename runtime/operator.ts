@@ -15,6 +15,12 @@ export interface Snapshot {
   buffers: Buffer[];
   keys: number;
   bytes: number;
+  /**
+   * A snapshot made after the pause (the disk backend's full snapshot, read from a read
+   * transaction of its store opened in the pause): the file's contents, keys and bytes come
+   * from this; the fields above are then empty.
+   */
+  later?: () => Promise<{ buffers: Buffer[]; keys: number; bytes: number }>;
 }
 
 /**
@@ -57,8 +63,11 @@ export interface StatefulOperator {
   readonly lateDropped: number;
   /** The operator's event-time watermark (for the admin endpoint); null when it keeps none. */
   currentWatermark(): number | null;
-  /** Encodes all keys (full) or the changed ones (delta). */
-  snapshot(kind: "full" | "delta"): Snapshot;
+  /**
+   * Encodes all keys (full) or the changed ones (delta). With `deferred`, a checkpoint's
+   * snapshot may leave the encoding to after the pause (Snapshot.later).
+   */
+  snapshot(kind: "full" | "delta", deferred?: boolean): Snapshot;
   /** Applies a snapshot file (a full one first, then deltas in order). */
   restore(bytes: Buffer): void;
   /** For savepoints: the state as rows, or as state objects (one of them). */
@@ -69,7 +78,7 @@ export interface StatefulOperator {
 /** The defaults: no deltas, no keys or entries, no watermark, nothing late, nothing for savepoints. */
 export abstract class OperatorBase implements StatefulOperator {
   abstract readonly uid: string;
-  abstract snapshot(kind: "full" | "delta"): Snapshot;
+  abstract snapshot(kind: "full" | "delta", deferred?: boolean): Snapshot;
   abstract restore(bytes: Buffer): void;
 
   get incremental(): boolean {

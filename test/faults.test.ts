@@ -59,6 +59,12 @@ const OUTPUTS = ["out/users.jsonl", "out/pages.jsonl", "out/bad.jsonl"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Flips bytes in a state file of the newest completed checkpoint; returns its id. */
+/** Whether a completed checkpoint is in the job's folder. */
+function hasCompleted(dir: string): boolean {
+  const chk = join(dir, "chk");
+  return existsSync(chk) && readdirSync(chk).some((n) => /^chk-\d+$/.test(n) && existsSync(join(chk, n, "_metadata")));
+}
+
 function corruptNewest(dir: string): number | null {
   const chk = join(dir, "chk");
   if (!existsSync(chk)) return null; // every run so far was killed before it got this far
@@ -137,6 +143,10 @@ describe.each(["memory", "disk"])("fault injection, %s backend", (backend) => {
         continue;
       }
       await sleep(60 + Math.random() * 400);
+      // The run whose newest checkpoint gets damaged is killed once it has one.
+      if (kills >= 4 && corrupted === null) {
+        for (let i = 0; i < 300 && child.exitCode === null && !hasCompleted(work); i++) await sleep(100);
+      }
       child.kill("SIGKILL");
       const r = await child;
       stderr.push(r.stderr);
@@ -226,6 +236,11 @@ sink asof |> filter(a => a.id > 99.0) -> file("out/asof.jsonl")
       const child = execa(process.execPath, [bundle], { cwd: work, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
       // Long enough for checkpoints to complete (the disk backend's first, a full one, takes seconds here), so that runs resume from them.
       await sleep(200 + Math.random() * (backend === "disk" ? 8000 : 1800));
+      // The run whose newest checkpoint gets damaged is killed once it has one (a slow,
+      // busy machine may not have completed one by the random time).
+      if (kills >= 4 && corrupted === null) {
+        for (let i = 0; i < 300 && child.exitCode === null && !hasCompleted(work); i++) await sleep(100);
+      }
       child.kill("SIGKILL");
       const r = await child;
       stderr.push(r.stderr);
@@ -243,5 +258,6 @@ sink asof |> filter(a => a.id > 99.0) -> file("out/asof.jsonl")
       const got = readFileSync(join(work, f));
       expect(got.equals(expected[i]!), `${f} differs from the failure-free run (${got.length} vs ${expected[i]!.length} bytes)`).toBe(true);
     });
-  });
+    // About 90 s alone with the disk backend on a 2-core machine; more beside other tests.
+  }, 300_000);
 });

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type { CheckpointManifest, Manifest } from "../api.js";
 import type { Log } from "../log.js";
 import type { FileRef, SinkTransaction, SourcePosition, Staged, TransactionalSink } from "../connectors/contract.js";
-import type { StatefulOperator } from "../operator.js";
+import type { Snapshot, StatefulOperator } from "../operator.js";
 import { appendHistory, checkpointDirName, METADATA, retain, sha256, writeDurable, writeMetadataInBackground, type CheckpointMetadata, type HistoryEntry } from "./storage.js";
 
 /** A full snapshot at least every this many checkpoints, so delta chains stay short. */
@@ -135,7 +135,7 @@ export class Coordinator {
 
     // 1. source positions, 2. operator state, 3. sink pre-commit: the consistent cut.
     const sources = this.parts.positions();
-    const writes: { rel: string; buffers: Buffer[] }[] = [];
+    const writes: { rel: string; buffers: Buffer[]; later?: Snapshot["later"] }[] = [];
     const operators: { uid: string; files: string[] }[] = [];
     let keys = 0;
     let bytes = 0;
@@ -146,9 +146,9 @@ export class Coordinator {
       // grows with the change): a full snapshot only when it has none, or when its deltas add
       // up to more than the full one they follow (recovery then reads less).
       const full = !chain || chain.deltaBytes > chain.fullBytes || (store.onDisk !== true && (!this.policy.incremental || store.incremental === false || chain.files.length >= FULL_EVERY));
-      const snap = store.snapshot(full ? "full" : "delta");
+      const snap = store.snapshot(full ? "full" : "delta", true);
       const rel = join(dir, `${store.uid}.${full ? "full" : "delta"}`);
-      writes.push({ rel, buffers: snap.buffers });
+      writes.push({ rel, buffers: snap.buffers, ...(snap.later ? { later: snap.later } : {}) });
       operators.push({ uid: store.uid, files: full ? [rel] : [...chain!.files, rel] });
       keys += snap.keys;
       bytes += snap.bytes;
@@ -214,13 +214,21 @@ export class Coordinator {
   private async complete(
     id: number,
     sources: { name: string; position: SourcePosition }[],
-    writes: { rel: string; buffers: Buffer[] }[],
+    writes: { rel: string; buffers: Buffer[]; later?: Snapshot["later"] }[],
     operators: { uid: string; files: string[] }[],
     /** Each sink's pre-commit, in the order of `parts.sinks` (a promise from an asynchronous sink). */
     staged: (Staged | Promise<Staged>)[],
     entry: HistoryEntry,
     t0: number,
   ): Promise<void> {
+    // Snapshots made after the pause (the disk backend's full ones) start at once, beside
+    // the sinks' pre-commits, and each ends on its own even when this checkpoint fails.
+    const later = writes.map((w) => {
+      if (!w.later) return null;
+      const p = w.later();
+      p.catch(() => undefined);
+      return p;
+    });
     const sinks: SinkTransaction[] = [];
     const sinkFiles: Record<string, FileRef> = {};
     for (const x of staged) {
@@ -230,7 +238,14 @@ export class Coordinator {
     }
     // 4. state files in the background, then the metadata, atomically.
     const written: Record<string, FileRef> = {};
-    for (const w of writes) {
+    for (const [i, w] of writes.entries()) {
+      const made = later[i];
+      if (made) {
+        const snap = await made;
+        w.buffers = snap.buffers;
+        entry.keys += snap.keys;
+        entry.bytes += snap.bytes;
+      }
       await writeDurable(join(this.root, w.rel), w.buffers);
       written[w.rel] = { sha256: sha256(w.buffers), bytes: w.buffers.reduce((n, b) => n + b.length, 0) };
     }

@@ -144,8 +144,8 @@ export class DiskCountWindows<S extends StateObject> extends OperatorBase implem
     }
   }
 
-  snapshot(kind: "full" | "delta"): Snapshot {
-    return this.keys.snapshot(kind);
+  snapshot(kind: "full" | "delta", deferred = false): Snapshot {
+    return this.keys.snapshot(kind, deferred);
   }
 
   restore(bytes: Buffer): void {

@@ -122,8 +122,8 @@ export class DiskDedup extends OperatorBase implements DedupHandle, RowState {
     this.seq = seq;
   }
 
-  snapshot(kind: "full" | "delta"): Snapshot {
-    return this.ids.snapshot(kind);
+  snapshot(kind: "full" | "delta", deferred = false): Snapshot {
+    return this.ids.snapshot(kind, deferred);
   }
 
   restore(bytes: Buffer): void {

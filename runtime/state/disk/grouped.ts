@@ -13,6 +13,37 @@ export interface GroupRows {
   columns: unknown[][];
 }
 
+/** A snapshot file's bytes made one key group at a time, in increasing order. */
+class GroupedEncoder {
+  private readonly blobs: Buffer[] = [];
+  private readonly index: SnapshotIndex;
+  private offset = 0;
+  keys = 0;
+
+  constructor(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, meta: unknown) {
+    this.index = { uid, kind, fields, typedKeys, keyGroups: [] };
+    if (keyGroupCount() !== DEFAULT_KEY_GROUPS) this.index.groups = keyGroupCount();
+    if (meta !== undefined) this.index.meta = meta;
+  }
+
+  add(g: GroupRows): void {
+    const blob = serialize([g.mapKeys, g.typedKeys, g.columns]);
+    this.index.keyGroups.push({ kg: g.kg, offset: this.offset, length: blob.length, keys: g.mapKeys.length });
+    this.blobs.push(blob);
+    this.offset += blob.length;
+    this.keys += g.mapKeys.length;
+  }
+
+  finish(): { buffers: Buffer[]; keys: number; bytes: number } {
+    const json = Buffer.from(JSON.stringify(this.index));
+    const head = Buffer.alloc(16);
+    MAGIC.copy(head, 0);
+    head.writeUInt32LE(SNAPSHOT_VERSION, 8);
+    head.writeUInt32LE(json.length, 12);
+    return { buffers: [head, json, ...this.blobs], keys: this.keys, bytes: 16 + json.length + this.offset };
+  }
+}
+
 /**
  * Encodes a snapshot file from key groups given one at a time, in increasing order (the disk
  * backend reads its store group by group): each group is serialised as it comes, so that
@@ -20,23 +51,22 @@ export interface GroupRows {
  * encodeSnapshot's (kept here, so that memory-backed bundles do not carry it).
  */
 export function encodeGroupedSnapshot(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, groups: Iterable<GroupRows>, meta?: unknown): { buffers: Buffer[]; keys: number; bytes: number } {
-  const blobs: Buffer[] = [];
-  const index: SnapshotIndex = { uid, kind, fields, typedKeys, keyGroups: [] };
-  if (keyGroupCount() !== DEFAULT_KEY_GROUPS) index.groups = keyGroupCount();
-  if (meta !== undefined) index.meta = meta;
-  let offset = 0;
-  let keys = 0;
-  for (const g of groups) {
-    const blob = serialize([g.mapKeys, g.typedKeys, g.columns]);
-    index.keyGroups.push({ kg: g.kg, offset, length: blob.length, keys: g.mapKeys.length });
-    blobs.push(blob);
-    offset += blob.length;
-    keys += g.mapKeys.length;
+  const e = new GroupedEncoder(uid, kind, fields, typedKeys, meta);
+  for (const g of groups) e.add(g);
+  return e.finish();
+}
+
+/**
+ * encodeGroupedSnapshot, giving the event loop a turn after each key group (a full
+ * checkpoint made after the pause, while the job goes on). `intact` is asked at the end:
+ * a scan cut short (its store closed) must not pass for a whole snapshot.
+ */
+export async function encodeGroupedSnapshotLater(uid: string, kind: "full" | "delta", fields: number, typedKeys: boolean, groups: Iterator<GroupRows>, meta: unknown, intact: () => boolean): Promise<{ buffers: Buffer[]; keys: number; bytes: number }> {
+  const e = new GroupedEncoder(uid, kind, fields, typedKeys, meta);
+  for (let g = groups.next(); !g.done; g = groups.next()) {
+    e.add(g.value);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  const json = Buffer.from(JSON.stringify(index));
-  const head = Buffer.alloc(16);
-  MAGIC.copy(head, 0);
-  head.writeUInt32LE(SNAPSHOT_VERSION, 8);
-  head.writeUInt32LE(json.length, 12);
-  return { buffers: [head, json, ...blobs], keys, bytes: 16 + json.length + offset };
+  if (!intact()) throw new Error("the disk state backend's store was closed while a full checkpoint was read from it");
+  return e.finish();
 }

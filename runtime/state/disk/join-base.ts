@@ -106,8 +106,8 @@ export abstract class DiskJoinBase<K extends StateObject, M extends JoinMeta = J
     return next <= this.wm ? null : next;
   }
 
-  snapshot(kind: "full" | "delta"): Snapshot {
-    return this.keys.snapshot(kind);
+  snapshot(kind: "full" | "delta", deferred = false): Snapshot {
+    return this.keys.snapshot(kind, deferred);
   }
 
   restore(bytes: Buffer): void {

@@ -21,7 +21,7 @@
 
 import type { KeyedState, MapKey, StateObject } from "../../api.js";
 import { decodeSnapshot, encodeSnapshot, keyGroup, type Snapshottable } from "../../checkpoint/snapshot.js";
-import { encodeGroupedSnapshot, type GroupRows } from "./grouped.js";
+import { encodeGroupedSnapshot, encodeGroupedSnapshotLater, type GroupRows } from "./grouped.js";
 import { OperatorBase, plainMapKey, type ObjectState, type Snapshot } from "../../operator.js";
 import { decodeInto, decodeValues, encodeValues, mapKeyOf, prefixEnd, tableKey, tableKeyScratch, tablePrefix } from "./codec.js";
 import type { DiskStore, StoreTable } from "./store.js";
@@ -297,7 +297,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
   /** Called with a restored snapshot's operator-wide values. */
   onMeta: ((meta: unknown) => void) | null = null;
 
-  snapshot(kind: "full" | "delta"): Snapshot {
+  snapshot(kind: "full" | "delta", deferred = false): Snapshot {
     this.store.check();
     const db = this.store.db;
     const from = this.typedKeys ? 1 : 0;
@@ -328,17 +328,36 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     } else {
       this.writeBackCached();
       this.changed = new Set();
-      return encodeGroupedSnapshot(this.uid, "full", this.fields, this.typedKeys, this.groups(), this.meta?.());
+      const meta = this.meta?.();
+      const range = this.store.db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })[Symbol.iterator]();
+      if (!deferred) return encodeGroupedSnapshot(this.uid, "full", this.fields, this.typedKeys, this.groups(range, range.next()), meta);
+      // A checkpoint's full snapshot is read after the pause, from the store as it is now:
+      // the range's first read opens its read transaction here, and LMDB keeps that view
+      // while the job goes on and later writes commit. The store waits for the scan before
+      // it closes (and a scan cut short fails the checkpoint).
+      const first = range.next();
+      const scan = this.store.scanStarted(range);
+      return {
+        buffers: [],
+        keys: 0,
+        bytes: 0,
+        later: () =>
+          encodeGroupedSnapshotLater(this.uid, "full", this.fields, this.typedKeys, this.groups(range, first), meta, () => this.store.scanEnded(scan)),
+      };
     }
     this.changed = new Set();
     return encodeSnapshot(this.uid, kind, this.fields, this.typedKeys, keys.values(), rows.values(), keys.length, false, this.meta?.(), kind === "delta" ? deleted : undefined);
   }
 
-  /** The table's keys and states from the store, one key group at a time (keys are in key-group order). */
-  private *groups(): Generator<GroupRows> {
+  /**
+   * The table's keys and states from a range of the store (its first entry read already),
+   * one key group at a time (keys are in key-group order).
+   */
+  private *groups(range: Iterator<{ key: unknown; value: unknown }>, first: IteratorResult<{ key: unknown; value: unknown }>): Generator<GroupRows> {
     let g: GroupRows | null = null;
     const from = this.typedKeys ? 1 : 0;
-    for (const { key, value } of this.store.db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })) {
+    for (let r = first; !r.done; r = range.next()) {
+      const { key, value } = r.value;
       const k = key as Buffer;
       const kg = k.readUInt16BE(3);
       if (g === null || g.kg !== kg) {

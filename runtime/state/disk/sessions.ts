@@ -308,8 +308,8 @@ export class DiskSessionWindows<S extends StateObject> extends OperatorBase impl
     this.forget.load(forget);
   }
 
-  snapshot(kind: "full" | "delta"): Snapshot {
-    return this.keys.snapshot(kind);
+  snapshot(kind: "full" | "delta", deferred = false): Snapshot {
+    return this.keys.snapshot(kind, deferred);
   }
 
   restore(bytes: Buffer): void {

@@ -224,8 +224,30 @@ export class DiskStore {
     return { hits, misses };
   }
 
+  // ---- full snapshots read after the pause (keyed.ts) ----------------------------------------
+
+  /** Ranges of the store being read by a checkpoint, each holding a read transaction. */
+  private readonly scans = new Set<Iterator<unknown>>();
+  private closed = false;
+
+  /** A checkpoint began reading a range (in the pause); scanEnded() when it is through. */
+  scanStarted(range: Iterator<unknown>): Iterator<unknown> {
+    this.scans.add(range);
+    return range;
+  }
+
+  /** The scan is over: whether it read its range whole (false: the store closed under it). */
+  scanEnded(range: Iterator<unknown>): boolean {
+    this.scans.delete(range);
+    return !this.closed;
+  }
+
   /** Closes the store (its files stay; the next run starts a new working copy). */
   close(): void {
+    this.closed = true;
+    // A scan still reading ends here (its read transaction with it): its checkpoint fails.
+    for (const r of this.scans) r.return?.();
+    this.scans.clear();
     try {
       // Waits for the background writes, so that nothing writes into a closed environment.
       this.db.transactionSync(() => undefined);

@@ -165,8 +165,8 @@ export class DiskTimerService extends OperatorBase implements TimersHandle, RowS
 
   // ---- checkpoints: the per-key table's ---------------------------------------------------
 
-  snapshot(kind: "full" | "delta"): Snapshot {
-    return this.keys.snapshot(kind);
+  snapshot(kind: "full" | "delta", deferred = false): Snapshot {
+    return this.keys.snapshot(kind, deferred);
   }
 
   restore(bytes: Buffer): void {

@@ -235,8 +235,8 @@ export class DiskFixedWindows<S extends StateObject> extends OperatorBase implem
     this.toFree.load(free);
   }
 
-  snapshot(kind: "full" | "delta"): Snapshot {
-    return this.keys.snapshot(kind);
+  snapshot(kind: "full" | "delta", deferred = false): Snapshot {
+    return this.keys.snapshot(kind, deferred);
   }
 
   restore(bytes: Buffer): void {
