@@ -66,6 +66,18 @@ sink unique |> map(b => b.id) -> file("out/unique.jsonl")
 const OUTPUTS = ["out/totals.jsonl", "out/best.jsonl", "out/quiet.jsonl", "out/hot.jsonl", "out/unique.jsonl"];
 const DISK = 'state {\n  backend disk\n  dir "./state"\n  cache 300\n}';
 
+/** A disk-backed keyed count of in.jsonl's integers over `keys` keys, checkpointed every 100 ms, the counts that pass `filter` to out/counts.jsonl. */
+const countingJob = (name: string, keys: number, filter: string): string => `job ${name}
+checkpoint {
+  every 100ms
+  storage "./chk"
+}
+${DISK}
+source n: int = file("in.jsonl")
+let counts = n |> key_by(x => x % ${keys}) |> aggregate(x => { k: key, n: count() })
+sink counts |> filter(c => ${filter}) -> file("out/counts.jsonl")
+`;
+
 describe("the disk state backend", () => {
   it("a savepoint taken with the memory backend restores into the disk backend and back, mid-stream, with the output of an uninterrupted run; inspect reads both; a job with another key-group count is refused", async () => {
     const rows = bidRows(24_000, 5, { auctions: 500, bidders: 3000, dupEvery: 7 });
@@ -287,16 +299,7 @@ sink counts |> filter(c => c.n % 1000 == 0) -> file("out/counts.jsonl")
 
   it("a restart empties the store and fills it from the checkpoint it resumes from; a job that ends removes its working copy", async () => {
     const dir = tempDir("flowc-disk-live-");
-    const job = `job counting
-checkpoint {
-  every 100ms
-  storage "./chk"
-}
-${DISK}
-source n: int = file("in.jsonl")
-let counts = n |> key_by(x => x % 2000) |> aggregate(x => { k: key, n: count() })
-sink counts |> filter(c => c.n % 50 == 0) -> file("out/counts.jsonl")
-`;
+    const job = countingJob("counting", 2000, "c.n % 50 == 0");
     let text = "";
     for (let i = 1; i <= 300_000; i++) text += `${i}\n`;
     writeFileSync(join(dir, "in.jsonl"), text);
@@ -321,16 +324,7 @@ sink counts |> filter(c => c.n % 50 == 0) -> file("out/counts.jsonl")
   });
 
   it("a store that cannot be written (a limit on the size of files) stops the job with FLOW5004 naming the state folder, not an internal error; started again without the limit, it resumes and the output is an uninterrupted run's", async () => {
-    const job = `job filling
-checkpoint {
-  every 100ms
-  storage "./chk"
-}
-${DISK}
-source n: int = file("in.jsonl")
-let counts = n |> key_by(x => x % 150000) |> aggregate(x => { k: key, n: count() })
-sink counts |> filter(c => c.n == 2 and c.k % 100 == 0) -> file("out/counts.jsonl")
-`;
+    const job = countingJob("filling", 150_000, "c.n == 2 and c.k % 100 == 0");
     const input = Array.from({ length: 300_000 }, (_, i) => `${i}`).join("\n") + "\n";
     const clean = tempDir("flowc-disk-full-clean-");
     const bundle = await compileIn(clean, job);
