@@ -8,6 +8,7 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { resolveToken, TOKEN_ENV, TokenError } from "../runtime/admin-token.js";
+import { groupOf } from "../runtime/keygroups.js";
 import { compile, frontEnd, type FrontEnd } from "./compile.js";
 import { dot, mermaid } from "./graph.js";
 import { plan } from "./plan.js";
@@ -33,6 +34,10 @@ Usage:
                                                      run n local instances of the job (NATS_URL), each line
                                                      of their output prefixed, stopped together
   flowc graph <file.flow> [--format mermaid|dot]     draw the job graph (sources, operators, sinks)
+  flowc partition <key>… --partitions <p> [--key-groups <g>] [--int]
+                                                     for a producer: the partition of each key under a NATS
+                                                     source's \`partitions: p\` and \`partition_key:\` (its key
+                                                     group mod p), a line \`<key><tab><partition>\` each
   flowc savepoint <admin-url>… [--stop] [--dir <dir> | --dir nats:<bucket>/<name>] [--token <t> | --token-file <f>]
                                                      take a savepoint of a running job; prints its path (several
                                                      URLs: one of every instance of a job, into one folder)
@@ -68,6 +73,9 @@ Options:
                         nats:<bucket>/<path> savepoint (else NATS_URL, else nats://127.0.0.1:4222)
   --token <t>           savepoint: the job's admin token (else FLOWC_ADMIN_TOKEN)
   --token-file <f>      savepoint: the token is the first line of <f>
+  --partitions <p>      partition: the source's partitions: p
+  --key-groups <g>      partition: the job's key groups (\`key_groups\` in its state block; default 128)
+  --int                 partition: the keys are integers (default: strings)
   --reporter junit      test: also write the results as JUnit XML (to --out <file>, else stdout)
   --out <file>          test: the JUnit XML file; types (also -o): the .ts file to write
   --watch               test: run again whenever a test file, a job or a fixture changes
@@ -403,6 +411,37 @@ function cmdGraph(args: string[]): number {
   return EXIT.ok;
 }
 
+/**
+ * `flowc partition`: the partition a producer puts a key's messages in, for a source with
+ * `partitions: p` and `partition_key:` (docs/language.md): the key's group (runtime/keygroups.ts,
+ * the same function the instances own key groups by) mod p.
+ */
+function cmdPartition(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, options: { partitions: { type: "string" }, "key-groups": { type: "string" }, int: { type: "boolean" } }, allowPositionals: true, strict: true });
+  const count = (name: string, text: string | undefined, fallback: number | null, max: number): number => {
+    if (text === undefined) {
+      if (fallback === null) throw new UsageError(`partition needs --${name}: flowc partition <key>… --partitions <p>`);
+      return fallback;
+    }
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < 1 || n > max) throw new UsageError(`--${name} must be a whole number from 1 to ${max}, not ${JSON.stringify(text)}`);
+    return n;
+  };
+  const partitions = count("partitions", values.partitions, null, 1_000_000);
+  const groups = count("key-groups", values["key-groups"], 128, 32768);
+  if (positionals.length === 0) throw new UsageError("partition takes the keys: flowc partition <key>… --partitions <p>");
+  const lines = positionals.map((text) => {
+    let key: string | number = text;
+    if (values.int) {
+      if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--int: ${JSON.stringify(text)} is not an integer`);
+      key = Number(text);
+    }
+    return `${text}\t${groupOf(key, groups) % partitions}\n`;
+  });
+  process.stdout.write(lines.join(""));
+  return EXIT.ok;
+}
+
 async function cmdSavepoint(args: string[]): Promise<number> {
   if (args[0] === "inspect") {
     const { values, positionals } = parseArgs({ args: args.slice(1), options: { json: { type: "boolean" }, dump: { type: "string" }, "nats-url": { type: "string" } }, allowPositionals: true, strict: true });
@@ -478,6 +517,8 @@ export async function main(argv: string[]): Promise<number> {
         // Runs until the client exits (the connection ends the process).
         return await new Promise<number>(() => undefined);
       }
+      case "partition":
+        return cmdPartition(rest);
       case "savepoint":
         return await cmdSavepoint(rest);
       case "test":
@@ -485,7 +526,7 @@ export async function main(argv: string[]): Promise<number> {
       case "types":
         return await cmdTest(rest, "types");
       default:
-        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph, test, types, savepoint and lsp`);
+        throw new UsageError(`unknown command \`${command}\`${existsSync(command) ? ` (to run a file: flowc run ${command})` : ""}; the commands are compile, check, run, graph, partition, test, types, savepoint and lsp`);
     }
   } catch (e) {
     if (e instanceof UserError) {

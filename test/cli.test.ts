@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { groupOf } from "../runtime/keygroups.js";
 import { FLOWC, flowc, lines, ROOT, runBundle, STACK_LINE, tempDir, writeFiles } from "./helpers.js";
 
 const good = `job hello
@@ -55,6 +56,30 @@ describe("flowc", () => {
     expect(help.stdout).toMatch(/flowc compile <file\.flow>/);
     const none = await flowc([]);
     expect(none.exitCode).toBe(2);
+  });
+
+  it("partition tells a producer each key's partition: its key group mod the partitions, for string and integer keys and another key-group count; mistakes are usage errors", async () => {
+    const keys = ["c17", "kunde-ü", "", "42"];
+    const r = await flowc(["partition", ...keys, "--partitions", "6"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe(keys.map((k) => `${k}\t${groupOf(k, 128) % 6}`).join("\n"));
+    const ints = ["5", "4096", "--", "-3"];
+    const i = await flowc(["partition", "--int", "--partitions", "4", "--key-groups", "16", ...ints]);
+    expect(i.exitCode, i.stderr).toBe(0);
+    expect(i.stdout).toBe([5, 4096, -3].map((k) => `${k}\t${groupOf(k, 16) % 4}`).join("\n"));
+    // The string "42" and the integer 42 are other keys.
+    expect(groupOf("42", 128)).not.toBe(groupOf(42, 128));
+    for (const [args, message] of [
+      [["partition", "c1"], /needs --partitions/],
+      [["partition", "--partitions", "6"], /takes the keys/],
+      [["partition", "c1", "--partitions", "0"], /--partitions must be a whole number from 1/],
+      [["partition", "c1", "--partitions", "6", "--key-groups", "40000"], /--key-groups must be a whole number from 1 to 32768/],
+      [["partition", "1.5", "--int", "--partitions", "6"], /--int: "1\.5" is not an integer/],
+    ] as const) {
+      const bad = await flowc([...args]);
+      expect(bad.exitCode, bad.stderr).toBe(2);
+      expect(bad.stderr).toMatch(message);
+    }
   });
 
   it("an unknown command or flag is a usage error (exit 2)", async () => {

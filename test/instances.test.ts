@@ -11,7 +11,6 @@ import { compile } from "../compiler/compile.js";
 import { flowc, tempDir, writeFiles } from "./helpers.js";
 import { client, makeStream, NatsCluster, NatsServer, publish, readStream, freePort } from "./nats-helpers.js";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { groupOf } from "../runtime/keygroups.js";
 import { savepointForInstance } from "../runtime/nats/rescale.js";
 import type { Manifest } from "../runtime/api.js";
 import { frontEnd } from "../compiler/compile.js";
@@ -583,11 +582,18 @@ let totals = orders |> key_by(o => o.customer) |> aggregate(o => { customer: key
 sink totals -> nats(t => "totals." + t.customer, stream: "TOTALS")
 checkpoint { every 200ms  mode exactly_once }
 `;
-      // The producer puts each order into the partition of its customer's key group.
+      // The producer puts each order into the partition of its customer's key group, as
+      // `flowc partition` tells it (a wrong partition would split a customer's count).
+      const customers = Array.from({ length: 37 }, (_, k) => `c${k}`);
+      const told = await flowc(["partition", ...customers, "--partitions", "6"]);
+      expect(told.exitCode, told.stderr).toBe(0);
+      const partitionOf = new Map(told.stdout.trim().split("\n").map((l) => l.split("\t") as [string, string]));
+      expect(partitionOf.size).toBe(37);
+      expect(new Set(partitionOf.values()).size).toBeGreaterThan(3);
       const data: [string, string][] = [];
       for (let i = 0; i < 3000; i++) {
         const c = `c${(i * 7) % 37}`;
-        data.push([`orders.${groupOf(c, 128) % 6}`, JSON.stringify({ id: i, customer: c, amount: i % 5 })]);
+        data.push([`orders.${partitionOf.get(c)!}`, JSON.stringify({ id: i, customer: c, amount: i % 5 })]);
       }
       const reference = await singleRun(url, text, data, 1);
       const dir = tempDir("flowc-partition-key-");
