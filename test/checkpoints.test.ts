@@ -76,7 +76,9 @@ async function stopWith(bundle: string, cwd: string, signal: "SIGTERM" | "SIGINT
 describe("checkpoints", () => {
   it("SIGINT and SIGTERM finish the batch, take a final checkpoint, commit and exit 0; the next start resumes", async () => {
     const dir = tempDir();
-    const job = counting('  every 50ms\n  storage "./chk"\n  retain 2');
+    // Enough records that the second run is still reading when its SIGTERM comes (a signal
+    // to a job that already ended can find it in Node's own teardown, and kill it).
+    const job = counting('  every 50ms\n  storage "./chk"\n  retain 2', 10_000_000);
     const bundle = await compileIn(dir, job);
     const clean = tempDir();
     expect((await runBundle(bundle, { cwd: clean })).exitCode).toBe(0);
@@ -92,9 +94,10 @@ describe("checkpoints", () => {
     // retain 2: two completed checkpoints kept, not more.
     expect(completedDirs(join(dir, "chk")).length).toBe(2);
 
-    const second = await stopWith(bundle, dir, "SIGTERM", 100);
+    const second = await stopWith(bundle, dir, "SIGTERM", 30);
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/resuming from checkpoint \d+/);
+    expect(second.stderr).toMatch(/SIGTERM: finishing the batch, then a final checkpoint/);
     const rest = await runBundle(bundle, { cwd: dir });
     expect(rest.exitCode).toBe(0);
     expect(readFileSync(join(dir, "out/counts.jsonl"), "utf8")).toBe(want);
