@@ -188,8 +188,8 @@ function writeTuple(values: readonly unknown[], b: Buffer, at: number): number {
 }
 
 /**
- * Encodes a list of values: primitives in the tuple encoding, anything else with
- * v8.serialize. Numbers are written as doubles (ints stay exact up to 2^53).
+ * Encodes a list of values: primitives in the tuple encoding (integers of 0…255 in one byte,
+ * other 32-bit integers in four, other numbers as doubles), anything else with v8.serialize.
  */
 export function encodeValues(values: readonly unknown[]): Buffer {
   const size = tupleSize(values);

@@ -135,6 +135,14 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     this.dirtyKeys = this.dirtyKeys.filter((mk) => this.cache.peek(mk)?.$dirty === true);
   }
 
+  /**
+   * A map key's store key in a shared buffer, valid until the next call: for reads, and for
+   * lmdb-js's writes, which copy keys as they are handed them.
+   */
+  private scratchKey(mapKey: MapKey): Buffer {
+    return tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey);
+  }
+
   private storeKey(mapKey: MapKey): Buffer {
     // A null key (an optional key that is null) hashes as the empty string.
     return tableKey(this.table, keyGroup(mapKey ?? ""), mapKey);
@@ -155,7 +163,7 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
     const bytes = this.unwritten(mapKey);
     if (bytes !== undefined) return bytes;
     if (!this.inStore.mayHave(mapKey)) return null;
-    return this.store.db.getBinaryFast(tableKeyScratch(this.table, keyGroup(mapKey ?? ""), mapKey)) ?? null;
+    return this.store.db.getBinaryFast(this.scratchKey(mapKey)) ?? null;
   }
 
   private decode(bytes: Buffer, key: unknown): S {
@@ -208,16 +216,16 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
       // sync() — a full checkpoint, a savepoint — must find every write in it.
       for (const f of this.inFlight) {
         for (const [mk, v] of f.writes) {
-          const k = tableKeyScratch(this.table, keyGroup(mk ?? ""), mk);
+          const k = this.scratchKey(mk);
           if (v === null) remove(k);
           else put(k, v);
         }
       }
     }
     for (const [mk, v] of this.pending) {
-      // lmdb-js copies keys as it is handed them (values it reads where they are, until the
-      // transaction commits: the pending writes keep them).
-      const k = tableKeyScratch(this.table, keyGroup(mk ?? ""), mk);
+      // (Values lmdb-js reads where they are until the transaction commits: the pending
+      // writes keep them.)
+      const k = this.scratchKey(mk);
       if (v === null) remove(k);
       else {
         put(k, v);
@@ -330,12 +338,12 @@ export class DiskKeyedState<S extends StateObject> extends OperatorBase implemen
       this.changed = new Set();
       const meta = this.meta?.();
       const range = this.store.db.getRange({ start: this.prefix, end: prefixEnd(this.prefix) })[Symbol.iterator]();
-      if (!deferred) return encodeGroupedSnapshot(this.uid, "full", this.fields, this.typedKeys, this.groups(range, range.next()), meta);
-      // A checkpoint's full snapshot is read after the pause, from the store as it is now:
-      // the range's first read opens its read transaction here, and LMDB keeps that view
-      // while the job goes on and later writes commit. The store waits for the scan before
-      // it closes (and a scan cut short fails the checkpoint).
+      // The range's first read opens its read transaction: LMDB keeps that view of the store
+      // while the job goes on and later writes commit.
       const first = range.next();
+      if (!deferred) return encodeGroupedSnapshot(this.uid, "full", this.fields, this.typedKeys, this.groups(range, first), meta);
+      // A checkpoint's full snapshot is read after the pause, from that view. The store ends
+      // the scan before it closes (and a scan cut short fails the checkpoint).
       const scan = this.store.scanStarted(range);
       return {
         buffers: [],
