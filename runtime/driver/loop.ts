@@ -70,9 +70,16 @@ export async function loop(
     const binding = bindings[0]!;
     for (;;) {
       if (stop.requested) return { result: "stopped", records };
+      const before = src.position();
       let batch: BatchResult | Promise<BatchResult> | "stop" | "idle" = src.next();
-      if (batch instanceof Promise) batch = await wait(batch);
+      if (batch instanceof Promise) {
+        // A checkpoint while the read is under way records where it began: the source may
+        // have moved past records it has read and the graph has not seen yet.
+        cuts.set(src, before);
+        batch = await wait(batch);
+      }
       if (batch === "stop" || batch === "idle") return { result: "stopped", records };
+      cuts.delete(src);
       if (batch === null) {
         // The end of a finite input: its watermark is +infinity (every window fires).
         binding.end?.();
@@ -145,10 +152,12 @@ export async function loop(
         );
         b.pending = p;
         b.before = before;
+        cuts.set(src, before);
         return "idle";
       }
       if (next instanceof Promise) {
         const idleMs = idleAfter[i];
+        cuts.set(src, before);
         if (idleMs === null || idleMs === undefined) {
           const won = await wait(next);
           next = won === "idle" ? "stop" : won;
@@ -184,6 +193,9 @@ export async function loop(
     b.batch = next;
     b.at = 0;
     b.before = before;
+    // Until its first element is taken, the batch is the source's cut: the source has moved
+    // past it, the graph has not seen it.
+    cuts.set(src, before);
     return true;
   };
   const take = (i: number): void => {
