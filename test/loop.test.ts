@@ -52,7 +52,7 @@ class QuickSource extends SlowSource {
 }
 
 /** Runs the loop with a checkpoint at every chance, and a sink whose flush takes `flushMs`; returns each checkpoint's positions against what the graph had seen. */
-async function run(sources: SlowSource[], flushMs: number, poll: boolean, time?: ((x: number) => number)[]) {
+async function run(sources: SlowSource[], flushMs: number, poll: boolean, time?: ((x: number) => number)[], savepointAfter?: number) {
   const cuts = new Map<Source, SourcePosition>();
   const seen = sources.map(() => 0);
   const bindings: SourceBinding<unknown>[] = sources.map((_, i) => ({ push: (b: readonly unknown[]) => void (seen[i]! += b.length), ...(time ? { time: time[i] as (x: unknown) => number } : {}) }));
@@ -70,8 +70,26 @@ async function run(sources: SlowSource[], flushMs: number, poll: boolean, time?:
   } as unknown as Coordinator;
   // The flush is where a read settles behind the loop's back.
   const sink = { flush: () => new Promise<void>((r) => setTimeout(r, flushMs)) } as unknown as Sink;
-  const result = await loop(sources, bindings, [sink], coordinator, new Stop(), cuts, sources.map(() => null), [], async () => undefined, poll);
-  return { result, taken, seen };
+  // A savepoint asked for after `savepointAfter` records: taken in the between-batch work.
+  let asked = false;
+  const savepoints: { position: number; seen: number; skip: number }[][] = [];
+  const extra = async (): Promise<void> => {
+    if (!asked) return;
+    asked = false;
+    savepoints.push(sources.map((s, i) => {
+      const p = cuts.get(s) ?? s.position();
+      return { position: p.records + (p.skip ?? 0), seen: seen[i]!, skip: p.skip ?? 0 };
+    }));
+  };
+  if (savepointAfter !== undefined) {
+    const push = bindings.map((b) => b.push);
+    bindings.forEach((b, i) => (b.push = (batch) => {
+      push[i]!(batch);
+      if (seen.reduce((x, y) => x + y, 0) >= savepointAfter && savepoints.length === 0) asked = true;
+    }));
+  }
+  const result = await loop(sources, bindings, [sink], coordinator, new Stop(), cuts, sources.map(() => null), [], extra, poll, () => asked);
+  return { result, taken, seen, savepoints };
 }
 
 describe("the batch loop's cut", () => {
@@ -118,5 +136,20 @@ describe("the batch loop's cut", () => {
     expect(seen).toEqual([5000, 3000]);
     expect(taken.some(([, sb]) => sb!.seen === 0)).toBe(true);
     for (const cp of taken) for (const s of cp) expect(s.position).toBe(s.seen);
+  });
+
+  it("several instances: a savepoint asked for is taken once the batches at hand are used up, never in the middle of one", async () => {
+    for (const time of [undefined, [(x: number) => x, (x: number) => x + 0.5]]) {
+      const a = new QuickSource("a", 20_000, 1000, () => 0);
+      const b = new QuickSource("b", 20_000, 700, () => 0);
+      const { result, seen, savepoints } = await run([a, b], 0, true, time, 3000);
+      expect(result.result).toBe("end");
+      expect(seen).toEqual([20_000, 20_000]);
+      expect(savepoints).toHaveLength(1);
+      for (const s of savepoints[0]!) {
+        expect(s.skip).toBe(0);
+        expect(s.position).toBe(s.seen);
+      }
+    }
   });
 });

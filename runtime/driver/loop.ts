@@ -29,6 +29,12 @@ export async function loop(
    * source's `idle d` still applies after d.
    */
   poll = false,
+  /**
+   * Several instances: a savepoint is asked for. It is taken once the batches at hand are
+   * used up (nothing new read meanwhile), so that no position lies in the middle of a batch:
+   * a rescale splits positions among instances by key group (nats/rescale.ts).
+   */
+  wantsCut: () => boolean = () => false,
 ): Promise<{ result: "end" | "stopped"; records: number }> {
   let records = 0;
   const between = async (): Promise<void> => {
@@ -209,8 +215,37 @@ export async function loop(
     if (b.at < b.batch.length) cuts.set(src, { ...b.before!, skip: (b.before!.skip ?? 0) + b.at });
     else cuts.delete(src);
   };
+  /** Takes the rest of every batch at hand, in the usual order, reading nothing new. */
+  const useUp = (): void => {
+    for (;;) {
+      let best = -1;
+      let bestTs = Infinity;
+      let took = false;
+      for (let i = 0; i < sources.length; i++) {
+        const b = buffers[i]!;
+        if (b.done || b.at >= b.batch.length) continue;
+        if (!byTime) {
+          take(i);
+          took = true;
+          continue;
+        }
+        const t = bindings[i]!.time!(b.batch[b.at] as never);
+        if (best < 0 || t < bestTs) {
+          best = i;
+          bestTs = t;
+        }
+      }
+      if (best >= 0) take(best);
+      else if (!took) return;
+    }
+  };
   while (active > 0) {
     if (stop.requested) return { result: "stopped", records };
+    if (poll && wantsCut()) {
+      useUp();
+      await between();
+      continue;
+    }
     let idle = 0;
     if (byTime) {
       let best = -1;

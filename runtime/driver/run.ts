@@ -152,7 +152,7 @@ export async function runOnce(env: RunEnv): Promise<Outcome> {
     const idleTimes = sources.map((s, i) => (s.live && i < m.sources.length ? (m.sources[i]!.eventTime?.idle ?? null) : null));
     const writers = xs ? [...outputs.all, ...xs.writers] : outputs.all;
     const bindings = xs ? xs.watchEnds(built.sources) : built.sources;
-    const { result, records } = await loop(sources, bindings, writers, coordinator, env.stop, cuts, idleTimes, sourceRecords, () => serveRequests(savepoints, live), many);
+    const { result, records } = await loop(sources, bindings, writers, coordinator, env.stop, cuts, idleTimes, sourceRecords, () => serveRequests(savepoints, live), many, () => live.requests.length > 0);
     live.dropRequests(`the job ${result === "end" ? "reached the end of its input" : "stopped"} before the savepoint could be taken`);
     if (coordinator) {
       await coordinator.settle();

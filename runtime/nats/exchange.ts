@@ -254,22 +254,64 @@ interface WritersState {
   allIdle: boolean;
   /** Per writer, its transaction being read (exactly once; see `admit`). */
   tx?: (TxState | null)[];
+  /**
+   * After a rescale: the stream's last sequence when this reader started. The old
+   * instances' transactions up to it may be read from the middle (their start lies before
+   * this reader's position), so their messages are taken as they come, as before the rescale.
+   */
+  lax?: number;
 }
 
 /**
  * A writer's transaction as a reader has read it: its id (epoch/checkpoint), the lowest
- * message index not read yet, the higher ones read, and a watermark message waiting for
- * the messages before it.
+ * message index not read yet, the higher ones read (of key groups of other instances), and
+ * the messages of this reader's key groups read ahead of `next`, held back until every
+ * message before them was read.
  */
 interface TxState {
   txn: string;
   next: number;
   applied: number[];
-  wm: { m: WmMessage; idx: number } | null;
+  /** Written by an older flowc: one watermark message waiting (now in `held`). */
+  wm?: { m: WmMessage; idx: number } | null;
+  held?: Held[];
+}
+
+/** A message read ahead of its turn: records (the message's text, and its key group) or a watermark. */
+interface Held {
+  idx: number;
+  g?: number;
+  text?: string;
+  m?: WmMessage;
 }
 
 export interface ExchangePosition extends PartsPosition {
   writers?: WritersState;
+  /**
+   * After a rescale: messages of key groups this instance took over that their previous
+   * owner had read ahead of their turn and held (rescale.ts); handed on first.
+   */
+  carried?: string[];
+}
+
+/** A copy of a reader's writers state (positions are kept while the reader goes on). */
+function copyWriters(w: WritersState): WritersState {
+  return { ...w, wm: [...w.wm], idle: [...w.idle], ended: [...w.ended], ...(w.tx ? { tx: w.tx.map((t) => (t ? copyTx(t) : null)) } : {}) };
+}
+
+function copyTx(t: TxState): TxState {
+  const held = [...(t.held ?? []), ...(t.wm ? [{ idx: t.wm.idx, m: t.wm.m }] : [])];
+  return { txn: t.txn, next: t.next, applied: [...t.applied], ...(held.length ? { held } : {}) };
+}
+
+/** The held messages of key groups `owned` in a reader's position, each writer's in index order (rescale.ts). */
+export function heldMessages(p: ExchangePosition, owned: (g: number) => boolean): string[] {
+  const out: string[] = [...(p.carried ?? [])];
+  for (const t of p.writers?.tx ?? []) {
+    if (!t) continue;
+    for (const h of [...(t.held ?? [])].sort((a, b) => a.idx - b.idx)) if (h.text !== undefined && h.g !== undefined && owned(h.g)) out.push(h.text);
+  }
+  return out;
 }
 
 export class ExchangeReader implements Source {
@@ -283,6 +325,9 @@ export class ExchangeReader implements Source {
   private writers: WritersState;
   private replaySkip = 0;
   private sought: SourcePosition | null = null;
+  /** After a rescale: held messages of the previous owners, handed on first. */
+  private carried: string[] = [];
+  private rescaled = false;
   private done = false;
   private readonly own: boolean[];
   private readonly text = new TextDecoder();
@@ -310,8 +355,7 @@ export class ExchangeReader implements Source {
 
   position(): SourcePosition {
     if (this.sought) return this.sought;
-    const w = this.writers;
-    const p: SourcePosition & ExchangePosition = { records: this.records, ...this.cursor.position, writers: { ...w, wm: [...w.wm], idle: [...w.idle], ended: [...w.ended], ...(w.tx ? { tx: w.tx.map((t) => (t ? { ...t, applied: [...t.applied] } : null)) } : {}) } };
+    const p: SourcePosition & ExchangePosition = { records: this.records, ...this.cursor.position, writers: copyWriters(this.writers), ...(this.carried.length ? { carried: [...this.carried] } : {}) };
     return p;
   }
 
@@ -320,7 +364,9 @@ export class ExchangeReader implements Source {
     this.cursor = new Cursor(e);
     this.records = p.records + (p.skip ?? 0);
     // Writers' state of another N (a rescale) does not apply: the new writers report afresh.
-    this.writers = e.writers && e.writers.n === this.inst.count ? { ...e.writers, wm: [...e.writers.wm], idle: [...e.writers.idle], ended: [...e.writers.ended], ...(e.writers.tx ? { tx: e.writers.tx.map((t) => (t ? { ...t, applied: [...t.applied] } : null)) } : {}) } : this.freshWriters();
+    this.rescaled = !(e.writers && e.writers.n === this.inst.count);
+    this.writers = this.rescaled ? this.freshWriters() : copyWriters(e.writers!);
+    this.carried = [...(e.carried ?? [])];
     this.replaySkip = p.skip ?? 0;
     this.sought = this.replaySkip > 0 ? { ...p } : null;
     this.done = false;
@@ -339,38 +385,33 @@ export class ExchangeReader implements Source {
     const r = this.reader;
     if (r.failure) throw r.failure instanceof JobError ? r.failure : new JobError("FLOW5014", `cannot read exchange stream ${this.stream} at ${shownUrl(this.link.url)}: ${describe(r.failure)}`);
     const out: unknown[] = [];
+    if (this.carried.length) {
+      for (const text of this.carried.splice(0)) this.deliver(text, out);
+    }
     while (r.available > 0 && out.length < 1024 && !this.allEnded) {
       const seq = r.peekSeq();
       const msg = r.take();
       this.cursor.advance(seq);
       const subject = msg.subject;
       const tok = subject.slice(this.base.length + 1);
+      const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
+      const lax = this.writers.lax !== undefined && seq <= this.writers.lax;
       if (tok === "wm") {
         const m = JSON.parse(this.text.decode(msg.data)) as WmMessage;
         if (m.run !== this.inst.run || m.n !== this.writers.n || m.w < 0 || m.w >= this.writers.n) continue;
-        const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
-        const s = t ? this.admit(m.w, t, out) : null;
-        if (s === false) continue;
-        // A watermark only once every message of its writer before it was read.
-        if (s !== null && t!.idx >= s.next) s.wm = { m, idx: t!.idx };
+        if (t) this.admit(m.w, t, { idx: t.idx, m }, lax, out);
         else this.onWatermark(m, out);
         continue;
       }
       const g = Number(tok);
       if (!this.own[g] || !this.cursor.wants(g, seq)) {
         // Not this instance's: still counts for its writer's transaction.
-        const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
-        if (t && t.w < this.writers.n) this.admit(t.w, t, out);
+        if (t && t.w < this.writers.n) this.admit(t.w, t, null, lax, out);
         continue;
       }
-      // JSON is an object, `{…}`; V8's serialization in base64 never holds a `{`.
       const text = this.text.decode(msg.data);
-      const body = (text.charCodeAt(0) === 0x7b ? JSON.parse(text) : deserialize(Buffer.from(text, "base64"))) as { run: string; w: number; r: unknown[] };
-      if (body.run !== this.inst.run) continue;
-      const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
-      if (t && t.w < this.writers.n && this.admit(t.w, t, out) === false) continue;
-      const rs = body.r;
-      if (rs.length > 0) out.push(new Records(rs));
+      if (t && t.w < this.writers.n) this.admit(t.w, t, { idx: t.idx, g, text }, lax, out);
+      else this.deliver(text, out);
     }
     if (this.replaySkip > 0) {
       const drop = Math.min(this.replaySkip, out.length);
@@ -390,36 +431,67 @@ export class ExchangeReader implements Source {
   }
 
   /**
-   * Exactly once across an exchange: a writer's transaction is published in order, but a
-   * server that went away with messages in flight can lose some and keep later ones; the
-   * writer then deletes the later ones and publishes them again under other ids
-   * (nats-sink.ts). A reader may have read them already: each message's index in its
-   * transaction (from its Nats-Msg-Id) says whether it was read, and a watermark waits
-   * until every message before it was. A writer's next transaction starts only when the
-   * last one is complete. Returns the writer's state, or false for a message read before.
+   * Exactly once, in order, across an exchange: a writer's transaction is published in
+   * order, but a server that went away with messages in flight can lose some and keep later
+   * ones, and a message sent again after a timeout can land after later ones; the writer
+   * then deletes the later ones and publishes them again under other ids (nats-sink.ts).
+   * A reader may have read them already. Each message's index in its transaction (from its
+   * Nats-Msg-Id) says whether it was read before (then it is dropped), and a message read
+   * ahead of its turn is held until every message before it was read: a key's records reach
+   * the operator in the order the writer sent them, and a watermark never passes records
+   * sent before it. A writer's next transaction starts only when the last one is complete.
+   * `m`: the message (records of this reader's key groups, or a watermark), or null for one
+   * that only counts (records of other instances' key groups).
    */
-  private admit(w: number, t: { txn: string; idx: number }, out: unknown[]): TxState | false {
-    const tx = (this.writers.tx ??= new Array(this.writers.n).fill(null));
-    let s = tx[w] ?? null;
+  private admit(w: number, t: { txn: string; idx: number }, m: Held | null, lax: boolean, out: unknown[]): void {
+    const tx: (TxState | null)[] = (this.writers.tx ??= new Array<TxState | null>(this.writers.n).fill(null));
+    let s: TxState | null = tx[w] ?? null;
     if (s === null || s.txn !== t.txn) {
-      const waiting = s?.wm ?? null;
-      s = tx[w] = { txn: t.txn, next: 0, applied: [], wm: null };
-      if (waiting) this.onWatermark(waiting.m, out);
+      // A new transaction: the last one is complete, whatever of it is still held goes on.
+      if (s) for (const h of (s.held ?? []).sort((a, b) => a.idx - b.idx)) this.release(h, out);
+      s = tx[w] = { txn: t.txn, next: 0, applied: [] };
     }
-    if (t.idx < s.next || s.applied.includes(t.idx)) return false;
+    if (t.idx < s.next || s.applied.includes(t.idx) || (s.held?.some((h) => h.idx === t.idx) ?? false)) return;
     if (t.idx === s.next) {
       s.next++;
-      for (let k = s.applied.indexOf(s.next); k >= 0; k = s.applied.indexOf(s.next)) {
-        s.applied.splice(k, 1);
+      if (m) this.release(m, out);
+      // The messages after it that were read already, in index order.
+      for (;;) {
+        const k = s.applied.indexOf(s.next);
+        if (k >= 0) {
+          s.applied.splice(k, 1);
+          s.next++;
+          continue;
+        }
+        const h = s.held ? s.held.findIndex((x) => x.idx === s!.next) : -1;
+        if (h < 0) break;
+        const held = s.held!.splice(h, 1)[0]!;
+        if (s.held!.length === 0) delete s.held;
         s.next++;
+        this.release(held, out);
       }
-      if (s.wm && s.wm.idx < s.next) {
-        const m = s.wm.m;
-        s.wm = null;
-        this.onWatermark(m, out);
-      }
-    } else s.applied.push(t.idx);
-    return s;
+      return;
+    }
+    if (m === null || lax) {
+      // Counted (and, after a rescale, for the old instances' transactions, taken as it comes).
+      s.applied.push(t.idx);
+      if (m) this.release(m, out);
+      return;
+    }
+    (s.held ??= []).push(m);
+  }
+
+  /** A message's turn: its records to the operator, or its watermark. */
+  private release(h: Held, out: unknown[]): void {
+    if (h.m) this.onWatermark(h.m, out);
+    else if (h.text !== undefined) this.deliver(h.text, out);
+  }
+
+  /** A message of records (JSON is an object, `{…}`; V8's serialization in base64 never holds a `{`). */
+  private deliver(text: string, out: unknown[]): void {
+    const body = (text.charCodeAt(0) === 0x7b ? JSON.parse(text) : deserialize(Buffer.from(text, "base64"))) as { run: string; w: number; r: unknown[] };
+    if (body.run !== this.inst.run) return;
+    if (body.r.length > 0) out.push(new Records(body.r));
   }
 
   private onWatermark(m: WmMessage, out: unknown[]): void {
@@ -456,6 +528,11 @@ export class ExchangeReader implements Source {
   }
 
   private async start(): Promise<void> {
+    if (this.rescaled && this.writers.lax === undefined) {
+      // The old instances have stopped: their messages are in the stream by now.
+      const info = await this.link.retry(`look up stream ${this.stream}`, () => this.link.jsm.streams.info(this.stream));
+      this.writers.lax = info.state.last_seq;
+    }
     const reader = new StreamReader(this.link, { stream: this.stream, filter: null, from: this.cursor.seq + 1 });
     await reader.start();
     this.reader = reader;

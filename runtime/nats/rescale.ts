@@ -5,7 +5,8 @@
 //   - keyed state: the rows of the key groups it now owns (g mod M = j), from every old instance;
 //   - unkeyed state (it ran on instance 0): old instance 0's, for new instance 0;
 //   - partitioned NATS sources and exchanges: per partition or key group it owns, the position
-//     of the instance that owned it before (cursor.ts `merged`), the smallest watermark;
+//     of the instance that owned it before (cursor.ts `merged`), the smallest watermark; and
+//     the messages of those key groups an old owner had read ahead of their turn and held;
 //   - other sources (read by instance 0): old instance 0's position, for new instance 0;
 //   - file sinks: instance j's files are old instance j's (`out/x.j.jsonl`), cut back to the
 //     savepoint's length and appended to; old instances' files past M keep what they hold.
@@ -19,6 +20,7 @@ import type { Manifest } from "../api.js";
 import type { SourcePosition } from "../connectors/contract.js";
 import { JobError } from "../errors.js";
 import { merged, type PartsPosition } from "./cursor.js";
+import { heldMessages, type ExchangePosition } from "./exchange.js";
 import { decodeCanonical, encodeCanonical } from "../savepoint/canonical.js";
 import { readSavepoint, SAVEPOINT_METADATA, SavepointError, writeSavepoint, type SavepointMetadata } from "../savepoint/format.js";
 import { groupOf } from "../keygroups.js";
@@ -115,6 +117,12 @@ export async function savepointForInstance(dir: string, shown: string, m: Manife
     return Math.min(...(ws as number[]));
   };
   const byParts = (name: string, parts: number): SourcePosition => {
+    // A position in the middle of a batch (replayed from its start, skipping what was taken)
+    // holds for the parts of the instance that took it only: savepoints of several instances
+    // are taken between batches (driver/loop.ts), so this is a set of checkpoints' copies.
+    set.forEach((s, i) => {
+      if ((positionOf(i, name)?.skip ?? 0) > 0) throw new JobError("FLOW5032", `the savepoint of instance ${s.inst.index} in ${shown} was taken in the middle of a batch of \`${name}\`: its position cannot be split among other instances`, "take the savepoints with `flowc savepoint URL… --stop --dir D` (they are taken between batches), not from copies of checkpoints");
+    });
     const own = Array.from({ length: parts }, (_, p) => p).filter((p) => p % count === j);
     const pos = merged(own, (p) => positionOf(p % old, name) as (SourcePosition & PartsPosition) | null);
     const w = minWatermark(name);
@@ -123,7 +131,14 @@ export async function savepointForInstance(dir: string, shown: string, m: Manife
   const sources = first.sources.map((s) => {
     const ms = m.sources.find((x) => x.name === s.name);
     if (ms && ms.connector === "nats" && ms.partitions !== undefined) return { ...s, position: byParts(s.name, ms.partitions) };
-    if (s.connector === "exchange") return { ...s, position: byParts(s.name, groups) };
+    if (s.connector === "exchange") {
+      // Messages an old owner of a key group read ahead of their turn and held go to its new owner.
+      const carried = set.flatMap((_, i) => {
+        const p = positionOf(i, s.name);
+        return p ? heldMessages(p as SourcePosition & ExchangePosition, (g) => g % count === j && g % old === i) : [];
+      });
+      return { ...s, position: { ...byParts(s.name, groups), ...(carried.length ? { carried } : {}) } };
+    }
     return s;
   });
   const path = mkdtempSync(join(tmpdir(), `flowc-rescale-${m.job}-${j}-`));

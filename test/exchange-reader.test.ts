@@ -1,0 +1,119 @@
+// The reader side of an exchange, fed the messages of a stream directly: a writer's
+// transaction can land in the stream out of order (a publish sent again after a timeout, a
+// server that lost a message and kept later ones; the writer then publishes the later ones
+// again under other ids). The reader hands each writer's records on in the order they were
+// sent, once each, holds a watermark until the records sent before it are through, keeps
+// what it holds in its position (checkpoints), and a rescale gives held records to the key
+// group's new owner. The whole path, with real servers, is in instances.test.ts.
+
+import { describe, expect, it } from "vitest";
+import type { ExchangeManifest } from "../runtime/api.js";
+import type { BatchResult, SourcePosition } from "../runtime/connectors/contract.js";
+import { Log } from "../runtime/log.js";
+import type { NatsLink } from "../runtime/nats/connection.js";
+import { ExchangeReader, heldMessages, readerBinding, type ExchangePosition } from "../runtime/nats/exchange.js";
+
+const manifest: ExchangeManifest = { uid: "sums", input: 0, keyed: true, sources: [0], upstream: [], codec: "json" };
+const base = "flowc.job.sums";
+
+/** A message of the stream: records for key group g (or a watermark), with the writer's id for it. */
+interface Msg {
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+  headers: { get(k: string): string | undefined };
+}
+
+let seq = 0;
+function records(w: number, txn: string, idx: number, g: number, values: string[], suffix = ""): Msg {
+  const r = values.flatMap((v) => [v, v, 0]);
+  return message(`${base}.${g}`, JSON.stringify({ run: "r", w, r }), `job/1000/i${w}/${txn}/${idx}${suffix}`);
+}
+function watermark(w: number, n: number, txn: string, idx: number, wm: number): Msg {
+  return message(`${base}.wm`, JSON.stringify({ run: "r", w, n, wm, idle: false, end: false }), `job/1000/i${w}/${txn}/${idx}`);
+}
+function message(subject: string, text: string, id: string): Msg {
+  return { seq: ++seq, subject, data: new TextEncoder().encode(text), headers: { get: (k) => (k === "Nats-Msg-Id" ? id : undefined) } };
+}
+
+/** A reader of instance `index` of `count`, reading `msgs` (a stream reader's part, in memory). */
+function reader(index: number, count: number, msgs: Msg[]): ExchangeReader {
+  const r = new ExchangeReader(manifest, { index, count, groups: 4, run: "r", replicas: 1 }, {} as NatsLink, "job", new Log("job", "error"));
+  let at = 0;
+  const stream = {
+    failure: null,
+    get available() {
+      return msgs.length - at;
+    },
+    peekSeq: () => msgs[at]!.seq,
+    take: () => msgs[at++]!,
+    wait: () => new Promise<void>(() => undefined),
+  };
+  (r as unknown as { reader: typeof stream }).reader = stream;
+  return r;
+}
+
+/** What the operator gets from a reader's next batch: record values and `wm:<w>`, in order. */
+function read(r: ExchangeReader): string[] {
+  const got: string[] = [];
+  const b = r.next() as BatchResult;
+  if (b instanceof Promise || b === null) return got;
+  readerBinding((v) => got.push(v as string), (w) => got.push(`wm:${w}`), null).push(b);
+  return got;
+}
+
+describe("an exchange's reader", () => {
+  it("hands a transaction's records on in the order they were sent, once each, however they land", () => {
+    const msgs = [
+      records(0, "e/1", 0, 1, ["a"]),
+      // Index 1 was lost in flight; 2 and a watermark (3) landed, then 1 sent again, then
+      // 2 and 3 published again under other ids.
+      records(0, "e/1", 2, 1, ["c"]),
+      watermark(0, 1, "e/1", 3, 100),
+      records(0, "e/1", 1, 1, ["b"], "~1"),
+      records(0, "e/1", 2, 1, ["c"], "~1"),
+      watermark(0, 1, "e/1", 3, 100),
+      records(0, "e/2", 0, 1, ["d"]),
+    ];
+    expect(read(reader(0, 1, msgs))).toEqual(["a", "b", "c", "wm:100", "d"]);
+  });
+
+  it("counts the messages of other instances' key groups without holding them, and holds its own", () => {
+    const msgs = [
+      // Instance 0 of 2 owns groups 0 and 2.
+      records(0, "e/1", 0, 1, ["x"]),
+      records(0, "e/1", 2, 0, ["c"]),
+      records(0, "e/1", 3, 3, ["y"]),
+      records(0, "e/1", 1, 2, ["b"]),
+      records(0, "e/1", 4, 0, ["d"]),
+    ];
+    expect(read(reader(0, 2, msgs))).toEqual(["b", "c", "d"]);
+  });
+
+  it("keeps what it holds in its position: a restore hands it on when its turn comes", () => {
+    const first = [records(0, "e/1", 0, 1, ["a"]), records(0, "e/1", 2, 1, ["c"]), watermark(0, 1, "e/1", 3, 100)];
+    const r = reader(0, 1, first);
+    expect(read(r)).toEqual(["a"]);
+    const p = JSON.parse(JSON.stringify(r.position())) as SourcePosition & ExchangePosition;
+    expect(p.seq).toBe(first[2]!.seq);
+    // A new process from that position: the stream goes on after it.
+    const again = reader(0, 1, [records(0, "e/1", 1, 1, ["b"]), records(0, "e/1", 4, 1, ["e"])]);
+    again.seek(p);
+    expect(read(again)).toEqual(["b", "c", "wm:100", "e"]);
+  });
+
+  it("gives the records a key group's old owner held to the group's new owner (rescale)", () => {
+    const r = reader(1, 2, [records(0, "e/1", 0, 0, ["x"]), records(0, "e/1", 2, 1, ["c"]), records(0, "e/1", 3, 3, ["d"])]);
+    expect(read(r)).toEqual([]);
+    const p = r.position() as SourcePosition & ExchangePosition;
+    // Group 1 goes to instance 1 of 3, group 3 to instance 0 of 3.
+    expect(heldMessages(p, (g) => g % 3 === 1).map((t) => (JSON.parse(t) as { r: string[] }).r[0])).toEqual(["c"]);
+    expect(heldMessages(p, (g) => g % 3 === 0).map((t) => (JSON.parse(t) as { r: string[] }).r[0])).toEqual(["d"]);
+    // The new owner hands them on first; the old instances' transactions it reads from the
+    // middle (up to the stream's end when it started) are taken as they come.
+    const next = reader(1, 3, [records(0, "e/1", 1, 1, ["b"]), records(0, "e/2", 0, 1, ["f"])]);
+    next.seek({ records: 0, seq: 0, carried: heldMessages(p, (g) => g % 3 === 1) } as SourcePosition);
+    (next as unknown as { writers: { lax: number } }).writers.lax = seq;
+    expect(read(next)).toEqual(["c", "b", "f"]);
+  });
+});
