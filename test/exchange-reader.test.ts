@@ -6,12 +6,17 @@
 // what it holds in its position (checkpoints), and a rescale gives held records to the key
 // group's new owner. The whole path, with real servers, is in instances.test.ts.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { ExchangeManifest } from "../runtime/api.js";
+import type { ExchangeManifest, Manifest } from "../runtime/api.js";
 import type { BatchResult, SourcePosition } from "../runtime/connectors/contract.js";
 import { Log } from "../runtime/log.js";
 import type { NatsLink } from "../runtime/nats/connection.js";
 import { ExchangeReader, heldMessages, readerBinding, type ExchangePosition } from "../runtime/nats/exchange.js";
+import { savepointForInstance } from "../runtime/nats/rescale.js";
+import { writeSavepoint } from "../runtime/savepoint/format.js";
+import { tempDir } from "./helpers.js";
 
 const manifest: ExchangeManifest = { uid: "sums", input: 0, keyed: true, sources: [0], upstream: [], codec: "json" };
 const base = "flowc.job.sums";
@@ -115,5 +120,33 @@ describe("an exchange's reader", () => {
     next.seek({ records: 0, seq: 0, carried: heldMessages(p, (g) => g % 3 === 1) } as SourcePosition);
     (next as unknown as { writers: { lax: number } }).writers.lax = seq;
     expect(read(next)).toEqual(["c", "b", "f"]);
+  });
+
+  describe("a rescale from the instances' savepoints", () => {
+    const m = { formatVersion: 1, job: "job", flowFile: "job.flow", compiler: "test", sources: [], sinks: [], operators: [], checkpoint: null, restart: null, state: null, keyGroups: 4 } as unknown as Manifest;
+    /** Savepoints of 2 instances whose exchange readers stood at `positions`. */
+    async function set(positions: SourcePosition[]): Promise<string> {
+      const dir = tempDir("flowc-rescale-held-");
+      for (const [i, position] of positions.entries()) {
+        await writeSavepoint(join(dir, `i${i}`), { format: "flowc-savepoint", version: 1, job: "job", createdAt: "2026-12-02T00:00:00.000Z", compiler: "test", flowFile: "job.flow", sources: [{ name: "exchange into `sums`", connector: "exchange", path: null, position }], operators: [], sinks: [], ...{ instance: { index: i, count: 2, groups: 4, run: "r" } } } as Parameters<typeof writeSavepoint>[1]);
+      }
+      return dir;
+    }
+    const sourceOf = (path: string): SourcePosition & ExchangePosition => (JSON.parse(readFileSync(join(path, "_savepoint.json"), "utf8")) as { sources: { position: SourcePosition & ExchangePosition }[] }).sources[0]!.position;
+
+    it("gives each held message to its key group's new owner", async () => {
+      const r = reader(1, 2, [records(0, "e/1", 0, 0, ["x"]), records(0, "e/1", 2, 1, ["c"]), records(0, "e/1", 3, 3, ["d"])]);
+      read(r);
+      const dir = await set([{ records: 0, seq: 3 }, r.position()]);
+      const texts = async (j: number): Promise<string[]> => (sourceOf((await savepointForInstance(dir, "set", m, j, 3)).path).carried ?? []).map((t) => (JSON.parse(t) as { r: string[] }).r[0]!);
+      expect(await texts(0)).toEqual(["d"]);
+      expect(await texts(1)).toEqual(["c"]);
+      expect(await texts(2)).toEqual([]);
+    });
+
+    it("refuses a position in the middle of a batch, saying how to take the savepoints", async () => {
+      const dir = await set([{ records: 0, seq: 3 }, { records: 10, seq: 5, skip: 2 }]);
+      await expect(savepointForInstance(dir, "set", m, 0, 3)).rejects.toMatchObject({ code: "FLOW5032", message: expect.stringContaining("the savepoint of instance 1 in set was taken in the middle of a batch of `exchange into `sums``"), hint: expect.stringContaining("--stop --dir D") });
+    });
   });
 });
