@@ -116,10 +116,11 @@ describe("an exchange's reader", () => {
     expect(heldMessages(p, (g) => g % 3 === 0).map((t) => (JSON.parse(t) as { r: string[] }).r[0])).toEqual(["d"]);
     // The new owner hands them on first; the old instances' transactions it reads from the
     // middle (up to the stream's end when it started) are taken as they come.
-    const next = reader(1, 3, [records(0, "e/1", 1, 1, ["b"]), records(0, "e/2", 0, 1, ["f"])]);
+    // A transaction seen from its start there is read in order all the same.
+    const next = reader(1, 3, [records(0, "e/1", 1, 1, ["b"]), records(0, "e/2", 0, 1, ["f"]), records(0, "e/2", 2, 1, ["h"]), records(0, "e/2", 1, 1, ["g"])]);
     next.seek({ records: 0, seq: 0, carried: heldMessages(p, (g) => g % 3 === 1) } as SourcePosition);
     (next as unknown as { writers: { lax: number } }).writers.lax = seq;
-    expect(read(next)).toEqual(["c", "b", "f"]);
+    expect(read(next)).toEqual(["c", "b", "f", "g", "h"]);
   });
 
   describe("a rescale from the instances' savepoints", () => {

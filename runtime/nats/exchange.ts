@@ -257,7 +257,7 @@ interface WritersState {
   /**
    * After a rescale: the stream's last sequence when this reader started. The old
    * instances' transactions up to it may be read from the middle (their start lies before
-   * this reader's position), so their messages are taken as they come, as before the rescale.
+   * this reader's position): one first seen there at an index past 0 is taken as it comes.
    */
   lax?: number;
 }
@@ -275,6 +275,8 @@ interface TxState {
   /** Written by an older flowc: one watermark message waiting (now in `held`). */
   wm?: { m: WmMessage; idx: number } | null;
   held?: Held[];
+  /** Read from the middle, after a rescale (see `WritersState.lax`): messages taken as they come. */
+  lax?: boolean;
 }
 
 /** A message read ahead of its turn: records (the message's text, and its key group) or a watermark. */
@@ -301,7 +303,7 @@ function copyWriters(w: WritersState): WritersState {
 
 function copyTx(t: TxState): TxState {
   const held = [...(t.held ?? []), ...(t.wm ? [{ idx: t.wm.idx, m: t.wm.m }] : [])];
-  return { txn: t.txn, next: t.next, applied: [...t.applied], ...(held.length ? { held } : {}) };
+  return { txn: t.txn, next: t.next, applied: [...t.applied], ...(held.length ? { held } : {}), ...(t.lax ? { lax: true } : {}) };
 }
 
 /** The held messages of key groups `owned` in a reader's position, each writer's in index order (rescale.ts). */
@@ -450,6 +452,8 @@ export class ExchangeReader implements Source {
       // A new transaction: the last one is complete, whatever of it is still held goes on.
       if (s) for (const h of (s.held ?? []).sort((a, b) => a.idx - b.idx)) this.release(h, out);
       s = tx[w] = { txn: t.txn, next: 0, applied: [] };
+      // After a rescale, an old instance's transaction whose start lies before this reader's position.
+      if (lax && t.idx > 0) s.lax = true;
     }
     if (t.idx < s.next || s.applied.includes(t.idx) || (s.held?.some((h) => h.idx === t.idx) ?? false)) return;
     if (t.idx === s.next) {
@@ -472,7 +476,7 @@ export class ExchangeReader implements Source {
       }
       return;
     }
-    if (m === null || lax) {
+    if (m === null || s.lax) {
       // Counted (and, after a rescale, for the old instances' transactions, taken as it comes).
       s.applied.push(t.idx);
       if (m) this.release(m, out);
