@@ -107,6 +107,15 @@ describe("an exchange's reader", () => {
     expect(read(again)).toEqual(["b", "c", "wm:100", "e"]);
   });
 
+  it("after a rescale, passes over a key group's messages up to and including the last its previous owner read", () => {
+    // Instance 0 of 1 takes group 1 from an owner that read up to the third message, group 2 from one that read the second.
+    const msgs = [records(0, "e/1", 0, 1, ["a"]), records(0, "e/1", 1, 2, ["b"]), records(0, "e/1", 2, 1, ["c"]), records(0, "e/1", 3, 2, ["d"]), records(0, "e/1", 4, 1, ["e"])];
+    const r = reader(0, 1, msgs.slice(1));
+    r.seek({ records: 0, seq: msgs[0]!.seq, ahead: { "1": msgs[2]!.seq, "2": msgs[1]!.seq } } as SourcePosition);
+    (r as unknown as { writers: { lax: number } }).writers.lax = seq;
+    expect(read(r)).toEqual(["d", "e"]);
+  });
+
   it("gives the records a key group's old owner held to the group's new owner (rescale)", () => {
     const r = reader(1, 2, [records(0, "e/1", 0, 0, ["x"]), records(0, "e/1", 2, 1, ["c"]), records(0, "e/1", 3, 3, ["d"])]);
     expect(read(r)).toEqual([]);

@@ -320,7 +320,7 @@ describe("several instances over NATS JetStream", () => {
 
     it("rescales 2 → 3 → 1 through savepoints taken mid-stream, with per key the output of an uninterrupted single instance", async () => {
       const url = server.url;
-      const all = orders(0, 6000);
+      const all = orders(0, 40_000);
       const reference = await singleRun(url, job({ until: true }), all, 1);
 
       const dir = tempDir("flowc-rescaling-");
@@ -341,28 +341,43 @@ describe("several instances over NATS JetStream", () => {
         for (const p of s.procs) expect(await p.wait(), p.log()).toBe(0);
       };
 
-      // Two instances read the first third; savepoints of both, stopped.
+      // Two instances read the first part; savepoints of both, stopped.
       await publish(url, all.slice(0, 2000), "ORDERS");
       const two = await start(2, null);
-      await until("the first third", async () => (await count(url, "TOTALS")) >= 2000);
+      await until("the first part", async () => (await count(url, "TOTALS")) >= 2000);
       await stopAll(two, "two");
-      // Three instances from them, the second third arriving meanwhile.
+      // Three instances from them, with a third of the second part waiting in the stream and
+      // the rest coming 2,000 orders every 300 ms; their savepoints as soon as they answer,
+      // while they work through it (records at hand, in the exchanges, in the operators).
+      const second = all.slice(2000, 38_000);
+      await publish(url, second.slice(0, 12_000), "ORDERS");
       const three = await start(3, join("savepoints", "scale", "two"));
-      await publish(url, all.slice(2000, 4000), "ORDERS");
-      await until("the second third", async () => (await count(url, "TOTALS")) >= 4000);
+      const publishing = (async () => {
+        for (let k = 12_000; k < second.length; k += 2000) {
+          await publish(url, second.slice(k, k + 2000), "ORDERS");
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
       await stopAll(three, "three");
+      await publishing;
+      // Where each instance's savepoint has it in the orders stream.
+      const setDir = join(dir, "savepoints", "scale", "three");
+      const read3 = readdirSync(setDir).map((f) => (JSON.parse(readFileSync(join(setDir, f, "_savepoint.json"), "utf8")) as { sources: { name: string; position: { seq: number } }[] }).sources.find((x) => x.name === "orders")!.position.seq);
       expect(three.procs[2]!.log()).toContain("instance 2 of 3 takes the key groups g with g mod 3 = 2");
       // One instance from those, and the rest.
       const one = await start(1, join("savepoints", "scale", "three"));
-      await publish(url, all.slice(4000), "ORDERS");
-      await until("the rest", async () => (await count(url, "TOTALS")) >= 6000);
+      await publish(url, all.slice(38_000), "ORDERS");
+      await until("the rest", async () => (await count(url, "TOTALS")) >= 40_000);
       // Windows fire as the watermark passes them: wait for the last one that must fire.
-      const lastWindow = Math.floor((1000 + 5999 * 20 - 1000) / 10_000) * 10_000;
+      const lastWindow = Math.floor((1000 + 39_999 * 20 - 1000) / 10_000) * 10_000;
       await until("the windows", async () => (await readStream(url, "REGIONS")).some((l) => l.includes(`"end":${lastWindow}`)));
       one.procs[0]!.term();
       expect(await one.procs[0]!.wait(), one.procs[0]!.log()).toBe(0);
 
       const got = await outputs(url);
+      // The savepoints were taken part way through the second part.
+      expect(Math.max(...read3)).toBeGreaterThan(2000);
+      expect(Math.min(...read3)).toBeLessThan(38_000);
       expect(got.totals).toEqual(reference.totals);
       // The live run fires the windows its watermark passed; the finite one every window at its end.
       expect(got.regions).toEqual(reference.regions.filter((l) => Number(/"end":(\d+)/.exec(l)![1]) <= lastWindow));

@@ -16,7 +16,7 @@ function isDirError(e: unknown): e is Error {
 
 /** The job as the admin endpoint asks it; `refused` makes the endpoint's 400 answers. */
 export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refused: (message: string) => Error, nats: boolean): AdminJob {
-  const savepoint = async (dir: string | null, trigger: "request" | "stop" = "request"): Promise<string> => {
+  const savepoint = async (dir: string | null, trigger: "request" | "stop" = "request", taken?: () => void): Promise<string> => {
     if (stop.requested) throw new Error("the job is stopping");
     let target: string;
     try {
@@ -31,7 +31,7 @@ export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refu
       throw e;
     }
     try {
-      return await new Promise<string>((resolveP, reject) => live.requests.push({ dir: target, trigger, resolve: resolveP, reject }));
+      return await new Promise<string>((resolveP, reject) => live.requests.push({ dir: target, trigger, resolve: resolveP, reject, ...(taken ? { taken } : {}) }));
     } catch (e) {
       if (isDirError(e)) throw refused(e.message);
       throw e;
@@ -53,7 +53,9 @@ export function adminJob(live: Live, m: Manifest, flags: Flags, stop: Stop, refu
     checkpointStats: () => live.stats,
     savepoint,
     stop: async (sp) => {
-      const path = sp ? await savepoint(sp.dir, "stop") : null;
+      // The stop is asked for the moment the savepoint is taken, before the loop reads on:
+      // what the final checkpoint commits is then what the savepoint holds.
+      const path = sp ? await savepoint(sp.dir, "stop", () => stop.request()) : null;
       stop.request();
       return path;
     },

@@ -40,6 +40,8 @@ export class Stop {
 export interface SavepointRequest {
   dir: string;
   trigger: "request" | "stop";
+  /** Called as soon as the savepoint is taken, before the job goes on (a stop). */
+  taken?: () => void;
   resolve(path: string): void;
   reject(e: Error): void;
 }

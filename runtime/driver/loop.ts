@@ -37,6 +37,8 @@ export async function loop(
   wantsCut: () => boolean = () => false,
 ): Promise<{ result: "end" | "stopped"; records: number }> {
   let records = 0;
+  /** Whether no batch at hand is taken part way (several sources; see `wantsCut`). */
+  let clean = (): boolean => true;
   const between = async (): Promise<void> => {
     for (const w of writers) {
       const p = w.flush();
@@ -47,7 +49,8 @@ export async function loop(
       if (coordinator.due()) void coordinator.start("interval");
     }
     await yieldToEventLoop();
-    await extra();
+    // A savepoint asked for meanwhile waits for the batches at hand to be used up.
+    if (!poll || clean()) await extra();
   };
   /**
    * Waits for a live source's read (stdin, a followed file). Every TICK_MS meanwhile the
@@ -111,6 +114,7 @@ export async function loop(
     pending: null as { promise: Promise<BatchResult>; result?: BatchResult; settled: boolean; error?: unknown; since?: number } | null,
     idle: false,
   }));
+  clean = () => buffers.every((b) => b.done || b.at >= b.batch.length);
   const byTime = bindings.every((b) => b.time !== undefined);
   const one: unknown[] = [undefined];
   let active = sources.length;

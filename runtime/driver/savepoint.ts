@@ -103,6 +103,7 @@ export async function serveRequests(p: SavepointParts, live: Live): Promise<void
     try {
       const started = Date.now();
       const path = await takeSavepoint(p, r.dir);
+      r.taken?.();
       live.onSavepoint({ path, createdAt: new Date(started).toISOString(), trigger: r.trigger, durationMs: Date.now() - started });
       r.resolve(path);
     } catch (e) {

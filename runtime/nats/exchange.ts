@@ -393,9 +393,13 @@ export class ExchangeReader implements Source {
     while (r.available > 0 && out.length < 1024 && !this.allEnded) {
       const seq = r.peekSeq();
       const msg = r.take();
-      this.cursor.advance(seq);
       const subject = msg.subject;
       const tok = subject.slice(this.base.length + 1);
+      const g = tok === "wm" ? -1 : Number(tok);
+      // Of this instance's key groups, and not read by their previous owner (a rescale):
+      // asked before the cursor moves past this message.
+      const mine = g >= 0 && this.own[g] === true && this.cursor.wants(g, seq);
+      this.cursor.advance(seq);
       const t = txnOf(msg.headers?.get("Nats-Msg-Id"));
       const lax = this.writers.lax !== undefined && seq <= this.writers.lax;
       if (tok === "wm") {
@@ -405,8 +409,7 @@ export class ExchangeReader implements Source {
         else this.onWatermark(m, out);
         continue;
       }
-      const g = Number(tok);
-      if (!this.own[g] || !this.cursor.wants(g, seq)) {
+      if (!mine) {
         // Not this instance's: still counts for its writer's transaction.
         if (t && t.w < this.writers.n) this.admit(t.w, t, null, lax, out);
         continue;
