@@ -8,8 +8,11 @@ import { describe, expect, it } from "vitest";
 import type { SourceBinding } from "../runtime/api.js";
 import type { Coordinator } from "../runtime/checkpoint/coordinator.js";
 import type { BatchResult, Sink, Source, SourcePosition } from "../runtime/connectors/contract.js";
+import { adminJob } from "../runtime/driver/admin-job.js";
 import { loop } from "../runtime/driver/loop.js";
-import { Stop } from "../runtime/driver/live.js";
+import { Live, Stop, type Flags } from "../runtime/driver/live.js";
+import type { Manifest } from "../runtime/api.js";
+import { tempDir } from "./helpers.js";
 
 /** A live source: each read arrives after `delayMs`; its position moves when it arrives. */
 class SlowSource implements Source {
@@ -151,5 +154,46 @@ describe("the batch loop's cut", () => {
         expect(s.position).toBe(s.seen);
       }
     }
+  });
+
+  it("a savepoint that stops the job: the stop is asked for as the savepoint is taken, and nothing is read after it", async () => {
+    // The admin endpoint's stop with a savepoint, asked for part way through the input.
+    const live = new Live();
+    const stop = new Stop();
+    const flags = { savepointDir: tempDir("flowc-loop-sp-") } as Flags;
+    const job = adminJob(live, { job: "t" } as Manifest, flags, stop, (m) => new Error(m), false);
+    let stopped: Promise<string | null> | null = null;
+    const a = new QuickSource("a", 20_000, 1000, () => 0);
+    const b = new QuickSource("b", 20_000, 700, () => 0);
+    const sources = [a, b];
+    const cuts = new Map<Source, SourcePosition>();
+    const seen = [0, 0];
+    const bindings: SourceBinding<unknown>[] = sources.map((_, i) => ({
+      push: (x: readonly unknown[]) => {
+        seen[i]! += x.length;
+        if (!stopped && seen[0]! + seen[1]! >= 5000) stopped = job.stop({ dir: "before" });
+      },
+    }));
+    // The loop serves it in its between-batch work, as serveRequests does: taken, then resolved.
+    let at: number[] | null = null;
+    const extra = async (): Promise<void> => {
+      const r = live.requests.shift();
+      if (!r) return;
+      expect(r.trigger).toBe("stop");
+      at = sources.map((s) => {
+        const p = cuts.get(s) ?? s.position();
+        return p.records + (p.skip ?? 0);
+      });
+      r.taken?.();
+      expect(stop.requested).toBe(true);
+      r.resolve("savepoints/before/x");
+    };
+    const result = await loop(sources, bindings, [], null, stop, cuts, [null, null], [], extra, true, () => live.requests.length > 0);
+    expect(await stopped).toBe("savepoints/before/x");
+    expect(result.result).toBe("stopped");
+    // What the final checkpoint would commit is what the savepoint holds.
+    expect(at).not.toBeNull();
+    expect(seen).toEqual(at);
+    expect(seen[0]! + seen[1]!).toBeLessThan(40_000);
   });
 });
