@@ -109,24 +109,17 @@ describe("the batch loop's cut", () => {
     for (const [a] of taken) expect(a!.position).toBe(a!.seen);
   }, 30_000);
 
-  it("several sources, reads polled (instances): a settled read not taken yet is not in the position", async () => {
+  it.each([
+    { how: "reads polled (instances): a settled read not taken yet", poll: true, flushMs: 30, total: 30, reads: [[3, 20, 13, 50], [5, 35, 7, 60]] },
+    { how: "a read waited for: one under way", poll: false, flushMs: 40, total: 24, reads: [[3, 90, 11, 40], [4, 95, 5, 40]] },
+  ])("several sources, $how is not in the position", async ({ poll, flushMs, total, reads }) => {
+    // Per source: its batch size, and its reads' delays (base + k·step mod spread ms).
     let k = 0;
-    const a = new SlowSource("a", 30, 3, () => 20 + ((k++ * 13) % 50));
-    const b = new SlowSource("b", 30, 5, () => 35 + ((k++ * 7) % 60));
-    const { result, taken, seen } = await run([a, b], 30, true);
+    const sources = reads.map(([size, base, step, spread], i) => new SlowSource(`s${i}`, total, size!, () => base! + ((k++ * step!) % spread!)));
+    const { result, taken, seen } = await run(sources, flushMs, poll);
     expect(result.result).toBe("end");
-    expect(seen).toEqual([30, 30]);
+    expect(seen).toEqual([total, total]);
     expect(taken.length).toBeGreaterThan(5);
-    for (const cp of taken) for (const s of cp) expect(s.position).toBe(s.seen);
-  }, 30_000);
-
-  it("several sources, a read waited for: the same", async () => {
-    let k = 0;
-    const a = new SlowSource("a", 24, 3, () => 90 + ((k++ * 11) % 40));
-    const b = new SlowSource("b", 24, 4, () => 95 + ((k++ * 5) % 40));
-    const { result, taken, seen } = await run([a, b], 40, false);
-    expect(result.result).toBe("end");
-    expect(seen).toEqual([24, 24]);
     for (const cp of taken) for (const s of cp) expect(s.position).toBe(s.seen);
   }, 30_000);
 
