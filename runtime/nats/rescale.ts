@@ -118,10 +118,12 @@ export async function savepointForInstance(dir: string, shown: string, m: Manife
   };
   const byParts = (name: string, parts: number): SourcePosition => {
     // A position in the middle of a batch (replayed from its start, skipping what was taken)
-    // holds for the parts of the instance that took it only: savepoints of several instances
-    // are taken between batches (driver/loop.ts), so this is a set of checkpoints' copies.
+    // holds only for the parts of the instance that took it. Instances take savepoints
+    // between batches (driver/loop.ts); one in the middle of a batch comes from copies of
+    // checkpoints, or from an instance asked for it right after it resumed from such a
+    // checkpoint, before its first read of that source.
     set.forEach((s, i) => {
-      if ((positionOf(i, name)?.skip ?? 0) > 0) throw new JobError("FLOW5032", `the savepoint of instance ${s.inst.index} in ${shown} was taken in the middle of a batch of \`${name}\`: its position cannot be split among other instances`, "take the savepoints with `flowc savepoint URL… --stop --dir D` (they are taken between batches), not from copies of checkpoints");
+      if ((positionOf(i, name)?.skip ?? 0) > 0) throw new JobError("FLOW5032", `the savepoint of instance ${s.inst.index} in ${shown} was taken in the middle of a batch of \`${name}\`: its position cannot be split among other instances`, "take the savepoints again with `flowc savepoint URL… --stop --dir D` (instances take them between batches), not from copies of checkpoints");
     });
     const own = Array.from({ length: parts }, (_, p) => p).filter((p) => p % count === j);
     const pos = merged(own, (p) => positionOf(p % old, name) as (SourcePosition & PartsPosition) | null);
