@@ -100,6 +100,15 @@ class Proc {
     return r.exitCode ?? null;
   }
 
+  /** After kill(): waits for the process; whether its run had finished (exit 0, or "finished:" logged) rather than being cut short. */
+  async finishedAfterKill(): Promise<boolean> {
+    const code = await this.wait();
+    // The log is piped to its file: give the last lines a moment to land.
+    await new Promise((r) => setTimeout(r, 100));
+    const runs = this.log().split(/\n(?=.*\] info: running: )/);
+    return code === 0 || /\] info: finished: /.test(runs[runs.length - 1] ?? "");
+  }
+
   log(): string {
     const p = join(this.cwd, this.logName);
     return existsSync(p) ? readFileSync(p, "utf8") : "";
@@ -286,9 +295,9 @@ describe("several instances over NATS JetStream", () => {
         if (alive.length === 0) break;
         const victim = alive[Math.floor(random() * alive.length)]!;
         victim.kill();
-        // One that finished on its own just before is not started again: a finished run
-        // keeps no checkpoint, so it would read its input again from the start.
-        if ((await victim.wait()) === 0) continue;
+        // One that finished on its own just before (or was killed as it exited) is not started
+        // again: a finished run keeps no checkpoint, so it would read its input again.
+        if (await victim.finishedAfterKill()) continue;
         kills++;
         victim.start();
         if (kills === 2 && !serverKilled) {
@@ -444,9 +453,9 @@ describe("several instances over NATS JetStream", () => {
         if (alive.length === 0) break;
         const victim = alive[Math.floor(random() * alive.length)]!;
         victim.kill();
-        // One that finished on its own just before is not started again: a finished run
-        // keeps no checkpoint, so it would read its input again from the start.
-        if ((await victim.wait()) === 0) continue;
+        // One that finished on its own just before (or was killed as it exited) is not started
+        // again: a finished run keeps no checkpoint, so it would read its input again.
+        if (await victim.finishedAfterKill()) continue;
         kills++;
         victim.start();
       }
